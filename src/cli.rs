@@ -1,0 +1,188 @@
+//! The command line (PROTOCOL.md "Command line"): parsing and dispatch, no logic.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::{DataArgs, KnowledgeArgs, ServeArgs};
+use crate::knowledge::{Knowledge, Mode};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "secobot",
+    version,
+    about = "Asistente de soporte de SECOP II: servidor de chat, flujos guiados y casos"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// `secobot` with no subcommand: the serve flags alone.
+#[derive(Debug, Parser)]
+struct ServeOnly {
+    #[command(flatten)]
+    args: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs the server (the default).
+    Serve(ServeArgs),
+    /// Validates the knowledge folder: one `path:line: message` per problem; exit 1 if any.
+    Check {
+        #[command(flatten)]
+        knowledge: KnowledgeArgs,
+    },
+    /// What the bot would answer to a first message.
+    Ask {
+        #[command(flatten)]
+        knowledge: KnowledgeArgs,
+        /// Print the `reply` JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Templates folder (reply wording).
+        #[arg(long, env = "SECOBOT_TEMPLATES", default_value = "templates")]
+        templates: PathBuf,
+        /// The question.
+        question: Vec<String>,
+    },
+    /// Scores the bot on a TSV of `question<TAB>expected`.
+    Eval {
+        #[command(flatten)]
+        knowledge: KnowledgeArgs,
+        /// Index with tantivy's default tokenizer, no synonyms, no typo tolerance.
+        #[arg(long)]
+        baseline: bool,
+        /// Templates folder (reply wording).
+        #[arg(long, env = "SECOBOT_TEMPLATES", default_value = "templates")]
+        templates: PathBuf,
+        /// Print every row, not only the misses.
+        #[arg(long)]
+        verbose: bool,
+        file: PathBuf,
+    },
+    /// Agent accounts.
+    Agent {
+        #[command(subcommand)]
+        command: AgentCommand,
+    },
+    /// Reports over stored conversations.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Creates an account, or resets its password; the password is read from stdin.
+    Add {
+        name: String,
+        /// `agent` or `supervisor`.
+        #[arg(long, default_value = "agent")]
+        role: String,
+        /// Display name shown to users (defaults to NAME).
+        #[arg(long)]
+        display_name: Option<String>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Lists accounts.
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Removes an account.
+    Remove {
+        name: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// User questions that got `fallback` or a thumbs-down, grouped, most frequent first.
+    Unanswered {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Print JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs the command line; returns the process exit code.
+///
+/// # Errors
+/// Any failure, with its context chain, for `main` to print.
+pub fn run() -> anyhow::Result<i32> {
+    let cli = Cli::parse();
+    // `secobot` alone serves, with defaults and environment settings.
+    let command = match cli.command {
+        Some(c) => c,
+        None => Command::Serve(ServeOnly::parse_from(["secobot"]).args),
+    };
+    match command {
+        Command::Serve(args) => {
+            crate::telemetry::init_tracing();
+            args.validate().map_err(anyhow::Error::msg)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("failed to start the async runtime")?;
+            runtime.block_on(crate::server::run(args))?;
+            Ok(0)
+        }
+        Command::Check { knowledge } => check(&knowledge),
+        Command::Ask {
+            knowledge,
+            json,
+            templates,
+            question,
+        } => crate::eval::ask(&knowledge, &templates, &question.join(" "), json),
+        Command::Eval {
+            knowledge,
+            baseline,
+            templates,
+            verbose,
+            file,
+        } => {
+            let mode = if baseline {
+                Mode::Baseline
+            } else {
+                Mode::Spanish
+            };
+            crate::eval::run(&knowledge, &templates, &file, mode, verbose)
+        }
+        Command::Agent { command } => crate::agents::cli::run(command),
+        Command::Report {
+            command: ReportCommand::Unanswered { data, json },
+        } => crate::report::unanswered(&data, json),
+    }
+}
+
+fn check(args: &KnowledgeArgs) -> anyhow::Result<i32> {
+    let mut out = std::io::stdout().lock();
+    match Knowledge::load(&args.knowledge, Mode::Spanish, args.thresholds()) {
+        Ok(k) => {
+            writeln!(
+                out,
+                "{}: {} entradas y {} flujos, sin problemas",
+                args.knowledge.display(),
+                k.entries.len(),
+                k.flows.len()
+            )?;
+            Ok(0)
+        }
+        Err(problems) => {
+            for p in &problems.0 {
+                writeln!(out, "{p}")?;
+            }
+            Ok(1)
+        }
+    }
+}

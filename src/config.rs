@@ -1,0 +1,135 @@
+//! Server settings: flags with `SECOBOT_*` environment equivalents, validated once.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::knowledge::Thresholds;
+
+/// Where the knowledge folder is (shared by every command that reads it).
+#[derive(Debug, Clone, Args)]
+pub struct KnowledgeArgs {
+    /// The knowledge folder (faq/, terms/, flows/, synonyms.txt).
+    #[arg(long, env = "SECOBOT_KNOWLEDGE", default_value = "knowledge")]
+    pub knowledge: PathBuf,
+    /// Confidence at or above which the bot answers.
+    #[arg(long, env = "SECOBOT_ANSWER_THRESHOLD", default_value_t = Thresholds::default().answer)]
+    pub answer_threshold: f32,
+    /// Confidence at or above which the bot offers choices ("¿Quiso decir…?").
+    #[arg(long, env = "SECOBOT_SUGGEST_THRESHOLD", default_value_t = Thresholds::default().suggest)]
+    pub suggest_threshold: f32,
+    /// Top candidates closer than this are offered as choices.
+    #[arg(long, env = "SECOBOT_SUGGEST_MARGIN", default_value_t = Thresholds::default().margin)]
+    pub suggest_margin: f32,
+}
+
+impl KnowledgeArgs {
+    pub fn thresholds(&self) -> Thresholds {
+        Thresholds {
+            answer: self.answer_threshold,
+            suggest: self.suggest_threshold,
+            margin: self.suggest_margin,
+        }
+    }
+}
+
+/// Where the data folder is.
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// The data folder (sled database).
+    #[arg(long, env = "SECOBOT_DATA", default_value = "data")]
+    pub data: PathBuf,
+    /// sled's page cache, in MiB (sled's own default is 1 GiB).
+    #[arg(long, env = "SECOBOT_CACHE_MB", default_value_t = 64)]
+    pub cache_mb: u64,
+}
+
+/// `secobot serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (printed at start).
+    #[arg(long, env = "SECOBOT_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub knowledge: KnowledgeArgs,
+    /// Templates folder (pages, reply wording, widget assets).
+    #[arg(long, env = "SECOBOT_TEMPLATES", default_value = "templates")]
+    pub templates: PathBuf,
+    /// Largest WebSocket frame accepted, in bytes.
+    #[arg(long, env = "SECOBOT_MAX_FRAME", default_value_t = 64 * 1024)]
+    pub max_frame: usize,
+    /// Longest text a user may send in one message, in characters.
+    #[arg(long, env = "SECOBOT_MAX_TEXT", default_value_t = 4000)]
+    pub max_text: usize,
+    /// Seconds between keepalive pings.
+    #[arg(long, env = "SECOBOT_PING_SECS", default_value_t = 30)]
+    pub ping_secs: u64,
+    /// A socket silent this many seconds (no frames, no pongs) is closed.
+    #[arg(long, env = "SECOBOT_IDLE_SECS", default_value_t = 120)]
+    pub idle_secs: u64,
+    /// Most connections served at once; more wait.
+    #[arg(long, env = "SECOBOT_MAX_CONNECTIONS", default_value_t = 20_000)]
+    pub max_connections: usize,
+    /// Messages per second a connection may send (burst: twice as many).
+    #[arg(long, env = "SECOBOT_RATE_LIMIT", default_value_t = 1000)]
+    pub rate_limit: u32,
+    /// Consecutive refused frames after which a connection is closed (1008).
+    #[arg(long, env = "SECOBOT_MAX_STRIKES", default_value_t = 50)]
+    pub max_strikes: u32,
+    /// Seconds an agent's conversations stay held after their console disconnects.
+    #[arg(long, env = "SECOBOT_AGENT_GRACE_SECS", default_value_t = 60)]
+    pub agent_grace_secs: u64,
+    /// Hours an agent login lasts.
+    #[arg(long, env = "SECOBOT_LOGIN_HOURS", default_value_t = 12)]
+    pub login_hours: u64,
+    /// Allowed `Origin` for agent login and the agent socket, besides the server's own
+    /// host (repeat or comma-separate).
+    #[arg(long, env = "SECOBOT_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+    /// Set the cookie's Secure flag (serve behind TLS).
+    #[arg(long, env = "SECOBOT_SECURE_COOKIES", default_value_t = false)]
+    pub secure_cookies: bool,
+    /// Debounce of knowledge-folder changes, in milliseconds.
+    #[arg(long, env = "SECOBOT_RELOAD_DEBOUNCE_MS", default_value_t = 500)]
+    pub reload_debounce_ms: u64,
+}
+
+impl ServeArgs {
+    /// Checks what clap cannot.
+    ///
+    /// # Errors
+    /// A message naming the bad setting.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.max_frame < 1024 {
+            return Err("--max-frame must be at least 1024 bytes".into());
+        }
+        if self.ping_secs == 0 || self.idle_secs <= self.ping_secs {
+            return Err("--idle-secs must be greater than --ping-secs, and both above 0".into());
+        }
+        if self.max_connections == 0 {
+            return Err("--max-connections must be above 0".into());
+        }
+        let t = self.knowledge.thresholds();
+        if !(0.0..=1.0).contains(&t.answer)
+            || !(0.0..=1.0).contains(&t.suggest)
+            || t.suggest > t.answer
+        {
+            return Err(
+                "thresholds must be in 0..1 with --suggest-threshold <= --answer-threshold".into(),
+            );
+        }
+        Ok(())
+    }
+
+    pub fn ping_interval(&self) -> Duration {
+        Duration::from_secs(self.ping_secs)
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_secs)
+    }
+}

@@ -1,0 +1,446 @@
+//! Conversations: who answers a message now (bot, flow or agent), the one path
+//! every message takes, its `seq`, and replay. No axum, no sled, no handlebars.
+//!
+//! Every message of a conversation — the user's, the bot's, an agent's — is
+//! appended through [`Hub::append`] under the conversation's lock: it gets the
+//! next `seq`, is written durably with the conversation state, and only then is
+//! published to the conversation's subscribers (the user's tabs and the agent
+//! holding it). So the order on disk is the order on every screen.
+
+mod bot;
+mod reply;
+mod state;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+
+use chrono::Utc;
+use serde_json::json;
+use tokio::sync::broadcast;
+
+pub use bot::{Bot, Effects, UserInput, ESCALATE_VALUE};
+pub use reply::{Author, Button, FlowRef, Reply, ReplyKind, Source, TicketRef};
+pub use state::{ConversationState, SessionId};
+
+use crate::knowledge::LiveKnowledge;
+use crate::render::Renderer;
+use crate::store::{Commit, Feedback, Store, StoreError};
+use crate::tickets::{Ticket, TicketId};
+
+/// Something a conversation's subscribers must see.
+#[derive(Debug, Clone)]
+pub enum SessionEvent {
+    Reply(Arc<Reply>),
+    Ticket { id: String, status: String },
+    Agent { joined: bool, name: String },
+}
+
+/// A live conversation: its state behind an async lock (held across the
+/// durable write, so appends are ordered) and its subscribers.
+pub struct Session {
+    pub id: SessionId,
+    state: tokio::sync::Mutex<ConversationState>,
+    events: broadcast::Sender<SessionEvent>,
+}
+
+impl Session {
+    /// A receiver of everything published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
+        self.events.subscribe()
+    }
+
+    /// A copy of the state (for the agent console).
+    pub async fn snapshot(&self) -> ConversationState {
+        self.state.lock().await.clone()
+    }
+}
+
+/// Why a turn failed. The user sees a generic error; the detail is logged.
+#[derive(Debug, thiserror::Error)]
+pub enum ConversationError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the choice {0:?} is not on offer")]
+    UnknownChoice(String),
+    #[error("message {0} does not exist in this conversation")]
+    UnknownSeq(u64),
+}
+
+/// What `hello` gets back.
+pub struct Opened {
+    pub session: Arc<Session>,
+    /// False when the client named a conversation the server does not know.
+    pub resumed: bool,
+    pub history: Vec<Reply>,
+    pub events: broadcast::Receiver<SessionEvent>,
+}
+
+/// Limits of the conversation layer.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Per-conversation fan-out buffer; a tab that falls further behind is closed
+    /// and resumes from its `last_seq`.
+    pub fanout: usize,
+    /// Messages replayed in one `welcome`.
+    pub history: usize,
+}
+
+/// The registry of conversations and the one place messages are appended.
+pub struct Hub {
+    store: Store,
+    knowledge: Arc<LiveKnowledge>,
+    render: Arc<Renderer>,
+    sessions: Mutex<HashMap<SessionId, Weak<Session>>>,
+    limits: Limits,
+}
+
+impl Hub {
+    pub fn new(
+        store: Store,
+        knowledge: Arc<LiveKnowledge>,
+        render: Arc<Renderer>,
+        limits: Limits,
+    ) -> Self {
+        Hub {
+            store,
+            knowledge,
+            render,
+            sessions: Mutex::new(HashMap::new()),
+            limits,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn knowledge(&self) -> &Arc<LiveKnowledge> {
+        &self.knowledge
+    }
+
+    /// The live conversation `id`, loading it from storage if needed.
+    ///
+    /// # Errors
+    /// On a storage failure.
+    pub fn get(&self, id: &SessionId) -> Result<Option<Arc<Session>>, StoreError> {
+        if let Some(live) = self.live(id) {
+            return Ok(Some(live));
+        }
+        let Some(state) = self.store.conversation(id)? else {
+            return Ok(None);
+        };
+        Ok(Some(self.register(id.clone(), state)))
+    }
+
+    fn live(&self, id: &SessionId) -> Option<Arc<Session>> {
+        let sessions = self.sessions.lock().ok()?;
+        sessions.get(id).and_then(Weak::upgrade)
+    }
+
+    /// Registers a loaded conversation; if another task registered it first,
+    /// that one wins so there is only ever one lock per conversation.
+    fn register(&self, id: SessionId, state: ConversationState) -> Arc<Session> {
+        let (events, _) = broadcast::channel(self.limits.fanout);
+        let fresh = Arc::new(Session {
+            id: id.clone(),
+            state: tokio::sync::Mutex::new(state),
+            events,
+        });
+        let Ok(mut sessions) = self.sessions.lock() else {
+            return fresh;
+        };
+        if let Some(existing) = sessions.get(&id).and_then(Weak::upgrade) {
+            return existing;
+        }
+        // Drop dead entries now and then so the map does not grow forever.
+        if sessions.len() > 1024 && sessions.len().is_power_of_two() {
+            sessions.retain(|_, w| w.strong_count() > 0);
+        }
+        sessions.insert(id, Arc::downgrade(&fresh));
+        fresh
+    }
+
+    /// Opens a conversation for `hello`: resumes `requested` if it exists, or
+    /// starts a new one (saying so when the client asked for an unknown one).
+    ///
+    /// # Errors
+    /// On a storage failure.
+    pub async fn open(
+        &self,
+        requested: Option<&str>,
+        last_seq: u64,
+    ) -> Result<Opened, ConversationError> {
+        let wanted = requested.and_then(SessionId::parse);
+        if let Some(id) = &wanted {
+            if let Some(session) = self.get(id)? {
+                let state = session.state.lock().await;
+                // Subscribing under the lock: history holds everything up to now,
+                // the receiver everything after. No gap, no duplicate.
+                let events = session.subscribe();
+                let history = self
+                    .store
+                    .messages_after(id, last_seq, self.limits.history)?;
+                drop(state);
+                return Ok(Opened {
+                    session,
+                    resumed: true,
+                    history,
+                    events,
+                });
+            }
+        }
+        let id = SessionId::generate();
+        let state = ConversationState {
+            created_at: Utc::now().to_rfc3339(),
+            ..ConversationState::default()
+        };
+        let session = self.register(id.clone(), state);
+        let events = session.subscribe();
+        let knowledge = self.knowledge.get();
+        let bot = Bot {
+            knowledge: &knowledge,
+            render: &self.render,
+        };
+        let mut first = Vec::new();
+        if requested.is_some() {
+            first.push(bot.new_conversation_notice());
+        }
+        first.push(bot.greeting());
+        let history = {
+            let mut state = session.state.lock().await;
+            if let Some(last) = first.iter().rev().find(|r| !r.buttons.is_empty()) {
+                state.buttons = last.buttons.clone();
+            }
+            let appended = self.commit(&session, &mut state, first, None).await?;
+            appended.into_iter().map(|r| (*r).clone()).collect()
+        };
+        // The receiver also got these; the socket skips seqs already in history.
+        Ok(Opened {
+            session,
+            resumed: false,
+            history,
+            events,
+        })
+    }
+
+    /// A user action: the echo of what they typed, then the bot's replies (or
+    /// nothing from the bot while an agent holds the conversation).
+    ///
+    /// # Errors
+    /// A choice not on offer, or a storage failure (nothing was published then).
+    pub async fn user_input(
+        &self,
+        session: &Session,
+        input: UserInput,
+    ) -> Result<(), ConversationError> {
+        let mut state = session.state.lock().await;
+        let knowledge = self.knowledge.get();
+        let bot = Bot {
+            knowledge: &knowledge,
+            render: &self.render,
+        };
+        let mut messages = Vec::new();
+        match &input {
+            UserInput::Say(text) => {
+                messages.push(Reply::new(Author::User, ReplyKind::Echo, text.clone()))
+            }
+            UserInput::Choose(value) => {
+                if !Bot::accepts_choice(&state, value) {
+                    return Err(ConversationError::UnknownChoice(value.clone()));
+                }
+                let label = state
+                    .buttons
+                    .iter()
+                    .find(|b| b.value == *value)
+                    .map(|b| b.label.clone())
+                    .unwrap_or_else(|| value.clone());
+                messages.push(Reply::new(Author::User, ReplyKind::Echo, label));
+            }
+            UserInput::Escalate(_) => {
+                messages.push(Reply::new(
+                    Author::User,
+                    ReplyKind::Echo,
+                    "Quiero hablar con una persona",
+                ));
+            }
+        }
+        let mut ticket = None;
+        if state.held_by.is_none() {
+            let mut effects = Effects::default();
+            messages.extend(bot.respond(&mut state, &input, &mut effects));
+            if effects.open_ticket {
+                let (t, replies) = self.open_ticket(session, &mut state)?;
+                messages.extend(replies);
+                ticket = Some(t);
+            }
+            if effects.ticket_status {
+                if let Some(reply) = self.ticket_status_reply(&state)? {
+                    messages.push(reply);
+                }
+            }
+        }
+        let opened = ticket
+            .as_ref()
+            .map(|t| (t.id.to_string(), t.status.as_str().to_owned()));
+        self.commit(session, &mut state, messages, ticket.as_ref())
+            .await?;
+        if let Some((id, status)) = opened {
+            // The ticket is on disk; now it can be announced.
+            let _ = session.events.send(SessionEvent::Ticket { id, status });
+        }
+        Ok(())
+    }
+
+    /// Builds a ticket from the conversation's fields and the confirming reply.
+    fn open_ticket(
+        &self,
+        session: &Session,
+        state: &mut ConversationState,
+    ) -> Result<(Ticket, Vec<Reply>), StoreError> {
+        let number = self.store.next_ticket_number()?;
+        let ticket = Ticket::open(
+            TicketId::from_number(number),
+            session.id.to_string(),
+            state.fields.clone(),
+            state.priority,
+            state.origin.clone(),
+            Utc::now(),
+        );
+        state.ticket = Some(ticket.id.to_string());
+        state.ticket_status = Some(ticket.status.as_str().to_owned());
+        let due = ticket.due.format("%d/%m/%Y").to_string();
+        let text = self.render.reply(
+            "ticket_opened",
+            &json!({
+                "id": ticket.id.as_str(),
+                "due": due,
+                "correo": state.fields.get("correo").cloned().unwrap_or_else(|| "que nos indicó".into()),
+            }),
+        );
+        let mut reply = Reply::bot(ReplyKind::Ticket, text);
+        reply.ticket = Some(TicketRef {
+            id: ticket.id.to_string(),
+            status: ticket.status.as_str().to_owned(),
+            due: Some(ticket.due.to_string()),
+        });
+        let mut replies = vec![reply];
+        let no_agents = self.render.reply(
+            "no_agents",
+            &json!({ "id": ticket.id.as_str(), "due": due }),
+        );
+        replies.push(Reply::bot(ReplyKind::Notice, no_agents));
+        Ok((ticket, replies))
+    }
+
+    fn ticket_status_reply(&self, state: &ConversationState) -> Result<Option<Reply>, StoreError> {
+        let Some(id) = state
+            .ticket
+            .as_deref()
+            .and_then(|t| TicketId::parse(t).ok())
+        else {
+            return Ok(None);
+        };
+        let Some(ticket) = self.store.ticket(&id)? else {
+            return Ok(None);
+        };
+        let text = self.render.reply(
+            "ticket_status",
+            &json!({
+                "id": ticket.id.as_str(),
+                "status": ticket.status.label(),
+                "due": (ticket.status != crate::tickets::Status::Resolved).then(|| ticket.due.format("%d/%m/%Y").to_string()),
+                "resolution": ticket.resolution,
+            }),
+        );
+        let mut reply = Reply::bot(ReplyKind::Ticket, text);
+        reply.ticket = Some(TicketRef {
+            id: ticket.id.to_string(),
+            status: ticket.status.as_str().to_owned(),
+            due: Some(ticket.due.to_string()),
+        });
+        Ok(Some(reply))
+    }
+
+    /// Records a thumbs up/down on a bot message of this conversation.
+    ///
+    /// # Errors
+    /// When the message does not exist, or on a storage failure.
+    pub async fn feedback(
+        &self,
+        session: &Session,
+        seq: u64,
+        useful: bool,
+    ) -> Result<(), ConversationError> {
+        let state = session.state.lock().await;
+        if seq == 0 || seq > state.last_seq {
+            return Err(ConversationError::UnknownSeq(seq));
+        }
+        drop(state);
+        self.store.put_feedback(
+            &session.id,
+            seq,
+            &Feedback {
+                useful,
+                ts: Utc::now().to_rfc3339(),
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Appends messages (and an optional ticket) with the next seqs, durably,
+    /// then publishes them. Call with the conversation's lock held.
+    ///
+    /// # Errors
+    /// On a storage failure; nothing is published then and the state's
+    /// `last_seq` is left unchanged.
+    pub async fn commit(
+        &self,
+        session: &Session,
+        state: &mut ConversationState,
+        mut messages: Vec<Reply>,
+        ticket: Option<&Ticket>,
+    ) -> Result<Vec<Arc<Reply>>, StoreError> {
+        let now = Utc::now().to_rfc3339();
+        let before = state.last_seq;
+        for m in &mut messages {
+            state.last_seq += 1;
+            m.seq = state.last_seq;
+            m.ts.clone_from(&now);
+        }
+        let result = self
+            .store
+            .commit(Commit {
+                session: Some((&session.id, state)),
+                messages: &messages,
+                ticket,
+            })
+            .await;
+        if let Err(e) = result {
+            state.last_seq = before;
+            return Err(e);
+        }
+        let published: Vec<Arc<Reply>> = messages.into_iter().map(Arc::new).collect();
+        for m in &published {
+            // No subscriber (every tab closed) is fine: the message is stored.
+            let _ = session.events.send(SessionEvent::Reply(m.clone()));
+        }
+        Ok(published)
+    }
+
+    /// Locks a conversation's state for an agent-side change.
+    pub async fn lock<'a>(
+        &self,
+        session: &'a Session,
+    ) -> tokio::sync::MutexGuard<'a, ConversationState> {
+        session.state.lock().await
+    }
+
+    /// Publishes a non-message event (ticket change, agent joined/left).
+    pub fn publish(&self, session: &Session, event: SessionEvent) {
+        let _ = session.events.send(event);
+    }
+
+    pub fn render(&self) -> &Renderer {
+        &self.render
+    }
+}

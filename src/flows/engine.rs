@@ -1,0 +1,278 @@
+//! The flow engine: a pure state machine, `(definition, state, input) → outcome`.
+//!
+//! No I/O and no rendering: the conversation persists the [`FlowState`] and
+//! turns each [`Outcome`] into replies. Fields collected along the way live in
+//! the conversation (so an escalation can reuse what is already known) and are
+//! passed in by reference.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::model::{Action, FlowDef, StepKind};
+use super::validate;
+use crate::knowledge::analyzer::fold;
+use crate::tickets::Priority;
+
+/// Fields collected in a conversation (nombre, correo…).
+pub type Fields = BTreeMap<String, String>;
+
+/// Where a conversation is inside a flow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowState {
+    pub flow: String,
+    pub step: String,
+}
+
+/// What happens next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Show this step (its text, then its buttons or input).
+    At(FlowState),
+    /// The typed value was refused: show the reason and the same step again.
+    Invalid { state: FlowState, reason: String },
+    /// Show this final step's text; the flow is over.
+    Finished(FlowState),
+    /// The flow is over; nothing more to show.
+    Ended,
+    /// Show a knowledge entry; the flow is over.
+    Answer(String),
+    /// Start another flow.
+    Handover(String),
+    /// Start the escalation flow.
+    Escalate(Priority),
+    /// Open a ticket with the collected fields; the flow is over.
+    OpenTicket,
+    /// The step only takes buttons and the text matches none of them.
+    NotAButton(FlowState),
+    /// The state names a step that no longer exists (the folder changed).
+    Lost,
+}
+
+/// Moves to `step`, skipping input steps whose field is already known.
+pub fn enter(flow: &FlowDef, step: &str, fields: &Fields) -> Outcome {
+    let mut name = step.to_owned();
+    // Each step is skipped at most once, so a cycle of known fields cannot loop forever.
+    for _ in 0..=flow.steps.len() {
+        let Some(current) = flow.step(&name) else {
+            return Outcome::Lost;
+        };
+        match &current.kind {
+            StepKind::Input {
+                field,
+                next,
+                skip_if_known: true,
+                ..
+            } if fields.get(field).is_some_and(|v| !v.is_empty()) => name = next.clone(),
+            StepKind::End => {
+                return Outcome::Finished(FlowState {
+                    flow: flow.id.clone(),
+                    step: name,
+                })
+            }
+            _ => {
+                return Outcome::At(FlowState {
+                    flow: flow.id.clone(),
+                    step: name,
+                })
+            }
+        }
+    }
+    Outcome::Lost
+}
+
+/// Starts the flow at its first step.
+pub fn start(flow: &FlowDef, fields: &Fields) -> Outcome {
+    enter(flow, &flow.start, fields)
+}
+
+/// The user pressed button `index` of the current step.
+pub fn press(flow: &FlowDef, state: &FlowState, index: usize, fields: &mut Fields) -> Outcome {
+    let Some(button) = flow.step(&state.step).and_then(|s| s.buttons().get(index)) else {
+        return Outcome::Lost;
+    };
+    if button.reset {
+        fields.clear();
+    }
+    for (k, v) in &button.set {
+        fields.insert(k.clone(), v.clone());
+    }
+    match &button.action {
+        Action::Goto(step) => enter(flow, step, fields),
+        Action::Answer(id) => Outcome::Answer(id.clone()),
+        Action::Flow(id) => Outcome::Handover(id.clone()),
+        Action::Escalate(p) => Outcome::Escalate(*p),
+        Action::End => Outcome::Ended,
+        Action::OpenTicket => Outcome::OpenTicket,
+    }
+}
+
+/// The user typed `text` at the current step.
+pub fn type_text(flow: &FlowDef, state: &FlowState, text: &str, fields: &mut Fields) -> Outcome {
+    let Some(step) = flow.step(&state.step) else {
+        return Outcome::Lost;
+    };
+    if let Some(index) = match_label(flow, state, text) {
+        return press(flow, state, index, fields);
+    }
+    match &step.kind {
+        StepKind::Input {
+            kind, field, next, ..
+        } => match validate::check(*kind, text, fields) {
+            Ok(value) => {
+                fields.insert(field.clone(), value);
+                enter(flow, next, fields)
+            }
+            Err(reason) => Outcome::Invalid {
+                state: state.clone(),
+                reason,
+            },
+        },
+        _ => Outcome::NotAButton(state.clone()),
+    }
+}
+
+/// A typed text that names one of the step's buttons: the whole label, or its
+/// first word ("sí", "no") when only one button starts with it.
+pub fn match_label(flow: &FlowDef, state: &FlowState, text: &str) -> Option<usize> {
+    let step = flow.step(&state.step)?;
+    let typed = fold(text);
+    if typed.is_empty() {
+        return None;
+    }
+    let labels: Vec<String> = step.buttons().iter().map(|b| fold(&b.label)).collect();
+    if let Some(i) = labels.iter().position(|l| *l == typed) {
+        return Some(i);
+    }
+    let first_words: Vec<Option<String>> = step
+        .buttons()
+        .iter()
+        .map(|b| b.label.split_whitespace().next().map(fold))
+        .collect();
+    let matching: Vec<usize> = first_words
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| w.as_deref() == Some(typed.as_str()))
+        .map(|(i, _)| i)
+        .collect();
+    match matching.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    const FLOW: &str = "title: Caso
+triggers: [crear caso]
+steps:
+  nombre:
+    say: Su nombre
+    input: text
+    field: nombre
+    next: tipo
+    skip_if_known: true
+  tipo:
+    say: Tipo de documento
+    buttons:
+      - label: Cédula de ciudadanía
+        set: {tipo_documento: CC}
+        goto: numero
+      - label: NIT
+        set: {tipo_documento: NIT}
+        goto: numero
+  numero:
+    say: Número
+    input: document
+    field: numero_documento
+    next: confirmar
+  confirmar:
+    say: '¿Confirma, {{nombre}}?'
+    buttons:
+      - label: Sí, crear
+        open_ticket: true
+      - label: Corregir
+        reset: true
+        goto: nombre
+      - label: No, cancelar
+        end: true
+  ";
+
+    fn flow() -> FlowDef {
+        super::super::parse("caso", Path::new("caso.yaml"), FLOW).unwrap()
+    }
+
+    fn at(step: &str) -> Outcome {
+        Outcome::At(FlowState {
+            flow: "caso".into(),
+            step: step.into(),
+        })
+    }
+
+    fn state(step: &str) -> FlowState {
+        FlowState {
+            flow: "caso".into(),
+            step: step.into(),
+        }
+    }
+
+    #[test]
+    fn walks_the_table() {
+        let flow = flow();
+        let mut fields = Fields::new();
+        assert_eq!(start(&flow, &fields), at("nombre"));
+        // (step, typed or pressed, expected outcome)
+        enum In {
+            Type(&'static str),
+            Press(usize),
+        }
+        let table = [
+            ("nombre", In::Type("Ana Pérez"), at("tipo")),
+            (
+                "tipo",
+                In::Type("perro"),
+                Outcome::NotAButton(state("tipo")),
+            ),
+            ("tipo", In::Type("nit"), at("numero")),
+            (
+                "numero",
+                In::Type("12"),
+                Outcome::Invalid {
+                    state: state("numero"),
+                    reason: String::new(),
+                },
+            ),
+            ("numero", In::Type("900123456-7"), at("confirmar")),
+            ("confirmar", In::Type("si"), Outcome::OpenTicket),
+            ("confirmar", In::Press(1), at("nombre")),
+            ("confirmar", In::Press(2), Outcome::Ended),
+        ];
+        for (step, input, want) in table {
+            let got = match input {
+                In::Type(t) => type_text(&flow, &state(step), t, &mut fields),
+                In::Press(i) => press(&flow, &state(step), i, &mut fields),
+            };
+            match (&got, &want) {
+                (Outcome::Invalid { state: a, .. }, Outcome::Invalid { state: b, .. }) => {
+                    assert_eq!(a, b)
+                }
+                _ => assert_eq!(got, want, "at {step}"),
+            }
+            if step == "confirmar" {
+                // Re-fill after a reset so later rows have data.
+                fields.insert("nombre".into(), "Ana".into());
+            }
+        }
+    }
+
+    #[test]
+    fn skips_known_fields() {
+        let flow = flow();
+        let fields = Fields::from([("nombre".to_owned(), "Ana".to_owned())]);
+        assert_eq!(start(&flow, &fields), at("tipo"));
+        assert_eq!(enter(&flow, "nada", &fields), Outcome::Lost);
+    }
+}

@@ -1,0 +1,13 @@
+//! Guided flows: their definition (read from `knowledge/flows/*.yaml`), checks
+//! of typed answers, and the engine that moves a conversation through them.
+//!
+//! Pure: no I/O, no rendering, no sockets. The conversation owns persistence.
+
+pub mod engine;
+pub mod model;
+mod parse;
+pub mod validate;
+
+pub use engine::{FlowState, Outcome};
+pub use model::{Action, ButtonDef, FlowDef, InputKind, Step, StepKind};
+pub use parse::{check_references, parse, yaml_problem, MAX_DEPTH};

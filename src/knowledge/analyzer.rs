@@ -1,0 +1,342 @@
+//! Text analysis: turns Spanish text into the terms the index stores and queries.
+//!
+//! The pipeline is tantivy's: tokenize → lowercase → remove stop words (the list
+//! is accented, so this runs *before* folding) → fold accents (so "contrasena"
+//! matches "contraseña") → Spanish stemming. After it, synonym groups from
+//! `synonyms.txt` map every member to one canonical term, on both the indexing
+//! and the query side. Typo correction works on folded, unstemmed words (see
+//! [`Vocabulary`]) before analysis.
+//!
+//! [`Mode::Baseline`] is tantivy's default tokenizer without any of this, for
+//! `secobot eval --baseline`.
+
+use std::collections::{HashMap, HashSet};
+
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
+    StopWordFilter, TextAnalyzer, TokenStream,
+};
+
+/// How much analysis to apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Spanish analysis, synonyms and typo tolerance.
+    #[default]
+    Spanish,
+    /// tantivy's default tokenizer, no synonyms, no typo tolerance.
+    Baseline,
+}
+
+/// Spanish stop words, accented, plus the unaccented spellings users type.
+/// Negations ("no", "sin") are kept out on purpose: they carry meaning in
+/// "no solicité" / "sin haberlo pedido".
+pub const STOP_WORDS: &[&str] = &[
+    "a", "al", "algo", "algunas", "algunos", "ante", "antes", "aqui", "aquí", "asi", "así", "cada",
+    "como", "cómo", "con", "contra", "cual", "cuál", "cuales", "cuáles", "cuando", "cuándo", "de",
+    "del", "desde", "donde", "dónde", "durante", "e", "el", "él", "ella", "ellas", "ellos", "en",
+    "entre", "era", "es", "esa", "esas", "ese", "eso", "esos", "esta", "está", "estan", "están",
+    "estas", "estás", "este", "esto", "estos", "estoy", "fue", "ha", "han", "hasta", "hay", "he",
+    "la", "las", "le", "les", "lo", "los", "me", "mi", "mí", "mis", "muy", "nos", "o", "para",
+    "pero", "por", "porque", "que", "qué", "quien", "quién", "se", "ser", "si", "sí", "sobre",
+    "su", "sus", "también", "tambien", "te", "ti", "tu", "tú", "tus", "u", "un", "una", "unas",
+    "uno", "unos", "y", "ya", "yo", "usted", "ustedes", "q", "pq", "xq", "x", "lo", "le", "eh",
+    "pues", "entonces", "vez", "va", "van", "hola", "buenos", "buenas", "dias", "días", "tardes",
+    "noches", "gracias", "favor", "porfa", "ok", "bueno",
+];
+
+/// Words too common in this domain to carry a match alone; they weigh little.
+pub const GENERIC_WORDS: &[&str] = &[
+    "secop",
+    "ii",
+    "2",
+    "plataforma",
+    "sistema",
+    "colombia",
+    "compra",
+    "eficiente",
+    "cce",
+    "usuario",
+    "cuenta",
+    "hacer",
+    "hago",
+    "hace",
+    "quiero",
+    "necesito",
+    "puedo",
+    "debo",
+    "tengo",
+    "tiene",
+    "sale",
+    "aparece",
+    "ayuda",
+    "ayudar",
+    "ayuden",
+    "pasa",
+    "paso",
+    "poder",
+    "saber",
+    "favor",
+    "urgente",
+    "problema",
+    "ahora",
+    "hoy",
+    "dice",
+    "manera",
+    "forma",
+    "mas",
+    "más",
+    "bien",
+    "deben",
+    "puede",
+    "pueden",
+    "sirve",
+    "tema",
+    "caso",
+];
+
+/// Analyzes text into index terms. Cheap to clone (the tantivy analyzer is).
+#[derive(Clone)]
+pub struct Analyzer {
+    mode: Mode,
+    inner: TextAnalyzer,
+    synonyms: HashMap<String, String>,
+    generic: HashSet<String>,
+}
+
+impl Analyzer {
+    /// Builds the analyzer; `synonym_groups` are lines of `synonyms.txt`, already split.
+    pub fn new(mode: Mode, synonym_groups: &[Vec<String>]) -> Self {
+        let inner = match mode {
+            Mode::Spanish => TextAnalyzer::builder(SimpleTokenizer::default())
+                .filter(RemoveLongFilter::limit(40))
+                .filter(LowerCaser)
+                .filter(StopWordFilter::remove(
+                    STOP_WORDS.iter().map(|w| (*w).to_owned()),
+                ))
+                .filter(AsciiFoldingFilter)
+                .filter(Stemmer::new(Language::Spanish))
+                .build(),
+            Mode::Baseline => TextAnalyzer::builder(SimpleTokenizer::default())
+                .filter(RemoveLongFilter::limit(40))
+                .filter(LowerCaser)
+                .build(),
+        };
+        let mut analyzer = Analyzer {
+            mode,
+            inner,
+            synonyms: HashMap::new(),
+            generic: HashSet::new(),
+        };
+        if mode == Mode::Spanish {
+            for group in synonym_groups {
+                let terms: Vec<String> = group.iter().flat_map(|w| analyzer.raw_terms(w)).collect();
+                let Some((canonical, rest)) = terms.split_first() else {
+                    continue;
+                };
+                for term in rest.iter().cloned() {
+                    if term != *canonical {
+                        analyzer.synonyms.insert(term, canonical.clone());
+                    }
+                }
+            }
+            let generic: HashSet<String> = GENERIC_WORDS
+                .iter()
+                .flat_map(|w| analyzer.terms(w))
+                .collect();
+            analyzer.generic = generic;
+        }
+        analyzer
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The index terms of `text`, in order, synonyms mapped to their canonical term.
+    pub fn terms(&self, text: &str) -> Vec<String> {
+        let mut terms = self.raw_terms(text);
+        for term in &mut terms {
+            if let Some(canonical) = self.synonyms.get(term.as_str()) {
+                term.clone_from(canonical);
+            }
+        }
+        terms
+    }
+
+    fn raw_terms(&self, text: &str) -> Vec<String> {
+        // `TextAnalyzer::token_stream` needs `&mut`; a clone is a few pointer copies.
+        let mut analyzer = self.inner.clone();
+        let mut stream = analyzer.token_stream(text);
+        let mut out = Vec::new();
+        while stream.advance() {
+            out.push(stream.token().text.clone());
+        }
+        out
+    }
+
+    /// Whether a term is too common in this domain to carry a match.
+    pub fn is_generic(&self, term: &str) -> bool {
+        self.generic.contains(term)
+    }
+}
+
+/// Lowercases and strips accents the way the index does (ñ → n), keeping only
+/// letters and digits. Used for typo correction and normalising questions in reports.
+pub fn fold(word: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    word.nfd()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Splits text into words (letters and digits), lowercased, accents kept.
+pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+}
+
+/// The folded words of the indexed text, for typo correction of query words.
+#[derive(Debug, Default, Clone)]
+pub struct Vocabulary {
+    /// word → how often it appears; buckets by length keep the scan short.
+    by_len: HashMap<usize, Vec<(String, u32)>>,
+    known: HashSet<String>,
+}
+
+impl Vocabulary {
+    pub fn add_text(&mut self, text: &str) {
+        for word in words(text) {
+            let folded = fold(&word);
+            if folded.chars().count() < 3 || folded.chars().any(|c| c.is_ascii_digit()) {
+                continue;
+            }
+            if self.known.insert(folded.clone()) {
+                self.by_len
+                    .entry(folded.chars().count())
+                    .or_default()
+                    .push((folded, 1));
+            } else if let Some(bucket) = self.by_len.get_mut(&folded.chars().count()) {
+                if let Some(entry) = bucket.iter_mut().find(|(w, _)| *w == folded) {
+                    entry.1 += 1;
+                }
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.known.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.known.is_empty()
+    }
+
+    /// Rewrites `text` replacing words not in the vocabulary with the closest
+    /// known word that starts with the same letter: edit distance 1 for words of
+    /// 4–6 letters, 2 from 7 letters.
+    /// Stop words and known words are left as typed.
+    pub fn correct(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        for word in words(text) {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            let folded = fold(&word);
+            if STOP_WORDS.contains(&word.as_str()) || self.known.contains(&folded) {
+                out.push_str(&word);
+                continue;
+            }
+            match self.closest(&folded) {
+                Some(fixed) => out.push_str(fixed),
+                None => out.push_str(&word),
+            }
+        }
+        out
+    }
+
+    fn closest(&self, word: &str) -> Option<&str> {
+        let len = word.chars().count();
+        if len < 4 || word.chars().any(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        let max = if len <= 6 { 1 } else { 2 };
+        let mut best: Option<(&str, usize, u32)> = None;
+        for l in len.saturating_sub(max)..=len + max {
+            let Some(bucket) = self.by_len.get(&l) else {
+                continue;
+            };
+            for (candidate, count) in bucket {
+                // Typos rarely hit the first letter; requiring it keeps "gmail"
+                // from becoming "email".
+                if candidate.chars().next() != word.chars().next() {
+                    continue;
+                }
+                let d = strsim::damerau_levenshtein(word, candidate);
+                if d == 0 || d > max {
+                    continue;
+                }
+                let better = match best {
+                    None => true,
+                    Some((_, bd, bc)) => d < bd || (d == bd && *count > bc),
+                };
+                if better {
+                    best = Some((candidate, d, *count));
+                }
+            }
+        }
+        best.map(|(w, _, _)| w)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn analyzer() -> Analyzer {
+        Analyzer::new(
+            Mode::Spanish,
+            &[vec!["clave".into(), "contraseña".into(), "password".into()]],
+        )
+    }
+
+    #[test]
+    fn folds_before_stemming_and_maps_synonyms() {
+        let a = analyzer();
+        assert_eq!(
+            a.terms("Olvidé mi CONTRASEÑA"),
+            a.terms("olvide contrasena")
+        );
+        assert_eq!(a.terms("password"), a.terms("clave"));
+        assert!(a.terms("¿qué es esto?").is_empty());
+        assert!(a.terms("").is_empty());
+    }
+
+    #[test]
+    fn baseline_only_lowercases() {
+        let a = Analyzer::new(Mode::Baseline, &[]);
+        assert_eq!(a.terms("Olvidé mi clave"), vec!["olvidé", "mi", "clave"]);
+    }
+
+    #[test]
+    fn corrects_typos_by_length() {
+        let mut v = Vocabulary::default();
+        v.add_text("contraseña bloqueado correo administrador");
+        assert_eq!(v.correct("contrasña"), "contrasena");
+        assert_eq!(v.correct("bloquaedo"), "bloqueado");
+        assert_eq!(v.correct("adminstrador"), "administrador");
+        // Too short to correct, and stop words untouched.
+        assert_eq!(v.correct("mi cor"), "mi cor");
+        // Unknown and far from everything: left alone.
+        assert_eq!(v.correct("pasaporte"), "pasaporte");
+    }
+
+    #[test]
+    fn generic_words_are_known() {
+        let a = analyzer();
+        for t in a.terms("plataforma SECOP") {
+            assert!(a.is_generic(&t), "{t}");
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! The knowledge folder, loaded, validated and indexed: what the bot knows.
+//!
+//! A [`Knowledge`] is an immutable snapshot. [`LiveKnowledge`] holds the current
+//! one behind an atomic pointer so a reload swaps it without disturbing
+//! conversations in progress; a folder with problems is never swapped in.
+
+pub mod analyzer;
+pub mod index;
+pub mod loader;
+pub mod reload;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use chrono::{DateTime, Utc};
+
+pub use analyzer::Mode;
+pub use index::{Hit, Target};
+pub use loader::{Entry, EntryKind};
+
+use crate::flows::FlowDef;
+use crate::problem::{Problem, Problems};
+use index::{SearchIndex, TargetText};
+
+/// The escalation flow: `escalate` frames and requests for a person start it.
+pub const ESCALATION_FLOW: &str = "crear-caso";
+
+/// How sure the bot must be to answer, or to offer choices.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// At or above: answer (or start the flow).
+    pub answer: f32,
+    /// At or above (and below `answer`, or too close to the runner-up): suggest.
+    pub suggest: f32,
+    /// Top two closer than this are "close": offer both.
+    pub margin: f32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            answer: 0.42,
+            suggest: 0.28,
+            margin: 0.04,
+        }
+    }
+}
+
+/// Something the user can be sent to: an entry or a flow.
+#[derive(Debug, Clone, Copy)]
+pub enum Topic<'a> {
+    Entry(&'a Entry),
+    Flow(&'a FlowDef),
+}
+
+impl Topic<'_> {
+    pub fn id(&self) -> &str {
+        match self {
+            Topic::Entry(e) => &e.id,
+            Topic::Flow(f) => &f.id,
+        }
+    }
+
+    pub fn title(&self) -> &str {
+        match self {
+            Topic::Entry(e) => &e.title,
+            Topic::Flow(f) => &f.title,
+        }
+    }
+}
+
+/// What the bot should do with a question.
+#[derive(Debug, Clone)]
+pub enum Decision<'a> {
+    Answer { topic: Topic<'a>, confidence: f32 },
+    Suggest(Vec<Topic<'a>>),
+    Fallback { out_of_scope: bool },
+}
+
+/// One loaded, indexed version of the folder.
+pub struct Knowledge {
+    pub entries: Vec<Entry>,
+    pub flows: Vec<FlowDef>,
+    pub loaded_at: DateTime<Utc>,
+    pub dir: PathBuf,
+    out_of_scope: Vec<String>,
+    by_id: HashMap<String, Target>,
+    index: SearchIndex,
+    thresholds: Thresholds,
+}
+
+impl Knowledge {
+    /// Loads and indexes the folder.
+    ///
+    /// # Errors
+    /// Every problem in the folder; nothing is indexed then.
+    pub fn load(dir: &Path, mode: Mode, thresholds: Thresholds) -> Result<Self, Problems> {
+        let loaded = loader::load(dir);
+        if !loaded.problems.is_empty() {
+            return Err(Problems(loaded.problems));
+        }
+        Self::from_loaded(dir, loaded, mode, thresholds)
+    }
+
+    fn from_loaded(
+        dir: &Path,
+        loaded: loader::Loaded,
+        mode: Mode,
+        thresholds: Thresholds,
+    ) -> Result<Self, Problems> {
+        let analyzer = analyzer::Analyzer::new(mode, &loaded.synonyms);
+        let mut texts = Vec::new();
+        for (i, e) in loaded.entries.iter().enumerate() {
+            texts.push(TargetText {
+                target: Target::Entry(i),
+                title: &e.title,
+                phrasings: e.questions.iter().map(String::as_str).collect(),
+                body: &e.body,
+            });
+        }
+        for (i, f) in loaded.flows.iter().enumerate() {
+            texts.push(TargetText {
+                target: Target::Flow(i),
+                title: &f.title,
+                phrasings: f.triggers.iter().map(String::as_str).collect(),
+                body: "",
+            });
+        }
+        for (i, phrase) in loaded.out_of_scope.iter().enumerate() {
+            texts.push(TargetText {
+                target: Target::OutOfScope(i),
+                title: phrase,
+                phrasings: Vec::new(),
+                body: "",
+            });
+        }
+        let synonym_words: Vec<String> = loaded.synonyms.iter().flatten().cloned().collect();
+        let index = SearchIndex::build(analyzer, &texts, &synonym_words)
+            .map_err(|e| Problems(vec![Problem::new(dir, 0, e.to_string())]))?;
+        let mut by_id = HashMap::new();
+        for (i, e) in loaded.entries.iter().enumerate() {
+            by_id.insert(e.id.clone(), Target::Entry(i));
+        }
+        for (i, f) in loaded.flows.iter().enumerate() {
+            by_id.insert(f.id.clone(), Target::Flow(i));
+        }
+        Ok(Knowledge {
+            entries: loaded.entries,
+            flows: loaded.flows,
+            loaded_at: Utc::now(),
+            dir: dir.to_path_buf(),
+            out_of_scope: loaded.out_of_scope,
+            by_id,
+            index,
+            thresholds,
+        })
+    }
+
+    pub fn entry(&self, id: &str) -> Option<&Entry> {
+        match self.by_id.get(id) {
+            Some(Target::Entry(i)) => self.entries.get(*i),
+            _ => None,
+        }
+    }
+
+    pub fn flow(&self, id: &str) -> Option<&FlowDef> {
+        match self.by_id.get(id) {
+            Some(Target::Flow(i)) => self.flows.get(*i),
+            _ => None,
+        }
+    }
+
+    /// An entry or a flow by id.
+    pub fn topic(&self, id: &str) -> Option<Topic<'_>> {
+        match self.by_id.get(id)? {
+            Target::Entry(i) => self.entries.get(*i).map(Topic::Entry),
+            Target::Flow(i) => self.flows.get(*i).map(Topic::Flow),
+            Target::OutOfScope(_) => None,
+        }
+    }
+
+    fn target_topic(&self, target: Target) -> Option<Topic<'_>> {
+        match target {
+            Target::Entry(i) => self.entries.get(i).map(Topic::Entry),
+            Target::Flow(i) => self.flows.get(i).map(Topic::Flow),
+            Target::OutOfScope(_) => None,
+        }
+    }
+
+    /// Ranked hits with confidences, for diagnostics and evaluation.
+    pub fn search(&self, text: &str) -> Vec<Hit> {
+        self.index.search(text)
+    }
+
+    /// The out-of-scope phrase a hit stands for.
+    pub fn out_of_scope_phrase(&self, i: usize) -> Option<&str> {
+        self.out_of_scope.get(i).map(String::as_str)
+    }
+
+    /// Decides how to respond to a question.
+    pub fn decide(&self, text: &str) -> Decision<'_> {
+        let hits = self.search(text);
+        self.decide_from(&hits)
+    }
+
+    fn decide_from(&self, hits: &[Hit]) -> Decision<'_> {
+        let t = self.thresholds;
+        let Some(top) = hits.first() else {
+            return Decision::Fallback {
+                out_of_scope: false,
+            };
+        };
+        if matches!(top.target, Target::OutOfScope(_)) && top.confidence >= t.suggest {
+            return Decision::Fallback { out_of_scope: true };
+        }
+        let close: Vec<Topic<'_>> = hits
+            .iter()
+            .filter(|h| h.confidence >= t.suggest && top.confidence - h.confidence < t.margin)
+            .filter_map(|h| self.target_topic(h.target))
+            .take(3)
+            .collect();
+        let Some(best) = self.target_topic(top.target) else {
+            return Decision::Fallback {
+                out_of_scope: false,
+            };
+        };
+        if top.confidence >= t.answer && close.len() < 2 {
+            return Decision::Answer {
+                topic: best,
+                confidence: top.confidence,
+            };
+        }
+        if top.confidence >= t.suggest {
+            let mut options: Vec<Topic<'_>> = hits
+                .iter()
+                .filter(|h| h.confidence >= t.suggest)
+                .filter_map(|h| self.target_topic(h.target))
+                .take(3)
+                .collect();
+            if options.len() >= 2 {
+                options.truncate(3);
+                return Decision::Suggest(options);
+            }
+        }
+        Decision::Fallback {
+            out_of_scope: false,
+        }
+    }
+}
+
+/// The knowledge currently served, swapped atomically on reload.
+pub struct LiveKnowledge {
+    current: ArcSwap<Knowledge>,
+    last_error: Mutex<Option<String>>,
+}
+
+impl LiveKnowledge {
+    pub fn new(initial: Knowledge) -> Self {
+        LiveKnowledge {
+            current: ArcSwap::from_pointee(initial),
+            last_error: Mutex::new(None),
+        }
+    }
+
+    /// The current snapshot; hold it for the whole of one turn.
+    pub fn get(&self) -> Arc<Knowledge> {
+        self.current.load_full()
+    }
+
+    /// Swaps in a new snapshot and clears the error.
+    pub fn replace(&self, next: Knowledge) {
+        self.current.store(Arc::new(next));
+        self.set_error(None);
+    }
+
+    /// The last reload failure, `path:line: message` lines, until a good reload.
+    pub fn error(&self) -> Option<String> {
+        self.last_error.lock().map(|e| e.clone()).unwrap_or(None)
+    }
+
+    pub fn set_error(&self, error: Option<String>) {
+        if let Ok(mut slot) = self.last_error.lock() {
+            *slot = error;
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! Hot reload: watches the folder (debounced) and rebuilds off the request path.
+//!
+//! A rebuild runs on the blocking pool; only a folder without problems is
+//! swapped in. Otherwise the last good version keeps answering and the problems
+//! are logged and kept for `/healthz` until the folder is fixed.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use notify::RecursiveMode;
+use notify_debouncer_full::{new_debouncer, DebounceEventResult};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::{Knowledge, LiveKnowledge, Mode, Thresholds};
+
+/// What a reload needs to rebuild the same kind of snapshot.
+#[derive(Clone)]
+pub struct Reloader {
+    pub live: Arc<LiveKnowledge>,
+    pub dir: PathBuf,
+    pub mode: Mode,
+    pub thresholds: Thresholds,
+}
+
+impl Reloader {
+    /// Rebuilds now; returns whether the new version was swapped in.
+    pub async fn reload(&self) -> bool {
+        let (dir, mode, thresholds) = (self.dir.clone(), self.mode, self.thresholds);
+        let started = Instant::now();
+        let built =
+            tokio::task::spawn_blocking(move || Knowledge::load(&dir, mode, thresholds)).await;
+        match built {
+            Ok(Ok(knowledge)) => {
+                let (entries, flows) = (knowledge.entries.len(), knowledge.flows.len());
+                self.live.replace(knowledge);
+                metrics::counter!("secobot_knowledge_reloads_total", "result" => "ok").increment(1);
+                tracing::info!(
+                    entries,
+                    flows,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "knowledge reloaded"
+                );
+                true
+            }
+            Ok(Err(problems)) => {
+                metrics::counter!("secobot_knowledge_reloads_total", "result" => "error")
+                    .increment(1);
+                tracing::warn!(problems = %problems, "knowledge folder has problems; still serving the last good version");
+                self.live.set_error(Some(problems.to_string()));
+                false
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "knowledge reload task failed");
+                false
+            }
+        }
+    }
+
+    /// Watches the folder until `shutdown`, reloading after changes settle.
+    ///
+    /// # Errors
+    /// When the operating system refuses to watch the folder.
+    pub fn watch(
+        self,
+        debounce: Duration,
+        shutdown: CancellationToken,
+    ) -> notify::Result<tokio::task::JoinHandle<()>> {
+        let (tx, mut rx) = mpsc::channel::<()>(1);
+        let mut debouncer = new_debouncer(debounce, None, move |result: DebounceEventResult| {
+            if let Ok(events) = result {
+                let relevant = events.iter().any(|e| !e.kind.is_access());
+                if relevant {
+                    // A full channel already holds a pending reload: nothing to add.
+                    let _ = tx.try_send(());
+                }
+            }
+        })?;
+        debouncer.watch(&self.dir, RecursiveMode::Recursive)?;
+        Ok(tokio::spawn(async move {
+            // The debouncer stops watching when dropped, so it lives in this task.
+            let _debouncer = debouncer;
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    event = rx.recv() => {
+                        if event.is_none() { break; }
+                        self.reload().await;
+                    }
+                }
+            }
+        }))
+    }
+}

@@ -1,0 +1,36 @@
+//! secobot: the support chat server of SECOP II.
+//!
+//! # Layout
+//! - [`cli`], [`config`]: the command line and validated settings.
+//! - [`server`]: HTTP routes and the two WebSockets (users, agents); wire types in
+//!   [`server::protocol`]. Never touches sled or tantivy.
+//! - [`conversation`]: who answers each message (bot, flow, agent), seq, replay.
+//!   Every message of a conversation takes one path: `Hub::commit`.
+//! - [`knowledge`]: the `knowledge/` folder → validated entries and flows → a
+//!   tantivy index with Spanish analysis; hot reload.
+//! - [`flows`]: guided flows, a pure state machine.
+//! - [`tickets`]: support cases, lifecycle, business-day deadlines.
+//! - [`agents`]: accounts, logins, the live queue, claims.
+//! - [`store`]: the only module that imports sled; durable group commit.
+//! - [`render`]: handlebars templates for reply wording and pages; Markdown → safe HTML.
+//! - [`eval`], [`report`]: offline commands over the folder and the data.
+//!
+//! Data flows one way: socket → `server::ws_user` → `conversation` → `flows` or
+//! `knowledge` → `Reply` → `render` → `store` (append, durable) → socket.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod agents;
+pub mod cli;
+pub mod config;
+pub mod conversation;
+pub mod eval;
+pub mod flows;
+pub mod knowledge;
+pub mod problem;
+pub mod render;
+pub mod report;
+pub mod server;
+pub mod shutdown;
+pub mod store;
+pub mod telemetry;
+pub mod tickets;

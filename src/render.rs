@@ -1,0 +1,253 @@
+//! Everything people read that is not knowledge content: reply wording and
+//! pages, from handlebars templates under `templates/`, plus Markdown → safe HTML.
+//!
+//! All templates are registered at start-up in strict mode, so a broken one
+//! (or one missing) stops the server before it serves anything. Pages are
+//! HTML-escaped; reply templates produce plain text (the widget shows it as
+//! text), so they are not.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use handlebars::Handlebars;
+use serde::Serialize;
+
+/// The reply templates the code uses; each must exist as `templates/replies/<name>.hbs`.
+pub const REPLY_TEMPLATES: &[&str] = &[
+    "greeting",
+    "new_conversation",
+    "fallback",
+    "out_of_scope",
+    "suggest",
+    "flow_cancelled",
+    "flow_ended",
+    "flow_not_a_button",
+    "flow_lost",
+    "flow_resume",
+    "ticket_opened",
+    "ticket_exists",
+    "ticket_status",
+    "agent_joined",
+    "agent_left",
+    "queue_position",
+    "no_agents",
+    "ticket_resolved",
+];
+
+/// The page templates; each must exist as `templates/<name>.hbs`.
+pub const PAGE_TEMPLATES: &[&str] = &[
+    "widget",
+    "entry",
+    "agent",
+    "agent_login",
+    "tickets",
+    "not_found",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("failed to read template {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("template {path} is invalid: {source}")]
+    Template {
+        path: PathBuf,
+        source: Box<handlebars::TemplateError>,
+    },
+    #[error("template {0} is missing under templates/")]
+    Missing(String),
+    #[error("failed to render {name}: {source}")]
+    Render {
+        name: String,
+        source: Box<handlebars::RenderError>,
+    },
+}
+
+/// A static file served under `/assets/`.
+pub struct Asset {
+    pub bytes: Vec<u8>,
+    pub content_type: &'static str,
+}
+
+pub struct Renderer {
+    pages: Handlebars<'static>,
+    replies: Handlebars<'static>,
+    /// Lenient, unescaped: flow steps' `say`, which may name fields not yet known.
+    flow_text: Handlebars<'static>,
+    assets: HashMap<String, Asset>,
+    /// Changes when assets change, for cache-busting URLs.
+    pub asset_version: String,
+}
+
+impl Renderer {
+    /// Loads and checks every template under `dir`.
+    ///
+    /// # Errors
+    /// A template that cannot be read or parsed, or one the code needs that is missing.
+    pub fn load(dir: &Path) -> Result<Self, RenderError> {
+        let mut pages = Handlebars::new();
+        pages.set_strict_mode(true);
+        let mut replies = Handlebars::new();
+        replies.set_strict_mode(true);
+        replies.register_escape_fn(handlebars::no_escape);
+        let mut flow_text = Handlebars::new();
+        flow_text.register_escape_fn(handlebars::no_escape);
+
+        for name in PAGE_TEMPLATES {
+            register(&mut pages, name, &dir.join(format!("{name}.hbs")))?;
+        }
+        for name in REPLY_TEMPLATES {
+            register(
+                &mut replies,
+                name,
+                &dir.join("replies").join(format!("{name}.hbs")),
+            )?;
+        }
+        let mut assets = HashMap::new();
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        let assets_dir = dir.join("assets");
+        if let Ok(read) = std::fs::read_dir(&assets_dir) {
+            let mut paths: Vec<PathBuf> = read.filter_map(Result::ok).map(|e| e.path()).collect();
+            paths.sort();
+            for path in paths.into_iter().filter(|p| p.is_file()) {
+                let bytes = std::fs::read(&path).map_err(|source| RenderError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                for b in &bytes {
+                    // FNV-1a: a cheap content fingerprint, not a security measure.
+                    hash = (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+                }
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default()
+                    .to_owned();
+                let content_type = content_type(&name);
+                assets.insert(
+                    name,
+                    Asset {
+                        bytes,
+                        content_type,
+                    },
+                );
+            }
+        }
+        Ok(Renderer {
+            pages,
+            replies,
+            flow_text,
+            assets,
+            asset_version: format!("{hash:016x}"),
+        })
+    }
+
+    /// Renders reply wording. A failure is logged and the template name is
+    /// returned, so a wording mistake never breaks a conversation.
+    pub fn reply<T: Serialize>(&self, name: &str, data: &T) -> String {
+        match self.replies.render(name, data) {
+            Ok(text) => text.trim().to_owned(),
+            Err(e) => {
+                tracing::error!(template = name, error = %e, "failed to render reply template");
+                name.to_owned()
+            }
+        }
+    }
+
+    /// Renders a flow step's `say` with the fields collected so far; on error,
+    /// the text as written.
+    pub fn flow_text<T: Serialize>(&self, template: &str, data: &T) -> String {
+        match self.flow_text.render_template(template, data) {
+            Ok(text) => text.trim().to_owned(),
+            Err(e) => {
+                tracing::warn!(error = %e, "failed to render a flow step");
+                template.to_owned()
+            }
+        }
+    }
+
+    /// Renders a page.
+    ///
+    /// # Errors
+    /// When the template fails on this data (a missing variable in strict mode).
+    pub fn page<T: Serialize>(&self, name: &str, data: &T) -> Result<String, RenderError> {
+        self.pages
+            .render(name, data)
+            .map_err(|source| RenderError::Render {
+                name: name.to_owned(),
+                source: Box::new(source),
+            })
+    }
+
+    pub fn asset(&self, name: &str) -> Option<&Asset> {
+        self.assets.get(name)
+    }
+}
+
+fn register(hb: &mut Handlebars<'static>, name: &str, path: &Path) -> Result<(), RenderError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(RenderError::Missing(path.display().to_string()))
+        }
+        Err(source) => {
+            return Err(RenderError::Read {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    hb.register_template_string(name, text)
+        .map_err(|source| RenderError::Template {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        })
+}
+
+fn content_type(name: &str) -> &'static str {
+    match name.rsplit('.').next() {
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("ico") => "image/x-icon",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Markdown → HTML, sanitised (no scripts, no event handlers, safe links).
+pub fn markdown(md: &str) -> String {
+    use pulldown_cmark::{html, Options, Parser};
+    let parser = Parser::new_ext(md, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH);
+    let mut out = String::with_capacity(md.len() * 3 / 2);
+    html::push_html(&mut out, parser);
+    ammonia::Builder::default()
+        .link_rel(Some("noopener noreferrer"))
+        .clean(&out)
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_is_sanitised() {
+        let html = markdown("**hola** <script>alert(1)</script> <img src=x onerror=alert(1)> [a](javascript:alert(1))");
+        assert!(html.contains("<strong>hola</strong>"));
+        assert!(!html.contains("<script"));
+        assert!(!html.contains("onerror"));
+        assert!(!html.contains("javascript:"));
+    }
+
+    #[test]
+    fn bundled_templates_load() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let r = Renderer::load(&dir).unwrap();
+        assert!(r.asset("widget.js").is_some());
+        let text = r.reply("greeting", &serde_json::json!({}));
+        assert!(!text.is_empty());
+    }
+}

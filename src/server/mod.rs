@@ -1,0 +1,258 @@
+//! The HTTP and WebSocket server: shared state, routes, start-up and shutdown.
+//!
+//! Never imports sled or tantivy: it talks to `conversation`, `knowledge`
+//! (through `LiveKnowledge`) and `agents`.
+
+pub mod pages;
+pub mod protocol;
+pub mod ws_agent;
+pub mod ws_user;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use crate::agents::Agents;
+use crate::config::ServeArgs;
+use crate::conversation::{Hub, Limits};
+use crate::knowledge::reload::Reloader;
+use crate::knowledge::{Knowledge, LiveKnowledge, Mode};
+use crate::render::Renderer;
+use crate::shutdown::{CancellationToken, TaskTracker};
+use crate::store::Store;
+
+/// Socket settings, from the config.
+#[derive(Debug, Clone, Copy)]
+pub struct SocketSettings {
+    pub max_frame: usize,
+    pub max_text: usize,
+    pub ping: Duration,
+    pub idle: Duration,
+    pub rate_limit: u32,
+    pub max_strikes: u32,
+    /// Per-socket outbound queue.
+    pub outbound: usize,
+}
+
+/// Everything a handler may use; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub hub: Arc<Hub>,
+    pub agents: Arc<Agents>,
+    pub render: Arc<Renderer>,
+    pub knowledge: Arc<LiveKnowledge>,
+    pub reloader: Reloader,
+    pub metrics: PrometheusHandle,
+    pub sockets: SocketSettings,
+    pub shutdown: CancellationToken,
+    pub tracker: TaskTracker,
+    pub connections: Arc<Semaphore>,
+}
+
+/// A server bound to its port, not yet serving (tests read the port in between).
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    addr: SocketAddr,
+    reload_debounce: Duration,
+}
+
+impl Application {
+    /// Loads everything and binds. Fails fast with a message a person can act on.
+    ///
+    /// # Errors
+    /// A broken knowledge folder or template, an unusable data folder, or a busy port.
+    pub async fn build(args: &ServeArgs) -> anyhow::Result<Self> {
+        match rlimit::increase_nofile_limit(u64::MAX) {
+            Ok(n) => tracing::debug!(limit = n, "open-file limit raised"),
+            Err(e) => tracing::warn!(error = %e, "could not raise the open-file limit"),
+        }
+        let thresholds = args.knowledge.thresholds();
+        let knowledge = Knowledge::load(&args.knowledge.knowledge, Mode::Spanish, thresholds)
+            .map_err(|p| anyhow::anyhow!("{p}"))
+            .with_context(|| {
+                format!(
+                    "the knowledge folder {} has problems (run `secobot check`)",
+                    args.knowledge.knowledge.display()
+                )
+            })?;
+        tracing::info!(
+            entries = knowledge.entries.len(),
+            flows = knowledge.flows.len(),
+            "knowledge loaded"
+        );
+        let render = Arc::new(Renderer::load(&args.templates).with_context(|| {
+            format!("failed to load templates from {}", args.templates.display())
+        })?);
+        let store =
+            Store::open(&args.data.data, args.data.cache_mb * 1024 * 1024).with_context(|| {
+                "failed to open the data folder (is another secobot using it?)".to_string()
+            })?;
+        let live = Arc::new(LiveKnowledge::new(knowledge));
+        let hub = Arc::new(Hub::new(
+            store.clone(),
+            live.clone(),
+            render.clone(),
+            Limits {
+                fanout: 64,
+                history: 2000,
+            },
+        ));
+        let agents = Arc::new(
+            Agents::start(hub.clone(), args).context("failed to load agents and tickets")?,
+        );
+        let reloader = Reloader {
+            live: live.clone(),
+            dir: args.knowledge.knowledge.clone(),
+            mode: Mode::Spanish,
+            thresholds,
+        };
+        let state = AppState {
+            hub,
+            agents,
+            render,
+            knowledge: live,
+            reloader,
+            metrics: crate::telemetry::metrics(),
+            sockets: SocketSettings {
+                max_frame: args.max_frame,
+                max_text: args.max_text,
+                ping: args.ping_interval(),
+                idle: args.idle_timeout(),
+                rate_limit: args.rate_limit,
+                max_strikes: args.max_strikes,
+                outbound: 64,
+            },
+            shutdown: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+            connections: Arc::new(Semaphore::new(args.max_connections)),
+        };
+        let listener = TcpListener::bind(args.addr)
+            .await
+            .with_context(|| format!("failed to listen on {}", args.addr))?;
+        let addr = listener
+            .local_addr()
+            .context("failed to read the bound address")?;
+        Ok(Application {
+            listener,
+            state,
+            addr,
+            reload_debounce: Duration::from_millis(args.reload_debounce_ms),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `stop` resolves, then closes sockets (1001), waits for
+    /// them, and flushes storage.
+    ///
+    /// # Errors
+    /// When the server fails while running.
+    pub async fn run_until_stopped(
+        self,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let state = self.state.clone();
+        let watcher = state
+            .reloader
+            .clone()
+            .watch(self.reload_debounce, state.shutdown.clone())
+            .map_err(|e| tracing::warn!(error = %e, "cannot watch the knowledge folder; reload with SIGHUP"))
+            .ok();
+        spawn_sighup_reload(&state);
+        let token = state.shutdown.clone();
+        let router = router(state.clone());
+        let serve = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            stop.await;
+            token.cancel();
+        });
+        serve.await.context("the server stopped with an error")?;
+        state.shutdown.cancel();
+        state.tracker.close();
+        if tokio::time::timeout(Duration::from_secs(10), state.tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some sockets did not close within 10 s");
+        }
+        if let Some(w) = watcher {
+            w.abort();
+        }
+        let store = state.hub.store().clone();
+        match tokio::task::spawn_blocking(move || store.flush_blocking()).await {
+            Ok(Ok(_)) => tracing::info!("storage flushed; bye"),
+            Ok(Err(e)) => tracing::error!(error = %e, "final flush failed"),
+            Err(e) => tracing::error!(error = %e, "final flush task failed"),
+        }
+        Ok(())
+    }
+}
+
+/// Reloads the knowledge folder on SIGHUP.
+fn spawn_sighup_reload(state: &AppState) {
+    #[cfg(unix)]
+    {
+        let reloader = state.reloader.clone();
+        let token = state.shutdown.clone();
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+            Ok(mut hup) => {
+                // Ends with the shutdown token.
+                tokio::spawn(async move {
+                    loop {
+                        tokio::select! {
+                            _ = token.cancelled() => break,
+                            got = hup.recv() => {
+                                if got.is_none() { break; }
+                                tracing::info!("SIGHUP: reloading knowledge");
+                                reloader.reload().await;
+                            }
+                        }
+                    }
+                });
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot listen for SIGHUP"),
+        }
+    }
+}
+
+/// All routes.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(pages::router())
+        .merge(ws_user::router())
+        .merge(ws_agent::router())
+        .with_state(state)
+}
+
+/// `secobot serve`: build, print the URL, serve until a signal.
+///
+/// # Errors
+/// Start-up failures, with context.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let app = Application::build(&args).await?;
+    let addr = app.addr();
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "secobot escuchando en http://{addr}")?;
+        out.flush()?;
+    }
+    tracing::info!(%addr, "listening");
+    app.run_until_stopped(crate::shutdown::signal()).await
+}

@@ -1,0 +1,149 @@
+//! Plain HTTP routes: the widget page, entry pages, assets, health and metrics.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use super::AppState;
+use crate::render::markdown;
+
+/// Scripts and styles only from this server; sockets to it.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; base-uri 'none'; form-action 'self'; object-src 'none'";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(widget))
+        .route("/kb/{id}", get(entry))
+        .route("/assets/{name}", get(asset))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+}
+
+/// An HTML page with the security headers every page gets.
+pub fn html_page(status: StatusCode, body: String) -> Response {
+    let mut response = (status, Html(body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// Renders a page template, or a plain 500 that says what to do.
+pub fn render_page(
+    state: &AppState,
+    status: StatusCode,
+    name: &str,
+    data: &serde_json::Value,
+) -> Response {
+    match state.render.page(name, data) {
+        Ok(body) => html_page(status, body),
+        Err(e) => {
+            tracing::error!(error = %e, "page template failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Error interno al mostrar la página. Intente de nuevo.",
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn widget(State(state): State<AppState>) -> Response {
+    render_page(
+        &state,
+        StatusCode::OK,
+        "widget",
+        &json!({
+            "title": "Asistente SECOP II",
+            "ws_path": "/ws",
+            "asset_version": state.render.asset_version,
+        }),
+    )
+}
+
+async fn entry(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let knowledge = state.knowledge.get();
+    let Some(entry) = knowledge.entry(&id) else {
+        return render_page(
+            &state,
+            StatusCode::NOT_FOUND,
+            "not_found",
+            &json!({ "asset_version": state.render.asset_version }),
+        );
+    };
+    let kind = match entry.kind {
+        crate::knowledge::EntryKind::Faq => "Pregunta frecuente",
+        crate::knowledge::EntryKind::Terms => "Términos y condiciones de uso",
+    };
+    render_page(
+        &state,
+        StatusCode::OK,
+        "entry",
+        &json!({
+            "id": entry.id,
+            "title": entry.title,
+            "kind": kind,
+            "section": entry.section,
+            "url": entry.url,
+            "body_html": markdown(&entry.body),
+            "asset_version": state.render.asset_version,
+        }),
+    )
+}
+
+async fn asset(State(state): State<AppState>, Path(name): Path<String>) -> Response {
+    match state.render.asset(&name) {
+        Some(asset) => (
+            [
+                (header::CONTENT_TYPE, asset.content_type),
+                // URLs carry the asset version, so they can be cached for long.
+                (header::CACHE_CONTROL, "public, max-age=86400"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            asset.bytes.clone(),
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "No existe ese archivo.").into_response(),
+    }
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    let knowledge = state.knowledge.get();
+    let error = state.knowledge.error();
+    Json(json!({
+        "status": if error.is_none() { "ok" } else { "degraded" },
+        "knowledge": {
+            "entries": knowledge.entries.len(),
+            "flows": knowledge.flows.len(),
+            "loaded_at": knowledge.loaded_at.to_rfc3339(),
+            "error": error,
+        },
+        "agents_online": state.agents.online(),
+    }))
+    .into_response()
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}

@@ -1,0 +1,251 @@
+//! The wire format: every JSON shape that crosses a WebSocket, and nothing else.
+//!
+//! Frames are decoded in two steps so that each kind of bad input gets its own
+//! error code: first as JSON with a string `type`, then into the typed enum.
+//! The `Reply` type itself lives in `conversation` (it is a domain value that is
+//! stored and replayed); this module only wraps it in frames.
+
+use serde::{Deserialize, Serialize};
+
+use crate::conversation::Reply;
+
+/// A frame sent by the user's widget.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    Hello {
+        session: Option<String>,
+        #[serde(default)]
+        last_seq: Option<u64>,
+    },
+    Say {
+        text: String,
+    },
+    Choose {
+        value: String,
+    },
+    Escalate {
+        #[serde(default)]
+        text: Option<String>,
+    },
+    Feedback {
+        seq: u64,
+        useful: bool,
+    },
+}
+
+/// The `type` values `ClientFrame` knows, to tell "unknown type" from "bad fields".
+const CLIENT_TYPES: &[&str] = &["hello", "say", "choose", "escalate", "feedback"];
+
+/// A frame sent by an agent's console.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AgentFrame {
+    Claim { session: String },
+    Say { session: String, text: String },
+    Release { session: String },
+    Resolve { session: String, note: String },
+}
+
+const AGENT_TYPES: &[&str] = &["claim", "say", "release", "resolve"];
+
+/// A frame sent by the server to a user or an agent.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    Welcome {
+        session: String,
+        history: Vec<Reply>,
+        /// Extension: false when the client asked for a session the server does not know.
+        resumed: bool,
+    },
+    Reply(Reply),
+    Ticket {
+        id: String,
+        status: String,
+    },
+    Agent {
+        event: AgentEvent,
+        name: String,
+    },
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
+    Queue {
+        items: Vec<QueueItem>,
+    },
+    Message {
+        session: String,
+        reply: Reply,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentEvent {
+    Joined,
+    Left,
+}
+
+/// One waiting conversation in an agent's queue.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct QueueItem {
+    pub session: String,
+    pub ticket: String,
+    pub waiting_since: String,
+    pub preview: String,
+    /// Extensions for the console.
+    pub user_type: Option<String>,
+    pub organization: Option<String>,
+    pub priority: String,
+    pub held_by: Option<String>,
+}
+
+/// Why a frame was refused. Each has a Spanish message for the person who sent it.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    FrameTooLarge,
+    InvalidJson,
+    UnknownType,
+    InvalidFrame,
+    EmptyText,
+    TextTooLong,
+    NotReady,
+    AlreadyGreeted,
+    UnknownChoice,
+    UnknownSeq,
+    RateLimited,
+    BinaryFrame,
+    UnknownSession,
+    YaTomado,
+    NotHeld,
+    Internal,
+}
+
+impl ErrorCode {
+    /// The message shown to the person, in Spanish.
+    pub fn message(self) -> &'static str {
+        match self {
+            ErrorCode::FrameTooLarge => {
+                "El mensaje es demasiado grande. Escriba un texto más corto e intente de nuevo."
+            }
+            ErrorCode::InvalidJson => "No se pudo leer el mensaje: no es JSON válido.",
+            ErrorCode::UnknownType => "Tipo de mensaje desconocido.",
+            ErrorCode::InvalidFrame => {
+                "Al mensaje le faltan datos o tiene datos de un tipo incorrecto."
+            }
+            ErrorCode::EmptyText => "El mensaje está vacío. Escriba su pregunta.",
+            ErrorCode::TextTooLong => {
+                "El texto es demasiado largo. Resuma su pregunta en menos palabras."
+            }
+            ErrorCode::NotReady => {
+                "La conversación aún no ha comenzado: envíe primero el saludo (hello)."
+            }
+            ErrorCode::AlreadyGreeted => "La conversación ya había comenzado en esta conexión.",
+            ErrorCode::UnknownChoice => {
+                "Esa opción ya no está disponible. Elija uno de los botones del último mensaje o escriba su pregunta."
+            }
+            ErrorCode::UnknownSeq => "No encontramos ese mensaje en la conversación.",
+            ErrorCode::RateLimited => {
+                "Está enviando mensajes muy rápido. Espere un momento e intente de nuevo."
+            }
+            ErrorCode::BinaryFrame => "Solo se aceptan mensajes de texto.",
+            ErrorCode::UnknownSession => "No encontramos esa conversación.",
+            ErrorCode::YaTomado => "Otro asesor ya tomó esta conversación.",
+            ErrorCode::NotHeld => "Usted no tiene esta conversación a su cargo.",
+            ErrorCode::Internal => {
+                "Tuvimos un problema interno al procesar su mensaje. Intente de nuevo en unos segundos."
+            }
+        }
+    }
+
+    pub fn frame(self) -> ServerFrame {
+        ServerFrame::Error {
+            code: self,
+            message: self.message().to_owned(),
+        }
+    }
+}
+
+/// Decodes a user frame, classifying what is wrong with it.
+///
+/// # Errors
+/// The `ErrorCode` that the client is told.
+pub fn decode_client(text: &str) -> Result<ClientFrame, ErrorCode> {
+    decode(text, CLIENT_TYPES)
+}
+
+/// Decodes an agent frame, classifying what is wrong with it.
+///
+/// # Errors
+/// The `ErrorCode` that the agent is told.
+pub fn decode_agent(text: &str) -> Result<AgentFrame, ErrorCode> {
+    decode(text, AGENT_TYPES)
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(text: &str, known: &[&str]) -> Result<T, ErrorCode> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|_| ErrorCode::InvalidJson)?;
+    let kind = value
+        .get("type")
+        .and_then(serde_json::Value::as_str)
+        .ok_or(ErrorCode::InvalidFrame)?;
+    if !known.contains(&kind) {
+        return Err(ErrorCode::UnknownType);
+    }
+    serde_json::from_value(value).map_err(|_| ErrorCode::InvalidFrame)
+}
+
+impl ServerFrame {
+    /// Encodes for the socket. Serialising these types cannot fail (no maps with
+    /// non-string keys, no non-finite floats), so a failure is a bug worth a log line.
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "failed to encode server frame");
+            r#"{"type":"error","code":"internal","message":"Error interno."}"#.to_owned()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_bad_frames() {
+        let cases = [
+            ("not json", ErrorCode::InvalidJson),
+            ("[1,2]", ErrorCode::InvalidFrame),
+            (r#"{"type":"dance"}"#, ErrorCode::UnknownType),
+            (r#"{"type":"say"}"#, ErrorCode::InvalidFrame),
+            (r#"{"type":"say","text":5}"#, ErrorCode::InvalidFrame),
+            (r#"{"type":"feedback","seq":1}"#, ErrorCode::InvalidFrame),
+        ];
+        for (input, code) in cases {
+            assert_eq!(decode_client(input), Err(code), "{input}");
+        }
+    }
+
+    #[test]
+    fn decodes_good_frames() {
+        assert_eq!(
+            decode_client(r#"{"type":"hello","session":null}"#),
+            Ok(ClientFrame::Hello {
+                session: None,
+                last_seq: None
+            })
+        );
+        assert_eq!(
+            decode_client(r#"{"type":"escalate"}"#),
+            Ok(ClientFrame::Escalate { text: None })
+        );
+        assert_eq!(
+            decode_agent(r#"{"type":"claim","session":"abc"}"#),
+            Ok(AgentFrame::Claim {
+                session: "abc".into()
+            })
+        );
+    }
+}

@@ -1,0 +1,291 @@
+//! Support tickets: identity, lifecycle and deadline. No storage, no sockets.
+//!
+//! A ticket is opened by the `crear-caso` flow, picked up by an agent and resolved.
+//! Its deadline is three business days after it opens, skipping weekends and
+//! Colombian public holidays (see [`holidays`]).
+
+pub mod holidays;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
+use serde::{Deserialize, Serialize};
+
+/// A human-readable ticket id such as `SB-000123`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TicketId(String);
+
+impl TicketId {
+    pub fn from_number(n: u64) -> Self {
+        TicketId(format!("SB-{n:06}"))
+    }
+
+    /// Parses `SB-` followed by digits.
+    ///
+    /// # Errors
+    /// When the text is not a ticket id.
+    pub fn parse(text: &str) -> Result<Self, TicketError> {
+        let text = text.trim().to_uppercase();
+        match text.strip_prefix("SB-") {
+            Some(digits) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+                Ok(TicketId(text))
+            }
+            _ => Err(TicketError::BadId(text)),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TicketId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum TicketError {
+    #[error("not a ticket id: {0}")]
+    BadId(String),
+    #[error("ticket {id} cannot go from {from} to {to}")]
+    BadTransition {
+        id: TicketId,
+        from: Status,
+        to: Status,
+    },
+}
+
+/// Lifecycle: `abierto` → `en_atencion` → `resuelto` (and back to `abierto` when
+/// an agent hands the conversation back without resolving it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Status {
+    #[serde(rename = "abierto")]
+    Open,
+    #[serde(rename = "en_atencion")]
+    InProgress,
+    #[serde(rename = "resuelto")]
+    Resolved,
+}
+
+impl Status {
+    /// The wire string (Spanish).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Open => "abierto",
+            Status::InProgress => "en_atencion",
+            Status::Resolved => "resuelto",
+        }
+    }
+
+    /// How a person reads it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Open => "abierto, en espera de un asesor",
+            Status::InProgress => "en atención",
+            Status::Resolved => "resuelto",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    #[default]
+    Normal,
+    Alta,
+}
+
+impl Priority {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "normal" => Some(Priority::Normal),
+            "alta" => Some(Priority::Alta),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Normal => "normal",
+            Priority::Alta => "alta",
+        }
+    }
+}
+
+/// A support case.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Ticket {
+    pub id: TicketId,
+    /// The conversation (session token) whose transcript belongs to this ticket.
+    pub session: String,
+    pub status: Status,
+    pub priority: Priority,
+    /// The case fields collected by `crear-caso` (nombre, correo, …).
+    pub fields: BTreeMap<String, String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub due: NaiveDate,
+    /// The flow the user was in when they asked for help, if any.
+    pub origin: Option<String>,
+    pub handled_by: Option<String>,
+    pub resolution: Option<String>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+impl Ticket {
+    /// A new open ticket, due three business days after `now` (Colombian calendar).
+    pub fn open(
+        id: TicketId,
+        session: String,
+        fields: BTreeMap<String, String>,
+        priority: Priority,
+        origin: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let local_day = holidays::bogota_date(now);
+        Ticket {
+            id,
+            session,
+            status: Status::Open,
+            priority,
+            fields,
+            created_at: now,
+            updated_at: now,
+            due: add_business_days(local_day, 3),
+            origin,
+            handled_by: None,
+            resolution: None,
+            resolved_at: None,
+        }
+    }
+
+    /// An agent takes the case.
+    ///
+    /// # Errors
+    /// When the ticket is already resolved.
+    pub fn claim(&mut self, agent: &str, now: DateTime<Utc>) -> Result<(), TicketError> {
+        self.transition(Status::InProgress, now)?;
+        self.handled_by = Some(agent.to_owned());
+        Ok(())
+    }
+
+    /// The agent hands the conversation back to the bot; the case stays open.
+    ///
+    /// # Errors
+    /// When the ticket is already resolved.
+    pub fn release(&mut self, now: DateTime<Utc>) -> Result<(), TicketError> {
+        self.transition(Status::Open, now)
+    }
+
+    /// The case is closed with a note.
+    ///
+    /// # Errors
+    /// When the ticket is already resolved.
+    pub fn resolve(
+        &mut self,
+        agent: &str,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), TicketError> {
+        self.transition(Status::Resolved, now)?;
+        self.handled_by = Some(agent.to_owned());
+        self.resolution = Some(note.to_owned());
+        self.resolved_at = Some(now);
+        Ok(())
+    }
+
+    fn transition(&mut self, to: Status, now: DateTime<Utc>) -> Result<(), TicketError> {
+        if self.status == Status::Resolved {
+            return Err(TicketError::BadTransition {
+                id: self.id.clone(),
+                from: self.status,
+                to,
+            });
+        }
+        self.status = to;
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Open past its due date (in Bogotá's calendar).
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        self.status != Status::Resolved && holidays::bogota_date(now) > self.due
+    }
+}
+
+/// `days` business days after `from` (weekends and Colombian holidays skipped).
+pub fn add_business_days(from: NaiveDate, days: u32) -> NaiveDate {
+    let mut date = from;
+    let mut left = days;
+    while left > 0 {
+        date = date.succ_opt().unwrap_or(date);
+        if is_business_day(date) {
+            left -= 1;
+        }
+    }
+    date
+}
+
+pub fn is_business_day(date: NaiveDate) -> bool {
+    !matches!(date.weekday(), Weekday::Sat | Weekday::Sun) && !holidays::is_holiday(date)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn due_dates_skip_weekends_and_holidays() {
+        let cases = [
+            // Monday → Thursday.
+            (d(2026, 11, 23), d(2026, 11, 26)),
+            // Friday → Wednesday.
+            (d(2026, 11, 27), d(2026, 12, 2)),
+            // Thursday 3 Dec 2026: Tue 8 Dec is Inmaculada Concepción → Wed 9 Dec.
+            (d(2026, 12, 3), d(2026, 12, 9)),
+            // Holy week 2026: Thu 2 and Fri 3 April are holidays.
+            (d(2026, 3, 31), d(2026, 4, 7)),
+            // Tue 17 Nov 2026 follows Monday 16 Nov (Independencia de Cartagena, moved).
+            (d(2026, 11, 13), d(2026, 11, 19)),
+        ];
+        for (from, due) in cases {
+            assert_eq!(add_business_days(from, 3), due, "from {from}");
+        }
+    }
+
+    #[test]
+    fn lifecycle() {
+        let now = Utc::now();
+        let mut t = Ticket::open(
+            TicketId::from_number(7),
+            "s".into(),
+            BTreeMap::new(),
+            Priority::Normal,
+            None,
+            now,
+        );
+        assert_eq!(t.id.as_str(), "SB-000007");
+        t.claim("ana", now).unwrap();
+        assert_eq!(t.status, Status::InProgress);
+        t.release(now).unwrap();
+        assert_eq!(t.status, Status::Open);
+        t.resolve("ana", "listo", now).unwrap();
+        assert!(t.claim("luis", now).is_err());
+        assert_eq!(TicketId::parse("sb-000007").unwrap(), t.id);
+        assert!(TicketId::parse("SB-").is_err());
+    }
+}
