@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what the tests need
+# (Debian's chromium and chromium-driver for the browser tests), then runs
+# formatting and lint checks, unit tests and integration tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_install=()
+command -v chromium >/dev/null 2>&1 || need_install+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need_install+=(chromium-driver)
+if [ ${#need_install[@]} -gt 0 ]; then
+  echo "==> installing ${need_install[*]} (browser tests)"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq "${need_install[@]}" >/dev/null
+fi
+
+echo "==> cargo fmt --check"
+cargo fmt --check
+echo "==> cargo clippy"
+cargo clippy --all-targets --quiet -- -D warnings
+echo "==> tests"
+# Two test threads: every integration test starts its own server (and some a browser).
+cargo test --all-targets -- --test-threads=2
+echo "==> secobot check on the bundled knowledge"
+cargo run --quiet -- check --knowledge knowledge
+echo "all tests passed"
