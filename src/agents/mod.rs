@@ -1,36 +1,599 @@
-//! Support agents: accounts, login sessions, the live queue of escalated
-//! conversations, and claims.
+//! Support agents: accounts, the live queue of escalated conversations, claims,
+//! hand-back and resolution. No sockets here: `server::ws_agent` speaks the
+//! protocol and calls these operations.
+//!
+//! Every change a user or agent is told about is durable first: ticket and
+//! conversation state are written together through `Hub::append`, then the
+//! queue is updated and published.
 
+pub mod accounts;
 pub mod cli;
+mod throttle;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::json;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use accounts::{Account, Role};
+pub use throttle::Throttle;
 
 use crate::config::ServeArgs;
-use crate::conversation::Hub;
+use crate::conversation::{
+    Author, ConversationError, Hub, Reply, ReplyKind, SessionEvent, SessionId, TicketRef,
+};
+use crate::server::protocol::{ErrorCode, QueueItem};
 use crate::store::StoreError;
+use crate::tickets::{Priority, Status, Ticket, TicketId};
 
-/// The agent side of the server.
+/// One escalated conversation in the queue.
+#[derive(Debug, Clone)]
+struct Waiting {
+    ticket: Ticket,
+    held_by: Option<String>,
+}
+
+/// Why an agent operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("another agent holds this conversation")]
+    Taken,
+    #[error("this agent does not hold the conversation")]
+    NotHeld,
+    #[error("no escalated conversation with that session")]
+    Unknown,
+    #[error("empty text")]
+    Empty,
+    #[error(transparent)]
+    Conversation(#[from] ConversationError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("ticket error: {0}")]
+    Ticket(#[from] crate::tickets::TicketError),
+}
+
+impl AgentError {
+    /// The code the console gets.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            AgentError::Taken => ErrorCode::YaTomado,
+            AgentError::NotHeld => ErrorCode::NotHeld,
+            AgentError::Unknown => ErrorCode::UnknownSession,
+            AgentError::Empty => ErrorCode::EmptyText,
+            _ => ErrorCode::Internal,
+        }
+    }
+}
+
+/// What a console gets after a claim (or on reconnect, for what it still holds).
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub session: SessionId,
+    pub ticket: Ticket,
+    pub history: Vec<Reply>,
+}
+
 pub struct Agents {
-    #[allow(dead_code)]
     hub: Arc<Hub>,
-    online: AtomicUsize,
+    queue: Mutex<BTreeMap<SessionId, Waiting>>,
+    /// The queue as sent to consoles; bumps on every change.
+    published: watch::Sender<Arc<Vec<QueueItem>>>,
+    /// Consoles connected per agent.
+    online: Mutex<HashMap<String, usize>>,
+    /// Pending hand-backs of a disconnected agent's conversations.
+    grace: Mutex<HashMap<String, JoinHandle<()>>>,
+    grace_period: Duration,
+    pub throttle: Throttle,
+    pub login_hours: u64,
+    pub allowed_origins: Vec<String>,
+    pub secure_cookies: bool,
 }
 
 impl Agents {
-    /// Loads open tickets into the queue.
+    /// Loads open tickets into the queue and starts following new ones.
     ///
     /// # Errors
     /// On a storage failure.
-    pub fn start(hub: Arc<Hub>, _args: &ServeArgs) -> Result<Self, StoreError> {
-        Ok(Agents {
-            hub,
-            online: AtomicUsize::new(0),
-        })
+    pub fn start(hub: Arc<Hub>, args: &ServeArgs) -> Result<Arc<Self>, StoreError> {
+        let mut queue = BTreeMap::new();
+        let mut orphaned = Vec::new();
+        for ticket in hub.store().tickets()? {
+            if ticket.status == Status::Resolved {
+                continue;
+            }
+            let Some(session) = SessionId::parse(&ticket.session) else {
+                continue;
+            };
+            let held_by = (ticket.status == Status::InProgress)
+                .then(|| ticket.handled_by.clone())
+                .flatten();
+            if let Some(agent) = &held_by {
+                orphaned.push(agent.clone());
+            }
+            queue.insert(session, Waiting { ticket, held_by });
+        }
+        let agents = Arc::new(Agents {
+            hub: hub.clone(),
+            queue: Mutex::new(queue),
+            published: watch::channel(Arc::new(Vec::new())).0,
+            online: Mutex::new(HashMap::new()),
+            grace: Mutex::new(HashMap::new()),
+            grace_period: Duration::from_secs(args.agent_grace_secs),
+            throttle: Throttle::default(),
+            login_hours: args.login_hours,
+            allowed_origins: args.allowed_origins.clone(),
+            secure_cookies: args.secure_cookies,
+        });
+        agents.publish();
+        // After a restart nobody is connected: holds get the same grace as a disconnect.
+        orphaned.sort();
+        orphaned.dedup();
+        for agent in orphaned {
+            agents.start_grace(&agent);
+        }
+        let follower = agents.clone();
+        let mut opened = hub.opened_tickets();
+        // Lives as long as the hub's broadcast sender (the whole server).
+        tokio::spawn(async move {
+            loop {
+                match opened.recv().await {
+                    Ok(ticket) => follower.enqueue(ticket).await,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(
+                            missed = n,
+                            "ticket events lagged; reloading the queue from storage"
+                        );
+                        follower.reload_queue();
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        });
+        Ok(agents)
     }
 
-    /// Agents with a console connected.
+    fn reload_queue(&self) {
+        let Ok(tickets) = self.hub.store().tickets() else {
+            return;
+        };
+        if let Ok(mut queue) = self.queue.lock() {
+            for ticket in tickets.into_iter().filter(|t| t.status == Status::Open) {
+                if let Some(session) = SessionId::parse(&ticket.session) {
+                    queue.entry(session).or_insert(Waiting {
+                        ticket,
+                        held_by: None,
+                    });
+                }
+            }
+        }
+        self.publish();
+    }
+
+    async fn enqueue(&self, ticket: Ticket) {
+        let Some(session) = SessionId::parse(&ticket.session) else {
+            return;
+        };
+        if let Ok(mut queue) = self.queue.lock() {
+            queue.insert(
+                session,
+                Waiting {
+                    ticket,
+                    held_by: None,
+                },
+            );
+        }
+        self.publish();
+        self.announce_positions().await;
+    }
+
+    /// Tells every waiting user their place in the queue.
+    async fn announce_positions(&self) {
+        if self.hub.agents_online() == 0 {
+            return;
+        }
+        let waiting: Vec<SessionId> = self.waiting_order();
+        for (i, session) in waiting.iter().enumerate() {
+            let text = self
+                .hub
+                .render()
+                .reply("queue_position", &json!({ "position": i + 1, "ahead": i }));
+            let result = self
+                .hub
+                .append(session, |_| {
+                    (
+                        vec![Reply::new(Author::System, ReplyKind::Notice, text)],
+                        None,
+                    )
+                })
+                .await;
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "failed to tell a user their queue position");
+            }
+        }
+    }
+
+    /// Unclaimed conversations, high priority first, then oldest first.
+    fn waiting_order(&self) -> Vec<SessionId> {
+        let Ok(queue) = self.queue.lock() else {
+            return Vec::new();
+        };
+        let mut waiting: Vec<(&SessionId, &Waiting)> =
+            queue.iter().filter(|(_, w)| w.held_by.is_none()).collect();
+        waiting.sort_by_key(|(_, w)| (w.ticket.priority != Priority::Alta, w.ticket.created_at));
+        waiting.into_iter().map(|(s, _)| s.clone()).collect()
+    }
+
+    fn publish(&self) {
+        let Ok(queue) = self.queue.lock() else { return };
+        let mut items: Vec<(bool, chrono::DateTime<Utc>, QueueItem)> = queue
+            .iter()
+            .map(|(session, w)| {
+                let f = &w.ticket.fields;
+                let preview: String = f
+                    .get("descripcion")
+                    .cloned()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(160)
+                    .collect();
+                (
+                    w.ticket.priority != Priority::Alta,
+                    w.ticket.created_at,
+                    QueueItem {
+                        session: session.to_string(),
+                        ticket: w.ticket.id.to_string(),
+                        waiting_since: w.ticket.created_at.to_rfc3339(),
+                        preview,
+                        user_type: f.get("tipo_usuario").cloned(),
+                        organization: f.get("organizacion").cloned(),
+                        priority: w.ticket.priority.as_str().to_owned(),
+                        held_by: w.held_by.clone(),
+                    },
+                )
+            })
+            .collect();
+        items.sort_by_key(|(normal, at, _)| (*normal, *at));
+        self.published
+            .send_replace(Arc::new(items.into_iter().map(|(_, _, i)| i).collect()));
+    }
+
+    /// The queue now, and its changes from now on.
+    pub fn queue(&self) -> watch::Receiver<Arc<Vec<QueueItem>>> {
+        self.published.subscribe()
+    }
+
     pub fn online(&self) -> usize {
-        self.online.load(Ordering::Relaxed)
+        self.online.lock().map(|o| o.len()).unwrap_or(0)
+    }
+
+    /// A console of `agent` connected: cancels a pending hand-back.
+    pub async fn connected(&self, agent: &str) {
+        if let Ok(mut online) = self.online.lock() {
+            *online.entry(agent.to_owned()).or_default() += 1;
+            self.hub.set_agents_online(online.len());
+        }
+        if let Ok(mut grace) = self.grace.lock() {
+            if let Some(handle) = grace.remove(agent) {
+                handle.abort();
+            }
+        }
+        self.announce_positions().await;
+    }
+
+    /// A console of `agent` disconnected: after the grace period with no
+    /// console back, its conversations return to the queue.
+    pub fn disconnected(self: &Arc<Self>, agent: &str) {
+        let gone = match self.online.lock() {
+            Ok(mut online) => {
+                let n = online.entry(agent.to_owned()).or_default();
+                *n = n.saturating_sub(1);
+                let gone = *n == 0;
+                if gone {
+                    online.remove(agent);
+                }
+                self.hub.set_agents_online(online.len());
+                gone
+            }
+            Err(_) => false,
+        };
+        if gone {
+            self.start_grace(agent);
+        }
+    }
+
+    fn start_grace(self: &Arc<Self>, agent: &str) {
+        let me = self.clone();
+        let name = agent.to_owned();
+        let period = self.grace_period;
+        let handle = tokio::spawn(async move {
+            tokio::time::sleep(period).await;
+            for session in me.held_by(&name) {
+                if let Err(e) = me.release(&name, &session).await {
+                    tracing::warn!(error = %e, agent = %name, "failed to hand back after grace");
+                }
+            }
+            if let Ok(mut grace) = me.grace.lock() {
+                grace.remove(&name);
+            }
+        });
+        if let Ok(mut grace) = self.grace.lock() {
+            if let Some(old) = grace.insert(agent.to_owned(), handle) {
+                old.abort();
+            }
+        }
+    }
+
+    /// Conversations `agent` holds.
+    pub fn held_by(&self, agent: &str) -> Vec<SessionId> {
+        self.queue
+            .lock()
+            .map(|q| {
+                q.iter()
+                    .filter(|(_, w)| w.held_by.as_deref() == Some(agent))
+                    .map(|(s, _)| s.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Takes a conversation. Exclusive: a second agent gets `Taken`.
+    ///
+    /// # Errors
+    /// Taken, unknown, or a storage failure (then nothing changed).
+    pub async fn claim(&self, agent: &Account, session: &SessionId) -> Result<Claimed, AgentError> {
+        // Reserve under the queue lock so two claims cannot both win.
+        let mut ticket = {
+            let mut queue = self.queue.lock().map_err(|_| AgentError::Unknown)?;
+            let waiting = queue.get_mut(session).ok_or(AgentError::Unknown)?;
+            match &waiting.held_by {
+                Some(holder) if holder != &agent.name => return Err(AgentError::Taken),
+                _ => waiting.held_by = Some(agent.name.clone()),
+            }
+            waiting.ticket.clone()
+        };
+        let already = ticket.status == Status::InProgress
+            && ticket.handled_by.as_deref() == Some(&agent.name);
+        let result = if already {
+            Ok(())
+        } else {
+            ticket
+                .claim(&agent.name, Utc::now())
+                .map_err(AgentError::from)
+        };
+        let outcome = match result {
+            Ok(()) if already => Ok(None),
+            Ok(()) => {
+                let text = self
+                    .hub
+                    .render()
+                    .reply("agent_joined", &json!({ "name": agent.display_name }));
+                let t = ticket.clone();
+                let name = agent.name.clone();
+                self.hub
+                    .append(session, move |state| {
+                        state.held_by = Some(name);
+                        state.ticket_status = Some(t.status.as_str().to_owned());
+                        (
+                            vec![Reply::new(Author::System, ReplyKind::Notice, text)],
+                            Some(t),
+                        )
+                    })
+                    .await
+                    .map(Some)
+                    .map_err(AgentError::from)
+            }
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(appended) => {
+                if let Some((live, _)) = appended {
+                    self.hub.publish(
+                        &live,
+                        SessionEvent::Agent {
+                            joined: true,
+                            name: agent.display_name.clone(),
+                        },
+                    );
+                    self.hub.publish(
+                        &live,
+                        SessionEvent::Ticket {
+                            id: ticket.id.to_string(),
+                            status: ticket.status.as_str().to_owned(),
+                        },
+                    );
+                }
+                if let Ok(mut queue) = self.queue.lock() {
+                    if let Some(w) = queue.get_mut(session) {
+                        w.ticket = ticket.clone();
+                    }
+                }
+                self.publish();
+                self.announce_positions().await;
+                let history = self.hub.store().messages_after(session, 0, 5000)?;
+                Ok(Claimed {
+                    session: session.clone(),
+                    ticket,
+                    history,
+                })
+            }
+            Err(e) => {
+                if let Ok(mut queue) = self.queue.lock() {
+                    if let Some(w) = queue.get_mut(session) {
+                        if !already {
+                            w.held_by = None;
+                        }
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn check_holder(&self, agent: &str, session: &SessionId) -> Result<Ticket, AgentError> {
+        let queue = self.queue.lock().map_err(|_| AgentError::Unknown)?;
+        let w = queue.get(session).ok_or(AgentError::Unknown)?;
+        if w.held_by.as_deref() != Some(agent) {
+            return Err(AgentError::NotHeld);
+        }
+        Ok(w.ticket.clone())
+    }
+
+    /// An agent writes to the user.
+    ///
+    /// # Errors
+    /// Not held, empty text, or a storage failure.
+    pub async fn say(
+        &self,
+        agent: &Account,
+        session: &SessionId,
+        text: &str,
+    ) -> Result<(), AgentError> {
+        self.check_holder(&agent.name, session)?;
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(AgentError::Empty);
+        }
+        let mut reply = Reply::new(Author::Agent, ReplyKind::Agent, text);
+        reply.agent_name = Some(agent.display_name.clone());
+        self.hub
+            .append(session, move |_| (vec![reply], None))
+            .await?;
+        Ok(())
+    }
+
+    /// Hands the conversation back to the bot; the ticket stays open in the queue.
+    ///
+    /// # Errors
+    /// Not held, or a storage failure.
+    pub async fn release(&self, agent_name: &str, session: &SessionId) -> Result<(), AgentError> {
+        let mut ticket = self.check_holder(agent_name, session)?;
+        ticket.release(Utc::now())?;
+        let display = self.display_name(agent_name);
+        let text = self.hub.render().reply(
+            "agent_left",
+            &json!({ "name": display, "id": ticket.id.as_str(), "status": ticket.status.label() }),
+        );
+        let t = ticket.clone();
+        let (live, _) = self
+            .hub
+            .append(session, move |state| {
+                state.held_by = None;
+                state.ticket_status = Some(t.status.as_str().to_owned());
+                (
+                    vec![Reply::new(Author::System, ReplyKind::Notice, text)],
+                    Some(t),
+                )
+            })
+            .await?;
+        self.hub.publish(
+            &live,
+            SessionEvent::Agent {
+                joined: false,
+                name: display,
+            },
+        );
+        self.hub.publish(
+            &live,
+            SessionEvent::Ticket {
+                id: ticket.id.to_string(),
+                status: ticket.status.as_str().to_owned(),
+            },
+        );
+        if let Ok(mut queue) = self.queue.lock() {
+            if let Some(w) = queue.get_mut(session) {
+                w.held_by = None;
+                w.ticket = ticket;
+            }
+        }
+        self.publish();
+        self.announce_positions().await;
+        Ok(())
+    }
+
+    /// Resolves the ticket with a note; the conversation goes back to the bot.
+    ///
+    /// # Errors
+    /// Not held, or a storage failure.
+    pub async fn resolve(
+        &self,
+        agent: &Account,
+        session: &SessionId,
+        note: &str,
+    ) -> Result<Ticket, AgentError> {
+        let mut ticket = self.check_holder(&agent.name, session)?;
+        ticket.resolve(&agent.name, note.trim(), Utc::now())?;
+        let text = self.hub.render().reply(
+            "ticket_resolved",
+            &json!({ "id": ticket.id.as_str(), "note": note.trim() }),
+        );
+        let mut reply = Reply::new(Author::System, ReplyKind::Ticket, text);
+        reply.ticket = Some(TicketRef {
+            id: ticket.id.to_string(),
+            status: ticket.status.as_str().to_owned(),
+            due: Some(ticket.due.to_string()),
+        });
+        let t = ticket.clone();
+        let (live, _) = self
+            .hub
+            .append(session, move |state| {
+                state.held_by = None;
+                state.ticket_status = Some(t.status.as_str().to_owned());
+                (vec![reply], Some(t))
+            })
+            .await?;
+        self.hub.publish(
+            &live,
+            SessionEvent::Agent {
+                joined: false,
+                name: agent.display_name.clone(),
+            },
+        );
+        self.hub.publish(
+            &live,
+            SessionEvent::Ticket {
+                id: ticket.id.to_string(),
+                status: ticket.status.as_str().to_owned(),
+            },
+        );
+        if let Ok(mut queue) = self.queue.lock() {
+            queue.remove(session);
+        }
+        self.publish();
+        self.announce_positions().await;
+        Ok(ticket)
+    }
+
+    fn display_name(&self, agent: &str) -> String {
+        self.hub
+            .store()
+            .record::<Account>(crate::store::RecordKind::Agent, agent)
+            .ok()
+            .flatten()
+            .map(|a| a.display_name)
+            .unwrap_or_else(|| agent.to_owned())
+    }
+
+    /// Every ticket (supervisors' list).
+    ///
+    /// # Errors
+    /// On a storage failure.
+    pub fn tickets(&self) -> Result<Vec<Ticket>, StoreError> {
+        self.hub.store().tickets()
+    }
+
+    /// A ticket by id.
+    ///
+    /// # Errors
+    /// On a storage failure.
+    pub fn ticket(&self, id: &TicketId) -> Result<Option<Ticket>, StoreError> {
+        self.hub.store().ticket(id)
+    }
+
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.hub
     }
 }

@@ -12,6 +12,7 @@ mod reply;
 mod state;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use chrono::Utc;
@@ -64,6 +65,8 @@ pub enum ConversationError {
     UnknownChoice(String),
     #[error("message {0} does not exist in this conversation")]
     UnknownSeq(u64),
+    #[error("no such conversation")]
+    UnknownSession,
 }
 
 /// What `hello` gets back.
@@ -92,6 +95,10 @@ pub struct Hub {
     render: Arc<Renderer>,
     sessions: Mutex<HashMap<SessionId, Weak<Session>>>,
     limits: Limits,
+    /// Agents with a console open; set by `agents`, read when a ticket opens.
+    agents_online: AtomicUsize,
+    /// Tickets opened, for the agents' queue (bounded; a lagging queue reloads from storage).
+    opened: broadcast::Sender<Ticket>,
 }
 
 impl Hub {
@@ -107,6 +114,8 @@ impl Hub {
             render,
             sessions: Mutex::new(HashMap::new()),
             limits,
+            agents_online: AtomicUsize::new(0),
+            opened: broadcast::channel(256).0,
         }
     }
 
@@ -442,5 +451,51 @@ impl Hub {
 
     pub fn render(&self) -> &Renderer {
         &self.render
+    }
+
+    pub fn agents_online(&self) -> usize {
+        self.agents_online.load(Ordering::Relaxed)
+    }
+
+    pub fn set_agents_online(&self, n: usize) {
+        self.agents_online.store(n, Ordering::Relaxed);
+    }
+
+    /// Tickets opened from now on.
+    pub fn opened_tickets(&self) -> broadcast::Receiver<Ticket> {
+        self.opened.subscribe()
+    }
+
+    /// Appends messages built from the conversation's state (an agent's words, a
+    /// notice), with an optional ticket change, through the one path.
+    ///
+    /// # Errors
+    /// When the conversation does not exist, or on a storage failure.
+    pub async fn append<F>(
+        &self,
+        id: &SessionId,
+        build: F,
+    ) -> Result<(Arc<Session>, Vec<Arc<Reply>>), ConversationError>
+    where
+        F: FnOnce(&mut ConversationState) -> (Vec<Reply>, Option<Ticket>),
+    {
+        let session = self.get(id)?.ok_or(ConversationError::UnknownSession)?;
+        let appended = {
+            let mut state = session.state.lock().await;
+            let before = state.clone();
+            let (messages, ticket) = build(&mut state);
+            match self
+                .commit(&session, &mut state, messages, ticket.as_ref())
+                .await
+            {
+                Ok(a) => a,
+                Err(e) => {
+                    // Not on disk: the change did not happen.
+                    *state = before;
+                    return Err(e.into());
+                }
+            }
+        };
+        Ok((session, appended))
     }
 }

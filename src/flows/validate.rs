@@ -160,7 +160,12 @@ mod tests {
     #[test]
     fn table() {
         let none = BTreeMap::new();
-        type Case<'a> = (InputKind, &'a str, &'a BTreeMap<String, String>, Option<&'a str>);
+        type Case<'a> = (
+            InputKind,
+            &'a str,
+            &'a BTreeMap<String, String>,
+            Option<&'a str>,
+        );
         let cases: &[Case] = &[
             (
                 InputKind::Email,

@@ -104,9 +104,8 @@ impl Application {
                 history: 2000,
             },
         ));
-        let agents = Arc::new(
-            Agents::start(hub.clone(), args).context("failed to load agents and tickets")?,
-        );
+        let agents =
+            Agents::start(hub.clone(), args).context("failed to load agents and tickets")?;
         let reloader = Reloader {
             live: live.clone(),
             dir: args.knowledge.knowledge.clone(),

@@ -212,6 +212,7 @@ impl UserSocket {
             Ok(false) => self.refuse(ErrorCode::NotReady).await,
             Err(ConversationError::UnknownChoice(_)) => self.refuse(ErrorCode::UnknownChoice).await,
             Err(ConversationError::UnknownSeq(_)) => self.refuse(ErrorCode::UnknownSeq).await,
+            Err(ConversationError::UnknownSession) => self.refuse(ErrorCode::UnknownSession).await,
             Err(ConversationError::Store(e)) => {
                 tracing::error!(error = %e, "storage failed during a turn");
                 self.send(&ErrorCode::Internal.frame()).await
