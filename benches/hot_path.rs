@@ -1,1 +1,227 @@
-fn main() {}
+//! Benchmarks of the hot path: search, render, store append (with and without
+//! the durable flush), a full conversation turn in process, and a full reload
+//! of a generated 10,000-entry knowledge folder.
+//!
+//! `cargo bench --bench hot_path` prints the figures; docs/performance.md lists them.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use secobot::conversation::{
+    Author, ConversationState, Hub, Limits, Reply, ReplyKind, SessionId, UserInput,
+};
+use secobot::knowledge::{Knowledge, LiveKnowledge, Mode, Thresholds};
+use secobot::render::Renderer;
+use secobot::store::{Commit, Store};
+
+fn manifest() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Writes a folder of `n` synthetic entries built from the bundled folder's
+/// vocabulary (plus the bundled folder itself, so real questions still match).
+fn generate_folder(n: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = manifest().join("knowledge");
+    copy_dir(&src, dir.path());
+    let mut words: Vec<String> = Vec::new();
+    for sub in ["faq", "terms"] {
+        for e in std::fs::read_dir(src.join(sub)).expect("read") {
+            let text = std::fs::read_to_string(e.expect("entry").path()).expect("read");
+            words.extend(
+                text.split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| w.chars().count() > 3)
+                    .map(str::to_lowercase),
+            );
+        }
+    }
+    words.sort();
+    words.dedup();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut pick = |k: usize| -> String {
+        (0..k)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                words[(seed % words.len() as u64) as usize].as_str()
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let faq = dir.path().join("faq");
+    for i in 0..n {
+        let text = format!(
+            "---\ntitle: \"{} {i}\"\nquestions:\n  - \"{}\"\n  - \"{}\"\n  - \"{}\"\n---\n{}\n",
+            pick(5),
+            pick(6),
+            pick(7),
+            pick(5),
+            pick(60)
+        );
+        std::fs::write(faq.join(format!("sintetica-{i:05}.md")), text).expect("write");
+    }
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read") {
+        let e = e.expect("entry");
+        let target = to.join(e.file_name());
+        if e.file_type().expect("type").is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).expect("copy");
+        }
+    }
+}
+
+const QUESTION: &str = "me llegó un correo para restablecer la contraseña y yo no lo pedí";
+
+fn search(c: &mut Criterion) {
+    let bundled = Knowledge::load(
+        &manifest().join("knowledge"),
+        Mode::Spanish,
+        Thresholds::default(),
+    )
+    .expect("bundled folder");
+    c.bench_function("decide/bundled", |b| {
+        b.iter(|| std::hint::black_box(bundled.decide(QUESTION)).clone())
+    });
+    let big_dir = generate_folder(10_000);
+    let big =
+        Knowledge::load(big_dir.path(), Mode::Spanish, Thresholds::default()).expect("10k folder");
+    c.bench_function("decide/10k", |b| {
+        b.iter(|| std::hint::black_box(big.decide(QUESTION)).clone())
+    });
+    c.bench_function("decide/10k-typos", |b| {
+        b.iter(|| {
+            std::hint::black_box(big.decide("olvide mi contrasñea, como la recupreo")).clone()
+        })
+    });
+    let mut group = c.benchmark_group("reload");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
+    group.bench_function("10k", |b| {
+        b.iter(|| {
+            Knowledge::load(big_dir.path(), Mode::Spanish, Thresholds::default()).expect("load")
+        })
+    });
+    group.finish();
+}
+
+fn render(c: &mut Criterion) {
+    let renderer = Renderer::load(&manifest().join("templates")).expect("templates");
+    let data = serde_json::json!({ "id": "SB-000123", "due": "01/12/2026", "correo": "ana@entidad.gov.co" });
+    c.bench_function("render/ticket_opened", |b| {
+        b.iter(|| renderer.reply("ticket_opened", &data))
+    });
+    let body = std::fs::read_to_string(manifest().join("knowledge/faq/olvide-mi-contrasena.md"))
+        .expect("entry");
+    c.bench_function("render/markdown_entry", |b| {
+        b.iter(|| secobot::render::markdown(&body))
+    });
+}
+
+fn store(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = rt
+        .block_on(async { Store::open(dir.path(), 64 << 20) })
+        .expect("store");
+    let id = SessionId::generate();
+    let mut state = ConversationState::default();
+    let reply = Reply::new(Author::Bot, ReplyKind::Answer, "x".repeat(600));
+    c.bench_function("store/append_no_flush", |b| {
+        b.iter_batched(
+            || {
+                state.last_seq += 1;
+                let mut r = reply.clone();
+                r.seq = state.last_seq;
+                (state.clone(), r)
+            },
+            |(s, r)| {
+                store
+                    .apply(&Commit {
+                        session: Some((&id, &s)),
+                        messages: std::slice::from_ref(&r),
+                        ticket: None,
+                    })
+                    .expect("apply")
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    c.bench_function("store/append_durable", |b| {
+        b.to_async(&rt).iter_batched(
+            || {
+                state.last_seq += 1;
+                let mut r = reply.clone();
+                r.seq = state.last_seq;
+                (state.clone(), r)
+            },
+            |(s, r)| {
+                let store = store.clone();
+                let id = id.clone();
+                async move {
+                    store
+                        .commit(Commit {
+                            session: Some((&id, &s)),
+                            messages: std::slice::from_ref(&r),
+                            ticket: None,
+                        })
+                        .await
+                        .expect("commit")
+                }
+            },
+            BatchSize::SmallInput,
+        )
+    });
+}
+
+fn turn(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = rt.block_on(async {
+        let store = Store::open(dir.path(), 64 << 20).expect("store");
+        let knowledge = Knowledge::load(
+            &manifest().join("knowledge"),
+            Mode::Spanish,
+            Thresholds::default(),
+        )
+        .expect("folder");
+        let render = Arc::new(Renderer::load(&manifest().join("templates")).expect("templates"));
+        Arc::new(Hub::new(
+            store,
+            Arc::new(LiveKnowledge::new(knowledge)),
+            render,
+            Limits {
+                fanout: 64,
+                history: 100,
+            },
+        ))
+    });
+    let opened = rt.block_on(hub.open(None, 0)).expect("open");
+    let session = opened.session;
+    c.bench_function("turn/say_answer_durable", |b| {
+        b.to_async(&rt).iter(|| {
+            let hub = hub.clone();
+            let session = session.clone();
+            async move {
+                hub.user_input(
+                    &session,
+                    UserInput::Say("olvidé mi contraseña de SECOP II".into()),
+                )
+                .await
+                .expect("turn")
+            }
+        })
+    });
+}
+
+criterion_group!(benches, search, render, store, turn);
+criterion_main!(benches);

@@ -26,14 +26,23 @@ pub struct Group {
 
 /// Normalises a question for grouping.
 pub fn normalise(text: &str) -> String {
-    words(text).map(|w| fold(&w)).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+    words(text)
+        .map(|w| fold(&w))
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Groups unanswered questions over all conversations, most frequent first.
 pub fn groups(conversations: &[ConversationDump]) -> Vec<Group> {
     let mut by_key: HashMap<String, Group> = HashMap::new();
     for conv in conversations {
-        let down: BTreeSet<u64> = conv.feedback.iter().filter(|(_, f)| !f.useful).map(|(seq, _)| *seq).collect();
+        let down: BTreeSet<u64> = conv
+            .feedback
+            .iter()
+            .filter(|(_, f)| !f.useful)
+            .map(|(seq, _)| *seq)
+            .collect();
         let mut last_question: Option<(&str, &str)> = None;
         let mut counted_for: Option<&str> = None;
         for m in &conv.messages {
@@ -50,7 +59,9 @@ pub fn groups(conversations: &[ConversationDump]) -> Vec<Group> {
             if !(is_fallback || is_down) {
                 continue;
             }
-            let Some((question, ts)) = last_question else { continue };
+            let Some((question, ts)) = last_question else {
+                continue;
+            };
             if counted_for == Some(question) {
                 continue;
             }
@@ -100,11 +111,18 @@ pub fn unanswered(data: &DataArgs, json: bool) -> anyhow::Result<i32> {
             Err(_) if data.data.is_dir() => {
                 _copy = tempfile::tempdir().context("failed to create a temporary folder")?;
                 copy_dir(&data.data, _copy.path()).context("failed to copy the data folder")?;
-                Store::open(_copy.path(), cache).with_context(|| format!("failed to open a copy of {}", data.data.display()))?
+                Store::open(_copy.path(), cache)
+                    .with_context(|| format!("failed to open a copy of {}", data.data.display()))?
             }
-            Err(e) => return Err(e).with_context(|| format!("failed to open the data folder {}", data.data.display())),
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!("failed to open the data folder {}", data.data.display())
+                })
+            }
         };
-        store.scan_conversations().context("failed to read conversations")
+        store
+            .scan_conversations()
+            .context("failed to read conversations")
     })?;
     let groups = groups(&dumps);
     let mut out = std::io::stdout().lock();
@@ -116,7 +134,11 @@ pub fn unanswered(data: &DataArgs, json: bool) -> anyhow::Result<i32> {
         writeln!(out, "veces\túltima vez\tsin respuesta\tno útil\tpregunta")?;
         for g in &groups {
             let day = g.last.get(..16).unwrap_or(&g.last).replace('T', " ");
-            writeln!(out, "{}\t{}\t{}\t{}\t{}", g.count, day, g.fallback, g.thumbs_down, g.example)?;
+            writeln!(
+                out,
+                "{}\t{}\t{}\t{}\t{}",
+                g.count, day, g.fallback, g.thumbs_down, g.example
+            )?;
         }
         if groups.is_empty() {
             writeln!(out, "(no hay preguntas sin respuesta)")?;
@@ -162,7 +184,13 @@ mod tests {
                 msg(3, Author::User, ReplyKind::Echo, "olvidé mi clave"),
                 msg(4, Author::Bot, ReplyKind::Answer, "..."),
             ],
-            feedback: vec![(4, Feedback { useful: false, ts: String::new() })],
+            feedback: vec![(
+                4,
+                Feedback {
+                    useful: false,
+                    ts: String::new(),
+                },
+            )],
         };
         let b = ConversationDump {
             session: "b".into(),

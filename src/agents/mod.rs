@@ -35,6 +35,8 @@ use crate::tickets::{Priority, Status, Ticket, TicketId};
 struct Waiting {
     ticket: Ticket,
     held_by: Option<String>,
+    /// The queue position the user was last told, so changes alone are announced.
+    announced: Option<usize>,
 }
 
 /// Why an agent operation was refused.
@@ -114,7 +116,14 @@ impl Agents {
             if let Some(agent) = &held_by {
                 orphaned.push(agent.clone());
             }
-            queue.insert(session, Waiting { ticket, held_by });
+            queue.insert(
+                session,
+                Waiting {
+                    ticket,
+                    held_by,
+                    announced: None,
+                },
+            );
         }
         let agents = Arc::new(Agents {
             hub: hub.clone(),
@@ -166,6 +175,7 @@ impl Agents {
                     queue.entry(session).or_insert(Waiting {
                         ticket,
                         held_by: None,
+                        announced: None,
                     });
                 }
             }
@@ -183,6 +193,7 @@ impl Agents {
                 Waiting {
                     ticket,
                     held_by: None,
+                    announced: None,
                 },
             );
         }
@@ -190,20 +201,36 @@ impl Agents {
         self.announce_positions().await;
     }
 
-    /// Tells every waiting user their place in the queue.
+    /// Tells each waiting user their place in the queue when it changed.
     async fn announce_positions(&self) {
         if self.hub.agents_online() == 0 {
             return;
         }
-        let waiting: Vec<SessionId> = self.waiting_order();
-        for (i, session) in waiting.iter().enumerate() {
-            let text = self
-                .hub
-                .render()
-                .reply("queue_position", &json!({ "position": i + 1, "ahead": i }));
+        let changed: Vec<(SessionId, usize)> = {
+            let order = self.waiting_order();
+            let Ok(mut queue) = self.queue.lock() else {
+                return;
+            };
+            order
+                .into_iter()
+                .enumerate()
+                .filter_map(|(i, session)| {
+                    let w = queue.get_mut(&session)?;
+                    (w.announced != Some(i)).then(|| {
+                        w.announced = Some(i);
+                        (session, i)
+                    })
+                })
+                .collect()
+        };
+        for (session, ahead) in changed {
+            let text = self.hub.render().reply(
+                "queue_position",
+                &json!({ "position": ahead + 1, "ahead": ahead }),
+            );
             let result = self
                 .hub
-                .append(session, |_| {
+                .append(&session, |_| {
                     (
                         vec![Reply::new(Author::System, ReplyKind::Notice, text)],
                         None,
@@ -506,6 +533,7 @@ impl Agents {
         if let Ok(mut queue) = self.queue.lock() {
             if let Some(w) = queue.get_mut(session) {
                 w.held_by = None;
+                w.announced = None;
                 w.ticket = ticket;
             }
         }

@@ -76,6 +76,8 @@ pub struct Opened {
     pub resumed: bool,
     pub history: Vec<Reply>,
     pub events: broadcast::Receiver<SessionEvent>,
+    /// The conversation's ticket and its status, so a returning user sees it.
+    pub ticket: Option<(String, String)>,
 }
 
 /// Limits of the conversation layer.
@@ -189,12 +191,14 @@ impl Hub {
                 let history = self
                     .store
                     .messages_after(id, last_seq, self.limits.history)?;
+                let ticket = state.ticket.clone().zip(state.ticket_status.clone());
                 drop(state);
                 return Ok(Opened {
                     session,
                     resumed: true,
                     history,
                     events,
+                    ticket,
                 });
             }
         }
@@ -229,6 +233,7 @@ impl Hub {
             resumed: false,
             history,
             events,
+            ticket: None,
         })
     }
 

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
@@ -173,8 +174,14 @@ impl Application {
         spawn_sighup_reload(&state);
         let token = state.shutdown.clone();
         let router = router(state.clone());
+        // Replies are small frames sent right after the echo: Nagle would hold them ~40 ms.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "failed to set TCP_NODELAY");
+            }
+        });
         let serve = axum::serve(
-            self.listener,
+            listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(async move {

@@ -256,7 +256,11 @@ impl UserSocket {
         self.session = Some(opened.session);
         self.events = Some(opened.events);
         self.strikes = 0;
-        self.send(&welcome).await
+        self.send(&welcome).await?;
+        match opened.ticket {
+            Some((id, status)) => self.send(&ServerFrame::Ticket { id, status }).await,
+            None => ControlFlow::Continue(()),
+        }
     }
 
     async fn on_event(
