@@ -44,6 +44,13 @@ pub const STOP_WORDS: &[&str] = &[
     "noches", "gracias", "favor", "porfa", "ok", "bueno",
 ];
 
+/// Whether a lowercased word is a stop word (a set: this runs per query word).
+pub fn is_stop_word(word: &str) -> bool {
+    static SET: std::sync::OnceLock<HashSet<&'static str>> = std::sync::OnceLock::new();
+    SET.get_or_init(|| STOP_WORDS.iter().copied().collect())
+        .contains(word)
+}
+
 /// Words too common in this domain to carry a match alone; they weigh little.
 pub const GENERIC_WORDS: &[&str] = &[
     "secop",
@@ -200,37 +207,40 @@ pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
 /// The folded words of the indexed text, for typo correction of query words.
 #[derive(Debug, Default, Clone)]
 pub struct Vocabulary {
-    /// word → how often it appears; buckets by length keep the scan short.
-    by_len: HashMap<usize, Vec<(String, u32)>>,
-    known: HashSet<String>,
+    /// word → how often it appears.
+    counts: HashMap<String, u32>,
+    /// Words by length (in characters), so a correction scans few candidates.
+    by_len: HashMap<usize, Vec<String>>,
 }
 
 impl Vocabulary {
     pub fn add_text(&mut self, text: &str) {
         for word in words(text) {
-            let folded = fold(&word);
-            if folded.chars().count() < 3 || folded.chars().any(|c| c.is_ascii_digit()) {
-                continue;
-            }
-            if self.known.insert(folded.clone()) {
-                self.by_len
-                    .entry(folded.chars().count())
-                    .or_default()
-                    .push((folded, 1));
-            } else if let Some(bucket) = self.by_len.get_mut(&folded.chars().count()) {
-                if let Some(entry) = bucket.iter_mut().find(|(w, _)| *w == folded) {
-                    entry.1 += 1;
-                }
+            self.add_folded(&fold(&word));
+        }
+    }
+
+    /// Adds one word already passed through [`fold`].
+    pub fn add_folded(&mut self, folded: &str) {
+        let len = folded.chars().count();
+        if len < 3 || folded.bytes().any(|b| b.is_ascii_digit()) {
+            return;
+        }
+        match self.counts.get_mut(folded) {
+            Some(n) => *n += 1,
+            None => {
+                self.by_len.entry(len).or_default().push(folded.to_owned());
+                self.counts.insert(folded.to_owned(), 1);
             }
         }
     }
 
     pub fn len(&self) -> usize {
-        self.known.len()
+        self.counts.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.known.is_empty()
+        self.counts.is_empty()
     }
 
     /// Rewrites `text` replacing words not in the vocabulary with the closest
@@ -244,7 +254,7 @@ impl Vocabulary {
                 out.push(' ');
             }
             let folded = fold(&word);
-            if STOP_WORDS.contains(&word.as_str()) || self.known.contains(&folded) {
+            if is_stop_word(&word) || self.counts.contains_key(&folded) {
                 out.push_str(&word);
                 continue;
             }
@@ -267,7 +277,8 @@ impl Vocabulary {
             let Some(bucket) = self.by_len.get(&l) else {
                 continue;
             };
-            for (candidate, count) in bucket {
+            for candidate in bucket {
+                let count = self.counts.get(candidate).copied().unwrap_or(0);
                 // Typos rarely hit the first letter; requiring it keeps "gmail"
                 // from becoming "email".
                 if candidate.chars().next() != word.chars().next() {
@@ -279,10 +290,10 @@ impl Vocabulary {
                 }
                 let better = match best {
                     None => true,
-                    Some((_, bd, bc)) => d < bd || (d == bd && *count > bc),
+                    Some((_, bd, bc)) => d < bd || (d == bd && count > bc),
                 };
                 if better {
-                    best = Some((candidate, d, *count));
+                    best = Some((candidate, d, count));
                 }
             }
         }

@@ -63,10 +63,73 @@ pub struct Hit {
 }
 
 /// Terms of one target, kept to compute confidences.
+/// A term's position in the index's term table; scoring compares these, not strings.
+type TermId = u32;
+
+/// The analysed text of one target, before it is interned.
+struct Analyzed {
+    title: Vec<String>,
+    questions: Vec<Vec<String>>,
+    body: Vec<String>,
+    /// Folded words for the typo-correction vocabulary.
+    words: Vec<String>,
+}
+
+fn analyze_one(analyzer: &Analyzer, t: &TargetText<'_>) -> Analyzed {
+    let mut words = Vec::new();
+    for text in std::iter::once(t.title)
+        .chain(t.phrasings.iter().copied())
+        .chain(std::iter::once(t.body))
+    {
+        words.extend(super::analyzer::words(text).map(|w| super::analyzer::fold(&w)));
+    }
+    Analyzed {
+        title: analyzer.terms(t.title),
+        questions: t.phrasings.iter().map(|p| analyzer.terms(p)).collect(),
+        body: analyzer.terms(t.body),
+        words,
+    }
+}
+
+/// Analyses every target, in parallel chunks, keeping their order.
+fn analyze_all(analyzer: &Analyzer, texts: &[TargetText<'_>]) -> Vec<Analyzed> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if threads < 2 || texts.len() < 256 {
+        return texts.iter().map(|t| analyze_one(analyzer, t)).collect();
+    }
+    let chunk = texts.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = texts
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|t| analyze_one(analyzer, t))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| match h.join() {
+                Ok(v) => v,
+                // A panic in analysis is a bug; re-raise it on this thread.
+                Err(p) => std::panic::resume_unwind(p),
+            })
+            .collect()
+    })
+}
+
 struct TargetTerms {
     target: Target,
-    phrasings: Vec<HashSet<String>>,
-    all: HashSet<String>,
+    /// Sorted term ids of each phrasing.
+    phrasings: Vec<Vec<TermId>>,
+    /// Sum of the term weights of each phrasing (fixed once the index is built).
+    phrasing_weights: Vec<f32>,
+    /// Sorted term ids of the whole target.
+    all: Vec<TermId>,
 }
 
 #[derive(Clone, Copy)]
@@ -87,10 +150,13 @@ pub struct SearchIndex {
     analyzer: Analyzer,
     vocabulary: Vocabulary,
     reader: IndexReader,
+    /// The `target` fast field of each segment, by segment ordinal.
+    columns: Vec<tantivy::columnar::Column<u64>>,
     fields: Fields,
     targets: Vec<TargetTerms>,
-    /// Term → number of targets containing it.
-    doc_freq: HashMap<String, u32>,
+    term_ids: HashMap<String, TermId>,
+    /// By term id: IDF over targets, lowered for generic words.
+    weights: Vec<f32>,
     max_weight: f32,
 }
 
@@ -125,56 +191,95 @@ impl SearchIndex {
         for word in extra_vocabulary {
             vocabulary.add_text(word);
         }
+        // Analysis is the costly part of a reload: spread it over the cores.
+        let analyzed = analyze_all(&analyzer, texts);
+        let mut term_ids: HashMap<String, TermId> = HashMap::new();
+        let mut doc_freq: Vec<u32> = Vec::new();
         let mut targets = Vec::with_capacity(texts.len());
-        let mut doc_freq: HashMap<String, u32> = HashMap::new();
-        // One thread keeps a single segment and the build deterministic; the
-        // folder is small enough that this is not the bottleneck.
+        // One thread keeps a single segment and the build deterministic.
         let mut writer = index.writer_with_num_threads(1, 50_000_000)?;
-        for (ordinal, t) in texts.iter().enumerate() {
-            vocabulary.add_text(t.title);
-            let title_terms = analyzer.terms(t.title);
-            let mut phrasings = vec![title_terms.iter().cloned().collect::<HashSet<_>>()];
-            let mut question_terms = Vec::new();
-            for p in &t.phrasings {
-                vocabulary.add_text(p);
-                let terms = analyzer.terms(p);
-                phrasings.push(terms.iter().cloned().collect());
-                question_terms.extend(terms);
+        for (ordinal, (t, a)) in texts.iter().zip(analyzed).enumerate() {
+            for w in &a.words {
+                vocabulary.add_folded(w);
             }
-            vocabulary.add_text(t.body);
-            let body_terms = analyzer.terms(t.body);
-            let mut all: HashSet<String> = phrasings.iter().flatten().cloned().collect();
-            all.extend(body_terms.iter().cloned());
-            for term in &all {
-                *doc_freq.entry(term.clone()).or_default() += 1;
+            let mut intern = |terms: &[String]| -> Vec<TermId> {
+                let mut ids: Vec<TermId> = terms
+                    .iter()
+                    .map(|term| {
+                        let next = term_ids.len() as TermId;
+                        *term_ids.entry(term.clone()).or_insert(next)
+                    })
+                    .collect();
+                ids.sort_unstable();
+                ids.dedup();
+                ids
+            };
+            let mut phrasings = vec![intern(&a.title)];
+            for q in &a.questions {
+                phrasings.push(intern(q));
+            }
+            let body = intern(&a.body);
+            let mut all: Vec<TermId> = phrasings.iter().flatten().copied().chain(body).collect();
+            all.sort_unstable();
+            all.dedup();
+            doc_freq.resize(term_ids.len(), 0);
+            for id in &all {
+                doc_freq[*id as usize] += 1;
             }
             phrasings.retain(|p| !p.is_empty());
+            let questions: Vec<&str> = a.questions.iter().flatten().map(String::as_str).collect();
             writer.add_document(doc!(
                 fields.target => ordinal as u64,
-                fields.title => title_terms.join(" "),
-                fields.questions => question_terms.join(" "),
-                fields.body => body_terms.join(" "),
+                fields.title => a.title.join(" "),
+                fields.questions => questions.join(" "),
+                fields.body => a.body.join(" "),
             ))?;
             targets.push(TargetTerms {
                 target: t.target,
                 phrasings,
+                phrasing_weights: Vec::new(),
                 all,
             });
         }
         writer.commit()?;
-        let reader = index
+        let reader: IndexReader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
+        // The index never changes after the build: open the target columns once.
+        let columns = reader
+            .searcher()
+            .segment_readers()
+            .iter()
+            .map(|segment| segment.fast_fields().u64("target"))
+            .collect::<tantivy::Result<Vec<_>>>()?;
         let n = targets.len() as f32;
         let max_weight = idf(n, 0.0);
+        let mut weights = vec![0.0f32; term_ids.len()];
+        for (term, id) in &term_ids {
+            let w = idf(n, doc_freq[*id as usize] as f32);
+            weights[*id as usize] = if analyzer.is_generic(term) {
+                w * GENERIC_WEIGHT
+            } else {
+                w
+            };
+        }
+        for target in &mut targets {
+            target.phrasing_weights = target
+                .phrasings
+                .iter()
+                .map(|p| p.iter().map(|id| weights[*id as usize]).sum())
+                .collect();
+        }
         Ok(SearchIndex {
             analyzer,
             vocabulary,
             reader,
+            columns,
             fields,
             targets,
-            doc_freq,
+            term_ids,
+            weights,
             max_weight,
         })
     }
@@ -214,15 +319,15 @@ impl SearchIndex {
                 return Vec::new();
             }
         };
-        let weights: Vec<f32> = terms.iter().map(|t| self.weight(t)).collect();
-        let query_weight: f32 = weights.iter().sum();
+        let weighted: Vec<(Option<TermId>, f32)> = terms.iter().map(|t| self.weight(t)).collect();
+        let query_weight: f32 = weighted.iter().map(|(_, w)| w).sum();
         let mut hits: Vec<Hit> = candidates
             .into_iter()
             .filter_map(|(bm25, ordinal)| {
                 let target = self.targets.get(ordinal)?;
                 Some(Hit {
                     target: target.target,
-                    confidence: self.confidence(target, &terms, &weights, query_weight),
+                    confidence: self.confidence(target, &weighted, query_weight),
                     bm25,
                 })
             })
@@ -255,11 +360,11 @@ impl SearchIndex {
         let top = searcher.search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score())?;
         let mut out = Vec::with_capacity(top.len());
         for (score, address) in top {
-            let column = searcher
-                .segment_reader(address.segment_ord)
-                .fast_fields()
-                .u64("target")?;
-            if let Some(ordinal) = column.first(address.doc_id) {
+            let ordinal = self
+                .columns
+                .get(address.segment_ord as usize)
+                .and_then(|column| column.first(address.doc_id));
+            if let Some(ordinal) = ordinal {
                 out.push((score, ordinal as usize));
             }
         }
@@ -268,50 +373,40 @@ impl SearchIndex {
 
     /// How much a query term counts: its IDF over targets, lowered for generic
     /// words; words the folder does not know count half the rarest word.
-    fn weight(&self, term: &str) -> f32 {
-        let base = match self.doc_freq.get(term) {
-            Some(df) => idf(self.targets.len() as f32, *df as f32),
-            None => self.max_weight * UNKNOWN_WEIGHT,
-        };
-        if self.analyzer.is_generic(term) {
-            base * GENERIC_WEIGHT
-        } else {
-            base
+    fn weight(&self, term: &str) -> (Option<TermId>, f32) {
+        match self.term_ids.get(term) {
+            Some(id) => (Some(*id), self.weights[*id as usize]),
+            None if self.analyzer.is_generic(term) => {
+                (None, self.max_weight * UNKNOWN_WEIGHT * GENERIC_WEIGHT)
+            }
+            None => (None, self.max_weight * UNKNOWN_WEIGHT),
         }
     }
 
     fn confidence(
         &self,
         target: &TargetTerms,
-        terms: &[String],
-        weights: &[f32],
+        query: &[(Option<TermId>, f32)],
         query_weight: f32,
     ) -> f32 {
         if query_weight <= 0.0 {
             return 0.0;
         }
-        let mut best_phrasing = 0.0f32;
-        for phrasing in &target.phrasings {
-            let matched: f32 = terms
+        let matched_in = |terms: &[TermId]| -> f32 {
+            query
                 .iter()
-                .zip(weights)
-                .filter(|(t, _)| phrasing.contains(t.as_str()))
-                .map(|(_, w)| *w)
-                .sum();
-            if matched <= 0.0 {
-                continue;
+                .filter_map(|(id, w)| id.filter(|id| terms.binary_search(id).is_ok()).map(|_| *w))
+                .sum()
+        };
+        let mut best_phrasing = 0.0f32;
+        for (phrasing, phrasing_weight) in target.phrasings.iter().zip(&target.phrasing_weights) {
+            let matched = matched_in(phrasing);
+            if matched > 0.0 {
+                best_phrasing =
+                    best_phrasing.max(matched / (query_weight * phrasing_weight).sqrt());
             }
-            let phrasing_weight: f32 = phrasing.iter().map(|t| self.weight(t)).sum();
-            let ochiai = matched / (query_weight * phrasing_weight).sqrt();
-            best_phrasing = best_phrasing.max(ochiai);
         }
-        let covered: f32 = terms
-            .iter()
-            .zip(weights)
-            .filter(|(t, _)| target.all.contains(t.as_str()))
-            .map(|(_, w)| *w)
-            .sum();
-        let coverage = covered / query_weight;
+        let coverage = matched_in(&target.all) / query_weight;
         (0.65 * best_phrasing + 0.35 * coverage).clamp(0.0, 1.0)
     }
 

@@ -61,7 +61,9 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     addr: SocketAddr,
-    reload_debounce: Duration,
+    /// The knowledge-folder watcher, started before the address is printed so
+    /// no edit made after "ready" is missed.
+    watcher: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -139,11 +141,18 @@ impl Application {
         let addr = listener
             .local_addr()
             .context("failed to read the bound address")?;
+        let watcher = state
+            .reloader
+            .clone()
+            .watch(Duration::from_millis(args.reload_debounce_ms), state.shutdown.clone())
+            .map_err(|e| tracing::warn!(error = %e, "cannot watch the knowledge folder; reload with SIGHUP"))
+            .ok();
+        spawn_sighup_reload(&state);
         Ok(Application {
             listener,
             state,
             addr,
-            reload_debounce: Duration::from_millis(args.reload_debounce_ms),
+            watcher,
         })
     }
 
@@ -165,13 +174,6 @@ impl Application {
         stop: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let state = self.state.clone();
-        let watcher = state
-            .reloader
-            .clone()
-            .watch(self.reload_debounce, state.shutdown.clone())
-            .map_err(|e| tracing::warn!(error = %e, "cannot watch the knowledge folder; reload with SIGHUP"))
-            .ok();
-        spawn_sighup_reload(&state);
         let token = state.shutdown.clone();
         let router = router(state.clone());
         // Replies are small frames sent right after the echo: Nagle would hold them ~40 ms.
@@ -197,7 +199,7 @@ impl Application {
         {
             tracing::warn!("some sockets did not close within 10 s");
         }
-        if let Some(w) = watcher {
+        if let Some(w) = self.watcher {
             w.abort();
         }
         let store = state.hub.store().clone();

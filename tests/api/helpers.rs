@@ -1,0 +1,618 @@
+//! Shared test machinery: a real server process, a WebSocket client that speaks
+//! PROTOCOL.md, and a minimal HTTP GET.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long one frame may take to arrive.
+pub const FRAME_TIMEOUT: Duration = Duration::from_secs(5);
+/// After a turn's first bot reply, further frames of the same turn arrive within this.
+pub const QUIET: Duration = Duration::from_millis(60);
+
+pub fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_secobot")
+}
+
+/// Copies a folder recursively.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A private copy of the bundled knowledge folder, editable by a test.
+pub fn knowledge_copy() -> (TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let k = dir.path().join("knowledge");
+    copy_dir(&manifest_dir().join("knowledge"), &k);
+    (dir, k)
+}
+
+#[derive(Default, Clone)]
+pub struct Opts {
+    /// Reuse this data folder instead of a fresh one.
+    pub data_dir: Option<PathBuf>,
+    /// Extra `serve` arguments.
+    pub args: Vec<String>,
+}
+
+/// The real binary, serving on 127.0.0.1 with a free port.
+pub struct TestServer {
+    child: Option<Child>,
+    pub http_url: String,
+    pub ws_url: String,
+    pub data_dir: PathBuf,
+    pub knowledge_dir: PathBuf,
+    opts: Opts,
+    stderr_path: PathBuf,
+    _tmp: TempDir,
+}
+
+impl TestServer {
+    pub fn start(opts: Opts) -> TestServer {
+        let tmp = tempfile::tempdir().unwrap();
+        let knowledge_dir = tmp.path().join("knowledge");
+        copy_dir(&manifest_dir().join("knowledge"), &knowledge_dir);
+        let data_dir = opts
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| tmp.path().join("data"));
+        let stderr_path = tmp.path().join("server.stderr");
+        let mut server = TestServer {
+            child: None,
+            http_url: String::new(),
+            ws_url: String::new(),
+            data_dir,
+            knowledge_dir,
+            opts,
+            stderr_path,
+            _tmp: tmp,
+        };
+        server.spawn();
+        server
+    }
+
+    /// A server with default options.
+    pub fn default_start() -> TestServer {
+        TestServer::start(Opts::default())
+    }
+
+    fn spawn(&mut self) {
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.stderr_path)
+            .unwrap();
+        let mut cmd = Command::new(bin());
+        cmd.arg("serve")
+            .arg("--addr")
+            .arg("127.0.0.1:0")
+            .arg("--data")
+            .arg(&self.data_dir)
+            .arg("--knowledge")
+            .arg(&self.knowledge_dir)
+            .arg("--templates")
+            .arg(manifest_dir().join("templates"))
+            .args(&self.opts.args)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(stderr));
+        let mut child = cmd.spawn().expect("failed to spawn secobot");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            // Keep draining stdout for the whole life of the process.
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let _ = tx.send(line);
+            }
+        });
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let mut seen = Vec::new();
+        let url = loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(url) = find_url(&line) {
+                        break url;
+                    }
+                    seen.push(line);
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "secobot did not print its http:// URL within 30 s.\nstdout:\n{}\nstderr:\n{}",
+                        seen.join("\n"),
+                        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+                    );
+                }
+            }
+        };
+        self.ws_url = format!("{}/ws", url.replacen("http://", "ws://", 1));
+        self.http_url = url;
+        self.child = Some(child);
+    }
+
+    /// SIGKILL: no graceful shutdown.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts again on the same data and knowledge folders (killing first if needed).
+    pub fn restart(&mut self) {
+        self.kill9();
+        self.spawn();
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// A new WebSocket connection (no `hello` sent yet).
+    pub async fn connect(&self) -> WsClient {
+        WsClient::connect(&self.ws_url).await
+    }
+
+    /// A new connection that has said `hello` with no session.
+    pub async fn fresh(&self) -> (WsClient, Value) {
+        let mut ws = self.connect().await;
+        let welcome = ws.hello(None, None).await;
+        (ws, welcome)
+    }
+
+    pub async fn get(&self, path: &str) -> HttpResponse {
+        http_get(&self.http_url, path).await
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+fn find_url(line: &str) -> Option<String> {
+    let start = line.find("http://")?;
+    let rest = &line[start..];
+    let end = rest
+        .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ')' || c == '>')
+        .unwrap_or(rest.len());
+    Some(rest[..end].trim_end_matches('/').to_owned())
+}
+
+// ------------------------------------------------------------------ WebSocket
+
+pub struct WsClient {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Every JSON frame received, in order.
+    pub log: Vec<Value>,
+    /// The session token from `welcome`.
+    pub session: Option<String>,
+}
+
+impl WsClient {
+    pub async fn connect(url: &str) -> WsClient {
+        let connected =
+            tokio::time::timeout(FRAME_TIMEOUT, tokio_tungstenite::connect_async(url)).await;
+        let (ws, _) = match connected {
+            Err(_) => panic!("timed out connecting to {url}"),
+            Ok(Err(e)) => panic!("could not connect to {url}: {e}"),
+            Ok(Ok(pair)) => pair,
+        };
+        WsClient {
+            ws,
+            log: Vec::new(),
+            session: None,
+        }
+    }
+
+    pub async fn send_json(&mut self, value: Value) {
+        self.send_raw_text(value.to_string()).await;
+    }
+
+    pub async fn send_raw_text(&mut self, text: String) {
+        self.ws
+            .send(Message::Text(text.into()))
+            .await
+            .expect("failed to send a text frame");
+    }
+
+    pub async fn send_binary(&mut self, bytes: Vec<u8>) {
+        self.ws
+            .send(Message::Binary(bytes.into()))
+            .await
+            .expect("failed to send a binary frame");
+    }
+
+    /// The next JSON frame, or `None` if nothing arrives within `wait`.
+    pub async fn try_recv(&mut self, wait: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let msg = match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => return None,
+                Ok(None) => panic!(
+                    "socket closed by the server; frames so far:\n{}",
+                    pretty(&self.log)
+                ),
+                Ok(Some(Err(e))) => {
+                    panic!("socket error: {e}; frames so far:\n{}", pretty(&self.log))
+                }
+                Ok(Some(Ok(m))) => m,
+            };
+            match msg {
+                Message::Text(t) => {
+                    let v: Value = serde_json::from_str(t.as_str())
+                        .unwrap_or_else(|e| panic!("server sent non-JSON text ({e}): {t}"));
+                    assert!(
+                        v.get("type").and_then(Value::as_str).is_some(),
+                        "server frame without a string `type`: {v}"
+                    );
+                    self.log.push(v.clone());
+                    return Some(v);
+                }
+                Message::Close(frame) => panic!(
+                    "server closed the socket ({frame:?}); frames so far:\n{}",
+                    pretty(&self.log)
+                ),
+                Message::Binary(b) => panic!("server sent a binary frame ({} bytes)", b.len()),
+                _ => continue,
+            }
+        }
+    }
+
+    /// The next JSON frame; panics after 5 s.
+    pub async fn recv(&mut self) -> Value {
+        match self.try_recv(FRAME_TIMEOUT).await {
+            Some(v) => v,
+            None => panic!(
+                "no frame from the server within {FRAME_TIMEOUT:?}; frames so far:\n{}",
+                pretty(&self.log)
+            ),
+        }
+    }
+
+    /// Frames until (and including) the first one `stop` accepts.
+    pub async fn recv_until(&mut self, mut stop: impl FnMut(&Value) -> bool) -> Vec<Value> {
+        let mut got = Vec::new();
+        loop {
+            let v = self.recv().await;
+            let done = stop(&v);
+            got.push(v);
+            if done {
+                return got;
+            }
+        }
+    }
+
+    /// Whatever else arrives before the socket goes quiet.
+    pub async fn drain(&mut self, quiet: Duration) -> Vec<Value> {
+        let mut got = Vec::new();
+        while let Some(v) = self.try_recv(quiet).await {
+            got.push(v);
+        }
+        got
+    }
+
+    /// Sends `hello` and returns the `welcome`.
+    pub async fn hello(&mut self, session: Option<&str>, last_seq: Option<u64>) -> Value {
+        let mut frame = json!({ "type": "hello", "session": session });
+        if let Some(n) = last_seq {
+            frame["last_seq"] = json!(n);
+        }
+        self.send_json(frame).await;
+        let got = self
+            .recv_until(|f| is_type(f, "welcome") || is_type(f, "error"))
+            .await;
+        let welcome = got.last().unwrap().clone();
+        assert!(
+            is_type(&welcome, "welcome"),
+            "hello got {welcome} instead of welcome"
+        );
+        let s = welcome["session"]
+            .as_str()
+            .unwrap_or_else(|| panic!("welcome without session: {welcome}"));
+        assert!(!s.is_empty(), "empty session token");
+        assert!(
+            welcome["history"].is_array(),
+            "welcome without history array: {welcome}"
+        );
+        self.session = Some(s.to_owned());
+        // Frames that follow the welcome right away (an open ticket) are kept in the log.
+        welcome
+    }
+
+    /// Frames of one turn: the echo of the user's action, then up to the first
+    /// reply not from the user (or an `error` instead), then whatever follows at
+    /// once. Frames left over from an earlier turn (they come before the echo)
+    /// are skipped; they stay in `log`.
+    async fn turn(&mut self) -> Vec<Value> {
+        let mut got = Vec::new();
+        let mut echoed = false;
+        loop {
+            let f = self.recv().await;
+            let error = is_type(&f, "error");
+            let user = is_type(&f, "reply") && f["from"].as_str() == Some("user");
+            let bot = is_type(&f, "reply") && !user;
+            if !echoed {
+                if user {
+                    echoed = true;
+                    got.push(f);
+                } else if error {
+                    got.push(f);
+                    break;
+                }
+                continue;
+            }
+            got.push(f);
+            if bot || error {
+                break;
+            }
+        }
+        got.extend(self.drain(QUIET).await);
+        got
+    }
+
+    /// Types a message; returns the frames of the turn.
+    pub async fn say(&mut self, text: &str) -> Vec<Value> {
+        self.send_json(json!({ "type": "say", "text": text })).await;
+        self.turn().await
+    }
+
+    /// Presses a button; returns the frames of the turn.
+    pub async fn choose(&mut self, value: &str) -> Vec<Value> {
+        self.send_json(json!({ "type": "choose", "value": value }))
+            .await;
+        self.turn().await
+    }
+
+    /// Asks for a person; returns the frames of the turn.
+    pub async fn escalate(&mut self, text: Option<&str>) -> Vec<Value> {
+        let mut frame = json!({ "type": "escalate" });
+        if let Some(t) = text {
+            frame["text"] = json!(t);
+        }
+        self.send_json(frame).await;
+        self.turn().await
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}
+
+pub fn is_type(frame: &Value, t: &str) -> bool {
+    frame["type"].as_str() == Some(t)
+}
+
+/// The `reply` frames of a turn.
+pub fn replies(frames: &[Value]) -> Vec<&Value> {
+    frames.iter().filter(|f| is_type(f, "reply")).collect()
+}
+
+/// A `reply` frame as the `reply` object it carries (as in `welcome.history`).
+pub fn as_reply(frame: &Value) -> Value {
+    let mut r = frame.clone();
+    if let Some(o) = r.as_object_mut() {
+        o.remove("type");
+    }
+    r
+}
+
+/// The `reply` objects of a turn.
+pub fn reply_objects(frames: &[Value]) -> Vec<Value> {
+    replies(frames).into_iter().map(as_reply).collect()
+}
+
+/// The bot's (non-user) replies of a turn.
+pub fn bot_replies(frames: &[Value]) -> Vec<&Value> {
+    frames
+        .iter()
+        .filter(|f| is_type(f, "reply") && f["from"].as_str() != Some("user"))
+        .collect()
+}
+
+/// The first non-user reply of a turn (panics with the frames if none).
+pub fn first_bot(frames: &[Value]) -> &Value {
+    bot_replies(frames)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no bot reply in:\n{}", pretty(frames)))
+}
+
+/// The last non-user reply of a turn.
+pub fn last_bot(frames: &[Value]) -> &Value {
+    bot_replies(frames)
+        .into_iter()
+        .last()
+        .unwrap_or_else(|| panic!("no bot reply in:\n{}", pretty(frames)))
+}
+
+pub fn kind(reply: &Value) -> &str {
+    reply["kind"].as_str().unwrap_or("")
+}
+
+pub fn source_id(reply: &Value) -> &str {
+    reply["sources"][0]["id"].as_str().unwrap_or("")
+}
+
+pub fn button_values(reply: &Value) -> Vec<String> {
+    reply["buttons"]
+        .as_array()
+        .map(|b| {
+            b.iter()
+                .filter_map(|b| b["value"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn pretty(frames: &[Value]) -> String {
+    frames
+        .iter()
+        .map(|f| {
+            let mut f = f.clone();
+            // Long bodies make failures unreadable.
+            if let Some(t) = f.get("text").and_then(Value::as_str) {
+                if t.chars().count() > 160 {
+                    f["text"] = json!(format!("{}…", t.chars().take(160).collect::<String>()));
+                }
+            }
+            if f.get("html").is_some() {
+                f["html"] = json!("…");
+            }
+            f.to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A question on a fresh connection; the turn's first bot reply.
+pub async fn ask_fresh(server: &TestServer, question: &str) -> Value {
+    let (mut ws, _) = server.fresh().await;
+    let frames = ws.say(question).await;
+    let reply = first_bot(&frames).clone();
+    ws.close().await;
+    reply
+}
+
+// ----------------------------------------------------------------------- HTTP
+
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.body))
+    }
+}
+
+/// `GET base+path` over HTTP/1.1 with `Connection: close`.
+pub async fn http_get(base: &str, path: &str) -> HttpResponse {
+    let hostport = base.trim_start_matches("http://").trim_end_matches('/');
+    let fut = async {
+        let mut stream = TcpStream::connect(hostport).await.unwrap();
+        let req = format!(
+            "GET {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\nAccept: */*\r\nUser-Agent: secobot-tests\r\n\r\n"
+        );
+        stream.write_all(req.as_bytes()).await.unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.unwrap();
+        raw
+    };
+    let raw = tokio::time::timeout(Duration::from_secs(10), fut)
+        .await
+        .unwrap_or_else(|_| panic!("GET {path} timed out"));
+    parse_response(&raw).unwrap_or_else(|| {
+        panic!(
+            "unparseable HTTP response to GET {path}: {}",
+            String::from_utf8_lossy(&raw)
+        )
+    })
+}
+
+fn parse_response(raw: &[u8]) -> Option<HttpResponse> {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&raw[..split]).ok()?;
+    let mut body = raw[split + 4..].to_vec();
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next()?;
+    let status: u16 = status_line.split_whitespace().nth(1)?.parse().ok()?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            Some((k.trim().to_owned(), v.trim().to_owned()))
+        })
+        .collect();
+    let chunked = headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked")
+    });
+    if chunked {
+        let mut out = Vec::new();
+        let mut rest = &body[..];
+        loop {
+            let line_end = rest.windows(2).position(|w| w == b"\r\n")?;
+            let size_str = std::str::from_utf8(&rest[..line_end]).ok()?;
+            let size = usize::from_str_radix(size_str.split(';').next()?.trim(), 16).ok()?;
+            rest = &rest[line_end + 2..];
+            if size == 0 {
+                break;
+            }
+            out.extend_from_slice(rest.get(..size)?);
+            rest = rest.get(size + 2..)?;
+        }
+        body = out;
+    }
+    Some(HttpResponse {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+/// Handlebars-style HTML escaping, to look for a text inside a page.
+pub fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
+}
+
+/// Polls `f` every 200 ms until it returns `Some`, or panics with `what` after `limit`.
+pub async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let last = match f().await {
+            Ok(v) => return v,
+            Err(e) => e,
+        };
+        if tokio::time::Instant::now() >= deadline {
+            panic!("{what}: not within {limit:?}; last attempt: {last}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -1,0 +1,10 @@
+//! Integration tests: each test starts the real `secobot` binary on a free port
+//! (with its own copy of the bundled knowledge and its own data folder) and talks
+//! to it over WebSocket, HTTP, the command line or a headless browser.
+
+mod helpers;
+
+mod browser;
+mod cli;
+mod flows;
+mod user_ws;

@@ -1,0 +1,440 @@
+//! The user socket (`/ws`) and the HTTP routes around it.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+const PASSWORD_QUESTION: &str = "olvidé mi contraseña de SECOP II, cómo la recupero";
+
+fn seq(reply: &Value) -> u64 {
+    reply["seq"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("reply without numeric seq: {reply}"))
+}
+
+#[tokio::test]
+async fn password_question_is_answered_with_a_working_source_link() {
+    let server = TestServer::default_start();
+    let (mut ws, _) = server.fresh().await;
+    let frames = ws.say(PASSWORD_QUESTION).await;
+    let reply = first_bot(&frames);
+    assert_eq!(kind(reply), "answer", "frames:\n{}", pretty(&frames));
+    assert_eq!(source_id(reply), "olvide-mi-contrasena", "{reply}");
+    assert_eq!(reply["from"], "bot", "{reply}");
+    assert!(!reply["text"].as_str().unwrap_or("").trim().is_empty());
+
+    let url = reply["sources"][0]["url"].as_str().expect("source url");
+    assert_eq!(url, "/kb/olvide-mi-contrasena", "source url");
+    let title = reply["sources"][0]["title"].as_str().expect("source title");
+    assert!(!title.is_empty());
+    let page = server.get(url).await;
+    assert_eq!(page.status, 200, "GET {url}: {}", page.body);
+    assert!(
+        page.body.contains(title) || page.body.contains(&html_escape(title)),
+        "the page at {url} does not show the title {title:?}:\n{}",
+        page.body
+    );
+    assert!(
+        page.header("content-type")
+            .unwrap_or("")
+            .contains("text/html"),
+        "content-type of {url}: {:?}",
+        page.header("content-type")
+    );
+
+    let missing = server.get("/kb/no-existe-esta-entrada").await;
+    assert_eq!(missing.status, 404, "GET of an unknown entry");
+}
+
+/// Sends one bad thing and expects an `error` frame with a code and a Spanish message.
+async fn expect_error(ws: &mut WsClient, what: &str, expected_code: Option<&str>) -> Value {
+    let frame = ws.recv().await;
+    assert!(
+        is_type(&frame, "error"),
+        "{what}: expected an error frame, got {frame}"
+    );
+    let code = frame["code"].as_str().unwrap_or("");
+    assert!(!code.is_empty(), "{what}: error without code: {frame}");
+    if let Some(c) = expected_code {
+        assert_eq!(code, c, "{what}: {frame}");
+    }
+    let message = frame["message"].as_str().unwrap_or("");
+    assert!(
+        !message.trim().is_empty(),
+        "{what}: error without message: {frame}"
+    );
+    // Spanish, for the user: not an English serde error.
+    assert!(
+        !message.contains("expected") && !message.contains("missing field"),
+        "{what}: message is not for users: {message}"
+    );
+    frame
+}
+
+#[tokio::test]
+async fn bad_frames_get_errors_and_the_socket_keeps_working() {
+    let server = TestServer::default_start();
+    let (mut ws, _) = server.fresh().await;
+
+    ws.send_raw_text("esto no es json".into()).await;
+    expect_error(&mut ws, "non-JSON text", Some("invalid_json")).await;
+
+    ws.send_json(json!({"type": "dance"})).await;
+    expect_error(&mut ws, "unknown type", Some("unknown_type")).await;
+
+    ws.send_json(json!({"type": "say"})).await;
+    expect_error(&mut ws, "say without text", Some("invalid_frame")).await;
+
+    let big = format!(
+        "{{\"type\":\"say\",\"text\":\"{}\"}}",
+        "a".repeat(2 * 1024 * 1024)
+    );
+    ws.send_raw_text(big).await;
+    expect_error(&mut ws, "2 MB frame", Some("frame_too_large")).await;
+
+    ws.send_json(json!({"type": "say", "text": "   "})).await;
+    expect_error(&mut ws, "blank text", Some("empty_text")).await;
+
+    ws.send_binary(vec![0, 159, 146, 150]).await;
+    expect_error(&mut ws, "binary frame", Some("binary_frame")).await;
+
+    // Nothing else was sent in between.
+    assert!(
+        ws.try_recv(Duration::from_millis(200)).await.is_none(),
+        "unexpected extra frame after the errors: {}",
+        pretty(&ws.log)
+    );
+
+    let frames = ws
+        .say("¿qué dicen los términos sobre el manejo de usuarios y contraseñas?")
+        .await;
+    let reply = first_bot(&frames);
+    assert_eq!(kind(reply), "answer", "frames:\n{}", pretty(&frames));
+    assert_eq!(source_id(reply), "manejo-de-usuarios", "{reply}");
+}
+
+#[tokio::test]
+async fn say_before_hello_is_refused() {
+    let server = TestServer::default_start();
+    let mut ws = server.connect().await;
+    ws.send_json(json!({"type": "say", "text": "hola"})).await;
+    expect_error(&mut ws, "say before hello", Some("not_ready")).await;
+    // The socket still works: hello now succeeds.
+    let welcome = ws.hello(None, None).await;
+    assert_eq!(welcome["resumed"], false, "{welcome}");
+}
+
+#[tokio::test]
+async fn echo_and_seq_increase_by_one() {
+    let server = TestServer::default_start();
+    let (mut ws, welcome) = server.fresh().await;
+    let history = welcome["history"].as_array().unwrap().clone();
+    assert!(
+        !history.is_empty(),
+        "a new conversation should start with the greeting: {welcome}"
+    );
+
+    let mut all: Vec<Value> = history.clone();
+    for text in [
+        PASSWORD_QUESTION,
+        "¿Cuáles son los canales de atención de soporte?",
+    ] {
+        let frames = ws.say(text).await;
+        let rs = replies(&frames);
+        let first = rs.first().expect("no reply");
+        assert_eq!(
+            first["from"],
+            "user",
+            "first reply of a turn should be the echo: {}",
+            pretty(&frames)
+        );
+        assert_eq!(first["kind"], "echo", "{first}");
+        assert_eq!(first["text"], text, "echo text");
+        assert!(
+            rs.iter().skip(1).all(|r| r["from"] != "user"),
+            "only one echo per turn: {}",
+            pretty(&frames)
+        );
+        all.extend(rs.into_iter().cloned());
+    }
+    let seqs: Vec<u64> = all.iter().map(seq).collect();
+    assert_eq!(seqs[0], 1, "the first message has seq 1: {seqs:?}");
+    for w in seqs.windows(2) {
+        assert_eq!(
+            w[1],
+            w[0] + 1,
+            "seqs must increase by exactly one: {seqs:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn second_tab_gets_history_and_live_messages() {
+    let server = TestServer::default_start();
+    let (mut tab1, welcome) = server.fresh().await;
+    let session = tab1.session.clone().unwrap();
+    let mut seen: Vec<Value> = welcome["history"].as_array().unwrap().clone();
+    for text in [PASSWORD_QUESTION, "¿Cómo cambio el correo de mi usuario?"] {
+        let frames = tab1.say(text).await;
+        seen.extend(reply_objects(&frames));
+    }
+
+    let mut tab2 = server.connect().await;
+    let welcome2 = tab2.hello(Some(&session), Some(0)).await;
+    assert_eq!(welcome2["session"], session.as_str());
+    assert_eq!(welcome2["resumed"], true, "{welcome2}");
+    let history = welcome2["history"].as_array().unwrap();
+    assert_eq!(
+        history,
+        &seen,
+        "second tab's history differs from what tab 1 saw.\nhistory:\n{}\nseen:\n{}",
+        pretty(history),
+        pretty(&seen)
+    );
+    assert!(
+        history
+            .iter()
+            .any(|r| r["from"] == "user" && r["kind"] == "echo"),
+        "history should include the user's messages"
+    );
+
+    let text = "¿Quién es el administrador de la cuenta?";
+    let frames1 = tab1.say(text).await;
+    let expected = replies(&frames1);
+    // Tab 2 gets the same messages, live.
+    let mut got = Vec::new();
+    while got.len() < expected.len() {
+        let f = tab2.recv().await;
+        if is_type(&f, "reply") {
+            got.push(f);
+        }
+    }
+    assert_eq!(got[0]["from"], "user");
+    assert_eq!(got[0]["kind"], "echo");
+    assert_eq!(got[0]["text"], text);
+    assert_ne!(got[1]["from"], "user", "bot reply on tab 2");
+    for (a, b) in got.iter().zip(expected.iter()) {
+        assert_eq!(a, *b, "tab 2 got a different message than tab 1");
+    }
+}
+
+#[tokio::test]
+async fn unknown_session_starts_a_new_one() {
+    let server = TestServer::default_start();
+    let mut ws = server.connect().await;
+    let asked = "AAAAAAAAAAAAAAAAAAAAAA";
+    let welcome = ws.hello(Some(asked), Some(0)).await;
+    assert_eq!(welcome["resumed"], false, "{welcome}");
+    let token = welcome["session"].as_str().unwrap();
+    assert_ne!(token, asked, "the server must hand out a new token");
+    // And it works.
+    let frames = ws.say(PASSWORD_QUESTION).await;
+    assert_eq!(source_id(first_bot(&frames)), "olvide-mi-contrasena");
+}
+
+#[tokio::test]
+async fn conversation_survives_kill_9() {
+    let mut server = TestServer::default_start();
+    let (mut ws, welcome) = server.fresh().await;
+    let session = ws.session.clone().unwrap();
+    let mut seen: Vec<Value> = welcome["history"].as_array().unwrap().clone();
+    for text in [
+        PASSWORD_QUESTION,
+        "¿Cuáles son los canales de atención de soporte?",
+        "¿Cómo registro un proveedor?",
+    ] {
+        let frames = ws.say(text).await;
+        seen.extend(reply_objects(&frames));
+    }
+    let last = seq(seen.last().unwrap());
+    assert!(last >= 4);
+
+    server.kill9();
+    server.restart();
+
+    let mut ws = server.connect().await;
+    let welcome = ws.hello(Some(&session), Some(1)).await;
+    assert_eq!(
+        welcome["resumed"], true,
+        "session lost after kill -9: {welcome}"
+    );
+    assert_eq!(welcome["session"], session.as_str());
+    let history = welcome["history"].as_array().unwrap();
+    let expected: Vec<Value> = seen.iter().filter(|r| seq(r) > 1).cloned().collect();
+    assert_eq!(
+        history,
+        &expected,
+        "replay after restart differs.\ngot:\n{}\nexpected:\n{}",
+        pretty(history),
+        pretty(&expected)
+    );
+
+    let frames = ws.say("¿Cómo cambio mi contraseña?").await;
+    let rs = replies(&frames);
+    assert_eq!(rs[0]["from"], "user");
+    assert_eq!(
+        seq(rs[0]),
+        last + 1,
+        "seq after restart: {}",
+        pretty(&frames)
+    );
+    for w in rs.windows(2) {
+        assert_eq!(seq(w[1]), seq(w[0]) + 1);
+    }
+}
+
+#[tokio::test]
+async fn healthz_and_metrics() {
+    let server = TestServer::default_start();
+    // Some traffic, so the counters exist.
+    let (mut ws, _) = server.fresh().await;
+    ws.say(PASSWORD_QUESTION).await;
+
+    let health = server.get("/healthz").await;
+    assert_eq!(health.status, 200, "{}", health.body);
+    let h = health.json();
+    assert!(h["status"].is_string(), "{h}");
+    assert!(
+        h["knowledge"]["entries"].as_u64().unwrap_or(0) >= 13,
+        "entries: {h}"
+    );
+    assert!(
+        h["knowledge"]["flows"].as_u64().unwrap_or(0) >= 4,
+        "flows: {h}"
+    );
+    assert!(h["knowledge"]["error"].is_null(), "error: {h}");
+    assert!(
+        h["knowledge"].get("loaded_at").is_some(),
+        "loaded_at missing: {h}"
+    );
+
+    let metrics = server.get("/metrics").await;
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics.body.contains("secobot_connections"),
+        "no secobot_connections in /metrics:\n{}",
+        metrics.body
+    );
+    assert!(
+        metrics.body.contains("secobot_replies_total"),
+        "no secobot_replies_total in /metrics:\n{}",
+        metrics.body
+    );
+    ws.close().await;
+}
+
+const HORARIO: &str = "---
+title: ¿Cuál es el horario de atención de las líneas telefónicas?
+questions:
+  - horario de atención de las líneas telefónicas los sábados
+  - a qué hora atienden las líneas de soporte el sábado
+  - atienden los fines de semana por teléfono
+---
+Las líneas telefónicas de soporte atienden en el horario publicado por Colombia Compra Eficiente. Consulte los canales de soporte para conocer el horario de los sábados.
+";
+
+#[tokio::test]
+async fn knowledge_hot_reload_and_broken_file() {
+    let server = TestServer::default_start();
+    let path = server.knowledge_dir.join("faq/horario-de-atencion.md");
+    std::fs::write(&path, HORARIO).unwrap();
+
+    let question = "¿Cuál es el horario de atención de las líneas telefónicas los sábados?";
+    eventually(
+        Duration::from_secs(10),
+        "the new entry answers after a hot reload",
+        || async {
+            let reply = ask_fresh(&server, question).await;
+            if source_id(&reply) == "horario-de-atencion" {
+                Ok(())
+            } else {
+                let h = server.get("/healthz").await.body;
+                Err(format!(
+                    "{}\n/healthz: {h}\nstderr: {}",
+                    pretty(&[reply]),
+                    server.stderr()
+                ))
+            }
+        },
+    )
+    .await;
+    let h = server.get("/healthz").await.json();
+    assert!(h["knowledge"]["error"].is_null(), "{h}");
+    assert!(h["knowledge"]["entries"].as_u64().unwrap() >= 14, "{h}");
+
+    // Break it: no closing `---`.
+    let broken = HORARIO.replacen("---\nLas líneas", "Las líneas", 1);
+    assert_ne!(broken, HORARIO);
+    std::fs::write(&path, broken).unwrap();
+    let h = eventually(
+        Duration::from_secs(5),
+        "/healthz reports the broken file",
+        || async {
+            let h = server.get("/healthz").await.json();
+            match h["knowledge"]["error"].as_str() {
+                Some(e) if e.contains("horario-de-atencion.md:") => Ok(h),
+                _ => Err(h.to_string()),
+            }
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // path:line: message
+    let err = h["knowledge"]["error"].as_str().unwrap();
+    let after = err.split("horario-de-atencion.md:").nth(1).unwrap();
+    let line: String = after.chars().take_while(char::is_ascii_digit).collect();
+    assert!(
+        !line.is_empty() && after[line.len()..].starts_with(':'),
+        "error is not path:line: message: {err}"
+    );
+    // The last good knowledge keeps answering.
+    let reply = ask_fresh(&server, PASSWORD_QUESTION).await;
+    assert_eq!(kind(&reply), "answer", "{reply}");
+    assert_eq!(source_id(&reply), "olvide-mi-contrasena", "{reply}");
+    let reply = ask_fresh(&server, question).await;
+    assert_eq!(
+        source_id(&reply),
+        "horario-de-atencion",
+        "the last good knowledge (with the new entry) should stay in use: {reply}"
+    );
+}
+
+/// PROTOCOL.md: the URL line is printed "once it is ready". An edit made right
+/// after that line must not be lost.
+#[tokio::test]
+async fn knowledge_edit_right_after_the_ready_line_is_picked_up() {
+    let server = TestServer::default_start();
+    std::fs::write(
+        server.knowledge_dir.join("faq/horario-de-atencion.md"),
+        HORARIO,
+    )
+    .unwrap();
+    let count = |dir: &str| {
+        std::fs::read_dir(server.knowledge_dir.join(dir))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "md")
+            })
+            .count() as u64
+    };
+    let expected = count("faq") + count("terms");
+    eventually(
+        Duration::from_secs(8),
+        "a file written right after the ready line is loaded",
+        || async {
+            let h = server.get("/healthz").await.json();
+            if h["knowledge"]["entries"].as_u64() == Some(expected) {
+                Ok(())
+            } else {
+                Err(h.to_string())
+            }
+        },
+    )
+    .await;
+}
