@@ -26,6 +26,7 @@ pub mod conversation;
 pub mod eval;
 pub mod flows;
 pub mod knowledge;
+pub mod markdown;
 pub mod problem;
 pub mod render;
 pub mod report;

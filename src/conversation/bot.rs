@@ -509,7 +509,7 @@ impl Bot<'_> {
             ReplyKind::Answer,
             format!("{}\n\n{}", entry.title, entry.body),
         );
-        reply.html = Some(markdown(&format!("**{}**\n\n{}", entry.title, entry.body)));
+        reply.html = Some(entry.answer_html().to_owned());
         reply.sources = vec![Source {
             id: entry.id.clone(),
             title: entry.title.clone(),

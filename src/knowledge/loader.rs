@@ -33,9 +33,19 @@ pub struct Entry {
     /// The answer, in Markdown.
     pub body: String,
     pub path: PathBuf,
+    /// The answer as sanitised HTML (title included), rendered on first use:
+    /// rendering 10,000 entries up front would slow every reload.
+    pub html: std::sync::OnceLock<String>,
 }
 
 impl Entry {
+    /// The answer as sanitised HTML, with the title in bold.
+    pub fn answer_html(&self) -> &str {
+        self.html.get_or_init(|| {
+            crate::markdown::markdown(&format!("**{}**\n\n{}", self.title, self.body))
+        })
+    }
+
     /// Where a source link points: the entry's own url, or its page on this server.
     pub fn link(&self) -> String {
         self.url
@@ -314,6 +324,7 @@ pub fn parse_entry(
         url: front.url,
         body,
         path: path.to_path_buf(),
+        html: std::sync::OnceLock::new(),
     })
 }
 

@@ -136,16 +136,16 @@ impl Store {
                 conv_batch.insert(message_key(id, message.seq).to_vec(), encode(message)?);
             }
         }
-        let ticket = match commit.ticket {
-            Some(t) => Some((t.id.as_str().as_bytes().to_vec(), encode(t)?)),
-            None => None,
+        let Some(ticket) = commit.ticket else {
+            // One tree: a batch is atomic and much cheaper than a transaction.
+            self.conversations.apply_batch(conv_batch)?;
+            return Ok(());
         };
+        let (key, value) = (ticket.id.as_str().as_bytes().to_vec(), encode(ticket)?);
         let result: std::result::Result<(), TransactionError<()>> =
             (&self.conversations, &self.tickets).transaction(|(conv, tickets)| {
                 conv.apply_batch(&conv_batch)?;
-                if let Some((key, value)) = &ticket {
-                    tickets.insert(key.as_slice(), value.as_slice())?;
-                }
+                tickets.insert(key.as_slice(), value.as_slice())?;
                 Ok::<(), ConflictableTransactionError<()>>(())
             });
         match result {
