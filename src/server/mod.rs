@@ -103,7 +103,7 @@ impl Application {
             live.clone(),
             render.clone(),
             Limits {
-                fanout: 64,
+                fanout: 16,
                 history: 2000,
             },
         ));

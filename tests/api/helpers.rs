@@ -616,3 +616,349 @@ where
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+// ------------------------------------------------------------ HTTP (any verb)
+
+/// `METHOD base+path` over HTTP/1.1 with `Connection: close`, extra headers and a body.
+pub async fn http_request(
+    base: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> HttpResponse {
+    let hostport = base
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\nAccept: */*\r\nUser-Agent: secobot-tests\r\n"
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !body.is_empty() || method != "GET" {
+        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    req.push_str("\r\n");
+    let mut bytes = req.into_bytes();
+    bytes.extend_from_slice(body);
+    let fut = async {
+        let mut stream = TcpStream::connect(hostport.as_str()).await.unwrap();
+        stream.write_all(&bytes).await.unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.unwrap();
+        raw
+    };
+    let raw = tokio::time::timeout(Duration::from_secs(15), fut)
+        .await
+        .unwrap_or_else(|_| panic!("{method} {path} timed out"));
+    parse_response(&raw).unwrap_or_else(|| {
+        panic!(
+            "unparseable HTTP response to {method} {path}: {}",
+            String::from_utf8_lossy(&raw)
+        )
+    })
+}
+
+// ----------------------------------------------------------------- Agents
+
+/// The password the tests give every agent account.
+pub fn password_for(name: &str) -> String {
+    format!("clave-{name}-2024")
+}
+
+/// Runs `secobot ARGS…` with `stdin` as its standard input.
+pub fn run_cli(args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(bin())
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("failed to run secobot");
+    {
+        let mut input = child.stdin.take().unwrap();
+        let _ = input.write_all(stdin.as_bytes());
+    }
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("secobot {args:?} did not finish within 60 s"))
+        .expect("failed to wait for secobot")
+}
+
+/// `secobot agent add NAME --data DATA EXTRA…` with `password_for(NAME)` on stdin.
+pub fn add_agent(data: &Path, name: &str, extra: &[&str]) {
+    let data_s = data.to_str().unwrap();
+    let mut args = vec!["agent", "add", name, "--data", data_s];
+    args.extend_from_slice(extra);
+    let out = run_cli(&args, &format!("{}\n", password_for(name)));
+    assert!(
+        out.status.success(),
+        "secobot {args:?} failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A server whose data folder got agent accounts before it started.
+pub struct AgentServer {
+    pub server: TestServer,
+    _data: TempDir,
+}
+
+impl std::ops::Deref for AgentServer {
+    type Target = TestServer;
+    fn deref(&self) -> &TestServer {
+        &self.server
+    }
+}
+
+impl std::ops::DerefMut for AgentServer {
+    fn deref_mut(&mut self) -> &mut TestServer {
+        &mut self.server
+    }
+}
+
+/// Creates the accounts `(name, role)` (role `agent` or `supervisor`), then starts
+/// a server on that data folder with `args`.
+pub fn start_with_agents(accounts: &[(&str, &str)], args: &[&str]) -> AgentServer {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("data");
+    for (name, role) in accounts {
+        add_agent(&dir, name, &["--role", role]);
+    }
+    let server = TestServer::start(Opts {
+        data_dir: Some(dir),
+        args: args.iter().map(|s| s.to_string()).collect(),
+    });
+    AgentServer {
+        server,
+        _data: data,
+    }
+}
+
+/// `POST /agent/login` with a JSON body.
+pub async fn login_json(server: &TestServer, user: &str, password: &str) -> HttpResponse {
+    let body = json!({ "username": user, "password": password }).to_string();
+    http_request(
+        &server.http_url,
+        "POST",
+        "/agent/login",
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    )
+    .await
+}
+
+/// `POST /agent/login` form-encoded (as the login page's form does).
+pub async fn login_form(server: &TestServer, user: &str, password: &str) -> HttpResponse {
+    let body = format!(
+        "username={}&password={}",
+        form_encode(user),
+        form_encode(password)
+    );
+    http_request(
+        &server.http_url,
+        "POST",
+        "/agent/login",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        body.as_bytes(),
+    )
+    .await
+}
+
+pub fn form_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// `secobot_agent=TOKEN` from a login response's `Set-Cookie`.
+pub fn agent_cookie(response: &HttpResponse) -> Option<String> {
+    response
+        .headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, v)| v.split(';').next().unwrap_or("").trim().to_owned())
+        .find(|pair| pair.starts_with("secobot_agent=") && pair.len() > "secobot_agent=".len())
+}
+
+/// Logs `name` in (JSON) and returns the cookie pair to send back.
+pub async fn login(server: &TestServer, name: &str) -> String {
+    let r = login_json(server, name, &password_for(name)).await;
+    assert_eq!(r.status, 200, "login of {name} failed: {}", r.body);
+    agent_cookie(&r).unwrap_or_else(|| {
+        panic!(
+            "login of {name}: no secobot_agent cookie in {:?}",
+            r.headers
+        )
+    })
+}
+
+pub fn agent_ws_url(server: &TestServer) -> String {
+    format!(
+        "{}/agent/ws",
+        server.http_url.replacen("http://", "ws://", 1)
+    )
+}
+
+/// Tries a WebSocket upgrade with extra headers: the socket, or the HTTP status
+/// the server refused it with.
+pub async fn ws_upgrade(
+    url: &str,
+    headers: &[(&str, &str)],
+) -> Result<WebSocketStream<MaybeTlsStream<TcpStream>>, u16> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::http::HeaderValue;
+    let mut req = url.into_client_request().unwrap();
+    for (k, v) in headers {
+        let name: tokio_tungstenite::tungstenite::http::HeaderName = k.parse().unwrap();
+        req.headers_mut()
+            .insert(name, HeaderValue::from_str(v).unwrap());
+    }
+    match tokio::time::timeout(FRAME_TIMEOUT, tokio_tungstenite::connect_async(req)).await {
+        Err(_) => panic!("timed out upgrading {url}"),
+        Ok(Ok((ws, _))) => Ok(ws),
+        Ok(Err(tokio_tungstenite::tungstenite::Error::Http(resp))) => Err(resp.status().as_u16()),
+        Ok(Err(e)) => panic!("upgrade of {url} failed without an HTTP status: {e}"),
+    }
+}
+
+impl WsClient {
+    pub fn from_stream(ws: WebSocketStream<MaybeTlsStream<TcpStream>>) -> WsClient {
+        WsClient {
+            ws,
+            log: Vec::new(),
+            session: None,
+        }
+    }
+}
+
+/// An agent console socket with `cookie`; checks the `hello` and returns the
+/// socket and the first `queue` frame.
+pub async fn agent_socket(server: &TestServer, cookie: &str) -> (WsClient, Value) {
+    let ws = ws_upgrade(&agent_ws_url(server), &[("Cookie", cookie)])
+        .await
+        .unwrap_or_else(|status| panic!("agent upgrade refused with {status}"));
+    let mut ws = WsClient::from_stream(ws);
+    let hello = ws.recv().await;
+    assert!(
+        is_type(&hello, "hello"),
+        "first agent frame is not hello: {hello}"
+    );
+    let queue = ws.recv().await;
+    assert!(
+        is_type(&queue, "queue"),
+        "second agent frame is not queue: {queue}"
+    );
+    (ws, queue)
+}
+
+/// Logs in as `name` and opens a console.
+pub async fn agent_console(server: &TestServer, name: &str) -> (WsClient, Value) {
+    let cookie = login(server, name).await;
+    agent_socket(server, &cookie).await
+}
+
+/// The queue item for `session`, if listed.
+pub fn queue_item<'a>(queue: &'a Value, session: &str) -> Option<&'a Value> {
+    queue["items"]
+        .as_array()?
+        .iter()
+        .find(|i| i["session"].as_str() == Some(session))
+}
+
+/// The `claimed` frame after a claim (or the `error` instead).
+pub async fn claim(agent: &mut WsClient, session: &str) -> Value {
+    agent
+        .send_json(json!({"type": "claim", "session": session}))
+        .await;
+    agent
+        .recv_until(|f| is_type(f, "claimed") || is_type(f, "error"))
+        .await
+        .pop()
+        .unwrap()
+}
+
+/// Walks `crear-caso` from an escalation to the confirmation, answering each
+/// step by its `flow.input`; returns the ticket id and the frames of the
+/// confirming turn (plus the `ticket` frame if it came later).
+pub async fn open_ticket(ws: &mut WsClient, descripcion: &str) -> (String, Vec<Value>) {
+    let frames = ws.escalate(None).await;
+    let mut step = last_bot(&frames).clone();
+    for _ in 0..20 {
+        assert_eq!(kind(&step), "flow", "left crear-caso early: {step}");
+        assert_eq!(step["flow"]["id"], "crear-caso", "{step}");
+        let frames = match step["flow"]["input"].as_str() {
+            Some("email") => ws.say("ana.perez@example.com").await,
+            Some("phone") => ws.say("3001234567").await,
+            Some("document") => ws.say("1020304050").await,
+            Some("text") => {
+                let text = match step["flow"]["step"].as_str().unwrap_or("") {
+                    "nombre" => "Ana María Pérez Gómez",
+                    "organizacion" => "Alcaldía de Villa de Leyva",
+                    _ => descripcion,
+                };
+                ws.say(text).await
+            }
+            Some(other) => panic!("unknown input kind {other}: {step}"),
+            None => {
+                let buttons = step["buttons"].as_array().cloned().unwrap_or_default();
+                assert!(
+                    !buttons.is_empty(),
+                    "step without input nor buttons: {step}"
+                );
+                if let Some(b) = buttons
+                    .iter()
+                    .find(|b| b["label"].as_str().unwrap_or("").starts_with("Confirmar"))
+                {
+                    let mut frames = ws.choose(b["value"].as_str().unwrap()).await;
+                    if !frames.iter().any(|f| is_type(f, "ticket")) {
+                        frames.extend(ws.recv_until(|f| is_type(f, "ticket")).await);
+                    }
+                    let id = bot_replies(&frames)
+                        .into_iter()
+                        .find(|r| kind(r) == "ticket")
+                        .and_then(|r| r["ticket"]["id"].as_str())
+                        .unwrap_or_else(|| panic!("no ticket reply:\n{}", pretty(&frames)))
+                        .to_owned();
+                    return (id, frames);
+                }
+                ws.choose(buttons[0]["value"].as_str().unwrap()).await
+            }
+        };
+        assert!(
+            !frames.iter().any(|f| is_type(f, "error")),
+            "error in crear-caso: {}",
+            pretty(&frames)
+        );
+        step = last_bot(&frames).clone();
+    }
+    panic!("crear-caso did not reach its confirmation within 20 steps");
+}
+
+/// A fresh user conversation with an open ticket: (socket, session, ticket id).
+pub async fn user_with_ticket(
+    server: &TestServer,
+    descripcion: &str,
+) -> (WsClient, String, String) {
+    let (mut ws, _) = server.fresh().await;
+    let session = ws.session.clone().unwrap();
+    let (id, _) = open_ticket(&mut ws, descripcion).await;
+    (ws, session, id)
+}

@@ -8,3 +8,5 @@ mod browser;
 mod cli;
 mod flows;
 mod user_ws;
+mod agents;
+mod browser_agents;
