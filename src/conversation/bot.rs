@@ -465,6 +465,11 @@ impl Bot<'_> {
             );
         };
         let said = self.render.flow_text(&step.say, &state.fields);
+        // Field values are the user's own text: such steps are sanitised each time.
+        let html = match (&prefix, step.is_static()) {
+            (None, true) => step.static_html.get_or_init(|| markdown(&said)).clone(),
+            _ => String::new(),
+        };
         let text = match prefix {
             Some(p) => format!("{p}\n\n{said}"),
             None => said,
@@ -483,7 +488,11 @@ impl Bot<'_> {
             })
             .collect();
         let mut reply = Reply::bot(ReplyKind::Flow, text).with_buttons(buttons);
-        reply.html = Some(markdown(&reply.text));
+        reply.html = Some(if html.is_empty() {
+            markdown(&reply.text)
+        } else {
+            html
+        });
         reply.flow = Some(FlowRef {
             id: flow.id.clone(),
             step: at.step.clone(),

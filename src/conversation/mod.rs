@@ -78,6 +78,8 @@ pub struct Opened {
     pub events: broadcast::Receiver<SessionEvent>,
     /// The conversation's ticket and its status, so a returning user sees it.
     pub ticket: Option<(String, String)>,
+    /// The conversation's last seq when it was opened.
+    pub last_seq: u64,
 }
 
 /// Limits of the conversation layer.
@@ -192,6 +194,7 @@ impl Hub {
                     .store
                     .messages_after(id, last_seq, self.limits.history)?;
                 let ticket = state.ticket.clone().zip(state.ticket_status.clone());
+                let current = state.last_seq;
                 drop(state);
                 return Ok(Opened {
                     session,
@@ -199,6 +202,7 @@ impl Hub {
                     history,
                     events,
                     ticket,
+                    last_seq: current,
                 });
             }
         }
@@ -234,6 +238,7 @@ impl Hub {
             history,
             events,
             ticket: None,
+            last_seq: 0,
         })
     }
 
@@ -293,14 +298,15 @@ impl Hub {
                 }
             }
         }
-        let opened = ticket
-            .as_ref()
-            .map(|t| (t.id.to_string(), t.status.as_str().to_owned()));
         self.commit(session, &mut state, messages, ticket.as_ref())
             .await?;
-        if let Some((id, status)) = opened {
-            // The ticket is on disk; now it can be announced.
-            let _ = session.events.send(SessionEvent::Ticket { id, status });
+        if let Some(ticket) = ticket {
+            // The ticket is on disk; now it can be announced, to the user and the queue.
+            let _ = session.events.send(SessionEvent::Ticket {
+                id: ticket.id.to_string(),
+                status: ticket.status.as_str().to_owned(),
+            });
+            let _ = self.opened.send(ticket);
         }
         Ok(())
     }
@@ -338,11 +344,14 @@ impl Hub {
             due: Some(ticket.due.to_string()),
         });
         let mut replies = vec![reply];
-        let no_agents = self.render.reply(
-            "no_agents",
-            &json!({ "id": ticket.id.as_str(), "due": due }),
-        );
-        replies.push(Reply::bot(ReplyKind::Notice, no_agents));
+        // With agents online, the queue tells the user their place instead.
+        if self.agents_online() == 0 {
+            let no_agents = self.render.reply(
+                "no_agents",
+                &json!({ "id": ticket.id.as_str(), "due": due }),
+            );
+            replies.push(Reply::bot(ReplyKind::Notice, no_agents));
+        }
         Ok((ticket, replies))
     }
 

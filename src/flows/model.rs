@@ -85,9 +85,16 @@ pub struct Step {
     pub say: String,
     pub kind: StepKind,
     pub line: usize,
+    /// The HTML of `say` when it uses no fields, rendered on first use.
+    pub static_html: std::sync::OnceLock<String>,
 }
 
 impl Step {
+    /// Whether `say` is the same for everyone (no `{{…}}`), so its HTML can be cached.
+    pub fn is_static(&self) -> bool {
+        !self.say.contains("{{")
+    }
+
     pub fn buttons(&self) -> &[ButtonDef] {
         match &self.kind {
             StepKind::Buttons(b) => b,

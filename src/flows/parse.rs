@@ -256,6 +256,7 @@ fn build_step(
         say: raw.say.trim_end().to_owned(),
         kind,
         line: at,
+        static_html: std::sync::OnceLock::new(),
     })
 }
 

@@ -40,8 +40,8 @@ pub const STOP_WORDS: &[&str] = &[
     "pero", "por", "porque", "que", "qué", "quien", "quién", "se", "ser", "si", "sí", "sobre",
     "su", "sus", "también", "tambien", "te", "ti", "tu", "tú", "tus", "u", "un", "una", "unas",
     "uno", "unos", "y", "ya", "yo", "usted", "ustedes", "q", "pq", "xq", "x", "lo", "le", "eh",
-    "pues", "entonces", "vez", "va", "van", "hola", "buenos", "buenas", "dias", "días", "tardes",
-    "noches", "gracias", "favor", "porfa", "ok", "bueno",
+    "pues", "entonces", "vez", "hola", "buenos", "buenas", "dias", "días", "tardes", "noches",
+    "gracias", "favor", "porfa", "ok", "bueno",
 ];
 
 /// Whether a lowercased word is a stop word (a set: this runs per query word).
@@ -98,7 +98,6 @@ pub const GENERIC_WORDS: &[&str] = &[
     "pueden",
     "sirve",
     "tema",
-    "caso",
 ];
 
 /// Analyzes text into index terms. Cheap to clone (the tantivy analyzer is).

@@ -33,6 +33,9 @@ const QUESTIONS_BOOST: f32 = 2.0;
 const BODY_BOOST: f32 = 1.0;
 /// Weight multiplier of generic words.
 const GENERIC_WEIGHT: f32 = 0.2;
+/// Confidence multiplier when the query has only generic or unknown words:
+/// enough to offer choices, never to answer.
+const GENERIC_ONLY: f32 = 0.6;
 /// Weight of a word the folder never uses, relative to the rarest known word.
 const UNKNOWN_WEIGHT: f32 = 0.5;
 
@@ -321,13 +324,19 @@ impl SearchIndex {
         };
         let weighted: Vec<(Option<TermId>, f32)> = terms.iter().map(|t| self.weight(t)).collect();
         let query_weight: f32 = weighted.iter().map(|(_, w)| w).sum();
+        // Generic words (secop, plataforma, usuario…) must not carry a match alone.
+        let specific = terms
+            .iter()
+            .zip(&weighted)
+            .any(|(t, (id, _))| id.is_some() && !self.analyzer.is_generic(t));
+        let damping = if specific { 1.0 } else { GENERIC_ONLY };
         let mut hits: Vec<Hit> = candidates
             .into_iter()
             .filter_map(|(bm25, ordinal)| {
                 let target = self.targets.get(ordinal)?;
                 Some(Hit {
                     target: target.target,
-                    confidence: self.confidence(target, &weighted, query_weight),
+                    confidence: damping * self.confidence(target, &weighted, query_weight),
                     bm25,
                 })
             })

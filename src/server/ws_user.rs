@@ -241,13 +241,13 @@ impl UserSocket {
             }
         };
         tracing::debug!(session = %opened.session.id, resumed = opened.resumed, "hello");
-        self.sent_seq = opened
-            .history
-            .last()
-            .map_or(last_seq, |r| r.seq.max(last_seq));
-        if !opened.resumed {
-            self.sent_seq = opened.history.last().map_or(0, |r| r.seq);
-        }
+        // What the client has seen: its `last_seq`, capped at the conversation's
+        // real last seq (a bogus larger value must not hide new messages).
+        self.sent_seq = if opened.resumed {
+            last_seq.min(opened.last_seq)
+        } else {
+            opened.history.last().map_or(0, |r| r.seq)
+        };
         let welcome = ServerFrame::Welcome {
             session: opened.session.id.to_string(),
             history: opened.history,

@@ -4,9 +4,9 @@
 
 mod helpers;
 
+mod agents;
 mod browser;
+mod browser_agents;
 mod cli;
 mod flows;
 mod user_ws;
-mod agents;
-mod browser_agents;
