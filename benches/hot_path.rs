@@ -136,14 +136,16 @@ fn store(c: &mut Criterion) {
     let id = SessionId::generate();
     let mut state = ConversationState::default();
     let reply = Reply::new(Author::Bot, ReplyKind::Answer, "x".repeat(600));
+    // Each iteration appends the conversation's next message.
+    let mut next = move || {
+        state.last_seq += 1;
+        let mut r = reply.clone();
+        r.seq = state.last_seq;
+        (state.clone(), r)
+    };
     c.bench_function("store/append_no_flush", |b| {
         b.iter_batched(
-            || {
-                state.last_seq += 1;
-                let mut r = reply.clone();
-                r.seq = state.last_seq;
-                (state.clone(), r)
-            },
+            &mut next,
             |(s, r)| {
                 store
                     .apply(&Commit {
@@ -158,12 +160,7 @@ fn store(c: &mut Criterion) {
     });
     c.bench_function("store/append_durable", |b| {
         b.to_async(&rt).iter_batched(
-            || {
-                state.last_seq += 1;
-                let mut r = reply.clone();
-                r.seq = state.last_seq;
-                (state.clone(), r)
-            },
+            &mut next,
             |(s, r)| {
                 let store = store.clone();
                 let id = id.clone();

@@ -418,20 +418,7 @@ impl Agents {
         match outcome {
             Ok(appended) => {
                 if let Some((live, _)) = appended {
-                    self.hub.publish(
-                        &live,
-                        SessionEvent::Agent {
-                            joined: true,
-                            name: agent.display_name.clone(),
-                        },
-                    );
-                    self.hub.publish(
-                        &live,
-                        SessionEvent::Ticket {
-                            id: ticket.id.to_string(),
-                            status: ticket.status.as_str().to_owned(),
-                        },
-                    );
+                    self.announce(&live, true, agent.display_name.clone(), &ticket);
                 }
                 if let Ok(mut queue) = self.queue.lock() {
                     if let Some(w) = queue.get_mut(session) {
@@ -516,20 +503,7 @@ impl Agents {
                 )
             })
             .await?;
-        self.hub.publish(
-            &live,
-            SessionEvent::Agent {
-                joined: false,
-                name: display,
-            },
-        );
-        self.hub.publish(
-            &live,
-            SessionEvent::Ticket {
-                id: ticket.id.to_string(),
-                status: ticket.status.as_str().to_owned(),
-            },
-        );
+        self.announce(&live, false, display, &ticket);
         if let Ok(mut queue) = self.queue.lock() {
             if let Some(w) = queue.get_mut(session) {
                 w.held_by = None;
@@ -573,26 +547,31 @@ impl Agents {
                 (vec![reply], Some(t))
             })
             .await?;
-        self.hub.publish(
-            &live,
-            SessionEvent::Agent {
-                joined: false,
-                name: agent.display_name.clone(),
-            },
-        );
-        self.hub.publish(
-            &live,
-            SessionEvent::Ticket {
-                id: ticket.id.to_string(),
-                status: ticket.status.as_str().to_owned(),
-            },
-        );
+        self.announce(&live, false, agent.display_name.clone(), &ticket);
         if let Ok(mut queue) = self.queue.lock() {
             queue.remove(session);
         }
         self.publish();
         self.announce_positions().await;
         Ok(ticket)
+    }
+
+    /// Tells the user's tabs that an agent joined or left, and the ticket's status.
+    fn announce(
+        &self,
+        live: &crate::conversation::Session,
+        joined: bool,
+        name: String,
+        ticket: &Ticket,
+    ) {
+        self.hub.publish(live, SessionEvent::Agent { joined, name });
+        self.hub.publish(
+            live,
+            SessionEvent::Ticket {
+                id: ticket.id.to_string(),
+                status: ticket.status.as_str().to_owned(),
+            },
+        );
     }
 
     fn display_name(&self, agent: &str) -> String {

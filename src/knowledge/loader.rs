@@ -99,44 +99,22 @@ pub fn load(dir: &Path) -> Loaded {
     let mut ids: HashSet<String> = HashSet::new();
     for (sub, kind) in [("faq", EntryKind::Faq), ("terms", EntryKind::Terms)] {
         for path in files(&dir.join(sub), "md", &mut out.problems) {
-            let Some(id) = file_id(&path, &mut out.problems) else {
+            let Some((id, text)) = read_unique(&path, &mut ids, &mut out.problems) else {
                 continue;
             };
-            if !ids.insert(id.clone()) {
-                out.problems.push(Problem::new(&path, 1, format!("el id «{id}» ya existe en otro archivo; los ids deben ser únicos en toda la carpeta")));
-                continue;
-            }
-            match std::fs::read_to_string(&path) {
-                Ok(text) => match parse_entry(&id, kind, &path, &text) {
-                    Ok(entry) => out.entries.push(entry),
-                    Err(mut problems) => out.problems.append(&mut problems),
-                },
-                Err(e) => out.problems.push(Problem::new(
-                    &path,
-                    0,
-                    format!("no se pudo leer el archivo: {e}"),
-                )),
+            match parse_entry(&id, kind, &path, &text) {
+                Ok(entry) => out.entries.push(entry),
+                Err(mut problems) => out.problems.append(&mut problems),
             }
         }
     }
     for path in files(&dir.join("flows"), "yaml", &mut out.problems) {
-        let Some(id) = file_id(&path, &mut out.problems) else {
+        let Some((id, text)) = read_unique(&path, &mut ids, &mut out.problems) else {
             continue;
         };
-        if !ids.insert(id.clone()) {
-            out.problems.push(Problem::new(&path, 1, format!("el id «{id}» ya existe en otro archivo; los ids deben ser únicos en toda la carpeta")));
-            continue;
-        }
-        match std::fs::read_to_string(&path) {
-            Ok(text) => match flows::parse(&id, &path, &text) {
-                Ok(flow) => out.flows.push(flow),
-                Err(mut problems) => out.problems.append(&mut problems),
-            },
-            Err(e) => out.problems.push(Problem::new(
-                &path,
-                0,
-                format!("no se pudo leer el archivo: {e}"),
-            )),
+        match flows::parse(&id, &path, &text) {
+            Ok(flow) => out.flows.push(flow),
+            Err(mut problems) => out.problems.append(&mut problems),
         }
     }
     let entry_ids: HashSet<String> = out.entries.iter().map(|e| e.id.clone()).collect();
@@ -156,6 +134,34 @@ pub fn load(dir: &Path) -> Loaded {
         .collect();
     out.out_of_scope = read_lines(&dir.join("fuera-de-alcance.txt"), &mut out.problems);
     out
+}
+
+/// The id and text of a file, if its name is a valid id not used before.
+fn read_unique(
+    path: &Path,
+    ids: &mut HashSet<String>,
+    problems: &mut Vec<Problem>,
+) -> Option<(String, String)> {
+    let id = file_id(path, problems)?;
+    if !ids.insert(id.clone()) {
+        problems.push(Problem::new(
+            path,
+            1,
+            format!("el id «{id}» ya existe en otro archivo; los ids deben ser únicos en toda la carpeta"),
+        ));
+        return None;
+    }
+    match std::fs::read_to_string(path) {
+        Ok(text) => Some((id, text)),
+        Err(e) => {
+            problems.push(Problem::new(
+                path,
+                0,
+                format!("no se pudo leer el archivo: {e}"),
+            ));
+            None
+        }
+    }
 }
 
 /// Non-empty, non-comment lines of an optional text file.
