@@ -4,7 +4,7 @@
 //!
 //! `cargo bench --bench hot_path` prints the figures; docs/performance.md lists them.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,63 +20,12 @@ fn manifest() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Writes a folder of `n` synthetic entries built from the bundled folder's
-/// vocabulary (plus the bundled folder itself, so real questions still match).
+/// The bundled folder plus `n` generated entries, in a temporary folder.
 fn generate_folder(n: usize) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    let src = manifest().join("knowledge");
-    copy_dir(&src, dir.path());
-    let mut words: Vec<String> = Vec::new();
-    for sub in ["faq", "terms"] {
-        for e in std::fs::read_dir(src.join(sub)).expect("read") {
-            let text = std::fs::read_to_string(e.expect("entry").path()).expect("read");
-            words.extend(
-                text.split(|c: char| !c.is_alphanumeric())
-                    .filter(|w| w.chars().count() > 3)
-                    .map(str::to_lowercase),
-            );
-        }
-    }
-    words.sort();
-    words.dedup();
-    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut pick = |k: usize| -> String {
-        (0..k)
-            .map(|_| {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                words[(seed % words.len() as u64) as usize].as_str()
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let faq = dir.path().join("faq");
-    for i in 0..n {
-        let text = format!(
-            "---\ntitle: \"{} {i}\"\nquestions:\n  - \"{}\"\n  - \"{}\"\n  - \"{}\"\n---\n{}\n",
-            pick(5),
-            pick(6),
-            pick(7),
-            pick(5),
-            pick(60)
-        );
-        std::fs::write(faq.join(format!("sintetica-{i:05}.md")), text).expect("write");
-    }
+    secobot::knowledge::synthetic::generate(&manifest().join("knowledge"), dir.path(), n)
+        .expect("generate");
     dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read") {
-        let e = e.expect("entry");
-        let target = to.join(e.file_name());
-        if e.file_type().expect("type").is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).expect("copy");
-        }
-    }
 }
 
 const QUESTION: &str = "me llegó un correo para restablecer la contraseña y yo no lo pedí";

@@ -110,7 +110,8 @@ pub fn unanswered(data: &DataArgs, json: bool) -> anyhow::Result<i32> {
             Ok(s) => s,
             Err(_) if data.data.is_dir() => {
                 _copy = tempfile::tempdir().context("failed to create a temporary folder")?;
-                copy_dir(&data.data, _copy.path()).context("failed to copy the data folder")?;
+                crate::knowledge::synthetic::copy_dir(&data.data, _copy.path())
+                    .context("failed to copy the data folder")?;
                 Store::open(_copy.path(), cache)
                     .with_context(|| format!("failed to open a copy of {}", data.data.display()))?
             }
@@ -145,20 +146,6 @@ pub fn unanswered(data: &DataArgs, json: bool) -> anyhow::Result<i32> {
         }
     }
     Ok(0)
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), target)?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod analyzer;
 pub mod index;
 pub mod loader;
 pub mod reload;
+pub mod synthetic;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
