@@ -7,8 +7,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-const XSS: &str = "<img src=x onerror=alert(1)>";
-
 /// Frames until every predicate has matched one of them (in any order).
 async fn recv_all(ws: &mut WsClient, preds: &[&dyn Fn(&Value) -> bool]) -> Vec<Value> {
     let mut seen = vec![false; preds.len()];
@@ -386,9 +384,8 @@ async fn two_agents_racing_for_one_claim_get_one_winner() {
         .await;
         let frame = json!({"type": "claim", "session": session});
         tokio::join!(ana.send_json(frame.clone()), luis.send_json(frame.clone()));
-        let done = |f: &Value| is_type(f, "claimed") || is_type(f, "error");
-        let a = ana.recv_until(done).await.pop().unwrap();
-        let l = luis.recv_until(done).await.pop().unwrap();
+        let a = next_claimed(&mut ana).await;
+        let l = next_claimed(&mut luis).await;
         let ana_won = is_type(&a, "claimed");
         let (winner, loser) = match (ana_won, is_type(&l, "claimed")) {
             (true, false) => (a, l),
@@ -436,11 +433,7 @@ async fn a_disconnected_agent_keeps_the_conversation_for_the_grace_period() {
     ana.close().await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (mut ana, _) = agent_socket(&server, &ana_cookie).await;
-    let again = ana
-        .recv_until(|f| is_type(f, "claimed") || is_type(f, "error"))
-        .await
-        .pop()
-        .unwrap();
+    let again = next_claimed(&mut ana).await;
     assert_eq!(again["type"], "claimed", "{again}");
     assert_eq!(again["session"], session.as_str(), "{again}");
     assert_eq!(again["ticket"]["id"], id.as_str(), "{again}");
@@ -519,11 +512,7 @@ async fn tickets_and_agent_messages_survive_kill_9() {
     }
     let item = queue_item(&q, &s3).unwrap_or_else(|| panic!("{t3} lost after kill -9: {q}"));
     assert_eq!(item["held_by"], "ana", "the claim was lost: {item}");
-    let back = ana
-        .recv_until(|f| is_type(f, "claimed") || is_type(f, "error"))
-        .await
-        .pop()
-        .unwrap();
+    let back = next_claimed(&mut ana).await;
     assert_eq!(back["type"], "claimed", "{back}");
     assert_eq!(back["session"], s3.as_str(), "{back}");
 

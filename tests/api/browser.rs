@@ -1,144 +1,14 @@
 //! The chat widget in a real headless Chromium, driven through chromedriver.
 
-use std::net::TcpListener;
-use std::os::unix::process::CommandExt;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::{json, Value};
-use tempfile::TempDir;
+use fantoccini::Locator;
+use serde_json::json;
 
+use crate::browser_support::Browser;
 use crate::helpers::*;
 
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-/// chromedriver and a browser session; both go away on drop.
-struct Browser {
-    client: Option<Client>,
-    driver: Child,
-    _profile: TempDir,
-}
-
 impl Browser {
-    async fn start() -> Browser {
-        for (path, pkg) in [(CHROMEDRIVER, "chromium-driver"), (CHROMIUM, "chromium")] {
-            assert!(
-                Path::new(path).exists(),
-                "{path} is missing: the browser tests need Debian's {pkg}. \
-                 Run scripts/test.sh (it installs chromium and chromium-driver), \
-                 or `apt-get install -y chromium chromium-driver`."
-            );
-        }
-        let port = {
-            let l = TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
-        // Its own process group, so that Chromium goes away with it even when a
-        // test panics before closing the session.
-        let driver = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .process_group(0)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("failed to start chromedriver");
-        let profile = tempfile::tempdir().unwrap();
-        let mut browser = Browser {
-            client: None,
-            driver,
-            _profile: profile,
-        };
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "chromedriver did not listen on port {port} within 20 s"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": CHROMIUM,
-                "args": [
-                    "--headless=new",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-dev-shm-usage",
-                    "--disable-quic",
-                    "--no-first-run",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--disable-breakpad",
-                    "--disable-crash-reporter",
-                    "--window-size=1024,900",
-                    format!("--user-data-dir={}", browser._profile.path().display()),
-                ]
-            }),
-        );
-        let client = tokio::time::timeout(
-            Duration::from_secs(60),
-            ClientBuilder::rustls()
-                .expect("rustls client")
-                .capabilities(caps)
-                .connect(&format!("http://127.0.0.1:{port}")),
-        )
-        .await
-        .expect("timed out starting a Chromium session")
-        .expect("could not start a Chromium session through chromedriver");
-        browser.client = Some(client);
-        browser
-    }
-
-    fn c(&self) -> &Client {
-        self.client.as_ref().unwrap()
-    }
-
-    async fn js(&self, script: &str) -> Value {
-        self.c()
-            .execute(script, vec![])
-            .await
-            .unwrap_or_else(|e| panic!("script failed ({e}): {script}"))
-    }
-
-    /// Polls a JS expression until it is truthy; returns its value.
-    async fn wait_js(&self, what: &str, expr: &str, limit: Duration) -> Value {
-        let script = format!("return ({expr});");
-        let deadline = tokio::time::Instant::now() + limit;
-        loop {
-            let v = self.js(&script).await;
-            let truthy = match &v {
-                Value::Null => false,
-                Value::Bool(b) => *b,
-                Value::Number(n) => n.as_f64() != Some(0.0),
-                Value::String(s) => !s.is_empty(),
-                _ => true,
-            };
-            if truthy {
-                return v;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                let log = self
-                    .js("return document.querySelector('#chat-log') ? document.querySelector('#chat-log').innerText : document.body.innerText;")
-                    .await;
-                let status = self
-                    .js("return (document.querySelector('#chat-status')||{}).textContent || null;")
-                    .await;
-                panic!(
-                    "{what}: not within {limit:?}.\nstatus: {status}\nchat log:\n{}",
-                    log.as_str().unwrap_or("")
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
     async fn wait_connected(&self) {
         self.wait_js(
             "the widget says Conectado",
@@ -147,39 +17,22 @@ impl Browser {
         )
         .await;
     }
-
-    async fn close(mut self) {
-        if let Some(c) = self.client.take() {
-            let _ = c.close().await;
-        }
-    }
 }
 
-impl Drop for Browser {
-    fn drop(&mut self) {
-        // The whole group: chromedriver and the browser it started.
-        let _ = Command::new("kill")
-            .args(["-s", "KILL", "--"])
-            .arg(format!("-{}", self.driver.id()))
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-    }
+/// A server with default options and a browser showing its widget, connected.
+async fn widget() -> (TestServer, Browser) {
+    let server = TestServer::default_start();
+    let browser = Browser::start().await;
+    browser.goto(&format!("{}/", server.http_url)).await;
+    browser.wait_connected().await;
+    (server, browser)
 }
 
 const SOURCE_SELECTOR: &str = ".msg-bot a.source[href$='/kb/olvide-mi-contrasena']";
 
 #[tokio::test]
 async fn widget_answers_with_a_source_and_replays_after_reload() {
-    let server = TestServer::default_start();
-    let browser = Browser::start().await;
-    browser
-        .c()
-        .goto(&format!("{}/", server.http_url))
-        .await
-        .unwrap();
-    browser.wait_connected().await;
+    let (_server, browser) = widget().await;
 
     let live = browser
         .js("const l = document.querySelector('#chat-log'); return l && l.getAttribute('aria-live');")
@@ -231,14 +84,7 @@ async fn widget_answers_with_a_source_and_replays_after_reload() {
 
 #[tokio::test]
 async fn widget_walks_the_unsolicited_email_flow_to_its_end() {
-    let server = TestServer::default_start();
-    let browser = Browser::start().await;
-    browser
-        .c()
-        .goto(&format!("{}/", server.http_url))
-        .await
-        .unwrap();
-    browser.wait_connected().await;
+    let (_server, browser) = widget().await;
 
     let mut count = browser
         .js("return document.querySelectorAll('#chat-log .msg-bot').length;")

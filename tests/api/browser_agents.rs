@@ -1,190 +1,23 @@
 //! The agent console and the user widget side by side in one headless Chromium
 //! (two windows of one chromedriver session).
 
-use std::net::TcpListener;
-use std::os::unix::process::CommandExt;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use fantoccini::wd::WindowHandle;
-use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::{json, Value};
-use tempfile::TempDir;
+use serde_json::json;
 
+use crate::browser_support::Browser;
 use crate::helpers::*;
 
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
-const XSS: &str = "<img src=x onerror=alert(1)>";
-
-/// chromedriver and one browser session; both go away on drop.
-struct Browser {
-    client: Option<Client>,
-    driver: Child,
-    _profile: TempDir,
-}
-
-impl Browser {
-    async fn start() -> Browser {
-        for (path, pkg) in [(CHROMEDRIVER, "chromium-driver"), (CHROMIUM, "chromium")] {
-            assert!(
-                Path::new(path).exists(),
-                "{path} is missing: the browser tests need Debian's {pkg} \
-                 (`apt-get install -y chromium chromium-driver`, or scripts/test.sh)."
-            );
-        }
-        let port = {
-            let l = TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
-        let driver = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .process_group(0)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("failed to start chromedriver");
-        let mut browser = Browser {
-            client: None,
-            driver,
-            _profile: tempfile::tempdir().unwrap(),
-        };
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "chromedriver did not listen on port {port} within 20 s"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": CHROMIUM,
-                "args": [
-                    "--headless=new",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-dev-shm-usage",
-                    "--disable-quic",
-                    "--no-first-run",
-                    "--disable-background-networking",
-                    "--disable-background-timer-throttling",
-                    "--disable-backgrounding-occluded-windows",
-                    "--disable-renderer-backgrounding",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--disable-breakpad",
-                    "--disable-crash-reporter",
-                    "--window-size=1024,900",
-                    format!("--user-data-dir={}", browser._profile.path().display()),
-                ]
-            }),
-        );
-        let client = tokio::time::timeout(
-            Duration::from_secs(60),
-            ClientBuilder::rustls()
-                .expect("rustls client")
-                .capabilities(caps)
-                .connect(&format!("http://127.0.0.1:{port}")),
-        )
-        .await
-        .expect("timed out starting a Chromium session")
-        .expect("could not start a Chromium session through chromedriver");
-        browser.client = Some(client);
-        browser
-    }
-
-    fn c(&self) -> &Client {
-        self.client.as_ref().unwrap()
-    }
-
-    async fn js(&self, script: &str) -> Value {
-        self.c()
-            .execute(script, vec![])
-            .await
-            .unwrap_or_else(|e| panic!("script failed ({e}): {script}"))
-    }
-
-    /// Polls a JS expression until it is truthy; returns its value.
-    async fn wait_js(&self, what: &str, expr: &str, limit: Duration) -> Value {
-        let script = format!("return ({expr});");
-        let deadline = tokio::time::Instant::now() + limit;
-        loop {
-            let v = self.js(&script).await;
-            let truthy = match &v {
-                Value::Null => false,
-                Value::Bool(b) => *b,
-                Value::Number(n) => n.as_f64() != Some(0.0),
-                Value::String(s) => !s.is_empty(),
-                _ => true,
-            };
-            if truthy {
-                return v;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                let page = self
-                    .js("return document.body ? document.body.innerText : '';")
-                    .await;
-                panic!(
-                    "{what}: not within {limit:?}.\npage text:\n{}",
-                    page.as_str().unwrap_or("")
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    async fn switch(&self, window: &WindowHandle) {
-        self.c()
-            .switch_to_window(window.clone())
-            .await
-            .expect("switch_to_window");
-    }
-
-    async fn click(&self, css: &str) {
-        self.c()
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no {css}: {e}"))
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("could not click {css}: {e}"));
-    }
-
-    async fn type_into(&self, css: &str, text: &str) {
-        let field = self
-            .c()
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no {css}: {e}"));
-        field.clear().await.ok();
-        field
-            .send_keys(text)
-            .await
-            .unwrap_or_else(|e| panic!("could not type into {css}: {e}"));
-    }
-
-    async fn close(mut self) {
-        if let Some(c) = self.client.take() {
-            let _ = c.close().await;
-        }
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-s", "KILL", "--"])
-            .arg(format!("-{}", self.driver.id()))
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-    }
+/// In the widget: types `text`, waits for the send button and sends it.
+async fn widget_send(b: &Browser, text: &str) {
+    b.type_into("#chat-input", text).await;
+    b.wait_js(
+        "#chat-send enabled",
+        "!document.querySelector('#chat-send').disabled",
+        Duration::from_secs(5),
+    )
+    .await;
+    b.click("#chat-send").await;
 }
 
 /// In the widget: asks for a person and completes crear-caso by typing and
@@ -266,14 +99,7 @@ async fn widget_opens_a_case(b: &Browser) -> String {
             }
             _ => panic!("unexpected step without buttons:\n{text}"),
         };
-        b.type_into("#chat-input", answer).await;
-        b.wait_js(
-            "#chat-send enabled",
-            "!document.querySelector('#chat-send').disabled",
-            Duration::from_secs(5),
-        )
-        .await;
-        b.click("#chat-send").await;
+        widget_send(b, answer).await;
     }
     panic!("crear-caso did not end in the widget within 20 steps");
 }
@@ -287,10 +113,7 @@ async fn console_sees_the_queue_live_claims_and_talks_safely() {
 
     // Page B: the agent logs in first.
     b.switch(&agent_win).await;
-    b.c()
-        .goto(&format!("{}/agent", server.http_url))
-        .await
-        .unwrap();
+    b.goto(&format!("{}/agent", server.http_url)).await;
     b.type_into("#login-username", "ana").await;
     b.type_into("#login-password", &password_for("ana")).await;
     b.click("#login-submit").await;
@@ -303,12 +126,9 @@ async fn console_sees_the_queue_live_claims_and_talks_safely() {
 
     // Page A: the user opens a case through the widget.
     b.switch(&user_win).await;
-    b.c().goto(&format!("{}/", server.http_url)).await.unwrap();
+    b.goto(&format!("{}/", server.http_url)).await;
     let id = widget_opens_a_case(&b).await;
-    assert!(
-        id.starts_with("SB-") && id[3..].chars().all(|c| c.is_ascii_digit()),
-        "{id}"
-    );
+    assert!(has_ticket_id(&id), "{id}");
 
     // Page B: the case appears without a reload; take it and write.
     b.switch(&agent_win).await;
@@ -348,14 +168,7 @@ async fn console_sees_the_queue_live_claims_and_talks_safely() {
         Duration::from_secs(10),
     )
     .await;
-    b.type_into("#chat-input", XSS).await;
-    b.wait_js(
-        "#chat-send enabled",
-        "!document.querySelector('#chat-send').disabled",
-        Duration::from_secs(5),
-    )
-    .await;
-    b.click("#chat-send").await;
+    widget_send(&b, XSS).await;
     b.wait_js(
         "the user's markup shown as text in the widget",
         &format!(

@@ -4,14 +4,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-fn flow_id(reply: &Value) -> &str {
-    reply["flow"]["id"].as_str().unwrap_or("")
-}
-
-fn flow_step(reply: &Value) -> &str {
-    reply["flow"]["step"].as_str().unwrap_or("")
-}
-
 #[tokio::test]
 async fn plain_descriptions_start_the_right_flow() {
     let server = TestServer::default_start();
@@ -193,10 +185,6 @@ async fn reconnect_mid_flow_resumes_the_open_step() {
         "the flow did not move on after resuming: {}",
         pretty(&frames)
     );
-}
-
-fn has_ticket_id(id: &str) -> bool {
-    id.len() == 9 && id.starts_with("SB-") && id[3..].chars().all(|c| c.is_ascii_digit())
 }
 
 /// Types an invalid value and expects the same step again, with an explanation.

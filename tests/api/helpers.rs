@@ -17,6 +17,9 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+/// Markup that must reach the other side as text, never as an element.
+pub const XSS: &str = "<img src=x onerror=alert(1)>";
+
 /// How long one frame may take to arrive.
 pub const FRAME_TIMEOUT: Duration = Duration::from_secs(5);
 /// After a turn's first bot reply, further frames of the same turn arrive within this.
@@ -460,6 +463,21 @@ pub fn kind(reply: &Value) -> &str {
     reply["kind"].as_str().unwrap_or("")
 }
 
+/// The id of the flow a `flow` reply belongs to.
+pub fn flow_id(reply: &Value) -> &str {
+    reply["flow"]["id"].as_str().unwrap_or("")
+}
+
+/// The step of the flow a `flow` reply shows.
+pub fn flow_step(reply: &Value) -> &str {
+    reply["flow"]["step"].as_str().unwrap_or("")
+}
+
+/// Whether `id` looks like a ticket id: `SB-` and six digits.
+pub fn has_ticket_id(id: &str) -> bool {
+    id.len() == 9 && id.starts_with("SB-") && id[3..].chars().all(|c| c.is_ascii_digit())
+}
+
 pub fn source_id(reply: &Value) -> &str {
     reply["sources"][0]["id"].as_str().unwrap_or("")
 }
@@ -528,26 +546,7 @@ impl HttpResponse {
 
 /// `GET base+path` over HTTP/1.1 with `Connection: close`.
 pub async fn http_get(base: &str, path: &str) -> HttpResponse {
-    let hostport = base.trim_start_matches("http://").trim_end_matches('/');
-    let fut = async {
-        let mut stream = TcpStream::connect(hostport).await.unwrap();
-        let req = format!(
-            "GET {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\nAccept: */*\r\nUser-Agent: secobot-tests\r\n\r\n"
-        );
-        stream.write_all(req.as_bytes()).await.unwrap();
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await.unwrap();
-        raw
-    };
-    let raw = tokio::time::timeout(Duration::from_secs(10), fut)
-        .await
-        .unwrap_or_else(|_| panic!("GET {path} timed out"));
-    parse_response(&raw).unwrap_or_else(|| {
-        panic!(
-            "unparseable HTTP response to GET {path}: {}",
-            String::from_utf8_lossy(&raw)
-        )
-    })
+    request_within(Duration::from_secs(10), base, "GET", path, &[], b"").await
 }
 
 fn parse_response(raw: &[u8]) -> Option<HttpResponse> {
@@ -627,6 +626,18 @@ pub async fn http_request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> HttpResponse {
+    request_within(Duration::from_secs(15), base, method, path, headers, body).await
+}
+
+/// `http_request` that panics if the whole exchange takes longer than `limit`.
+async fn request_within(
+    limit: Duration,
+    base: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> HttpResponse {
     let hostport = base
         .trim_start_matches("http://")
         .trim_end_matches('/')
@@ -650,7 +661,7 @@ pub async fn http_request(
         stream.read_to_end(&mut raw).await.unwrap();
         raw
     };
-    let raw = tokio::time::timeout(Duration::from_secs(15), fut)
+    let raw = tokio::time::timeout(limit, fut)
         .await
         .unwrap_or_else(|_| panic!("{method} {path} timed out"));
     parse_response(&raw).unwrap_or_else(|| {
@@ -888,6 +899,11 @@ pub async fn claim(agent: &mut WsClient, session: &str) -> Value {
     agent
         .send_json(json!({"type": "claim", "session": session}))
         .await;
+    next_claimed(agent).await
+}
+
+/// The next `claimed` frame on an agent console (or the `error` instead).
+pub async fn next_claimed(agent: &mut WsClient) -> Value {
     agent
         .recv_until(|f| is_type(f, "claimed") || is_type(f, "error"))
         .await
@@ -909,7 +925,7 @@ pub async fn open_ticket(ws: &mut WsClient, descripcion: &str) -> (String, Vec<V
             Some("phone") => ws.say("3001234567").await,
             Some("document") => ws.say("1020304050").await,
             Some("text") => {
-                let text = match step["flow"]["step"].as_str().unwrap_or("") {
+                let text = match flow_step(&step) {
                     "nombre" => "Ana María Pérez Gómez",
                     "organizacion" => "Alcaldía de Villa de Leyva",
                     _ => descripcion,

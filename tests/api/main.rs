@@ -2,6 +2,7 @@
 //! (with its own copy of the bundled knowledge and its own data folder) and talks
 //! to it over WebSocket, HTTP, the command line or a headless browser.
 
+mod browser_support;
 mod helpers;
 
 mod agents;

@@ -1,0 +1,230 @@
+//! A real headless Chromium for the browser tests, driven through chromedriver:
+//! each `Browser` starts its own chromedriver (in its own process group, on a
+//! free port) and one session; both go away on drop.
+
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::wd::WindowHandle;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Chromium's command line. The anti-throttling flags keep timers and sockets
+/// running at full speed in windows that are not in front (a test may drive
+/// two windows of one session).
+const CHROMIUM_FLAGS: &[&str] = &[
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-background-timer-throttling",
+    "--disable-backgrounding-occluded-windows",
+    "--disable-renderer-backgrounding",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-breakpad",
+    "--disable-crash-reporter",
+    "--window-size=1024,900",
+];
+
+/// What the page shows, for a failure message: the URL, the widget's status,
+/// the chat log and the agent queue where the page has them, and all its text.
+const DIAGNOSTIC_JS: &str = "
+    const text = s => { const e = document.querySelector(s); return e ? e.innerText : null; };
+    return {
+        url: location.href,
+        status: (document.querySelector('#chat-status') || {}).textContent || null,
+        chat_log: text('#chat-log'),
+        queue: text('#queue'),
+        page: document.body ? document.body.innerText : '',
+    };";
+
+/// chromedriver and one browser session; both go away on drop.
+pub struct Browser {
+    client: Option<Client>,
+    driver: Child,
+    profile: TempDir,
+}
+
+impl Browser {
+    pub async fn start() -> Browser {
+        for (path, pkg) in [(CHROMEDRIVER, "chromium-driver"), (CHROMIUM, "chromium")] {
+            assert!(
+                Path::new(path).exists(),
+                "{path} is missing: the browser tests need Debian's {pkg}. \
+                 Run scripts/test.sh (it installs chromium and chromium-driver), \
+                 or `apt-get install -y chromium chromium-driver`."
+            );
+        }
+        let port = {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        // Its own process group, so that Chromium goes away with it even when a
+        // test panics before closing the session.
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("failed to start chromedriver");
+        let mut browser = Browser {
+            client: None,
+            driver,
+            profile: tempfile::tempdir().unwrap(),
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "chromedriver did not listen on port {port} within 20 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|f| f.to_string()).collect();
+        args.push(format!(
+            "--user-data-dir={}",
+            browser.profile.path().display()
+        ));
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({ "binary": CHROMIUM, "args": args }),
+        );
+        let client = tokio::time::timeout(
+            Duration::from_secs(60),
+            ClientBuilder::rustls()
+                .expect("rustls client")
+                .capabilities(caps)
+                .connect(&format!("http://127.0.0.1:{port}")),
+        )
+        .await
+        .expect("timed out starting a Chromium session")
+        .expect("could not start a Chromium session through chromedriver");
+        browser.client = Some(client);
+        browser
+    }
+
+    pub fn c(&self) -> &Client {
+        self.client.as_ref().unwrap()
+    }
+
+    /// Loads `url` in the current window.
+    pub async fn goto(&self, url: &str) {
+        self.c()
+            .goto(url)
+            .await
+            .unwrap_or_else(|e| panic!("could not load {url}: {e}"));
+    }
+
+    pub async fn js(&self, script: &str) -> Value {
+        self.c()
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("script failed ({e}): {script}"))
+    }
+
+    /// Polls a JS expression until it is truthy; returns its value.
+    pub async fn wait_js(&self, what: &str, expr: &str, limit: Duration) -> Value {
+        let script = format!("return ({expr});");
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let v = self.js(&script).await;
+            let truthy = match &v {
+                Value::Null => false,
+                Value::Bool(b) => *b,
+                Value::Number(n) => n.as_f64() != Some(0.0),
+                Value::String(s) => !s.is_empty(),
+                _ => true,
+            };
+            if truthy {
+                return v;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                panic!("{what}: not within {limit:?}.\n{}", self.diagnostic().await);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The page as text, for a failure message (see `DIAGNOSTIC_JS`).
+    async fn diagnostic(&self) -> String {
+        let d = match self.c().execute(DIAGNOSTIC_JS, vec![]).await {
+            Ok(d) => d,
+            Err(e) => return format!("(could not read the page: {e})"),
+        };
+        let mut out = format!("url: {}\n", d["url"].as_str().unwrap_or("?"));
+        if let Some(status) = d["status"].as_str() {
+            out.push_str(&format!("#chat-status: {status}\n"));
+        }
+        for (key, name) in [("chat_log", "#chat-log"), ("queue", "#queue")] {
+            if let Some(t) = d[key].as_str() {
+                out.push_str(&format!("{name}:\n{t}\n"));
+            }
+        }
+        out.push_str(&format!("page text:\n{}", d["page"].as_str().unwrap_or("")));
+        out
+    }
+
+    pub async fn switch(&self, window: &WindowHandle) {
+        self.c()
+            .switch_to_window(window.clone())
+            .await
+            .expect("switch_to_window");
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.c()
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("could not click {css}: {e}"));
+    }
+
+    /// Clears the field and types `text` into it.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let field = self
+            .c()
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"));
+        field.clear().await.ok();
+        field
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("could not type into {css}: {e}"));
+    }
+
+    pub async fn close(mut self) {
+        if let Some(c) = self.client.take() {
+            let _ = c.close().await;
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // The whole group: chromedriver and the browser it started.
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", "--"])
+            .arg(format!("-{}", self.driver.id()))
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
