@@ -161,6 +161,7 @@ fn turn(c: &mut Criterion) {
                 hub.user_input(
                     &session,
                     UserInput::Say("olvidé mi contraseña de SECOP II".into()),
+                    0,
                 )
                 .await
                 .expect("turn")

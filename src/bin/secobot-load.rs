@@ -8,12 +8,11 @@
 //!
 //! * `ask` (default): every connection sends `{"type":"hello","session":null}`,
 //!   waits for `welcome`, then repeatedly sends `{"type":"say","text":Q}`.
-//!   The server answers a `say` with a `reply` from `user` of kind `echo`
-//!   (the user's own message) followed by one or more bot replies. A turn is
-//!   done at the first `reply` whose `from` is not `user` after that echo
-//!   (so late greetings and surplus replies to the previous turn are never
-//!   taken for the answer); an `error` frame also ends the turn and counts as
-//!   an error.
+//!   The server stores each `say` with the next seq (echoing it only to the
+//!   session's other tabs) and answers with one or more bot replies. A turn is
+//!   done at the first bot `reply` whose seq skips one (the skipped one is our
+//!   message), so surplus replies to the previous turn are never taken for the
+//!   answer; an `error` frame also ends the turn and counts as an error.
 //! * `echo`: against a plain echo server (see `examples/echo_server.rs`):
 //!   sends the same `say` frame without `hello` and waits for the identical
 //!   frame back. This measures the floor set by the WebSocket stack, the
@@ -211,18 +210,17 @@ struct Incoming<'a> {
     ty: Cow<'a, str>,
     #[serde(default, borrow)]
     from: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    kind: Option<Cow<'a, str>>,
+    #[serde(default)]
+    seq: Option<u64>,
 }
 
 /// What a server frame means for the turn in progress.
 enum Event {
     /// Not relevant (pong, greeting, extra bot replies, ticket, ...).
     Ignore,
-    /// `reply` from `user` of kind `echo`: the server echoed our message.
-    UserEcho,
-    /// The answer that completes the turn.
-    Answer,
+    /// A bot (or agent/system) `reply`, with its seq; or, in echo mode, our
+    /// frame back (no seq).
+    Answer(Option<u64>),
     /// An `error` frame or, in echo mode, a frame that is not what we sent.
     Error,
     /// The connection is gone (close frame, end of stream or read error).
@@ -407,8 +405,8 @@ async fn run(shared: Arc<Shared>) -> anyhow::Result<String> {
         && shared.counters.replies.load(Ordering::Relaxed) == 0
     {
         eprintln!(
-            "warning: no turn completed; ask mode needs the server to echo each say \
-             (a `reply` from `user` of kind `echo`) before the bot's answer"
+            "warning: no turn completed; ask mode expects bot replies with a `seq` \
+             one past the user's own message"
         );
     }
 
@@ -579,7 +577,7 @@ fn classify(
     };
     if shared.args.mode == Mode::Echo {
         return match expect {
-            Some(sent) if text.as_str() == sent.as_str() => Event::Answer,
+            Some(sent) if text.as_str() == sent.as_str() => Event::Answer(None),
             Some(_) => Event::Error,
             None => Event::Ignore,
         };
@@ -587,9 +585,8 @@ fn classify(
     match serde_json::from_str::<Incoming>(&text) {
         Ok(f) if f.ty == "error" => Event::Error,
         Ok(f) if f.ty == "reply" => match f.from.as_deref() {
-            Some("user") if f.kind.as_deref() == Some("echo") => Event::UserEcho,
             Some("user") => Event::Ignore,
-            _ => Event::Answer,
+            _ => Event::Answer(f.seq),
         },
         Ok(_) => Event::Ignore,
         Err(_) => Event::Error,
@@ -637,12 +634,12 @@ async fn talk(shared: &Shared, ws: &mut Ws, id: usize, timing: Run) -> bool {
 
     // The turn in flight: latency origin and the frame sent.
     let mut in_flight: Option<(Instant, Utf8Bytes)> = None;
-    // In ask mode a turn only completes on a bot reply that comes *after* the
-    // server's echo of this turn's `say`, so a greeting that arrives late or
-    // extra bot replies belonging to the previous turn are not mistaken for
-    // the answer (which would shift every later turn by one).
-    let need_echo = shared.args.mode == Mode::Ask;
-    let mut echo_seen = false;
+    // In ask mode the server stores our `say` with the next seq but does not
+    // echo it to this tab, so the answer to a turn is the first bot reply after
+    // a gap of one seq. Replies right after the previous one (a turn may have
+    // several) continue the previous turn and are not mistaken for the answer.
+    let ask = shared.args.mode == Mode::Ask;
+    let mut max_seq: u64 = 0;
     // When the last turn ended (answer or error).
     let mut last_done = timing.start;
 
@@ -673,7 +670,6 @@ async fn talk(shared: &Shared, ws: &mut Ws, id: usize, timing: Run) -> bool {
                 }
                 counters.sent.fetch_add(1, Ordering::Relaxed);
                 in_flight = Some((origin, frame));
-                echo_seen = false;
             } else {
                 pacer.as_mut().reset(next_send);
             }
@@ -687,15 +683,21 @@ async fn talk(shared: &Shared, ws: &mut Ws, id: usize, timing: Run) -> bool {
                 match classify(shared, msg, expect) {
                     Event::Closed => { counters.error(); return false; }
                     Event::Ignore => {}
-                    Event::UserEcho => echo_seen = in_flight.is_some(),
                     Event::Error => {
                         counters.error();
                         in_flight = None;
                         last_done = Instant::now();
                     }
-                    Event::Answer => {
-                        let waiting_for_echo = need_echo && !echo_seen;
-                        if let (Some((origin, _)), false) = (&in_flight, waiting_for_echo) {
+                    Event::Answer(seq) => {
+                        let new_turn = match seq {
+                            Some(seq) => {
+                                let gap = seq > max_seq + 1;
+                                max_seq = max_seq.max(seq);
+                                gap
+                            }
+                            None => true,
+                        };
+                        if let (Some((origin, _)), true) = (&in_flight, new_turn || !ask) {
                             let now = Instant::now();
                             counters.replies.fetch_add(1, Ordering::Relaxed);
                             if now >= timing.warmup_end && now <= timing.deadline {

@@ -31,9 +31,20 @@ use crate::tickets::{Ticket, TicketId};
 /// Something a conversation's subscribers must see.
 #[derive(Debug, Clone)]
 pub enum SessionEvent {
-    Reply(Arc<Reply>),
-    Ticket { id: String, status: String },
-    Agent { joined: bool, name: String },
+    /// A new message. `origin` is the connection whose user wrote it: that tab
+    /// already shows it, so it gets no echo (its other tabs do).
+    Reply {
+        reply: Arc<Reply>,
+        origin: Option<u64>,
+    },
+    Ticket {
+        id: String,
+        status: String,
+    },
+    Agent {
+        joined: bool,
+        name: String,
+    },
 }
 
 /// A live conversation: its state behind an async lock (held across the
@@ -228,7 +239,7 @@ impl Hub {
             if let Some(last) = first.iter().rev().find(|r| !r.buttons.is_empty()) {
                 state.buttons = last.buttons.clone();
             }
-            let appended = self.commit(&session, &mut state, first, None).await?;
+            let appended = self.commit(&session, &mut state, first, None, None).await?;
             appended.into_iter().map(|r| (*r).clone()).collect()
         };
         // The receiver also got these; the socket skips seqs already in history.
@@ -242,8 +253,9 @@ impl Hub {
         })
     }
 
-    /// A user action: the echo of what they typed, then the bot's replies (or
-    /// nothing from the bot while an agent holds the conversation).
+    /// A user action: the echo of what they typed (for their other tabs; `origin`
+    /// is the connection it came from), then the bot's replies (or nothing from
+    /// the bot while an agent holds the conversation).
     ///
     /// # Errors
     /// A choice not on offer, or a storage failure (nothing was published then).
@@ -251,6 +263,7 @@ impl Hub {
         &self,
         session: &Session,
         input: UserInput,
+        origin: u64,
     ) -> Result<(), ConversationError> {
         let mut state = session.state.lock().await;
         let knowledge = self.knowledge.get();
@@ -298,7 +311,7 @@ impl Hub {
                 }
             }
         }
-        self.commit(session, &mut state, messages, ticket.as_ref())
+        self.commit(session, &mut state, messages, ticket.as_ref(), Some(origin))
             .await?;
         if let Some(ticket) = ticket {
             // The ticket is on disk; now it can be announced, to the user and the queue.
@@ -422,6 +435,7 @@ impl Hub {
         state: &mut ConversationState,
         mut messages: Vec<Reply>,
         ticket: Option<&Ticket>,
+        origin: Option<u64>,
     ) -> Result<Vec<Arc<Reply>>, StoreError> {
         let now = Utc::now().to_rfc3339();
         let before = state.last_seq;
@@ -445,7 +459,11 @@ impl Hub {
         let published: Vec<Arc<Reply>> = messages.into_iter().map(Arc::new).collect();
         for m in &published {
             // No subscriber (every tab closed) is fine: the message is stored.
-            let _ = session.events.send(SessionEvent::Reply(m.clone()));
+            let origin = origin.filter(|_| m.from == Author::User);
+            let _ = session.events.send(SessionEvent::Reply {
+                reply: m.clone(),
+                origin,
+            });
         }
         Ok(published)
     }
@@ -499,7 +517,7 @@ impl Hub {
             let before = state.clone();
             let (messages, ticket) = build(&mut state);
             match self
-                .commit(&session, &mut state, messages, ticket.as_ref())
+                .commit(&session, &mut state, messages, ticket.as_ref(), None)
                 .await
             {
                 Ok(a) => a,

@@ -568,7 +568,7 @@ impl AgentSocket {
             let _session = session;
             loop {
                 match events.recv().await {
-                    Ok(SessionEvent::Reply(reply)) if reply.seq > after => {
+                    Ok(SessionEvent::Reply { reply, .. }) if reply.seq > after => {
                         let frame = ServerFrame::Message {
                             session: id.clone(),
                             reply: (*reply).clone(),

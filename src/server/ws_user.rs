@@ -104,6 +104,8 @@ impl RateLimit {
 }
 
 struct UserSocket {
+    /// Tells this connection's own messages apart from its other tabs'.
+    id: u64,
     socket: WebSocket,
     state: AppState,
     session: Option<Arc<Session>>,
@@ -119,7 +121,9 @@ struct UserSocket {
 impl UserSocket {
     fn new(socket: WebSocket, state: AppState) -> Self {
         let limit = RateLimit::new(state.sockets.rate_limit);
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         UserSocket {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             socket,
             state,
             session: None,
@@ -225,7 +229,7 @@ impl UserSocket {
         let Some(session) = self.session.clone() else {
             return Ok(false);
         };
-        self.state.hub.user_input(&session, input).await?;
+        self.state.hub.user_input(&session, input, self.id).await?;
         Ok(true)
     }
 
@@ -268,11 +272,15 @@ impl UserSocket {
         event: Result<SessionEvent, broadcast::error::RecvError>,
     ) -> ControlFlow<()> {
         match event {
-            Ok(SessionEvent::Reply(reply)) => {
+            Ok(SessionEvent::Reply { reply, origin }) => {
                 if reply.seq <= self.sent_seq {
                     return ControlFlow::Continue(());
                 }
                 self.sent_seq = reply.seq;
+                if origin == Some(self.id) {
+                    // This tab sent it: no echo back to it.
+                    return ControlFlow::Continue(());
+                }
                 metrics::counter!("secobot_replies_total", "kind" => reply.kind.as_str())
                     .increment(1);
                 self.send(&ServerFrame::Reply((*reply).clone())).await

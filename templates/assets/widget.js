@@ -67,6 +67,9 @@
     retryAt: 0,
     alertTimer: 0,
     lastAction: 'input', // 'input' | 'button': what the user used last
+    // This tab's own messages, shown at once; the server echoes them only to
+    // the session's other tabs. Each gets its seq from the bot reply that follows.
+    pending: [],
   };
 
   const coarsePointer = window.matchMedia ? window.matchMedia('(pointer: coarse)') : null;
@@ -332,6 +335,7 @@
         if (b.disabled) return;
         if (!state.ready) { offlineAlert(); return; }
         if (!send({ type: 'choose', value })) { offlineAlert(); return; }
+        renderOwn(label);
         state.lastAction = 'button';
         b.classList.add('is-chosen');
         b.setAttribute('aria-pressed', 'true');
@@ -402,6 +406,9 @@
     if (state.rendered.has(seq)) return null;
 
     const from = token(reply.from, 'bot');
+    // The bot answers right after the user's message; agents and notices may not.
+    if (live && from === 'bot') settleOwn(seq);
+    if (from === 'user' && adoptOwn(reply, seq)) return null;
     const kind = token(reply.kind, 'notice');
     const stick = !live || from === 'user' || isNearBottom();
 
@@ -493,6 +500,62 @@
       }
     }
     return msg;
+  }
+
+  /** Error codes that mean the message this tab just sent was not taken. */
+  const REFUSED_MESSAGE = new Set([
+    'empty_text', 'text_too_long', 'rate_limited', 'frame_too_large',
+    'unknown_choice', 'internal', 'invalid_frame',
+  ]);
+
+  /** Shows a message this tab just sent; its seq arrives with the bot's reply. */
+  function renderOwn(text) {
+    const msg = el('div', 'msg msg-user kind-echo is-pending');
+    msg.appendChild(el('span', 'visually-hidden', 'Usted:'));
+    msg.appendChild(el('div', 'msg-body', text));
+    ui.log.appendChild(msg);
+    state.pending.push(msg);
+    updateEmpty();
+    scrollToBottom(true);
+  }
+
+  /** The server answered this tab's oldest pending message: it had the seq before. */
+  function settleOwn(replySeq) {
+    const msg = state.pending.shift();
+    if (!msg) return;
+    const seq = replySeq - 1;
+    msg.classList.remove('is-pending');
+    if (seq > 0 && !state.rendered.has(seq)) {
+      msg.dataset.seq = String(seq);
+      state.rendered.add(seq);
+    }
+  }
+
+  /** A replayed message of this tab that is still on screen unsettled. */
+  function adoptOwn(reply, seq) {
+    const i = state.pending.findIndex((m) => {
+      const body = m.querySelector('.msg-body');
+      return body && body.textContent === str(reply.text);
+    });
+    if (i < 0) return false;
+    const msg = state.pending.splice(i, 1)[0];
+    msg.classList.remove('is-pending');
+    msg.dataset.seq = String(seq);
+    state.rendered.add(seq);
+    if (seq > state.maxSeq) {
+      state.maxSeq = seq;
+      store.set(KEY_LAST_SEQ, seq);
+    }
+    return true;
+  }
+
+  /** The server refused this tab's last message: say so on it. */
+  function failOwn() {
+    const msg = state.pending.pop();
+    if (!msg) return;
+    msg.classList.remove('is-pending');
+    msg.classList.add('is-failed');
+    msg.appendChild(el('p', 'msg-failed-note', 'No se envió.'));
   }
 
   /** A local notice (no seq: it is not part of the server's conversation). */
@@ -637,6 +700,7 @@
           break;
         }
         if (!state.ready && frame.code === 'not_ready') break;
+        if (REFUSED_MESSAGE.has(frame.code)) failOwn();
         showAlert(frame.message);
         break;
       default:
@@ -686,7 +750,7 @@
       return;
     }
     if (send({ type: 'say', text })) {
-      // Not rendered here: the server echoes it back with its own seq.
+      renderOwn(text);
       ui.input.value = '';
       state.lastAction = 'input';
     } else {
@@ -697,7 +761,10 @@
   if (ui.escalate) {
     ui.escalate.addEventListener('click', () => {
       if (!state.ready) { offlineAlert(); return; }
-      if (send({ type: 'escalate' })) state.lastAction = 'button';
+      if (send({ type: 'escalate' })) {
+        renderOwn('Quiero hablar con una persona');
+        state.lastAction = 'button';
+      }
       else offlineAlert();
     });
   }

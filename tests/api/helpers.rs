@@ -353,30 +353,39 @@ impl WsClient {
         welcome
     }
 
-    /// Frames of one turn: the echo of the user's action, then up to the first
-    /// reply not from the user (or an `error` instead), then whatever follows at
-    /// once. Frames left over from an earlier turn (they come before the echo)
-    /// are skipped; they stay in `log`.
+    /// The highest `seq` this client has seen (replies and welcome history).
+    pub fn max_seq(&self) -> u64 {
+        self.log
+            .iter()
+            .flat_map(|f| {
+                let own = f["seq"].as_u64();
+                let history = f["history"]
+                    .as_array()
+                    .map(|h| h.iter().filter_map(|r| r["seq"].as_u64()).max())
+                    .unwrap_or(None);
+                [own, history]
+            })
+            .flatten()
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Frames of one turn: up to the first reply not from the user (or an
+    /// `error` instead), then whatever follows at once. The user's own message
+    /// takes the next seq but is echoed only to the session's *other* tabs, so
+    /// the answer is the first reply past that seq; frames left over from an
+    /// earlier turn come before it and are skipped (they stay in `log`).
     async fn turn(&mut self) -> Vec<Value> {
+        let start = self.max_seq();
         let mut got = Vec::new();
-        let mut echoed = false;
         loop {
             let f = self.recv().await;
             let error = is_type(&f, "error");
             let user = is_type(&f, "reply") && f["from"].as_str() == Some("user");
             let bot = is_type(&f, "reply") && !user;
-            if !echoed {
-                if user {
-                    echoed = true;
-                    got.push(f);
-                } else if error {
-                    got.push(f);
-                    break;
-                }
-                continue;
-            }
-            got.push(f);
-            if bot || error {
+            let seq = f["seq"].as_u64().unwrap_or(0);
+            if error || (bot && seq >= start + 2) {
+                got.push(f);
                 break;
             }
         }

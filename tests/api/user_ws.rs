@@ -127,37 +127,50 @@ async fn say_before_hello_is_refused() {
 }
 
 #[tokio::test]
-async fn echo_and_seq_increase_by_one() {
+async fn own_messages_are_stored_and_echoed_to_other_tabs_only() {
     let server = TestServer::default_start();
-    let (mut ws, welcome) = server.fresh().await;
+    let (mut tab1, welcome) = server.fresh().await;
+    let session = tab1.session.clone().unwrap();
     let history = welcome["history"].as_array().unwrap().clone();
     assert!(
         !history.is_empty(),
         "a new conversation should start with the greeting: {welcome}"
     );
+    let mut tab2 = server.connect().await;
+    tab2.hello(Some(&session), Some(history.len() as u64)).await;
 
     let mut all: Vec<Value> = history.clone();
     for text in [
         PASSWORD_QUESTION,
         "¿Cuáles son los canales de atención de soporte?",
     ] {
-        let frames = ws.say(text).await;
+        let before = tab1.max_seq();
+        let frames = tab1.say(text).await;
         let rs = replies(&frames);
-        let first = rs.first().expect("no reply");
-        assert_eq!(
-            first["from"],
-            "user",
-            "first reply of a turn should be the echo: {}",
-            pretty(&frames)
-        );
-        assert_eq!(first["kind"], "echo", "{first}");
-        assert_eq!(first["text"], text, "echo text");
+        // The tab that typed it already shows it: its first reply is the bot's,
+        // one seq past the user's own (stored) message.
         assert!(
-            rs.iter().skip(1).all(|r| r["from"] != "user"),
-            "only one echo per turn: {}",
+            rs.iter().all(|r| r["from"] != "user"),
+            "the sending tab must not get its own echo: {}",
             pretty(&frames)
         );
-        all.extend(rs.into_iter().cloned());
+        assert_eq!(seq(rs[0]), before + 2, "{}", pretty(&frames));
+        // The other tab gets the echo, then the same replies.
+        let mut other = Vec::new();
+        while other.len() < rs.len() + 1 {
+            let f = tab2.recv().await;
+            if is_type(&f, "reply") {
+                other.push(f);
+            }
+        }
+        assert_eq!(other[0]["from"], "user", "{}", pretty(&other));
+        assert_eq!(other[0]["kind"], "echo", "{}", other[0]);
+        assert_eq!(other[0]["text"], text, "echo text");
+        assert_eq!(seq(&other[0]), before + 1);
+        for (a, b) in other.iter().skip(1).zip(rs.iter()) {
+            assert_eq!(a, *b, "tab 2 got a different message than tab 1");
+        }
+        all.extend(other);
     }
     let seqs: Vec<u64> = all.iter().map(seq).collect();
     assert_eq!(seqs[0], 1, "the first message has seq 1: {seqs:?}");
@@ -173,12 +186,12 @@ async fn echo_and_seq_increase_by_one() {
 #[tokio::test]
 async fn second_tab_gets_history_and_live_messages() {
     let server = TestServer::default_start();
-    let (mut tab1, welcome) = server.fresh().await;
+    let (mut tab1, _) = server.fresh().await;
     let session = tab1.session.clone().unwrap();
-    let mut seen: Vec<Value> = welcome["history"].as_array().unwrap().clone();
+    let mut asked = Vec::new();
     for text in [PASSWORD_QUESTION, "¿Cómo cambio el correo de mi usuario?"] {
-        let frames = tab1.say(text).await;
-        seen.extend(reply_objects(&frames));
+        tab1.say(text).await;
+        asked.push(text);
     }
 
     let mut tab2 = server.connect().await;
@@ -186,26 +199,51 @@ async fn second_tab_gets_history_and_live_messages() {
     assert_eq!(welcome2["session"], session.as_str());
     assert_eq!(welcome2["resumed"], true, "{welcome2}");
     let history = welcome2["history"].as_array().unwrap();
+    // Everything tab 1 saw is there, in order, plus the user's own messages.
+    let seqs: Vec<u64> = history.iter().map(seq).collect();
     assert_eq!(
-        history,
-        &seen,
-        "second tab's history differs from what tab 1 saw.\nhistory:\n{}\nseen:\n{}",
-        pretty(history),
-        pretty(&seen)
+        seqs,
+        (1..=seqs.len() as u64).collect::<Vec<_>>(),
+        "{}",
+        pretty(history)
     );
-    assert!(
-        history
-            .iter()
-            .any(|r| r["from"] == "user" && r["kind"] == "echo"),
+    let seen_by_tab1: Vec<Value> = tab1
+        .log
+        .iter()
+        .flat_map(|f| match f["history"].as_array() {
+            Some(h) => h.clone(),
+            None if is_type(f, "reply") => vec![as_reply(f)],
+            None => vec![],
+        })
+        .collect();
+    let bot_history: Vec<Value> = history
+        .iter()
+        .filter(|r| r["from"] != "user")
+        .cloned()
+        .collect();
+    assert_eq!(
+        bot_history,
+        seen_by_tab1,
+        "second tab's history differs from what tab 1 saw.\nhistory:\n{}\nseen:\n{}",
+        pretty(&bot_history),
+        pretty(&seen_by_tab1)
+    );
+    let user_texts: Vec<&str> = history
+        .iter()
+        .filter(|r| r["from"] == "user" && r["kind"] == "echo")
+        .filter_map(|r| r["text"].as_str())
+        .collect();
+    assert_eq!(
+        user_texts, asked,
         "history should include the user's messages"
     );
 
     let text = "¿Quién es el administrador de la cuenta?";
     let frames1 = tab1.say(text).await;
     let expected = replies(&frames1);
-    // Tab 2 gets the same messages, live.
+    // Tab 2 gets the echo and the same messages, live.
     let mut got = Vec::new();
-    while got.len() < expected.len() {
+    while got.len() < expected.len() + 1 {
         let f = tab2.recv().await;
         if is_type(&f, "reply") {
             got.push(f);
@@ -215,7 +253,7 @@ async fn second_tab_gets_history_and_live_messages() {
     assert_eq!(got[0]["kind"], "echo");
     assert_eq!(got[0]["text"], text);
     assert_ne!(got[1]["from"], "user", "bot reply on tab 2");
-    for (a, b) in got.iter().zip(expected.iter()) {
+    for (a, b) in got.iter().skip(1).zip(expected.iter()) {
         assert_eq!(a, *b, "tab 2 got a different message than tab 1");
     }
 }
@@ -248,8 +286,16 @@ async fn conversation_survives_kill_9() {
         let frames = ws.say(text).await;
         seen.extend(reply_objects(&frames));
     }
-    let last = seq(seen.last().unwrap());
-    assert!(last >= 4);
+    // The whole conversation as the server told a second tab before the crash
+    // (the user's own messages included: the typing tab gets no echo of them).
+    let mut tab2 = server.connect().await;
+    let before = tab2.hello(Some(&session), Some(0)).await;
+    let before: Vec<Value> = before["history"].as_array().unwrap().clone();
+    for r in &seen {
+        assert!(before.contains(r), "tab 2's replay misses {r}");
+    }
+    let last = seq(before.last().unwrap());
+    assert!(last >= 7, "{}", pretty(&before));
 
     server.kill9();
     server.restart();
@@ -262,7 +308,7 @@ async fn conversation_survives_kill_9() {
     );
     assert_eq!(welcome["session"], session.as_str());
     let history = welcome["history"].as_array().unwrap();
-    let expected: Vec<Value> = seen.iter().filter(|r| seq(r) > 1).cloned().collect();
+    let expected: Vec<Value> = before.iter().filter(|r| seq(r) > 1).cloned().collect();
     assert_eq!(
         history,
         &expected,
@@ -271,12 +317,12 @@ async fn conversation_survives_kill_9() {
         pretty(&expected)
     );
 
+    // New messages continue the sequence: the user's own takes last + 1.
     let frames = ws.say("¿Cómo cambio mi contraseña?").await;
     let rs = replies(&frames);
-    assert_eq!(rs[0]["from"], "user");
     assert_eq!(
         seq(rs[0]),
-        last + 1,
+        last + 2,
         "seq after restart: {}",
         pretty(&frames)
     );
