@@ -15,6 +15,36 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Knowledge, LiveKnowledge, Mode, Thresholds};
 
+/// Runs a rebuild on its own thread at low CPU priority (nice 10, inherited by
+/// the threads it starts), so a reload uses spare CPU and replies keep theirs.
+async fn build_in_background<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("secobot-reload".into())
+        .spawn(move || {
+            lower_priority();
+            // The receiver is gone only if the server is shutting down.
+            let _ = tx.send(work());
+        })
+        .map_err(|e| e.to_string())?;
+    rx.await.map_err(|e| e.to_string())
+}
+
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    // On Linux, PRIO_PROCESS with 0 names the calling thread only.
+    // SAFETY: setpriority has no memory effects; a failure only leaves the priority as is.
+    let result = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) };
+    if result != 0 {
+        tracing::debug!("could not lower the reload thread's priority");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
+
 /// What a reload needs to rebuild the same kind of snapshot.
 #[derive(Clone)]
 pub struct Reloader {
@@ -29,8 +59,7 @@ impl Reloader {
     pub async fn reload(&self) -> bool {
         let (dir, mode, thresholds) = (self.dir.clone(), self.mode, self.thresholds);
         let started = Instant::now();
-        let built =
-            tokio::task::spawn_blocking(move || Knowledge::load(&dir, mode, thresholds)).await;
+        let built = build_in_background(move || Knowledge::load(&dir, mode, thresholds)).await;
         match built {
             Ok(Ok(knowledge)) => {
                 let (entries, flows) = (knowledge.entries.len(), knowledge.flows.len());
