@@ -170,6 +170,27 @@ impl TestServer {
         }
     }
 
+    /// Sends SIGTERM and waits for the process to exit; returns its exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("server not running");
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("failed to run kill");
+        assert!(status.success(), "kill -TERM failed");
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = child.try_wait().expect("wait on the server") {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server did not exit within 20 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Starts again on the same data and knowledge folders (killing first if needed).
     pub fn restart(&mut self) {
         self.kill9();
@@ -235,6 +256,25 @@ impl WsClient {
             ws,
             log: Vec::new(),
             session: None,
+        }
+    }
+
+    /// Reads until the server closes the socket; returns the close code (and
+    /// the JSON frames that came first are kept in `log`).
+    pub async fn close_code(&mut self, wait: Duration) -> Option<u16> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => return None,
+                Ok(None) | Ok(Some(Err(_))) => return None,
+                Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    if let Ok(v) = serde_json::from_str::<Value>(t.as_str()) {
+                        self.log.push(v);
+                    }
+                }
+                Ok(Some(Ok(_))) => {}
+            }
         }
     }
 

@@ -484,3 +484,73 @@ async fn knowledge_edit_right_after_the_ready_line_is_picked_up() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn feedback_is_recorded_and_checked() {
+    let server = TestServer::default_start();
+    let (mut ws, _) = server.fresh().await;
+    let frames = ws.say(PASSWORD_QUESTION).await;
+    let answer = seq(first_bot(&frames));
+    ws.send_json(json!({"type": "feedback", "seq": answer, "useful": false}))
+        .await;
+    assert!(
+        ws.try_recv(Duration::from_millis(500)).await.is_none(),
+        "feedback on a real message gets no error"
+    );
+    ws.send_json(json!({"type": "feedback", "seq": 9999, "useful": true}))
+        .await;
+    let err = ws.recv().await;
+    assert!(is_type(&err, "error"), "{err}");
+    assert_eq!(err["code"], "unknown_seq");
+    // The thumbs-down shows in the editors' report.
+    let out = std::process::Command::new(bin())
+        .args(["report", "unanswered", "--data"])
+        .arg(&server.data_dir)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{report}");
+    assert!(
+        report
+            .lines()
+            .any(|l| l.contains(PASSWORD_QUESTION) && l.starts_with('1')),
+        "the thumbs-down question should be listed once:\n{report}"
+    );
+}
+
+#[tokio::test]
+async fn sigterm_closes_sockets_with_1001_and_keeps_the_conversation() {
+    let mut server = TestServer::default_start();
+    let (mut ws, _) = server.fresh().await;
+    let session = ws.session.clone().unwrap();
+    let frames = ws.say(PASSWORD_QUESTION).await;
+    let last = seq(replies(&frames).last().unwrap());
+    let status = server.terminate();
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+    assert_eq!(ws.close_code(Duration::from_secs(10)).await, Some(1001));
+
+    server.restart();
+    let mut again = server.connect().await;
+    let welcome = again.hello(Some(&session), Some(0)).await;
+    assert_eq!(welcome["resumed"], true);
+    let history = welcome["history"].as_array().unwrap();
+    assert_eq!(seq(history.last().unwrap()), last, "{}", pretty(history));
+}
+
+#[tokio::test]
+async fn a_client_that_keeps_sending_garbage_is_closed_with_1008() {
+    let server = TestServer::default_start();
+    let (mut ws, _) = server.fresh().await;
+    for _ in 0..60 {
+        ws.send_raw_text("no es json".into()).await;
+    }
+    assert_eq!(ws.close_code(Duration::from_secs(10)).await, Some(1008));
+    assert!(
+        ws.log.iter().filter(|f| is_type(f, "error")).count() >= 49,
+        "each refused frame gets an error before the close"
+    );
+    // The server goes on.
+    let (mut other, _) = server.fresh().await;
+    let frames = other.say(PASSWORD_QUESTION).await;
+    assert_eq!(source_id(first_bot(&frames)), "olvide-mi-contrasena");
+}
