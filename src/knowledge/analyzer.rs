@@ -243,8 +243,8 @@ impl Vocabulary {
     }
 
     /// Rewrites `text` replacing words not in the vocabulary with the closest
-    /// known word that starts with the same letter: edit distance 1 for words of
-    /// 4–6 letters, 2 from 7 letters.
+    /// known word that starts with the same letter and is at most one letter
+    /// longer or shorter: edit distance 1 for words of 4–7 letters, 2 from 8.
     /// Stop words and known words are left as typed.
     pub fn correct(&self, text: &str) -> String {
         let mut out = String::with_capacity(text.len());
@@ -270,9 +270,11 @@ impl Vocabulary {
         if len < 4 || word.chars().any(|c| c.is_ascii_digit()) {
             return None;
         }
-        let max = if len <= 6 { 1 } else { 2 };
+        let max = if len <= 7 { 1 } else { 2 };
         let mut best: Option<(&str, usize, u32)> = None;
-        for l in len.saturating_sub(max)..=len + max {
+        // At most one letter more or less: a word two letters shorter is more
+        // often another word ("presidente" is not "presente") than a typo.
+        for l in len.saturating_sub(1)..=len + 1 {
             let Some(bucket) = self.by_len.get(&l) else {
                 continue;
             };
