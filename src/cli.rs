@@ -167,7 +167,15 @@ pub fn run() -> anyhow::Result<i32> {
 
 fn check(args: &KnowledgeArgs) -> anyhow::Result<i32> {
     let mut out = std::io::stdout().lock();
-    match Knowledge::load(&args.knowledge, Mode::Spanish, args.thresholds()) {
+    let loaded = Knowledge::load(&args.knowledge, Mode::Spanish, args.thresholds()).and_then(|k| {
+        let problems = crate::render::check_flow_templates(&k);
+        if problems.is_empty() {
+            Ok(k)
+        } else {
+            Err(crate::problem::Problems(problems))
+        }
+    });
+    match loaded {
         Ok(k) => {
             writeln!(
                 out,

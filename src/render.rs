@@ -186,6 +186,30 @@ impl Renderer {
     }
 }
 
+/// Compiles every flow step's `say`, so `check` and reloads catch a broken
+/// template (`{{#if}}` without its close, say) with its file and line.
+pub fn check_flow_templates(
+    knowledge: &crate::knowledge::Knowledge,
+) -> Vec<crate::problem::Problem> {
+    let mut problems = Vec::new();
+    for flow in &knowledge.flows {
+        for step in flow.steps.values() {
+            if let Err(e) = handlebars::Template::compile(&step.say) {
+                problems.push(crate::problem::Problem::new(
+                    &flow.path,
+                    step.line,
+                    format!(
+                        "el texto (say) del paso «{}» tiene un error de plantilla: revise que cada {{{{ tenga su }}}} y cada {{{{#if …}}}} su {{{{/if}}}} ({})",
+                        step.name,
+                        e.reason().to_string().chars().take(80).collect::<String>()
+                    ),
+                ));
+            }
+        }
+    }
+    problems
+}
+
 fn register(hb: &mut Handlebars<'static>, name: &str, path: &Path) -> Result<(), RenderError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,

@@ -52,6 +52,9 @@ pub struct Reloader {
     pub dir: PathBuf,
     pub mode: Mode,
     pub thresholds: Thresholds,
+    /// Checks this module cannot do itself (the flows' wording templates, which
+    /// belong to `render`); a problem keeps the folder out like any other.
+    pub validate: fn(&Knowledge) -> Vec<crate::problem::Problem>,
 }
 
 impl Reloader {
@@ -59,7 +62,17 @@ impl Reloader {
     pub async fn reload(&self) -> bool {
         let (dir, mode, thresholds) = (self.dir.clone(), self.mode, self.thresholds);
         let started = Instant::now();
-        let built = build_in_background(move || Knowledge::load(&dir, mode, thresholds)).await;
+        let validate = self.validate;
+        let built = build_in_background(move || {
+            let knowledge = Knowledge::load(&dir, mode, thresholds)?;
+            let problems = validate(&knowledge);
+            if problems.is_empty() {
+                Ok(knowledge)
+            } else {
+                Err(crate::problem::Problems(problems))
+            }
+        })
+        .await;
         match built {
             Ok(Ok(knowledge)) => {
                 let (entries, flows) = (knowledge.entries.len(), knowledge.flows.len());

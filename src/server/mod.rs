@@ -85,6 +85,13 @@ impl Application {
                     args.knowledge.knowledge.display()
                 )
             })?;
+        let template_problems = crate::render::check_flow_templates(&knowledge);
+        if !template_problems.is_empty() {
+            anyhow::bail!(
+                "the knowledge folder has problems (run `secobot check`):\n{}",
+                crate::problem::Problems(template_problems)
+            );
+        }
         tracing::info!(
             entries = knowledge.entries.len(),
             flows = knowledge.flows.len(),
@@ -114,6 +121,7 @@ impl Application {
             dir: args.knowledge.knowledge.clone(),
             mode: Mode::Spanish,
             thresholds,
+            validate: crate::render::check_flow_templates,
         };
         let state = AppState {
             hub,

@@ -134,6 +134,28 @@ fn check_reports_a_dangling_goto_with_file_and_line() {
 }
 
 #[test]
+fn check_reports_a_broken_step_template_with_file_and_line() {
+    let (_tmp, k) = knowledge_copy();
+    let file = k.join("flows/usuario-bloqueado.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let step_line = text
+        .lines()
+        .position(|l| l.trim() == "inicio:")
+        .expect("no `inicio:` step in usuario-bloqueado.yaml")
+        + 1;
+    let broken = text.replacen("say: |\n", "say: |\n      {{#if nombre}} sin cerrar\n", 1);
+    assert_ne!(broken, text, "the first step should use a block `say: |`");
+    std::fs::write(&file, broken).unwrap();
+
+    let out = run(&["check"], &k);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines = problem_lines(&stdout, "usuario-bloqueado.yaml");
+    assert_eq!(lines, vec![step_line], "{stdout}");
+    assert!(stdout.contains("«inicio»"), "{stdout}");
+}
+
+#[test]
 fn ask_json_answers_from_the_knowledge() {
     let (_tmp, k) = knowledge_copy();
     let templates = manifest_dir().join("templates");
