@@ -51,6 +51,9 @@ pub fn is_stop_word(word: &str) -> bool {
         .contains(word)
 }
 
+/// Negations, as the analyzer leaves them (lowercased, folded, stemmed).
+const NEGATIONS: &[&str] = &["no", "nunc", "nunca", "sin", "jamas"];
+
 /// Words too common in this domain to carry a match alone; they weigh little.
 pub const GENERIC_WORDS: &[&str] = &[
     "secop",
@@ -159,12 +162,25 @@ impl Analyzer {
     }
 
     /// The index terms of `text`, in order, synonyms mapped to their canonical term.
+    ///
+    /// A negation binds to the next term: "no solicité" also yields `no_solicit`,
+    /// a rare term that tells "I did not request it" from "I requested it".
     pub fn terms(&self, text: &str) -> Vec<String> {
         let mut terms = self.raw_terms(text);
         for term in &mut terms {
             if let Some(canonical) = self.synonyms.get(term.as_str()) {
                 term.clone_from(canonical);
             }
+        }
+        if self.mode == Mode::Spanish {
+            let negated: Vec<String> = terms
+                .windows(2)
+                .filter(|w| {
+                    NEGATIONS.contains(&w[0].as_str()) && !NEGATIONS.contains(&w[1].as_str())
+                })
+                .map(|w| format!("no_{}", w[1]))
+                .collect();
+            terms.extend(negated);
         }
         terms
     }
@@ -323,6 +339,26 @@ mod tests {
         assert_eq!(a.terms("password"), a.terms("clave"));
         assert!(a.terms("¿qué es esto?").is_empty());
         assert!(a.terms("").is_empty());
+    }
+
+    #[test]
+    fn negation_binds_to_the_next_term() {
+        let a = analyzer();
+        let not_requested = a.terms("correo que no solicité");
+        let requested = a.terms("correo que solicité");
+        let solicit = a.terms("solicité")[0].clone();
+        assert!(
+            not_requested.contains(&format!("no_{solicit}")),
+            "{not_requested:?}"
+        );
+        assert!(
+            !requested.iter().any(|t| t.starts_with("no_")),
+            "{requested:?}"
+        );
+        assert!(Analyzer::new(Mode::Baseline, &[])
+            .terms("no sé")
+            .iter()
+            .all(|t| !t.starts_with("no_")));
     }
 
     #[test]

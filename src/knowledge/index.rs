@@ -384,7 +384,12 @@ impl SearchIndex {
     /// words; words the folder does not know count half the rarest word.
     fn weight(&self, term: &str) -> (Option<TermId>, f32) {
         match self.term_ids.get(term) {
+            // A negated pair tells close topics apart, but also repeats its word:
+            // half weight keeps long stories from being diluted by it.
+            Some(id) if term.starts_with("no_") => (Some(*id), 0.5 * self.weights[*id as usize]),
             Some(id) => (Some(*id), self.weights[*id as usize]),
+            // A negated pair the folder never uses says nothing the words alone don't.
+            None if term.starts_with("no_") => (None, 0.0),
             None if self.analyzer.is_generic(term) => {
                 (None, self.max_weight * UNKNOWN_WEIGHT * GENERIC_WEIGHT)
             }

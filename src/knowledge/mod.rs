@@ -28,6 +28,11 @@ use index::{SearchIndex, TargetText};
 /// The escalation flow: `escalate` frames and requests for a person start it.
 pub const ESCALATION_FLOW: &str = "crear-caso";
 
+/// Share of the lead over the second candidate added to the first's confidence
+/// when deciding to answer, and the largest lead that counts.
+const LEAD_BONUS: f32 = 0.4;
+const MAX_LEAD: f32 = 0.10;
+
 /// How sure the bot must be to answer, or to offer choices.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Thresholds {
@@ -227,7 +232,10 @@ impl Knowledge {
                 out_of_scope: false,
             };
         };
-        if top.confidence >= t.answer && close.len() < 2 {
+        // A clear lead over the runner-up is evidence too: part of it counts.
+        let runner_up = hits.get(1).map_or(0.0, |h| h.confidence);
+        let lead = (top.confidence - runner_up).min(MAX_LEAD);
+        if top.confidence + LEAD_BONUS * lead >= t.answer && close.len() < 2 {
             return Decision::Answer {
                 topic: best,
                 confidence: top.confidence,
