@@ -396,6 +396,9 @@ enum ConsoleFrame {
     },
     SearchResults {
         query: String,
+        /// The panel that asked, echoed back when the request named one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        session: Option<String>,
         items: Vec<serde_json::Value>,
     },
 }
@@ -476,7 +479,12 @@ impl AgentSocket {
                     .chars()
                     .take(500)
                     .collect();
-                return self.search(query).await;
+                let session = v
+                    .get("session")
+                    .and_then(|q| q.as_str())
+                    .and_then(SessionId::parse)
+                    .map(|s| s.to_string());
+                return self.search(query, session).await;
             }
         }
         let frame = match decode_agent(text) {
@@ -596,7 +604,7 @@ impl AgentSocket {
         }
     }
 
-    async fn search(&mut self, query: String) -> ControlFlow<()> {
+    async fn search(&mut self, query: String, session: Option<String>) -> ControlFlow<()> {
         let knowledge = self.state.knowledge.get();
         let mut items = Vec::new();
         let mut push = |topic: Topic<'_>| {
@@ -618,8 +626,12 @@ impl AgentSocket {
                 }
             }
         }
-        self.send_json(&ConsoleFrame::SearchResults { query, items })
-            .await
+        self.send_json(&ConsoleFrame::SearchResults {
+            query,
+            session,
+            items,
+        })
+        .await
     }
 
     async fn reply_error(&mut self, result: Result<(), AgentError>) -> ControlFlow<()> {

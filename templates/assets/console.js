@@ -1163,7 +1163,7 @@
       conv.kbInput.focus();
       return;
     }
-    if (send({ type: "search", query: query })) {
+    if (send({ type: "search", query: query, session: conv.session })) {
       state.searches.push({ query: query, session: conv.session });
       if (state.searches.length > 20) {
         state.searches.shift();
@@ -1174,6 +1174,14 @@
 
   function onSearchResults(frame) {
     var query = str(frame.query);
+    // The server echoes the panel's session: no guessing which panel asked.
+    if (frame.session && state.conversations.get(str(frame.session))) {
+      state.searches = state.searches.filter(function (x) {
+        return !(x.session === str(frame.session) && x.query === query);
+      });
+      renderResults(state.conversations.get(str(frame.session)), query, Array.isArray(frame.items) ? frame.items : []);
+      return;
+    }
     var target = null;
     for (var i = 0; i < state.searches.length; i++) {
       if (state.searches[i].query === query) {

@@ -688,3 +688,25 @@ async fn report_unanswered_groups_the_same_question() {
         "the single question is missing:\n{stdout}"
     );
 }
+
+#[tokio::test]
+async fn console_knowledge_search_answers_the_panel_that_asked() {
+    let server = start_with_agents(&[("ana", "agent")], &[]);
+    let (mut agent, _) = agent_console(&server, "ana").await;
+    let (mut user, _) = server.fresh().await;
+    let session = user.session.clone().unwrap();
+    open_ticket(&mut user, "No me llega el correo para recuperar la clave.").await;
+    claim(&mut agent, &session).await;
+    agent
+        .send_json(json!({"type": "search", "query": "olvidé mi contraseña", "session": session}))
+        .await;
+    let got = agent.recv_until(|f| is_type(f, "search_results")).await;
+    let results = got.last().unwrap();
+    assert_eq!(results["session"], session.as_str(), "{results}");
+    let items = results["items"].as_array().unwrap();
+    assert_eq!(items[0]["id"], "olvide-mi-contrasena", "{results}");
+    assert!(
+        items[0]["text"].as_str().unwrap_or("").len() > 50,
+        "{results}"
+    );
+}
