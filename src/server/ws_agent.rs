@@ -189,7 +189,7 @@ async fn login(
     let cookie = format!(
         "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
         state.agents.login_hours * 3600,
-        if state.agents.secure_cookies {
+        if state.agents.secure_cookies || behind_tls(&headers) {
             "; Secure"
         } else {
             ""
@@ -205,6 +205,20 @@ async fn login(
         response.headers_mut().insert(header::SET_COOKIE, v);
     }
     response
+}
+
+/// Served over TLS by a proxy in front (`X-Forwarded-Proto: https`, or an
+/// `https` Origin): then the cookie must be `Secure` too.
+fn behind_tls(headers: &HeaderMap) -> bool {
+    let forwarded = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("https://"));
+    forwarded || origin
 }
 
 /// Parses `username=…&password=…` (application/x-www-form-urlencoded).
