@@ -398,26 +398,16 @@ impl Agents {
                     .hub
                     .render()
                     .reply("agent_joined", &json!({ "name": agent.display_name }));
-                let t = ticket.clone();
-                let name = agent.name.clone();
-                self.hub
-                    .append(session, move |state| {
-                        state.held_by = Some(name);
-                        state.ticket_status = Some(t.status.as_str().to_owned());
-                        (
-                            vec![Reply::new(Author::System, ReplyKind::Notice, text)],
-                            Some(t),
-                        )
-                    })
+                let notice = Reply::new(Author::System, ReplyKind::Notice, text);
+                self.record(session, &ticket, Some(agent.name.clone()), notice)
                     .await
                     .map(Some)
-                    .map_err(AgentError::from)
             }
             Err(e) => Err(e),
         };
         match outcome {
             Ok(appended) => {
-                if let Some((live, _)) = appended {
+                if let Some(live) = appended {
                     self.announce(&live, true, agent.display_name.clone(), &ticket);
                 }
                 if let Ok(mut queue) = self.queue.lock() {
@@ -491,18 +481,8 @@ impl Agents {
             "agent_left",
             &json!({ "name": display, "id": ticket.id.as_str(), "status": ticket.status.label() }),
         );
-        let t = ticket.clone();
-        let (live, _) = self
-            .hub
-            .append(session, move |state| {
-                state.held_by = None;
-                state.ticket_status = Some(t.status.as_str().to_owned());
-                (
-                    vec![Reply::new(Author::System, ReplyKind::Notice, text)],
-                    Some(t),
-                )
-            })
-            .await?;
+        let notice = Reply::new(Author::System, ReplyKind::Notice, text);
+        let live = self.record(session, &ticket, None, notice).await?;
         self.announce(&live, false, display, &ticket);
         if let Ok(mut queue) = self.queue.lock() {
             if let Some(w) = queue.get_mut(session) {
@@ -538,15 +518,7 @@ impl Agents {
             status: ticket.status.as_str().to_owned(),
             due: Some(ticket.due.to_string()),
         });
-        let t = ticket.clone();
-        let (live, _) = self
-            .hub
-            .append(session, move |state| {
-                state.held_by = None;
-                state.ticket_status = Some(t.status.as_str().to_owned());
-                (vec![reply], Some(t))
-            })
-            .await?;
+        let live = self.record(session, &ticket, None, reply).await?;
         self.announce(&live, false, agent.display_name.clone(), &ticket);
         if let Ok(mut queue) = self.queue.lock() {
             queue.remove(session);
@@ -554,6 +526,27 @@ impl Agents {
         self.publish();
         self.announce_positions().await;
         Ok(ticket)
+    }
+
+    /// Writes a ticket change, who holds the conversation now, and the message
+    /// telling the user, in one durable append.
+    async fn record(
+        &self,
+        session: &SessionId,
+        ticket: &Ticket,
+        holder: Option<String>,
+        message: Reply,
+    ) -> Result<Arc<crate::conversation::Session>, AgentError> {
+        let t = ticket.clone();
+        let (live, _) = self
+            .hub
+            .append(session, move |state| {
+                state.held_by = holder;
+                state.ticket_status = Some(t.status.as_str().to_owned());
+                (vec![message], Some(t))
+            })
+            .await?;
+        Ok(live)
     }
 
     /// Tells the user's tabs that an agent joined or left, and the ticket's status.
