@@ -95,7 +95,21 @@ pub struct Knowledge {
     by_id: HashMap<String, Target>,
     index: SearchIndex,
     thresholds: Thresholds,
+    /// Decisions for questions already seen by this snapshot: during an outage
+    /// thousands ask the same few things. A reload brings a fresh, empty cache.
+    decisions: Mutex<HashMap<String, Cached>>,
 }
+
+/// A decision without borrowed topics, so it can be cached.
+#[derive(Debug, Clone)]
+enum Cached {
+    Answer(Target, f32),
+    Suggest(Vec<Target>),
+    Fallback(bool),
+}
+
+/// Questions remembered per snapshot; the cache is emptied when full.
+const DECISION_CACHE: usize = 4096;
 
 impl Knowledge {
     /// Loads and indexes the folder.
@@ -161,6 +175,7 @@ impl Knowledge {
             by_id,
             index,
             thresholds,
+            decisions: Mutex::new(HashMap::new()),
         })
     }
 
@@ -207,8 +222,53 @@ impl Knowledge {
 
     /// Decides how to respond to a question.
     pub fn decide(&self, text: &str) -> Decision<'_> {
+        let key: String = analyzer::words(text).collect::<Vec<_>>().join(" ");
+        let cached = self
+            .decisions
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&key).cloned());
+        if let Some(decision) = cached.and_then(|c| self.expand(c)) {
+            return decision;
+        }
         let hits = self.search(text);
-        self.decide_from(&hits)
+        let decision = self.decide_from(&hits);
+        if let Ok(mut cache) = self.decisions.lock() {
+            if cache.len() >= DECISION_CACHE {
+                cache.clear();
+            }
+            cache.insert(key, self.compact(&decision));
+        }
+        decision
+    }
+
+    fn compact(&self, decision: &Decision<'_>) -> Cached {
+        let target = |t: &Topic<'_>| self.by_id.get(t.id()).copied();
+        match decision {
+            Decision::Answer { topic, confidence } => match target(topic) {
+                Some(t) => Cached::Answer(t, *confidence),
+                None => Cached::Fallback(false),
+            },
+            Decision::Suggest(topics) => {
+                Cached::Suggest(topics.iter().filter_map(target).collect())
+            }
+            Decision::Fallback { out_of_scope } => Cached::Fallback(*out_of_scope),
+        }
+    }
+
+    fn expand(&self, cached: Cached) -> Option<Decision<'_>> {
+        Some(match cached {
+            Cached::Answer(t, confidence) => Decision::Answer {
+                topic: self.target_topic(t)?,
+                confidence,
+            },
+            Cached::Suggest(ts) => Decision::Suggest(
+                ts.into_iter()
+                    .filter_map(|t| self.target_topic(t))
+                    .collect(),
+            ),
+            Cached::Fallback(out_of_scope) => Decision::Fallback { out_of_scope },
+        })
     }
 
     fn decide_from(&self, hits: &[Hit]) -> Decision<'_> {
@@ -293,5 +353,41 @@ impl LiveKnowledge {
         if let Ok(mut slot) = self.last_error.lock() {
             *slot = error;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_decisions_match_fresh_ones() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge");
+        let k = Knowledge::load(&dir, Mode::Spanish, Thresholds::default()).unwrap();
+        let describe = |d: &Decision<'_>| match d {
+            Decision::Answer { topic, .. } => format!("answer {}", topic.id()),
+            Decision::Suggest(ts) => format!(
+                "suggest {:?}",
+                ts.iter().map(|t| t.id().to_owned()).collect::<Vec<_>>()
+            ),
+            Decision::Fallback { out_of_scope } => format!("fallback {out_of_scope}"),
+        };
+        for q in [
+            "olvidé mi contraseña",
+            "¿Olvidé mi CONTRASEÑA?",
+            "secop",
+            "cuál es el clima",
+            "mi usuario está bloqueado",
+        ] {
+            let first = describe(&k.decide(q));
+            let again = describe(&k.decide(q));
+            let fresh = describe(&k.decide_from(&k.search(q)));
+            assert_eq!(first, again, "{q}");
+            assert_eq!(first, fresh, "{q}");
+        }
+        assert_eq!(
+            describe(&k.decide("olvidé mi contraseña")),
+            describe(&k.decide("Olvidé, mi contraseña!"))
+        );
     }
 }
