@@ -111,6 +111,19 @@ impl Bot<'_> {
         out
     }
 
+    /// How a choice reads in the transcript when it is not among the last
+    /// buttons (an older message's topic or "talk to a person" button).
+    pub fn choice_label(&self, value: &str) -> String {
+        if value == ESCALATE_VALUE {
+            return escalate_button().label;
+        }
+        value
+            .strip_prefix(TOPIC_PREFIX)
+            .and_then(|id| self.knowledge.topic(id))
+            .map(|t| t.title().to_owned())
+            .unwrap_or_else(|| value.to_owned())
+    }
+
     /// Whether a `choose` value can be accepted now.
     pub fn accepts_choice(state: &ConversationState, value: &str) -> bool {
         value.starts_with(TOPIC_PREFIX)

@@ -285,7 +285,7 @@ impl Hub {
                     .iter()
                     .find(|b| b.value == *value)
                     .map(|b| b.label.clone())
-                    .unwrap_or_else(|| value.clone());
+                    .unwrap_or_else(|| bot.choice_label(value));
                 messages.push(Reply::new(Author::User, ReplyKind::Echo, label));
             }
             UserInput::Escalate(_) => {
