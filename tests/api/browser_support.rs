@@ -219,11 +219,12 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         // The whole group: chromedriver and the browser it started.
-        let _ = Command::new("kill")
-            .args(["-s", "KILL", "--"])
-            .arg(format!("-{}", self.driver.id()))
-            .stderr(Stdio::null())
-            .status();
+        if let Ok(group) = libc::pid_t::try_from(self.driver.id()) {
+            // SAFETY: signalling our own child's process group has no memory effects.
+            unsafe {
+                libc::kill(-group, libc::SIGKILL);
+            }
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
