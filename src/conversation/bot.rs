@@ -103,11 +103,7 @@ impl Bot<'_> {
                 self.escalate(state, Priority::Normal, effects, &mut out);
             }
         }
-        if let Some(last) = out.iter().rev().find(|r| !r.buttons.is_empty()) {
-            state.buttons = last.buttons.clone();
-        } else if !out.is_empty() {
-            state.buttons.clear();
-        }
+        state.offer(&out);
         out
     }
 

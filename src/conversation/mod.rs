@@ -236,9 +236,7 @@ impl Hub {
         first.push(bot.greeting());
         let history = {
             let mut state = session.state.lock().await;
-            if let Some(last) = first.iter().rev().find(|r| !r.buttons.is_empty()) {
-                state.buttons = last.buttons.clone();
-            }
+            state.offer(&first);
             let appended = self.commit(&session, &mut state, first, None, None).await?;
             appended.into_iter().map(|r| (*r).clone()).collect()
         };

@@ -5,7 +5,7 @@ use std::fmt;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use super::reply::Button;
+use super::reply::{Button, Reply};
 use crate::flows::engine::Fields;
 use crate::flows::FlowState;
 use crate::tickets::Priority;
@@ -81,4 +81,16 @@ pub struct ConversationState {
     /// The agent holding the conversation; the bot is quiet meanwhile.
     #[serde(default)]
     pub held_by: Option<String>,
+}
+
+impl ConversationState {
+    /// Records what the user may press next: the buttons of the last of
+    /// `replies` that has any; none if the replies offer none.
+    pub fn offer(&mut self, replies: &[Reply]) {
+        if let Some(last) = replies.iter().rev().find(|r| !r.buttons.is_empty()) {
+            self.buttons = last.buttons.clone();
+        } else if !replies.is_empty() {
+            self.buttons.clear();
+        }
+    }
 }

@@ -302,14 +302,13 @@ impl Knowledge {
             };
         }
         if top.confidence >= t.suggest {
-            let mut options: Vec<Topic<'_>> = hits
+            let options: Vec<Topic<'_>> = hits
                 .iter()
                 .filter(|h| h.confidence >= t.suggest)
                 .filter_map(|h| self.target_topic(h.target))
                 .take(3)
                 .collect();
             if options.len() >= 2 {
-                options.truncate(3);
                 return Decision::Suggest(options);
             }
         }
