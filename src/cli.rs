@@ -35,6 +35,12 @@ pub enum Command {
     Check {
         #[command(flatten)]
         knowledge: KnowledgeArgs,
+        /// Fail (exit 1) on warnings too: missing sources, unreadable or old review dates.
+        #[arg(long)]
+        strict: bool,
+        /// A `reviewed:` date older than this many months is a warning.
+        #[arg(long, env = "SECOBOT_MAX_REVIEW_MONTHS", default_value_t = 18)]
+        max_review_months: u32,
     },
     /// What the bot would answer to a first message.
     Ask {
@@ -53,9 +59,12 @@ pub enum Command {
     Eval {
         #[command(flatten)]
         knowledge: KnowledgeArgs,
-        /// Index with tantivy's default tokenizer, no synonyms, no typo tolerance.
-        #[arg(long)]
-        baseline: bool,
+        /// List the misses of a baseline instead of secobot's: `tantivy` (the
+        /// default tokenizer, no synonyms, no typo tolerance) or `ngram`
+        /// (TF-IDF character 2–5-grams + logistic regression). Every run
+        /// prints all three systems' figures.
+        #[arg(long, num_args = 0..=1, default_missing_value = "tantivy", value_enum)]
+        baseline: Option<crate::eval::System>,
         /// Templates folder (reply wording).
         #[arg(long, env = "SECOBOT_TEMPLATES", default_value = "templates")]
         templates: PathBuf,
@@ -137,7 +146,11 @@ pub fn run() -> anyhow::Result<i32> {
             runtime.block_on(crate::server::run(args))?;
             Ok(0)
         }
-        Command::Check { knowledge } => check(&knowledge),
+        Command::Check {
+            knowledge,
+            strict,
+            max_review_months,
+        } => check(&knowledge, strict, max_review_months),
         Command::Ask {
             knowledge,
             json,
@@ -151,12 +164,8 @@ pub fn run() -> anyhow::Result<i32> {
             verbose,
             file,
         } => {
-            let mode = if baseline {
-                Mode::Baseline
-            } else {
-                Mode::Spanish
-            };
-            crate::eval::run(&knowledge, &templates, &file, mode, verbose)
+            let show = baseline.unwrap_or_default();
+            crate::eval::run(&knowledge, &templates, &file, show, verbose)
         }
         Command::Agent { command } => crate::agents::cli::run(command),
         Command::Report {
@@ -165,7 +174,7 @@ pub fn run() -> anyhow::Result<i32> {
     }
 }
 
-fn check(args: &KnowledgeArgs) -> anyhow::Result<i32> {
+fn check(args: &KnowledgeArgs, strict: bool, max_review_months: u32) -> anyhow::Result<i32> {
     let mut out = std::io::stdout().lock();
     let loaded = Knowledge::load(&args.knowledge, Mode::Spanish, args.thresholds()).and_then(|k| {
         let problems = crate::render::check_flow_templates(&k);
@@ -177,14 +186,42 @@ fn check(args: &KnowledgeArgs) -> anyhow::Result<i32> {
     });
     match loaded {
         Ok(k) => {
+            for path in &k.ignored {
+                eprintln!(
+                    "{}: ignorado: no es un archivo de conocimiento (copia de respaldo, temporal u oculto)",
+                    path.display()
+                );
+            }
+            // Colombia keeps UTC−5 all year (no daylight saving).
+            let today = (chrono::Utc::now() - chrono::Duration::hours(5)).date_naive();
+            let mut warnings = k.warnings.clone();
+            warnings.extend(crate::knowledge::loader::stale_reviews(
+                &k.entries,
+                max_review_months,
+                today,
+            ));
+            for w in &warnings {
+                writeln!(
+                    out,
+                    "{}:{}: aviso: {}",
+                    w.path.display(),
+                    w.line.max(1),
+                    w.message
+                )?;
+            }
             writeln!(
                 out,
-                "{}: {} entradas y {} flujos, sin problemas",
+                "{}: {} entradas y {} flujos, sin problemas{}",
                 args.knowledge.display(),
                 k.entries.len(),
-                k.flows.len()
+                k.flows.len(),
+                match warnings.len() {
+                    0 => String::new(),
+                    1 => " (1 aviso)".to_owned(),
+                    n => format!(" ({n} avisos)"),
+                }
             )?;
-            Ok(0)
+            Ok(if strict && !warnings.is_empty() { 1 } else { 0 })
         }
         Err(problems) => {
             for p in &problems.0 {

@@ -59,8 +59,12 @@ pub struct TargetText<'a> {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hit {
     pub target: Target,
-    /// 0..1, comparable across queries.
+    /// 0..1, comparable across queries: the fused figure decisions use.
     pub confidence: f32,
+    /// The word-level confidence alone (IDF-weighted overlap), 0..1.
+    pub lexical: f32,
+    /// The character n-gram cosine with the nearest phrasing, 0..1.
+    pub ngram: f32,
     /// tantivy's BM25 score, for diagnostics.
     pub bm25: f32,
 }
@@ -301,8 +305,9 @@ impl SearchIndex {
             text
         };
         let mut seen = HashSet::new();
+        let known = |folded: &str| self.vocabulary.contains(folded);
         self.analyzer
-            .terms(text)
+            .query_terms(text, &known)
             .into_iter()
             .filter(|t| seen.insert(t.clone()))
             .collect()
@@ -334,9 +339,12 @@ impl SearchIndex {
             .into_iter()
             .filter_map(|(bm25, ordinal)| {
                 let target = self.targets.get(ordinal)?;
+                let confidence = damping * self.confidence(target, &weighted, query_weight);
                 Some(Hit {
                     target: target.target,
-                    confidence: damping * self.confidence(target, &weighted, query_weight),
+                    confidence,
+                    lexical: confidence,
+                    ngram: 0.0,
                     bm25,
                 })
             })

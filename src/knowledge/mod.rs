@@ -5,8 +5,10 @@
 //! conversations in progress; a folder with problems is never swapped in.
 
 pub mod analyzer;
+pub mod classifier;
 pub mod index;
 pub mod loader;
+pub mod ngram;
 pub mod reload;
 pub mod synthetic;
 
@@ -24,6 +26,7 @@ pub use loader::{Entry, EntryKind};
 use crate::flows::FlowDef;
 use crate::problem::{Problem, Problems};
 use index::{SearchIndex, TargetText};
+use ngram::NgramIndex;
 
 /// The escalation flow: `escalate` frames and requests for a person start it.
 pub const ESCALATION_FLOW: &str = "crear-caso";
@@ -32,6 +35,19 @@ pub const ESCALATION_FLOW: &str = "crear-caso";
 /// when deciding to answer, and the largest lead that counts.
 const LEAD_BONUS: f32 = 0.4;
 const MAX_LEAD: f32 = 0.10;
+
+/// Share of the fused confidence that comes from the character n-gram
+/// similarity; the rest is the word-level confidence.
+const NGRAM_WEIGHT: f32 = 0.35;
+/// Lowest n-gram similarity that makes a target a candidate on its own.
+const NGRAM_CANDIDATE: f32 = 0.3;
+
+/// The confidence decisions use: word-level evidence (synonyms, negation,
+/// generic words) blended with spelling-level evidence (typos, inflections).
+/// Both are 0..1; so is the result.
+pub fn fuse(lexical: f32, ngram: f32) -> f32 {
+    ((1.0 - NGRAM_WEIGHT) * lexical + NGRAM_WEIGHT * ngram).clamp(0.0, 1.0)
+}
 
 /// How sure the bot must be to answer, or to offer choices.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -91,9 +107,15 @@ pub struct Knowledge {
     pub flows: Vec<FlowDef>,
     pub loaded_at: DateTime<Utc>,
     pub dir: PathBuf,
+    /// Warnings of the load (missing sources, unreadable review dates).
+    pub warnings: Vec<Problem>,
+    /// Files skipped as not content (editor backups, swap files, dotfiles).
+    pub ignored: Vec<PathBuf>,
     out_of_scope: Vec<String>,
     by_id: HashMap<String, Target>,
     index: SearchIndex,
+    /// Character n-gram nearest phrasings, by the same target ordinals as `index`.
+    ngram: NgramIndex,
     thresholds: Thresholds,
     /// Decisions for questions already seen by this snapshot: during an outage
     /// thousands ask the same few things. A reload brings a fresh, empty cache.
@@ -118,6 +140,9 @@ impl Knowledge {
     /// Every problem in the folder; nothing is indexed then.
     pub fn load(dir: &Path, mode: Mode, thresholds: Thresholds) -> Result<Self, Problems> {
         let loaded = loader::load(dir);
+        for path in &loaded.ignored {
+            tracing::info!(path = %path.display(), "ignored: not a knowledge file (backup, swap or hidden file)");
+        }
         if !loaded.problems.is_empty() {
             return Err(Problems(loaded.problems));
         }
@@ -157,8 +182,25 @@ impl Knowledge {
             });
         }
         let synonym_words: Vec<String> = loaded.synonyms.iter().flatten().cloned().collect();
-        let index = SearchIndex::build(analyzer, &texts, &synonym_words)
-            .map_err(|e| Problems(vec![Problem::new(dir, 0, e.to_string())]))?;
+        let phrasings: Vec<Vec<&str>> = texts
+            .iter()
+            .map(|t| {
+                std::iter::once(t.title)
+                    .chain(t.phrasings.iter().copied())
+                    .collect()
+            })
+            .collect();
+        // The two indexes are independent: build them side by side.
+        let (index, ngram) = std::thread::scope(|scope| {
+            let ngram = scope.spawn(|| NgramIndex::build(&phrasings));
+            let index = SearchIndex::build(analyzer, &texts, &synonym_words);
+            (index, ngram.join())
+        });
+        let index = index.map_err(|e| Problems(vec![Problem::new(dir, 0, e.to_string())]))?;
+        let ngram = match ngram {
+            Ok(n) => n,
+            Err(p) => std::panic::resume_unwind(p),
+        };
         let mut by_id = HashMap::new();
         for (i, e) in loaded.entries.iter().enumerate() {
             by_id.insert(e.id.clone(), Target::Entry(i));
@@ -171,9 +213,12 @@ impl Knowledge {
             flows: loaded.flows,
             loaded_at: Utc::now(),
             dir: dir.to_path_buf(),
+            warnings: loaded.warnings,
+            ignored: loaded.ignored,
             out_of_scope: loaded.out_of_scope,
             by_id,
             index,
+            ngram,
             thresholds,
             decisions: Mutex::new(HashMap::new()),
         })
@@ -202,6 +247,11 @@ impl Knowledge {
         }
     }
 
+    /// The id of what a hit stands for (`None` for an out-of-scope phrase).
+    pub fn target_id(&self, target: Target) -> Option<String> {
+        self.target_topic(target).map(|t| t.id().to_owned())
+    }
+
     fn target_topic(&self, target: Target) -> Option<Topic<'_>> {
         match target {
             Target::Entry(i) => self.entries.get(i).map(Topic::Entry),
@@ -210,9 +260,60 @@ impl Knowledge {
         }
     }
 
-    /// Ranked hits with confidences, for diagnostics and evaluation.
+    /// The position of a target in the indexes: entries, then flows, then
+    /// out-of-scope phrases.
+    fn ordinal(&self, target: Target) -> usize {
+        match target {
+            Target::Entry(i) => i,
+            Target::Flow(i) => self.entries.len() + i,
+            Target::OutOfScope(i) => self.entries.len() + self.flows.len() + i,
+        }
+    }
+
+    fn target_at(&self, ordinal: usize) -> Target {
+        let (e, f) = (self.entries.len(), self.flows.len());
+        if ordinal < e {
+            Target::Entry(ordinal)
+        } else if ordinal < e + f {
+            Target::Flow(ordinal - e)
+        } else {
+            Target::OutOfScope(ordinal - e - f)
+        }
+    }
+
+    /// Ranked hits, best first: the word-level candidates and confidences of
+    /// the tantivy index fused with the character n-gram similarity of every
+    /// target (see [`fuse`]).
     pub fn search(&self, text: &str) -> Vec<Hit> {
-        self.index.search(text)
+        let mut hits = self.index.search(text);
+        if self.index.analyzer().mode() == Mode::Baseline {
+            return hits;
+        }
+        let similarities = self.ngram.similarities(text);
+        let mut seen = vec![false; similarities.len()];
+        for hit in &mut hits {
+            let o = self.ordinal(hit.target);
+            seen[o] = true;
+            hit.ngram = similarities.get(o).copied().unwrap_or(0.0);
+            hit.confidence = fuse(hit.lexical, hit.ngram);
+        }
+        for (o, &similarity) in similarities.iter().enumerate() {
+            if !seen[o] && similarity >= NGRAM_CANDIDATE {
+                hits.push(Hit {
+                    target: self.target_at(o),
+                    confidence: fuse(0.0, similarity),
+                    lexical: 0.0,
+                    ngram: similarity,
+                    bm25: 0.0,
+                });
+            }
+        }
+        hits.sort_by(|a, b| {
+            b.confidence
+                .total_cmp(&a.confidence)
+                .then(b.bm25.total_cmp(&a.bm25))
+        });
+        hits
     }
 
     /// The out-of-scope phrase a hit stands for.
