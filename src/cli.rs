@@ -49,6 +49,10 @@ pub enum Command {
         /// Print the `reply` JSON object instead of text.
         #[arg(long)]
         json: bool,
+        /// Explain the ranking: analysed terms, candidates and what each part
+        /// contributed, thresholds, and why the reply kind was chosen.
+        #[arg(long)]
+        explain: bool,
         /// Templates folder (reply wording).
         #[arg(long, env = "SECOBOT_TEMPLATES", default_value = "templates")]
         templates: PathBuf,
@@ -72,6 +76,12 @@ pub enum Command {
         #[arg(long)]
         verbose: bool,
         file: PathBuf,
+    },
+    /// Chooses the n-gram weight and answer threshold by 5-fold cross-validation
+    /// on the folder's own phrasings; prints the best settings.
+    Calibrate {
+        #[command(flatten)]
+        knowledge: KnowledgeArgs,
     },
     /// Agent accounts.
     Agent {
@@ -154,9 +164,10 @@ pub fn run() -> anyhow::Result<i32> {
         Command::Ask {
             knowledge,
             json,
+            explain,
             templates,
             question,
-        } => crate::eval::ask(&knowledge, &templates, &question.join(" "), json),
+        } => crate::eval::ask(&knowledge, &templates, &question.join(" "), json, explain),
         Command::Eval {
             knowledge,
             baseline,
@@ -167,6 +178,7 @@ pub fn run() -> anyhow::Result<i32> {
             let show = baseline.unwrap_or_default();
             crate::eval::run(&knowledge, &templates, &file, show, verbose)
         }
+        Command::Calibrate { knowledge } => calibrate(&knowledge),
         Command::Agent { command } => crate::agents::cli::run(command),
         Command::Report {
             command: ReportCommand::Unanswered { data, json },
@@ -230,4 +242,37 @@ fn check(args: &KnowledgeArgs, strict: bool, max_review_months: u32) -> anyhow::
             Ok(1)
         }
     }
+}
+
+fn calibrate(args: &KnowledgeArgs) -> anyhow::Result<i32> {
+    let results = crate::knowledge::calibrate::calibrate(&args.knowledge)
+        .map_err(|p| anyhow::anyhow!("{p}"))?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{:>6} {:>7} {:>7} {:>6} {:>8} {:>6} {:>9} {:>9}",
+        "ngram", "answer", "suggest", "margin", "recall@1", "wrong", "refusals", "objective"
+    )?;
+    for c in results.iter().take(10) {
+        writeln!(
+            out,
+            "{:>6.2} {:>7.2} {:>7.2} {:>6.2} {:>8.3} {:>6.3} {:>9.3} {:>9.3}",
+            c.ngram_weight,
+            c.thresholds.answer,
+            c.thresholds.suggest,
+            c.thresholds.margin,
+            c.recall,
+            c.wrong_confident,
+            c.refusals,
+            c.objective
+        )?;
+    }
+    if let Some(c) = results.first() {
+        writeln!(
+            out,
+            "{} frases evaluadas en 5 pliegues; mejor ajuste: --answer-threshold {:.2} --suggest-threshold {:.2} --suggest-margin {:.2} (peso de n-gramas {:.2})",
+            c.rows, c.thresholds.answer, c.thresholds.suggest, c.thresholds.margin, c.ngram_weight
+        )?;
+    }
+    Ok(0)
 }

@@ -82,10 +82,14 @@ pub fn ask(
     templates: &Path,
     question: &str,
     json: bool,
+    explain: bool,
 ) -> anyhow::Result<i32> {
     let (knowledge, render) = load(args, templates, Mode::Spanish)?;
     let (replies, _) = first_reply(&knowledge, &render, question);
     let mut out = std::io::stdout().lock();
+    if explain {
+        writeln!(out, "{}", knowledge.explain(question))?;
+    }
     for reply in &replies {
         if json {
             writeln!(out, "{}", serde_json::to_string(reply)?)?;

@@ -32,6 +32,7 @@ pub const REPLY_TEMPLATES: &[&str] = &[
     "queue_position",
     "no_agents",
     "ticket_resolved",
+    "also_asked",
 ];
 
 /// The page templates; each must exist as `templates/<name>.hbs`.

@@ -188,8 +188,12 @@ impl Bot<'_> {
             return;
         }
         state.topic_text = Some(text.to_owned());
-        match self.knowledge.decide(text) {
-            Decision::Answer { topic, .. } => self.topic(state, topic, effects, out),
+        let understood = self.knowledge.understand(text);
+        match understood.decision {
+            Decision::Answer { topic, .. } => {
+                self.topic(state, topic, effects, out);
+                self.offer_also(&understood.also, out);
+            }
             Decision::Suggest(topics) => {
                 let buttons = topics
                     .iter()
@@ -215,6 +219,26 @@ impl Bot<'_> {
                         .with_buttons(vec![escalate_button()]),
                 );
             }
+        }
+    }
+
+    /// Offers the other clear questions of a message as buttons under an
+    /// entry's answer ("También preguntó: …"). A flow's step keeps its own
+    /// buttons: they must stay the latest, so nothing is added after a flow.
+    fn offer_also(&self, also: &[Topic<'_>], out: &mut [Reply]) {
+        let Some(reply) = out.last_mut() else {
+            return;
+        };
+        if reply.kind != ReplyKind::Answer {
+            return;
+        }
+        for topic in also {
+            reply.buttons.push(Button {
+                label: self
+                    .render
+                    .reply("also_asked", &json!({ "title": topic.title() })),
+                value: format!("{TOPIC_PREFIX}{}", topic.id()),
+            });
         }
     }
 

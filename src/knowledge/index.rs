@@ -69,6 +69,17 @@ pub struct Hit {
     pub bm25: f32,
 }
 
+/// One query term as the ranking sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TermReport {
+    pub term: String,
+    /// Its weight in the confidence (IDF over targets, lowered for generic words).
+    pub weight: f32,
+    /// Whether the folder uses it at all.
+    pub known: bool,
+    pub generic: bool,
+}
+
 /// Terms of one target, kept to compute confidences.
 /// A term's position in the index's term table; scoring compares these, not strings.
 type TermId = u32;
@@ -430,6 +441,42 @@ impl SearchIndex {
         }
         let coverage = matched_in(&target.all) / query_weight;
         (0.65 * best_phrasing + 0.35 * coverage).clamp(0.0, 1.0)
+    }
+
+    /// Each query term with its weight and kind, for `ask --explain`.
+    pub fn term_report(&self, text: &str) -> Vec<TermReport> {
+        self.query_terms(text)
+            .into_iter()
+            .map(|term| {
+                let (id, weight) = self.weight(&term);
+                TermReport {
+                    generic: self.analyzer.is_generic(&term),
+                    known: id.is_some(),
+                    term,
+                    weight,
+                }
+            })
+            .collect()
+    }
+
+    /// The query terms found anywhere in a target's text, for `ask --explain`.
+    pub fn matched_terms(&self, target: Target, text: &str) -> Vec<String> {
+        let Some(t) = self.targets.iter().find(|t| t.target == target) else {
+            return Vec::new();
+        };
+        self.query_terms(text)
+            .into_iter()
+            .filter(|term| {
+                self.term_ids
+                    .get(term)
+                    .is_some_and(|id| t.all.binary_search(id).is_ok())
+            })
+            .collect()
+    }
+
+    /// The typo-corrected text the analyzer sees (Spanish mode).
+    pub fn corrected(&self, text: &str) -> String {
+        self.vocabulary.correct(text)
     }
 
     pub fn len(&self) -> usize {

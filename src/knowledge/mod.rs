@@ -5,7 +5,10 @@
 //! conversations in progress; a folder with problems is never swapped in.
 
 pub mod analyzer;
+pub mod calibrate;
 pub mod classifier;
+mod decide;
+mod explain;
 pub mod index;
 pub mod loader;
 pub mod ngram;
@@ -20,6 +23,7 @@ use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 
 pub use analyzer::Mode;
+pub use decide::{Decision, Understanding};
 pub use index::{Hit, Target};
 pub use loader::{Entry, EntryKind};
 
@@ -31,14 +35,9 @@ use ngram::NgramIndex;
 /// The escalation flow: `escalate` frames and requests for a person start it.
 pub const ESCALATION_FLOW: &str = "crear-caso";
 
-/// Share of the lead over the second candidate added to the first's confidence
-/// when deciding to answer, and the largest lead that counts.
-const LEAD_BONUS: f32 = 0.4;
-const MAX_LEAD: f32 = 0.10;
-
 /// Share of the fused confidence that comes from the character n-gram
 /// similarity; the rest is the word-level confidence.
-const NGRAM_WEIGHT: f32 = 0.35;
+pub(crate) const NGRAM_WEIGHT: f32 = 0.35;
 /// Lowest n-gram similarity that makes a target a candidate on its own.
 const NGRAM_CANDIDATE: f32 = 0.3;
 
@@ -46,7 +45,12 @@ const NGRAM_CANDIDATE: f32 = 0.3;
 /// generic words) blended with spelling-level evidence (typos, inflections).
 /// Both are 0..1; so is the result.
 pub fn fuse(lexical: f32, ngram: f32) -> f32 {
-    ((1.0 - NGRAM_WEIGHT) * lexical + NGRAM_WEIGHT * ngram).clamp(0.0, 1.0)
+    fuse_with(lexical, ngram, NGRAM_WEIGHT)
+}
+
+/// [`fuse`] with another n-gram weight (0..1), for calibration.
+pub fn fuse_with(lexical: f32, ngram: f32, ngram_weight: f32) -> f32 {
+    ((1.0 - ngram_weight) * lexical + ngram_weight * ngram).clamp(0.0, 1.0)
 }
 
 /// How sure the bot must be to answer, or to offer choices.
@@ -93,14 +97,6 @@ impl Topic<'_> {
     }
 }
 
-/// What the bot should do with a question.
-#[derive(Debug, Clone)]
-pub enum Decision<'a> {
-    Answer { topic: Topic<'a>, confidence: f32 },
-    Suggest(Vec<Topic<'a>>),
-    Fallback { out_of_scope: bool },
-}
-
 /// One loaded, indexed version of the folder.
 pub struct Knowledge {
     pub entries: Vec<Entry>,
@@ -119,19 +115,8 @@ pub struct Knowledge {
     thresholds: Thresholds,
     /// Decisions for questions already seen by this snapshot: during an outage
     /// thousands ask the same few things. A reload brings a fresh, empty cache.
-    decisions: Mutex<HashMap<String, Cached>>,
+    decisions: Mutex<HashMap<String, decide::Cached>>,
 }
-
-/// A decision without borrowed topics, so it can be cached.
-#[derive(Debug, Clone)]
-enum Cached {
-    Answer(Target, f32),
-    Suggest(Vec<Target>),
-    Fallback(bool),
-}
-
-/// Questions remembered per snapshot; the cache is emptied when full.
-const DECISION_CACHE: usize = 4096;
 
 impl Knowledge {
     /// Loads and indexes the folder.
@@ -149,7 +134,7 @@ impl Knowledge {
         Self::from_loaded(dir, loaded, mode, thresholds)
     }
 
-    fn from_loaded(
+    pub(crate) fn from_loaded(
         dir: &Path,
         loaded: loader::Loaded,
         mode: Mode,
@@ -319,103 +304,6 @@ impl Knowledge {
     /// The out-of-scope phrase a hit stands for.
     pub fn out_of_scope_phrase(&self, i: usize) -> Option<&str> {
         self.out_of_scope.get(i).map(String::as_str)
-    }
-
-    /// Decides how to respond to a question.
-    pub fn decide(&self, text: &str) -> Decision<'_> {
-        let key: String = analyzer::words(text).collect::<Vec<_>>().join(" ");
-        let cached = self
-            .decisions
-            .lock()
-            .ok()
-            .and_then(|c| c.get(&key).cloned());
-        if let Some(decision) = cached.and_then(|c| self.expand(c)) {
-            return decision;
-        }
-        let hits = self.search(text);
-        let decision = self.decide_from(&hits);
-        if let Ok(mut cache) = self.decisions.lock() {
-            if cache.len() >= DECISION_CACHE {
-                cache.clear();
-            }
-            cache.insert(key, self.compact(&decision));
-        }
-        decision
-    }
-
-    fn compact(&self, decision: &Decision<'_>) -> Cached {
-        let target = |t: &Topic<'_>| self.by_id.get(t.id()).copied();
-        match decision {
-            Decision::Answer { topic, confidence } => match target(topic) {
-                Some(t) => Cached::Answer(t, *confidence),
-                None => Cached::Fallback(false),
-            },
-            Decision::Suggest(topics) => {
-                Cached::Suggest(topics.iter().filter_map(target).collect())
-            }
-            Decision::Fallback { out_of_scope } => Cached::Fallback(*out_of_scope),
-        }
-    }
-
-    fn expand(&self, cached: Cached) -> Option<Decision<'_>> {
-        Some(match cached {
-            Cached::Answer(t, confidence) => Decision::Answer {
-                topic: self.target_topic(t)?,
-                confidence,
-            },
-            Cached::Suggest(ts) => Decision::Suggest(
-                ts.into_iter()
-                    .filter_map(|t| self.target_topic(t))
-                    .collect(),
-            ),
-            Cached::Fallback(out_of_scope) => Decision::Fallback { out_of_scope },
-        })
-    }
-
-    fn decide_from(&self, hits: &[Hit]) -> Decision<'_> {
-        let t = self.thresholds;
-        let Some(top) = hits.first() else {
-            return Decision::Fallback {
-                out_of_scope: false,
-            };
-        };
-        if matches!(top.target, Target::OutOfScope(_)) && top.confidence >= t.suggest {
-            return Decision::Fallback { out_of_scope: true };
-        }
-        let close: Vec<Topic<'_>> = hits
-            .iter()
-            .filter(|h| h.confidence >= t.suggest && top.confidence - h.confidence < t.margin)
-            .filter_map(|h| self.target_topic(h.target))
-            .take(3)
-            .collect();
-        let Some(best) = self.target_topic(top.target) else {
-            return Decision::Fallback {
-                out_of_scope: false,
-            };
-        };
-        // A clear lead over the runner-up is evidence too: part of it counts.
-        let runner_up = hits.get(1).map_or(0.0, |h| h.confidence);
-        let lead = (top.confidence - runner_up).min(MAX_LEAD);
-        if top.confidence + LEAD_BONUS * lead >= t.answer && close.len() < 2 {
-            return Decision::Answer {
-                topic: best,
-                confidence: top.confidence,
-            };
-        }
-        if top.confidence >= t.suggest {
-            let options: Vec<Topic<'_>> = hits
-                .iter()
-                .filter(|h| h.confidence >= t.suggest)
-                .filter_map(|h| self.target_topic(h.target))
-                .take(3)
-                .collect();
-            if options.len() >= 2 {
-                return Decision::Suggest(options);
-            }
-        }
-        Decision::Fallback {
-            out_of_scope: false,
-        }
     }
 }
 
