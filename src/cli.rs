@@ -250,14 +250,37 @@ fn calibrate(args: &KnowledgeArgs) -> anyhow::Result<i32> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "{:>6} {:>7} {:>7} {:>6} {:>8} {:>6} {:>9} {:>9}",
-        "ngram", "answer", "suggest", "margin", "recall@1", "wrong", "refusals", "objective"
+        "{:>6} {:>5} {:>8} {:>7} {:>7} {:>6} {:>8} {:>6} {:>9} {:>9}",
+        "ngram",
+        "bm25",
+        "centroid",
+        "answer",
+        "suggest",
+        "margin",
+        "recall@1",
+        "wrong",
+        "refusals",
+        "objective"
     )?;
-    for c in results.iter().take(10) {
+    let best = results.first().map(|c| c.fusion);
+    let curve: Vec<_> = if std::env::var_os("SECOBOT_CALIBRATE_CURVE").is_some() {
+        results
+            .iter()
+            .filter(|c| {
+                Some(c.fusion) == best
+                    && Some(c.thresholds.margin) == results.first().map(|b| b.thresholds.margin)
+            })
+            .collect()
+    } else {
+        results.iter().take(10).collect()
+    };
+    for c in curve {
         writeln!(
             out,
-            "{:>6.2} {:>7.2} {:>7.2} {:>6.2} {:>8.3} {:>6.3} {:>9.3} {:>9.3}",
-            c.ngram_weight,
+            "{:>6.2} {:>5.2} {:>8.2} {:>7.2} {:>7.2} {:>6.2} {:>8.3} {:>6.3} {:>9.3} {:>9.3}",
+            c.fusion.ngram,
+            c.fusion.bm25,
+            c.fusion.centroid,
             c.thresholds.answer,
             c.thresholds.suggest,
             c.thresholds.margin,
@@ -270,8 +293,8 @@ fn calibrate(args: &KnowledgeArgs) -> anyhow::Result<i32> {
     if let Some(c) = results.first() {
         writeln!(
             out,
-            "{} frases evaluadas en 5 pliegues; mejor ajuste: --answer-threshold {:.2} --suggest-threshold {:.2} --suggest-margin {:.2} (peso de n-gramas {:.2})",
-            c.rows, c.thresholds.answer, c.thresholds.suggest, c.thresholds.margin, c.ngram_weight
+            "{} frases evaluadas en 5 pliegues; mejor ajuste: --answer-threshold {:.2} --suggest-threshold {:.2} --suggest-margin {:.2} (peso de n-gramas {:.2}, descuento BM25 {:.2}, centroide {:.2})",
+            c.rows, c.thresholds.answer, c.thresholds.suggest, c.thresholds.margin, c.fusion.ngram, c.fusion.bm25, c.fusion.centroid
         )?;
     }
     Ok(0)

@@ -65,6 +65,8 @@ pub struct Hit {
     pub lexical: f32,
     /// The character n-gram cosine with the nearest phrasing, 0..1.
     pub ngram: f32,
+    /// The character n-gram cosine with the centroid of all phrasings, 0..1.
+    pub centroid: f32,
     /// tantivy's BM25 score, for diagnostics.
     pub bm25: f32,
 }
@@ -356,6 +358,7 @@ impl SearchIndex {
                     confidence,
                     lexical: confidence,
                     ngram: 0.0,
+                    centroid: 0.0,
                     bm25,
                 })
             })

@@ -38,19 +38,69 @@ pub const ESCALATION_FLOW: &str = "crear-caso";
 /// Share of the fused confidence that comes from the character n-gram
 /// similarity; the rest is the word-level confidence.
 pub(crate) const NGRAM_WEIGHT: f32 = 0.35;
+/// See [`Fusion::bm25`].
+const BM25_DISCOUNT: f32 = 0.7;
+/// See [`Fusion::centroid`].
+const CENTROID_SHARE: f32 = 1.0;
 /// Lowest n-gram similarity that makes a target a candidate on its own.
 const NGRAM_CANDIDATE: f32 = 0.3;
 
 /// The confidence decisions use: word-level evidence (synonyms, negation,
 /// generic words) blended with spelling-level evidence (typos, inflections).
 /// Both are 0..1; so is the result.
-pub fn fuse(lexical: f32, ngram: f32) -> f32 {
-    fuse_with(lexical, ngram, NGRAM_WEIGHT)
+///
+/// `bm25_share` is the candidate's BM25 score over the best candidate's: the
+/// word-level confidence compares the query with one phrasing at a time, so a
+/// short question matches the shortest phrasing that contains its words;
+/// BM25 counts every phrasing and the body, and tells the entry *about* the
+/// words from the one that merely mentions them.
+pub fn fuse(hit: &Hit, bm25_share: f32) -> f32 {
+    fuse_with(hit, bm25_share, FUSION)
 }
 
-/// [`fuse`] with another n-gram weight (0..1), for calibration.
-pub fn fuse_with(lexical: f32, ngram: f32, ngram_weight: f32) -> f32 {
-    ((1.0 - ngram_weight) * lexical + ngram_weight * ngram).clamp(0.0, 1.0)
+/// The weights of [`fuse`], chosen by `secobot calibrate`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fusion {
+    /// Share of the character n-gram similarity (0..1); the rest is word-level.
+    pub ngram: f32,
+    /// How much a weaker BM25 than the best candidate's discounts the
+    /// word-level confidence (0 = not at all).
+    pub bm25: f32,
+    /// Share of the centroid cosine in the n-gram part (the rest: the
+    /// nearest phrasing's cosine).
+    pub centroid: f32,
+}
+
+/// The calibrated weights (see docs/knowledge.md, "Calibración").
+pub const FUSION: Fusion = Fusion {
+    ngram: NGRAM_WEIGHT,
+    bm25: BM25_DISCOUNT,
+    centroid: CENTROID_SHARE,
+};
+
+/// [`fuse`] with other weights, for calibration.
+pub fn fuse_with(hit: &Hit, bm25_share: f32, w: Fusion) -> f32 {
+    let lexical = hit.lexical * (1.0 - w.bm25 + w.bm25 * bm25_share.clamp(0.0, 1.0));
+    let ngram = (1.0 - w.centroid) * hit.ngram + w.centroid * hit.centroid;
+    ((1.0 - w.ngram) * lexical + w.ngram * ngram).clamp(0.0, 1.0)
+}
+
+/// Sets every hit's fused confidence with weights `w` and sorts them, best first.
+pub fn refuse(hits: &mut [Hit], w: Fusion) {
+    let best_bm25 = hits.iter().map(|h| h.bm25).fold(0.0f32, f32::max);
+    for hit in hits.iter_mut() {
+        let share = if best_bm25 > 0.0 {
+            hit.bm25 / best_bm25
+        } else {
+            1.0
+        };
+        hit.confidence = fuse_with(hit, share, w);
+    }
+    hits.sort_by(|a, b| {
+        b.confidence
+            .total_cmp(&a.confidence)
+            .then(b.bm25.total_cmp(&a.bm25))
+    });
 }
 
 /// How sure the bot must be to answer, or to offer choices.
@@ -67,9 +117,9 @@ pub struct Thresholds {
 impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
-            answer: 0.42,
-            suggest: 0.28,
-            margin: 0.04,
+            answer: 0.44,
+            suggest: 0.30,
+            margin: 0.06,
         }
     }
 }
@@ -279,25 +329,23 @@ impl Knowledge {
         for hit in &mut hits {
             let o = self.ordinal(hit.target);
             seen[o] = true;
-            hit.ngram = similarities.get(o).copied().unwrap_or(0.0);
-            hit.confidence = fuse(hit.lexical, hit.ngram);
+            let similarity = similarities.get(o).copied().unwrap_or_default();
+            hit.ngram = similarity.nearest;
+            hit.centroid = similarity.centroid;
         }
-        for (o, &similarity) in similarities.iter().enumerate() {
-            if !seen[o] && similarity >= NGRAM_CANDIDATE {
+        for (o, similarity) in similarities.iter().enumerate() {
+            if !seen[o] && similarity.best() >= NGRAM_CANDIDATE {
                 hits.push(Hit {
                     target: self.target_at(o),
-                    confidence: fuse(0.0, similarity),
+                    confidence: 0.0,
                     lexical: 0.0,
-                    ngram: similarity,
+                    ngram: similarity.nearest,
+                    centroid: similarity.centroid,
                     bm25: 0.0,
                 });
             }
         }
-        hits.sort_by(|a, b| {
-            b.confidence
-                .total_cmp(&a.confidence)
-                .then(b.bm25.total_cmp(&a.bm25))
-        });
+        refuse(&mut hits, FUSION);
         hits
     }
 

@@ -167,6 +167,9 @@ pub struct NgramIndex {
     vectorizer: Vectorizer,
     /// By feature id: (phrasing, weight) postings.
     postings: Vec<Vec<(u32, f32)>>,
+    /// By feature id: (target, weight) postings of each target's centroid
+    /// (the normalised sum of its phrasings' vectors, as in Rocchio).
+    centroids: Vec<Vec<(u32, f32)>>,
     /// By phrasing: the target ordinal it belongs to.
     owner: Vec<u32>,
     targets: usize,
@@ -178,42 +181,72 @@ impl NgramIndex {
         let all: Vec<&str> = phrasings.iter().flatten().copied().collect();
         let vectorizer = Vectorizer::fit(&all, true);
         let mut postings: Vec<Vec<(u32, f32)>> = vec![Vec::new(); vectorizer.len()];
+        let mut centroids: Vec<Vec<(u32, f32)>> = vec![Vec::new(); vectorizer.len()];
         let mut owner = Vec::with_capacity(all.len());
+        let mut sum: std::collections::BTreeMap<u32, f32> = std::collections::BTreeMap::new();
         for (t, texts) in phrasings.iter().enumerate() {
+            sum.clear();
             for text in texts {
                 let p = owner.len() as u32;
                 owner.push(t as u32);
                 for (id, x) in vectorizer.transform(text) {
                     postings[id as usize].push((p, x));
+                    *sum.entry(id).or_insert(0.0) += x;
+                }
+            }
+            let norm = sum.values().map(|x| x * x).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                for (id, x) in &sum {
+                    centroids[*id as usize].push((t as u32, x / norm));
                 }
             }
         }
         NgramIndex {
             vectorizer,
             postings,
+            centroids,
             owner,
             targets: phrasings.len(),
         }
     }
 
-    /// The best cosine of `text` with any phrasing of each target (0..1), by
-    /// target ordinal.
-    pub fn similarities(&self, text: &str) -> Vec<f32> {
+    /// By target ordinal: the best cosine of `text` with any of the target's
+    /// phrasings, and its cosine with the target's centroid (both 0..1).
+    pub fn similarities(&self, text: &str) -> Vec<Similarity> {
         let query = self.vectorizer.transform(text);
         let mut by_phrasing = vec![0.0f32; self.owner.len()];
+        let mut out = vec![Similarity::default(); self.targets];
         for (id, x) in &query {
             for (p, y) in &self.postings[*id as usize] {
                 by_phrasing[*p as usize] += x * y;
             }
-        }
-        let mut best = vec![0.0f32; self.targets];
-        for (p, score) in by_phrasing.into_iter().enumerate() {
-            let t = self.owner[p] as usize;
-            if score > best[t] {
-                best[t] = score;
+            for (t, y) in &self.centroids[*id as usize] {
+                out[*t as usize].centroid += x * y;
             }
         }
-        best
+        for (p, score) in by_phrasing.into_iter().enumerate() {
+            let t = self.owner[p] as usize;
+            if score > out[t].nearest {
+                out[t].nearest = score;
+            }
+        }
+        out
+    }
+}
+
+/// How close a text is to one target, in character n-grams.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Similarity {
+    /// Cosine with the nearest phrasing.
+    pub nearest: f32,
+    /// Cosine with the centroid of all the target's phrasings.
+    pub centroid: f32,
+}
+
+impl Similarity {
+    /// The larger of the two, the evidence that makes a target a candidate.
+    pub fn best(&self) -> f32 {
+        self.nearest.max(self.centroid)
     }
 }
 
@@ -248,7 +281,7 @@ mod tests {
             ("cargar factuta", 1),
             ("kuenta de kobro", 1),
         ] {
-            let s = index.similarities(q);
+            let s: Vec<f32> = index.similarities(q).iter().map(|s| s.nearest).collect();
             let best = if s[0] >= s[1] { 0 } else { 1 };
             assert_eq!(best, want, "{q}: {s:?}");
         }
@@ -257,7 +290,7 @@ mod tests {
     #[test]
     fn unknown_text_is_far_from_everything() {
         let index = NgramIndex::build(&[vec!["cómo cambio la clave"]]);
-        assert!(index.similarities("🙂🙂 ???")[0] == 0.0);
-        assert!(index.similarities("")[0] == 0.0);
+        assert_eq!(index.similarities("🙂🙂 ???")[0].best(), 0.0);
+        assert_eq!(index.similarities("")[0].best(), 0.0);
     }
 }
