@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(widget))
         .route("/kb", get(help_center))
+        .route("/kb/", get(|| async { Redirect::permanent("/kb") }))
         .route("/kb/{id}", get(entry))
         .route("/assets/{name}", get(asset))
         .route("/healthz", get(healthz))
@@ -94,7 +95,14 @@ async fn help_center(
         .unwrap_or_default();
     let search = (!query.is_empty()).then(|| {
         tracing::debug!(query = %query, "help center search");
-        help::search(&knowledge, &query, state.reloader.thresholds.suggest)
+        let search = help::search(&knowledge, &query, state.reloader.thresholds.suggest);
+        let result = match (search.results.is_empty(), search.out_of_scope) {
+            (false, _) => "found",
+            (true, true) => "out_of_scope",
+            (true, false) => "none",
+        };
+        metrics::counter!("secobot_kb_searches_total", "result" => result).increment(1);
+        search
     });
     // The full list shows unless a search found something to list instead.
     let listing = search.as_ref().is_none_or(|s| s.results.is_empty());

@@ -200,6 +200,10 @@ async fn kb_search_escapes_a_hostile_query_and_says_kindly_when_nothing_fits() {
         "the full list follows"
     );
 
+    let slash = server.get("/kb/").await;
+    assert_eq!(slash.status, 308, "/kb/ redirects");
+    assert_eq!(slash.header("location"), Some("/kb"));
+
     // Repeated, empty and stray parameters are not errors.
     for path in ["/kb?q=", "/kb?q=a&q=b", "/kb?x=1", "/kb?q=%FF%FE"] {
         assert_eq!(server.get(path).await.status, 200, "GET {path}");
@@ -292,7 +296,7 @@ async fn kb_unknown_entry_gives_the_spanish_404_page() {
 }
 
 #[tokio::test]
-async fn kb_pages_fit_a_390px_phone() {
+async fn kb_pages_fit_a_390px_phone_and_show_keyboard_focus() {
     let server = TestServer::default_start();
     let browser = Browser::start().await;
     browser.c().set_window_size(390, 844).await.unwrap();
@@ -314,6 +318,15 @@ async fn kb_pages_fit_a_390px_phone() {
             "{path} scrolls sideways at {inner}px: {scroll}px wide"
         );
     }
+
+    // The search field has a label and a visible keyboard focus.
+    browser.goto(&format!("{}/kb", server.http_url)).await;
+    let focus = browser
+        .js("const q = document.querySelector('#kb-q'); q.focus(); const s = getComputedStyle(q); return [q.labels.length, s.outlineStyle, s.outlineWidth];")
+        .await;
+    assert_eq!(focus[0], 1, "one label for the search field: {focus}");
+    assert_ne!(focus[1], "none", "a visible focus outline: {focus}");
+    assert_ne!(focus[2], "0px", "a visible focus outline: {focus}");
     browser.close().await;
 }
 
