@@ -135,14 +135,16 @@ async fn kb_lists_every_bundled_entry_in_its_group() {
 }
 
 #[tokio::test]
-async fn kb_search_finds_the_invoice_entry_best_first() {
+async fn kb_search_finds_the_invoice_entry_near_the_top() {
     let server = TestServer::default_start();
     let page = server.get("/kb?q=factura+plan+de+pagos").await;
     assert_eq!(page.status, 200, "{}", page.body);
     let ids = result_ids(&page.body);
-    assert_eq!(
-        ids.first().map(String::as_str),
-        Some("cargar-factura-plan-pagos"),
+    // First today; "near the top" keeps the test about the page, not the ranking.
+    assert!(
+        ids.iter()
+            .take(3)
+            .any(|id| id == "cargar-factura-plan-pagos"),
         "results: {ids:?}"
     );
     assert!(ids.len() <= 8, "a handful of results: {ids:?}");
