@@ -13,6 +13,8 @@
 //! - [`agents`]: accounts, logins, the live queue, claims.
 //! - [`store`]: the only module that imports sled; durable group commit.
 //! - [`render`]: handlebars templates for reply wording and pages; Markdown → safe HTML.
+//! - [`help`]: the help center (`/kb`): entries by group, search results and
+//!   related topics as views for the pages, ranked by the bot's own search.
 //! - [`eval`], [`report`]: offline commands over the folder and the data.
 //!
 //! Data flows one way: socket → `server::ws_user` → `conversation` → `flows` or
@@ -25,6 +27,7 @@ pub mod config;
 pub mod conversation;
 pub mod eval;
 pub mod flows;
+pub mod help;
 pub mod knowledge;
 pub mod markdown;
 pub mod problem;
