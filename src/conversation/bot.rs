@@ -208,15 +208,21 @@ impl Bot<'_> {
                         .with_buttons(buttons),
                 );
             }
-            Decision::Fallback { out_of_scope } => {
+            Decision::Fallback {
+                out_of_scope,
+                advice,
+            } => {
                 let name = if out_of_scope {
                     "out_of_scope"
                 } else {
                     "fallback"
                 };
                 out.push(
-                    Reply::bot(ReplyKind::Fallback, self.render.reply(name, &json!({})))
-                        .with_buttons(vec![escalate_button()]),
+                    Reply::bot(
+                        ReplyKind::Fallback,
+                        self.render.reply(name, &json!({ "advice": advice })),
+                    )
+                    .with_buttons(vec![escalate_button()]),
                 );
             }
         }

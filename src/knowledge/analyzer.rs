@@ -101,6 +101,16 @@ pub const GENERIC_WORDS: &[&str] = &[
     "pueden",
     "sirve",
     "tema",
+    // Negations mean something only bound to the next word ("no_solicit").
+    "no",
+    "nunca",
+    "sin",
+    "jamás",
+    // "no me deja", "no me sale": a complaint, not yet a topic.
+    "deja",
+    "dejar",
+    "deje",
+    "dejo",
 ];
 
 /// Analyzes text into index terms. Cheap to clone (the tantivy analyzer is).
@@ -176,7 +186,10 @@ impl Analyzer {
             let negated: Vec<String> = terms
                 .windows(2)
                 .filter(|w| {
-                    NEGATIONS.contains(&w[0].as_str()) && !NEGATIONS.contains(&w[1].as_str())
+                    NEGATIONS.contains(&w[0].as_str())
+                        && !NEGATIONS.contains(&w[1].as_str())
+                        // "no me deja" negates nothing a topic is about.
+                        && !self.generic.contains(&w[1])
                 })
                 .map(|w| format!("no_{}", w[1]))
                 .collect();

@@ -35,6 +35,7 @@ const REFUSAL_VALUE: f64 = 0.5;
 /// (`None` for an out-of-scope phrase).
 struct HeldOut {
     hits: Vec<Hit>,
+    out_of_scope: Vec<super::Target>,
     knowledge: usize,
     expected: Option<String>,
 }
@@ -83,6 +84,7 @@ pub fn calibrate(dir: &Path) -> Result<Vec<Calibration>, Problems> {
         for (q, id) in questions {
             held.push(HeldOut {
                 hits: k.search(&q),
+                out_of_scope: k.out_of_scope_matches(&q),
                 knowledge: fold,
                 expected: Some(id),
             });
@@ -90,6 +92,7 @@ pub fn calibrate(dir: &Path) -> Result<Vec<Calibration>, Problems> {
         for q in out_of_scope {
             held.push(HeldOut {
                 hits: k.search(&q),
+                out_of_scope: k.out_of_scope_matches(&q),
                 knowledge: fold,
                 expected: None,
             });
@@ -112,6 +115,7 @@ pub fn calibrate(dir: &Path) -> Result<Vec<Calibration>, Problems> {
             .map(|h| {
                 let mut hits = h.hits.clone();
                 refuse(&mut hits, w);
+                super::out_of_scope_first(&mut hits, &h.out_of_scope);
                 hits
             })
             .collect();

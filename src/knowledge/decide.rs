@@ -24,9 +24,17 @@ const MIN_CLAUSE_WORDS: usize = 3;
 /// What the bot should do with a question.
 #[derive(Debug, Clone)]
 pub enum Decision<'a> {
-    Answer { topic: Topic<'a>, confidence: f32 },
+    Answer {
+        topic: Topic<'a>,
+        confidence: f32,
+    },
     Suggest(Vec<Topic<'a>>),
-    Fallback { out_of_scope: bool },
+    /// No answer; `advice` says where to go instead when the question matched
+    /// an out-of-scope group that names a place.
+    Fallback {
+        out_of_scope: bool,
+        advice: Option<&'a str>,
+    },
 }
 
 /// A message understood: what to do first, and the other clear questions it
@@ -48,7 +56,8 @@ pub(super) struct Cached {
 enum CachedDecision {
     Answer(Target, f32),
     Suggest(Vec<Target>),
-    Fallback(bool),
+    /// Out of scope, and the out-of-scope phrase matched (for its advice).
+    Fallback(bool, Option<usize>),
 }
 
 /// The clauses of a message that could be questions of their own.
@@ -134,7 +143,9 @@ impl Knowledge {
         understanding
     }
 
-    fn understand_uncached(&self, text: &str) -> Understanding<'_> {
+    /// [`Knowledge::understand`] without the cache: what a question never
+    /// asked before costs (benchmarks, diagnostics).
+    pub fn understand_uncached(&self, text: &str) -> Understanding<'_> {
         let whole = self.decide_from(&self.search(text));
         let parts = clauses(text);
         if parts.len() < 2 {
@@ -186,12 +197,20 @@ impl Knowledge {
         let decision = match &u.decision {
             Decision::Answer { topic, confidence } => match target(topic) {
                 Some(t) => CachedDecision::Answer(t, *confidence),
-                None => CachedDecision::Fallback(false),
+                None => CachedDecision::Fallback(false, None),
             },
             Decision::Suggest(topics) => {
                 CachedDecision::Suggest(topics.iter().filter_map(target).collect())
             }
-            Decision::Fallback { out_of_scope } => CachedDecision::Fallback(*out_of_scope),
+            Decision::Fallback {
+                out_of_scope,
+                advice,
+            } => CachedDecision::Fallback(
+                *out_of_scope,
+                advice.and_then(|a| {
+                    (0..self.out_of_scope.len()).find(|i| self.out_of_scope_advice(*i) == Some(a))
+                }),
+            ),
         };
         Cached {
             decision,
@@ -210,7 +229,10 @@ impl Knowledge {
                     .filter_map(|t| self.target_topic(t))
                     .collect(),
             ),
-            CachedDecision::Fallback(out_of_scope) => Decision::Fallback { out_of_scope },
+            CachedDecision::Fallback(out_of_scope, advice) => Decision::Fallback {
+                out_of_scope,
+                advice: advice.and_then(|i| self.out_of_scope_advice(i)),
+            },
         };
         Some(Understanding {
             decision,
@@ -233,10 +255,16 @@ impl Knowledge {
         let Some(top) = hits.first() else {
             return Decision::Fallback {
                 out_of_scope: false,
+                advice: None,
             };
         };
-        if matches!(top.target, Target::OutOfScope(_)) && top.confidence >= t.suggest {
-            return Decision::Fallback { out_of_scope: true };
+        if let Target::OutOfScope(i) = top.target {
+            if top.confidence >= t.suggest {
+                return Decision::Fallback {
+                    out_of_scope: true,
+                    advice: self.out_of_scope_advice(i),
+                };
+            }
         }
         let close: Vec<Topic<'_>> = hits
             .iter()
@@ -247,6 +275,7 @@ impl Knowledge {
         let Some(best) = self.target_topic(top.target) else {
             return Decision::Fallback {
                 out_of_scope: false,
+                advice: None,
             };
         };
         if self.effective(hits) >= t.answer && close.len() < 2 {
@@ -268,6 +297,7 @@ impl Knowledge {
         }
         Decision::Fallback {
             out_of_scope: false,
+            advice: None,
         }
     }
 

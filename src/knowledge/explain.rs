@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::decide::clauses;
 use super::index::Target;
-use super::{Decision, Knowledge, NGRAM_WEIGHT};
+use super::{Decision, Knowledge, FUSION};
 
 impl Knowledge {
     /// A readable account of the ranking of `text`: the analysed terms, the
@@ -47,11 +47,16 @@ impl Knowledge {
             }
         }
         let hits = self.search(text);
+        let w = FUSION;
         let _ = writeln!(
             out,
-            "Candidatos (confianza = {:.2} × léxica + {:.2} × n-gramas de caracteres):",
-            1.0 - NGRAM_WEIGHT,
-            NGRAM_WEIGHT
+            "Candidatos (confianza = {:.2} × léxica × (1 − {:.2} + {:.2} × BM25/BM25 del mejor) + {:.2} × n-gramas, donde n-gramas = {:.2} × frase más cercana + {:.2} × centroide del tema):",
+            1.0 - w.ngram,
+            w.bm25,
+            w.bm25,
+            w.ngram,
+            1.0 - w.centroid,
+            w.centroid
         );
         for (i, h) in hits.iter().take(5).enumerate() {
             let name = match h.target {
@@ -64,11 +69,12 @@ impl Knowledge {
             let matched = index.matched_terms(h.target, text);
             let _ = writeln!(
                 out,
-                "  {}. {name}: {:.3} = léxica {:.3} + n-gramas {:.3} (BM25 {:.1}; términos en común: {})",
+                "  {}. {name}: {:.3} (léxica {:.3}, frase más cercana {:.3}, centroide {:.3}, BM25 {:.1}; términos en común: {})",
                 i + 1,
                 h.confidence,
                 h.lexical,
                 h.ngram,
+                h.centroid,
                 h.bm25,
                 if matched.is_empty() {
                     "ninguno".to_owned()
@@ -95,10 +101,15 @@ impl Knowledge {
                 topics.iter().map(|t| t.id()).collect::<Vec<_>>().join(", "),
                 t.answer
             ),
-            Decision::Fallback { out_of_scope: true } => {
+            Decision::Fallback {
+                out_of_scope: true, ..
+            } => {
                 "decir con amabilidad que el tema está fuera de alcance: el primer candidato es una frase de fuera-de-alcance.txt.".to_owned()
             }
-            Decision::Fallback { out_of_scope: false } => format!(
+            Decision::Fallback {
+                out_of_scope: false,
+                ..
+            } => format!(
                 "decir que no sabe: ningún candidato llega a {:.2}.",
                 t.suggest
             ),

@@ -177,6 +177,9 @@ pub struct SearchIndex {
     term_ids: HashMap<String, TermId>,
     /// By term id: IDF over targets, lowered for generic words.
     weights: Vec<f32>,
+    /// By term id: used by out-of-scope phrases and by no entry or flow
+    /// ("banco", "outlook", "rut"): a sign the question is about something else.
+    out_of_scope_only: Vec<bool>,
     max_weight: f32,
 }
 
@@ -284,6 +287,22 @@ impl SearchIndex {
                 w
             };
         }
+        let mut in_scope = vec![false; term_ids.len()];
+        let mut out_of_scope_only = vec![false; term_ids.len()];
+        for target in &targets {
+            let flags = if matches!(target.target, Target::OutOfScope(_)) {
+                &mut out_of_scope_only
+            } else {
+                &mut in_scope
+            };
+            for id in &target.all {
+                flags[*id as usize] = true;
+            }
+        }
+        for (term, id) in &term_ids {
+            let id = *id as usize;
+            out_of_scope_only[id] &= !in_scope[id] && !analyzer.is_generic(term);
+        }
         for target in &mut targets {
             target.phrasing_weights = target
                 .phrasings
@@ -300,6 +319,7 @@ impl SearchIndex {
             targets,
             term_ids,
             weights,
+            out_of_scope_only,
             max_weight,
         })
     }
@@ -444,6 +464,27 @@ impl SearchIndex {
         }
         let coverage = matched_in(&target.all) / query_weight;
         (0.65 * best_phrasing + 0.35 * coverage).clamp(0.0, 1.0)
+    }
+
+    /// The out-of-scope phrases that share with the query a word no entry or
+    /// flow uses: "olvidé la clave del banco" is about the bank, whatever
+    /// "olvidé la clave" would match.
+    pub fn out_of_scope_matches(&self, text: &str) -> Vec<Target> {
+        let markers: Vec<TermId> = self
+            .query_terms(text)
+            .iter()
+            .filter_map(|t| self.term_ids.get(t).copied())
+            .filter(|id| self.out_of_scope_only[*id as usize])
+            .collect();
+        if markers.is_empty() {
+            return Vec::new();
+        }
+        self.targets
+            .iter()
+            .filter(|t| matches!(t.target, Target::OutOfScope(_)))
+            .filter(|t| markers.iter().any(|m| t.all.binary_search(m).is_ok()))
+            .map(|t| t.target)
+            .collect()
     }
 
     /// Each query term with its weight and kind, for `ask --explain`.

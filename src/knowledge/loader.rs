@@ -68,6 +68,9 @@ pub struct Loaded {
     pub synonyms: Vec<Vec<String>>,
     /// Phrases that are out of scope (`fuera-de-alcance.txt`): matching one means "fallback".
     pub out_of_scope: Vec<String>,
+    /// By out-of-scope phrase: where to go instead (the `> ` line that
+    /// precedes the phrase's group), if the editor wrote one.
+    pub out_of_scope_advice: Vec<Option<String>>,
     pub problems: Vec<Problem>,
     /// Things an editor should look at that do not stop the folder from being
     /// served (missing sources, old review dates); `check --strict` fails on them.
@@ -161,8 +164,32 @@ pub fn load(dir: &Path) -> Loaded {
         })
         .filter(|g| g.len() > 1)
         .collect();
-    out.out_of_scope = read_lines(&dir.join("fuera-de-alcance.txt"), &mut out.problems);
+    let lines = read_lines(&dir.join("fuera-de-alcance.txt"), &mut out.problems);
+    (out.out_of_scope, out.out_of_scope_advice) = out_of_scope(lines);
     out
+}
+
+/// Splits `fuera-de-alcance.txt`'s lines into phrases and, for each, the
+/// advice of the last `> ` line before it ("> El RUP lo llevan las Cámaras de
+/// Comercio…"). A `#` comment between groups does not reset it: a new `> `
+/// line does.
+fn out_of_scope(lines: Vec<String>) -> (Vec<String>, Vec<Option<String>>) {
+    let mut phrases = Vec::new();
+    let mut advice = Vec::new();
+    let mut current: Option<String> = None;
+    for line in lines {
+        match line.strip_prefix('>') {
+            Some(text) => {
+                let text = text.trim();
+                current = (!text.is_empty()).then(|| text.to_owned());
+            }
+            None => {
+                phrases.push(line);
+                advice.push(current.clone());
+            }
+        }
+    }
+    (phrases, advice)
 }
 
 /// The id and text of a file, if its name is a valid id not used before.

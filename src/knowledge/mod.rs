@@ -37,7 +37,7 @@ pub const ESCALATION_FLOW: &str = "crear-caso";
 
 /// Share of the fused confidence that comes from the character n-gram
 /// similarity; the rest is the word-level confidence.
-pub(crate) const NGRAM_WEIGHT: f32 = 0.35;
+pub(crate) const NGRAM_WEIGHT: f32 = 0.4;
 /// See [`Fusion::bm25`].
 const BM25_DISCOUNT: f32 = 0.7;
 /// See [`Fusion::centroid`].
@@ -86,10 +86,14 @@ pub fn fuse_with(hit: &Hit, bm25_share: f32, w: Fusion) -> f32 {
 }
 
 /// Sets every hit's fused confidence with weights `w` and sorts them, best first.
+///
+/// A flow has no body for BM25 to count (only its title and triggers), so
+/// its BM25 is no measure of how much it is about the words: flows are not
+/// discounted.
 pub fn refuse(hits: &mut [Hit], w: Fusion) {
     let best_bm25 = hits.iter().map(|h| h.bm25).fold(0.0f32, f32::max);
     for hit in hits.iter_mut() {
-        let share = if best_bm25 > 0.0 {
+        let share = if best_bm25 > 0.0 && !matches!(hit.target, Target::Flow(_)) {
             hit.bm25 / best_bm25
         } else {
             1.0
@@ -158,6 +162,7 @@ pub struct Knowledge {
     /// Files skipped as not content (editor backups, swap files, dotfiles).
     pub ignored: Vec<PathBuf>,
     out_of_scope: Vec<String>,
+    out_of_scope_advice: Vec<Option<String>>,
     by_id: HashMap<String, Target>,
     index: SearchIndex,
     /// Character n-gram nearest phrasings, by the same target ordinals as `index`.
@@ -251,6 +256,7 @@ impl Knowledge {
             warnings: loaded.warnings,
             ignored: loaded.ignored,
             out_of_scope: loaded.out_of_scope,
+            out_of_scope_advice: loaded.out_of_scope_advice,
             by_id,
             index,
             ngram,
@@ -346,7 +352,37 @@ impl Knowledge {
             }
         }
         refuse(&mut hits, FUSION);
+        out_of_scope_first(&mut hits, &self.index.out_of_scope_matches(text));
         hits
+    }
+
+    /// See [`index::SearchIndex::out_of_scope_matches`].
+    pub(crate) fn out_of_scope_matches(&self, text: &str) -> Vec<Target> {
+        self.index.out_of_scope_matches(text)
+    }
+}
+
+/// A question with a word that only out-of-scope phrases use is out of
+/// scope, however well its other words match an entry: the matching
+/// out-of-scope phrase goes first, with at least the leader's confidence.
+pub(crate) fn out_of_scope_first(hits: &mut Vec<Hit>, matches: &[Target]) {
+    {
+        let Some(top) = hits.first().map(|h| h.confidence) else {
+            return;
+        };
+        let Some(pos) = hits.iter().position(|h| matches.contains(&h.target)) else {
+            return;
+        };
+        let mut hit = hits.remove(pos);
+        hit.confidence = hit.confidence.max(top);
+        hits.insert(0, hit);
+    }
+}
+
+impl Knowledge {
+    /// Where to go instead for the out-of-scope phrase `i`, if the folder says.
+    pub fn out_of_scope_advice(&self, i: usize) -> Option<&str> {
+        self.out_of_scope_advice.get(i)?.as_deref()
     }
 
     /// The out-of-scope phrase a hit stands for.
@@ -406,7 +442,7 @@ mod tests {
                 "suggest {:?}",
                 ts.iter().map(|t| t.id().to_owned()).collect::<Vec<_>>()
             ),
-            Decision::Fallback { out_of_scope } => format!("fallback {out_of_scope}"),
+            Decision::Fallback { out_of_scope, .. } => format!("fallback {out_of_scope}"),
         };
         for q in [
             "olvidé mi contraseña",
@@ -427,3 +463,6 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod ranking_kinds;
