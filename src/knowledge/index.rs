@@ -349,7 +349,12 @@ impl SearchIndex {
     /// Ranks targets for `text`, best first. Never fails: any text gives a
     /// (possibly empty) list.
     pub fn search(&self, text: &str) -> Vec<Hit> {
-        let terms = self.query_terms(text);
+        self.search_terms(&self.query_terms(text))
+    }
+
+    /// [`SearchIndex::search`] for terms already analysed by [`SearchIndex::query_terms`].
+    pub fn search_terms(&self, terms: &[String]) -> Vec<Hit> {
+        let terms = terms.to_vec();
         if terms.is_empty() {
             return Vec::new();
         }
@@ -470,8 +475,12 @@ impl SearchIndex {
     /// flow uses: "olvidé la clave del banco" is about the bank, whatever
     /// "olvidé la clave" would match.
     pub fn out_of_scope_matches(&self, text: &str) -> Vec<Target> {
-        let markers: Vec<TermId> = self
-            .query_terms(text)
+        self.out_of_scope_matches_terms(&self.query_terms(text))
+    }
+
+    /// [`SearchIndex::out_of_scope_matches`] for analysed terms.
+    pub fn out_of_scope_matches_terms(&self, terms: &[String]) -> Vec<Target> {
+        let markers: Vec<TermId> = terms
             .iter()
             .filter_map(|t| self.term_ids.get(t).copied())
             .filter(|id| self.out_of_scope_only[*id as usize])

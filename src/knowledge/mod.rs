@@ -326,7 +326,8 @@ impl Knowledge {
     /// the tantivy index fused with the character n-gram similarity of every
     /// target (see [`fuse`]).
     pub fn search(&self, text: &str) -> Vec<Hit> {
-        let mut hits = self.index.search(text);
+        let terms = self.index.query_terms(text);
+        let mut hits = self.index.search_terms(&terms);
         if self.index.analyzer().mode() == Mode::Baseline {
             return hits;
         }
@@ -352,7 +353,7 @@ impl Knowledge {
             }
         }
         refuse(&mut hits, FUSION);
-        out_of_scope_first(&mut hits, &self.index.out_of_scope_matches(text));
+        out_of_scope_first(&mut hits, &self.index.out_of_scope_matches_terms(&terms));
         hits
     }
 

@@ -81,9 +81,30 @@ fn grams(text: &str, skip: &dyn Fn(&str) -> bool, f: &mut dyn FnMut(u64)) {
     }
 }
 
+/// n-gram hashes are already well mixed (FNV-1a): hashing them again with
+/// SipHash was a fifth of a 10,000-entry reload.
+#[derive(Default, Clone, Copy)]
+struct Prehashed(u64);
+
+impl std::hash::Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type GramMap<V> = HashMap<u64, V, std::hash::BuildHasherDefault<Prehashed>>;
+
 /// Term counts of a text's n-grams.
-fn counts(text: &str, skip: &dyn Fn(&str) -> bool) -> HashMap<u64, u32> {
-    let mut out: HashMap<u64, u32> = HashMap::new();
+fn counts(text: &str, skip: &dyn Fn(&str) -> bool) -> GramMap<u32> {
+    let mut out: GramMap<u32> = GramMap::default();
     grams(&normalize(text), skip, &mut |g| {
         *out.entry(g).or_insert(0) += 1
     });
@@ -93,7 +114,7 @@ fn counts(text: &str, skip: &dyn Fn(&str) -> bool) -> HashMap<u64, u32> {
 /// TF-IDF over character n-grams (sublinear tf, smoothed idf, L2 norm), as
 /// scikit-learn's `TfidfVectorizer(analyzer="char_wb", sublinear_tf=True)`.
 pub struct Vectorizer {
-    ids: HashMap<u64, u32>,
+    ids: GramMap<u32>,
     idf: Vec<f32>,
     skip_stop_words: bool,
 }
@@ -103,7 +124,7 @@ impl Vectorizer {
     /// stop words give no n-grams (secobot's index); without, every word does
     /// (the peer, as a data scientist would build it).
     pub fn fit(texts: &[&str], skip_stop_words: bool) -> Self {
-        let mut ids: HashMap<u64, u32> = HashMap::new();
+        let mut ids: GramMap<u32> = GramMap::default();
         let mut df: Vec<u32> = Vec::new();
         let skip = skipper(skip_stop_words);
         for text in texts {
@@ -183,7 +204,7 @@ impl NgramIndex {
         let mut postings: Vec<Vec<(u32, f32)>> = vec![Vec::new(); vectorizer.len()];
         let mut centroids: Vec<Vec<(u32, f32)>> = vec![Vec::new(); vectorizer.len()];
         let mut owner = Vec::with_capacity(all.len());
-        let mut sum: std::collections::BTreeMap<u32, f32> = std::collections::BTreeMap::new();
+        let mut sum: HashMap<u32, f32> = HashMap::new();
         for (t, texts) in phrasings.iter().enumerate() {
             sum.clear();
             for text in texts {
