@@ -13,6 +13,8 @@
 //! - [`agents`]: accounts, logins, the live queue, claims.
 //! - [`store`]: the only module that imports sled; durable group commit.
 //! - [`render`]: handlebars templates for reply wording and pages; Markdown → safe HTML.
+//! - [`text`]: text as people type it → one canonical form (NFC, no invisible
+//!   characters), applied once at the socket edge; credentials masked.
 //! - [`eval`], [`report`]: offline commands over the folder and the data.
 //!
 //! Data flows one way: socket → `server::ws_user` → `conversation` → `flows` or
@@ -34,4 +36,5 @@ pub mod server;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;
+pub mod text;
 pub mod tickets;

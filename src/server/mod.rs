@@ -3,6 +3,7 @@
 //! Never imports sled or tantivy: it talks to `conversation`, `knowledge`
 //! (through `LiveKnowledge`) and `agents`.
 
+pub mod outbound;
 pub mod pages;
 pub mod protocol;
 pub mod ws_agent;
@@ -27,6 +28,10 @@ use crate::knowledge::{Knowledge, LiveKnowledge, Mode};
 use crate::render::Renderer;
 use crate::shutdown::{CancellationToken, TaskTracker};
 use crate::store::Store;
+
+/// Frames queued for one socket beyond the kernel's buffer; a reader behind by
+/// more is closed with 1013 (see `outbound`).
+const OUTBOUND_FRAMES: usize = 64;
 
 /// Socket settings, from the config.
 #[derive(Debug, Clone, Copy)]
@@ -72,6 +77,17 @@ impl Application {
     /// # Errors
     /// A broken knowledge folder or template, an unusable data folder, or a busy port.
     pub async fn build(args: &ServeArgs) -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            // A file-size limit (ulimit -f) must fail the write (EFBIG, handled
+            // like a full disk: degraded, then recovered) rather than kill the
+            // process mid-write.
+            // SAFETY: setting a signal's disposition to "ignore" is async-signal-safe
+            // and touches no memory of ours.
+            unsafe {
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            }
+        }
         match rlimit::increase_nofile_limit(u64::MAX) {
             Ok(n) => tracing::debug!(limit = n, "open-file limit raised"),
             Err(e) => tracing::warn!(error = %e, "could not raise the open-file limit"),
@@ -111,7 +127,7 @@ impl Application {
             render.clone(),
             Limits {
                 fanout: 16,
-                history: 2000,
+                history: 500,
             },
         ));
         let agents =
@@ -137,7 +153,7 @@ impl Application {
                 idle: args.idle_timeout(),
                 rate_limit: args.rate_limit,
                 max_strikes: args.max_strikes,
-                outbound: 64,
+                outbound: OUTBOUND_FRAMES,
             },
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),
@@ -156,6 +172,7 @@ impl Application {
             .map_err(|e| tracing::warn!(error = %e, "cannot watch the knowledge folder; reload with SIGHUP"))
             .ok();
         spawn_sighup_reload(&state);
+        spawn_storage_watch(&state);
         Ok(Application {
             listener,
             state,
@@ -189,6 +206,7 @@ impl Application {
             if let Err(e) = tcp.set_nodelay(true) {
                 tracing::debug!(error = %e, "failed to set TCP_NODELAY");
             }
+            cap_send_buffer(tcp);
         });
         let serve = axum::serve(
             listener,
@@ -218,6 +236,66 @@ impl Application {
         }
         Ok(())
     }
+}
+
+/// Bytes the kernel may hold for one connection's unread output. Chat frames
+/// are small; a client that stops reading fills this, its next write waits, and
+/// after the idle limit the socket is closed (see `ws_user`). Without a cap
+/// Linux lets each such connection pin megabytes.
+const SEND_BUFFER: libc::c_int = 256 * 1024;
+
+fn cap_send_buffer(tcp: &tokio::net::TcpStream) {
+    use std::os::fd::AsRawFd;
+    let size = SEND_BUFFER;
+    // SAFETY: setsockopt on a socket this process owns, with a pointer to a
+    // live c_int and its exact size.
+    let rc = unsafe {
+        libc::setsockopt(
+            tcp.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUF,
+            std::ptr::addr_of!(size).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        tracing::debug!(error = %std::io::Error::last_os_error(), "failed to cap SO_SNDBUF");
+    }
+}
+
+/// Keeps storage healthy without a restart: while writes are refused (a full
+/// disk), tries to recover every few seconds; reports the data size to
+/// `/metrics` (`secobot_data_bytes`).
+fn spawn_storage_watch(state: &AppState) {
+    let store = state.hub.store().clone();
+    let token = state.shutdown.clone();
+    // Ends with the shutdown token.
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(crate::store::RECOVERY_INTERVAL);
+        let mut n: u64 = 0;
+        loop {
+            tokio::select! {
+                _ = token.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            let store = store.clone();
+            let size_due = n % 5 == 0;
+            n += 1;
+            let work = tokio::task::spawn_blocking(move || {
+                if store.degraded().is_some() {
+                    store.try_recover();
+                }
+                if size_due {
+                    if let Ok(bytes) = store.size_on_disk() {
+                        metrics::gauge!("secobot_data_bytes").set(bytes as f64);
+                    }
+                }
+            });
+            if let Err(e) = work.await {
+                tracing::error!(error = %e, "storage watch task failed");
+            }
+        }
+    });
 }
 
 /// Reloads the knowledge folder on SIGHUP.

@@ -124,8 +124,16 @@ async fn asset(State(state): State<AppState>, Path(name): Path<String>) -> Respo
 async fn healthz(State(state): State<AppState>) -> Response {
     let knowledge = state.knowledge.get();
     let error = state.knowledge.error();
+    let storage = state.hub.store().degraded();
+    let status = if error.is_none() && storage.is_none() {
+        "ok"
+    } else {
+        "degraded"
+    };
     Json(json!({
-        "status": if error.is_none() { "ok" } else { "degraded" },
+        "status": status,
+        // Extension: why writes are refused (a full disk…), null while they work.
+        "storage": { "error": storage },
         "knowledge": {
             "entries": knowledge.entries.len(),
             "flows": knowledge.flows.len(),

@@ -259,12 +259,7 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
         return (StatusCode::FORBIDDEN, "Origen no permitido.").into_response();
     }
     if let Some(token) = cookie_token(&headers) {
-        if let Err(e) = state
-            .hub
-            .store()
-            .remove_record(RecordKind::Login, &token)
-            .await
-        {
+        if let Err(e) = accounts::remove_login(state.hub.store(), &token).await {
             tracing::error!(error = %e, "failed to remove a login");
         }
     }
@@ -385,7 +380,8 @@ async fn upgrade(
     let tracker = state.tracker.clone();
     ws.read_buffer_size(SOCKET_BUFFER)
         .write_buffer_size(SOCKET_BUFFER)
-        .max_message_size(state.sockets.max_frame)
+        .max_message_size(super::ws_user::HARD_FRAME_LIMIT)
+        .max_frame_size(super::ws_user::HARD_FRAME_LIMIT)
         .on_upgrade(move |socket| tracker.track_future(AgentSocket::run(socket, state, account)))
 }
 
@@ -483,16 +479,19 @@ impl AgentSocket {
     }
 
     async fn on_text(&mut self, text: &str) -> ControlFlow<()> {
+        // Like `/ws`: an oversize frame gets an `error`, the console stays connected.
+        if text.len() > self.state.sockets.max_frame {
+            return self.send_json(&ErrorCode::FrameTooLarge.frame()).await;
+        }
         // Extension: `search {query}` for the console's knowledge search.
         if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
             if v.get("type").and_then(|t| t.as_str()) == Some("search") {
-                let query: String = v
-                    .get("query")
-                    .and_then(|q| q.as_str())
-                    .unwrap_or_default()
-                    .chars()
-                    .take(500)
-                    .collect();
+                let query: String = crate::text::normalize(
+                    v.get("query").and_then(|q| q.as_str()).unwrap_or_default(),
+                )
+                .chars()
+                .take(500)
+                .collect();
                 let session = v
                     .get("session")
                     .and_then(|q| q.as_str())
@@ -502,7 +501,7 @@ impl AgentSocket {
             }
         }
         let frame = match decode_agent(text) {
-            Ok(f) => f,
+            Ok(f) => f.normalized(),
             Err(code) => return self.send_json(&code.frame()).await,
         };
         if let AgentFrame::Say { text, .. } = &frame {

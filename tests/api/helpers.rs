@@ -196,6 +196,11 @@ impl TestServer {
         self.spawn();
     }
 
+    /// The server's process id (to signal it or change its limits).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("server not running").id()
+    }
+
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
     }

@@ -10,4 +10,5 @@ mod browser;
 mod browser_agents;
 mod cli;
 mod flows;
+mod hardening;
 mod user_ws;

@@ -1,0 +1,700 @@
+//! Issue 12, "Nothing lost, nobody locked out": one test per kind of fault,
+//! each against the real server (its own port, data folder and WebSocket
+//! clients). Test names start with the kind's number.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+/// Every `reply` object a client has seen (welcome history and live), by seq.
+fn seen_replies(ws: &WsClient) -> Vec<Value> {
+    let mut all: Vec<Value> = Vec::new();
+    for f in &ws.log {
+        if is_type(f, "welcome") {
+            all.extend(f["history"].as_array().cloned().unwrap_or_default());
+        } else if is_type(f, "reply") {
+            all.push(as_reply(f));
+        }
+    }
+    all
+}
+
+/// Reads frames until nothing arrives for `quiet` (or `limit` passes).
+async fn read_until_quiet(ws: &mut WsClient, quiet: Duration, limit: Duration) -> Vec<Value> {
+    let deadline = Instant::now() + limit;
+    let mut got = Vec::new();
+    while Instant::now() < deadline {
+        match ws.try_recv(quiet).await {
+            Some(v) => got.push(v),
+            None => break,
+        }
+    }
+    got
+}
+
+/// Resumes `session` from seq 0 on a new socket and reads the whole replay
+/// (welcome plus the `reply` frames that follow) up to `newest`.
+async fn full_replay(server: &TestServer, session: &str, newest: u64) -> (WsClient, Vec<Value>) {
+    let mut ws = server.connect().await;
+    let welcome = ws.hello(Some(session), Some(0)).await;
+    assert_eq!(welcome["resumed"], true, "{welcome}");
+    let mut replies = welcome["history"].as_array().cloned().unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while replies.last().and_then(|r| r["seq"].as_u64()).unwrap_or(0) < newest {
+        assert!(
+            Instant::now() < deadline,
+            "replay did not reach seq {newest}"
+        );
+        let f = ws.recv().await;
+        if is_type(&f, "reply") {
+            replies.push(as_reply(&f));
+        }
+    }
+    // Anything newer that was already on its way.
+    for f in ws.drain(Duration::from_millis(300)).await {
+        if is_type(&f, "reply") {
+            replies.push(as_reply(&f));
+        }
+    }
+    (ws, replies)
+}
+
+fn assert_contiguous(replies: &[Value], from: u64, to: u64) {
+    let seqs: Vec<u64> = replies.iter().filter_map(|r| r["seq"].as_u64()).collect();
+    let want: Vec<u64> = (from..=to).collect();
+    assert_eq!(
+        seqs.len(),
+        want.len(),
+        "replayed {} messages, expected {} (first {:?}, last {:?})",
+        seqs.len(),
+        want.len(),
+        seqs.first(),
+        seqs.last()
+    );
+    assert_eq!(seqs, want, "replay out of order or with gaps");
+}
+
+// ------------------------------------------------------------ 1. fast senders
+
+#[tokio::test]
+async fn kind01_fast_sender_burst_is_stored_and_answered_in_order() {
+    let server = TestServer::default_start();
+    for burst in [20usize, 45] {
+        let (mut ws, _) = server.fresh().await;
+        let session = ws.session.clone().unwrap();
+        for i in 0..burst {
+            ws.send_json(json!({"type": "say", "text": format!("mensaje {i}")}))
+                .await;
+        }
+        // Every turn's bot reply arrives, none refused, the socket stays open.
+        let mut frames = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while bot_replies(&frames).len() < burst {
+            assert!(
+                Instant::now() < deadline,
+                "only {} bot replies for {burst} messages:\n{}",
+                bot_replies(&frames).len(),
+                pretty(&frames)
+            );
+            frames.push(ws.recv().await);
+        }
+        frames.extend(ws.drain(Duration::from_millis(300)).await);
+        assert!(
+            !frames.iter().any(|f| is_type(f, "error")),
+            "a burst of {burst} got errors:\n{}",
+            pretty(&frames)
+        );
+        let seqs: Vec<u64> = replies(&frames)
+            .iter()
+            .filter_map(|f| f["seq"].as_u64())
+            .collect();
+        assert!(
+            seqs.windows(2).all(|w| w[0] < w[1]),
+            "bot replies out of order: {seqs:?}"
+        );
+        // Stored: each message followed by its answer, in order.
+        let newest = *seqs.last().unwrap();
+        let (_, stored) = full_replay(&server, &session, newest).await;
+        let echoes: Vec<String> = stored
+            .iter()
+            .filter(|r| r["from"] == "user")
+            .map(|r| r["text"].as_str().unwrap_or("").to_owned())
+            .collect();
+        let want: Vec<String> = (0..burst).map(|i| format!("mensaje {i}")).collect();
+        assert_eq!(echoes, want, "stored user messages");
+        let mut answered = 0;
+        for pair in stored.windows(2) {
+            if pair[0]["from"] == "user" {
+                assert_eq!(
+                    pair[1]["from"], "bot",
+                    "a message without its answer: {pair:?}"
+                );
+                answered += 1;
+            }
+        }
+        assert_eq!(answered, burst);
+    }
+}
+
+// ------------------------------------------------------- 2. long conversations
+
+#[tokio::test]
+async fn kind02_long_conversation_replay_reaches_the_newest_message() {
+    let server = start_with_agents(&[("ana", "agent")], &[]);
+    let (mut ws, _) = server.fresh().await;
+    let session = ws.session.clone().unwrap();
+    let mut newest = 1;
+    let mut i = 0;
+    while newest < 2021 {
+        let frames = ws.say(&format!("consulta número {i}")).await;
+        newest = replies(&frames)
+            .iter()
+            .filter_map(|f| f["seq"].as_u64())
+            .max()
+            .unwrap_or(newest);
+        i += 1;
+    }
+    // The latest question, then a ticket so an agent can take the case.
+    let (_, frames) = open_ticket(&mut ws, "la pregunta más reciente de todas").await;
+    newest = replies(&frames)
+        .iter()
+        .filter_map(|f| f["seq"].as_u64())
+        .max()
+        .unwrap();
+    ws.drain(Duration::from_millis(300)).await;
+
+    let (mut resumed, replayed) = full_replay(&server, &session, newest).await;
+    assert_contiguous(&replayed, 1, newest);
+    assert!(
+        replayed
+            .iter()
+            .any(|r| r["text"].as_str() == Some("la pregunta más reciente de todas")),
+        "the latest question was not replayed"
+    );
+    // Nothing more after the newest: no duplicates.
+    let extra = resumed.drain(Duration::from_millis(500)).await;
+    assert!(replies(&extra).is_empty(), "{}", pretty(&extra));
+
+    // A resume from the middle gets exactly the rest.
+    let mut mid = server.connect().await;
+    mid.hello(Some(&session), Some(1500)).await;
+    let mut rest = seen_replies(&mid);
+    while rest.last().and_then(|r| r["seq"].as_u64()).unwrap_or(0) < newest {
+        let f = mid.recv().await;
+        if is_type(&f, "reply") {
+            rest.push(as_reply(&f));
+        }
+    }
+    assert_contiguous(&rest, 1501, newest);
+
+    // The agent sees the whole case.
+    let (mut agent, _) = agent_console(&server, "ana").await;
+    let claimed = claim(&mut agent, &session).await;
+    assert!(is_type(&claimed, "claimed"), "{claimed}");
+    let history = claimed["history"].as_array().unwrap();
+    assert_contiguous(history, 1, history.last().unwrap()["seq"].as_u64().unwrap());
+    assert!(
+        history.len() as u64 >= newest,
+        "agent history has {}",
+        history.len()
+    );
+}
+
+// ---------------------------------------------------------- 3. full disk
+
+/// Sets the server process's file-size limit (RLIMIT_FSIZE): a write past it
+/// fails with EFBIG, the same error path as a full disk (sled's write fails,
+/// then every later write until it is reopened).
+fn set_file_size_limit(pid: u32, bytes: u64) {
+    let limit = libc::rlimit {
+        rlim_cur: bytes,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: prlimit on our own child process with a valid rlimit struct.
+    let rc = unsafe {
+        libc::prlimit(
+            libc::pid_t::try_from(pid).unwrap(),
+            libc::RLIMIT_FSIZE,
+            &limit,
+            std::ptr::null_mut(),
+        )
+    };
+    assert_eq!(rc, 0, "prlimit failed: {}", std::io::Error::last_os_error());
+}
+
+fn data_size(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let meta = entry.metadata().unwrap();
+        total += if meta.is_dir() {
+            data_size(&entry.path())
+        } else {
+            meta.len()
+        };
+    }
+    total
+}
+
+#[tokio::test]
+async fn kind03_full_disk_never_shows_unsaved_messages_and_recovers() {
+    let mut server = TestServer::default_start();
+    let (mut ws, _) = server.fresh().await;
+    let session = ws.session.clone().unwrap();
+    let frames = ws.say("hola, necesito ayuda con la firma").await;
+    assert!(!frames.iter().any(|f| is_type(f, "error")));
+    let saved_before = ws.max_seq();
+
+    // The disk "fills": no file of the data folder may grow any more.
+    let big = data_size(&server.data_dir) + 16 * 1024;
+    set_file_size_limit(server.pid(), big);
+    let long = "x".repeat(3000);
+    let mut refused = None;
+    for i in 0..400 {
+        ws.send_json(json!({"type": "say", "text": format!("{long} {i}")}))
+            .await;
+        let frames = ws
+            .recv_until(|f| is_type(f, "error") || is_type(f, "reply"))
+            .await;
+        let last = frames.last().unwrap();
+        if is_type(last, "error") {
+            refused = Some((i, last.clone()));
+            break;
+        }
+        ws.drain(QUIET).await;
+    }
+    let (refused_at, error) = refused.expect("no write failed with the file-size limit");
+    assert_eq!(error["code"], "not_saved", "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("guardar"), "{message}");
+    let last_saved = ws.max_seq();
+    // Later turns are refused too, at once.
+    let frames = ws.say("otra pregunta mientras el disco está lleno").await;
+    assert!(
+        frames.iter().any(|f| f["code"] == "not_saved"),
+        "{}",
+        pretty(&frames)
+    );
+
+    let health = server.get("/healthz").await.json();
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert!(health["storage"]["error"].is_string(), "{health}");
+
+    // A resume does not replay the refused turn.
+    let mut other = server.connect().await;
+    other.hello(Some(&session), Some(saved_before)).await;
+    other.drain(Duration::from_millis(300)).await;
+    let texts: Vec<String> = seen_replies(&other)
+        .iter()
+        .map(|r| r["text"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(
+        !texts.iter().any(|t| t.ends_with(&format!(" {refused_at}"))
+            || t.contains("mientras el disco está lleno")),
+        "a refused message was replayed: {texts:?}"
+    );
+    assert!(seen_replies(&other)
+        .iter()
+        .all(|r| r["seq"].as_u64().unwrap() <= last_saved));
+
+    // Space comes back: turns work again within 20 s, without a restart.
+    set_file_size_limit(server.pid(), libc::RLIM_INFINITY);
+    let recovered = eventually(Duration::from_secs(20), "storage to recover", || async {
+        let h = server.get("/healthz").await.json();
+        if h["status"] == "ok" {
+            Ok(h)
+        } else {
+            Err(h.to_string())
+        }
+    })
+    .await;
+    assert!(recovered["storage"]["error"].is_null(), "{recovered}");
+    let frames = ws
+        .say("ya hay espacio, ¿qué es la firma electrónica?")
+        .await;
+    assert!(
+        !frames.iter().any(|f| is_type(f, "error")),
+        "{}",
+        pretty(&frames)
+    );
+    let after_recovery = ws.max_seq();
+    assert_eq!(
+        first_bot(&frames)["seq"].as_u64().unwrap(),
+        last_saved + 2,
+        "seqs continue right after the last saved message"
+    );
+
+    // After a restart: everything acknowledged is there, nothing refused is.
+    server.restart();
+    let (_, stored) = full_replay(&server, &session, after_recovery).await;
+    assert_contiguous(&stored, 1, after_recovery);
+    for r in &stored {
+        let t = r["text"].as_str().unwrap_or("");
+        assert!(
+            !t.contains("mientras el disco está lleno") && !t.ends_with(&format!(" {refused_at}")),
+            "a refused message survived the restart: {t}"
+        );
+    }
+}
+
+// ---------------------------------------------------------- 6. slow readers
+
+#[tokio::test]
+async fn kind06_a_tab_that_never_reads_is_closed_and_can_resume() {
+    let server = TestServer::start(Opts {
+        args: vec![
+            "--idle-secs".into(),
+            "5".into(),
+            "--ping-secs".into(),
+            "1".into(),
+        ],
+        ..Opts::default()
+    });
+    let (mut writer, _) = server.fresh().await;
+    let session = writer.session.clone().unwrap();
+    // The sleeper tab says hello, then never reads again.
+    let mut sleeper = server.connect().await;
+    sleeper.hello(Some(&session), None).await;
+    let connections = |m: &str| -> f64 {
+        m.lines()
+            .find(|l| l.starts_with("secobot_connections "))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(-1.0)
+    };
+    assert_eq!(connections(&server.get("/metrics").await.body), 2.0);
+    // The other tab's messages are echoed to the sleeper (~16 KB each), so its
+    // buffers fill within a second or two, well before it counts as idle.
+    let long = "😀".repeat(3990);
+    let started = Instant::now();
+    let mut closed_after = None;
+    let mut i = 0;
+    while closed_after.is_none() {
+        writer
+            .send_json(json!({"type": "say", "text": format!("{long}{i}")}))
+            .await;
+        writer
+            .recv_until(|f| is_type(f, "reply") || is_type(f, "error"))
+            .await;
+        i += 1;
+        if i % 20 == 0 && connections(&server.get("/metrics").await.body) == 1.0 {
+            closed_after = Some(started.elapsed());
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(40),
+            "the tab that never reads was still open after {i} messages"
+        );
+    }
+    let closed_after = closed_after.unwrap();
+    assert!(
+        closed_after < Duration::from_secs(15),
+        "closed after {closed_after:?}"
+    );
+    // What the sleeper finally reads ends with a close, not a hang.
+    let code = sleeper.close_code(Duration::from_secs(10)).await;
+    assert!(matches!(code, Some(1013) | None), "close code {code:?}");
+    // The writer was never affected, and the sleeper can resume everything.
+    writer.drain(Duration::from_millis(300)).await;
+    let frames = writer.say("¿sigo conectado?").await;
+    assert!(!frames.iter().any(|f| is_type(f, "error")));
+    let newest = writer.max_seq();
+    let (_, replayed) = full_replay(&server, &session, newest).await;
+    let last = replayed.last().unwrap()["seq"].as_u64().unwrap();
+    assert!(last >= newest);
+    assert_contiguous(&replayed, 1, last);
+}
+
+// ------------------------------------------------ 10. secrets typed in the chat
+
+#[tokio::test]
+async fn kind10_credentials_are_masked_before_storage_and_agents() {
+    let mut server = start_with_agents(&[("ana", "agent")], &[]);
+    let (mut ws, _) = server.fresh().await;
+    let session = ws.session.clone().unwrap();
+    let secrets = [
+        ("mi clave es Secop2024* y no puedo entrar", "Secop2024*"),
+        ("contraseña: Perro#123", "Perro#123"),
+        ("mi password=Lunes.2025 no sirve", "Lunes.2025"),
+        ("el código de verificación es 884213", "884213"),
+    ];
+    // A second tab sees the echoes.
+    let mut tab = server.connect().await;
+    tab.hello(Some(&session), None).await;
+    for (text, secret) in secrets {
+        let frames = ws.say(text).await;
+        let all = pretty(&frames);
+        assert!(!all.contains(secret), "{secret} shown back:\n{all}");
+        let notice = bot_replies(&frames)
+            .into_iter()
+            .find(|r| {
+                r["text"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("Nunca comparta su contraseña")
+            })
+            .unwrap_or_else(|| panic!("no kind advice after {text:?}:\n{all}"));
+        assert_eq!(notice["from"], "bot");
+    }
+    let echoes = tab.drain(Duration::from_millis(500)).await;
+    let echoed = pretty(&echoes);
+    assert!(echoed.contains("mi clave es ••••••"), "{echoed}");
+    for (_, secret) in secrets {
+        assert!(!echoed.contains(secret), "{secret} echoed to the other tab");
+    }
+    // An ordinary question about passwords is left alone.
+    let frames = ws.say("olvidé mi clave y no puedo entrar").await;
+    assert!(pretty(&frames).contains("olvidé mi clave") || !frames.is_empty());
+
+    // The agent never sees them (case description typed with a secret, too).
+    let (_, _) = open_ticket(&mut ws, "no entro, mi contraseña es Clave-9999").await;
+    let (mut agent, queue) = agent_console(&server, "ana").await;
+    let claimed = claim(&mut agent, &session).await;
+    let seen = format!("{queue}{claimed}");
+    for secret in [
+        "Secop2024*",
+        "Perro#123",
+        "Lunes.2025",
+        "884213",
+        "Clave-9999",
+    ] {
+        assert!(!seen.contains(secret), "the agent sees {secret}");
+    }
+    // Nor does the data folder, once flushed and stopped.
+    drop(agent);
+    server.terminate();
+    for secret in [
+        "Secop2024*",
+        "Perro#123",
+        "Lunes.2025",
+        "884213",
+        "Clave-9999",
+    ] {
+        assert!(
+            !folder_contains(&server.data_dir, secret.as_bytes()),
+            "{secret} is stored in clear"
+        );
+    }
+}
+
+/// Whether any file under `dir` holds `needle`.
+fn folder_contains(dir: &std::path::Path, needle: &[u8]) -> bool {
+    std::fs::read_dir(dir).unwrap().flatten().any(|e| {
+        let path = e.path();
+        if path.is_dir() {
+            folder_contains(&path, needle)
+        } else {
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            bytes.windows(needle.len()).any(|w| w == needle)
+        }
+    })
+}
+
+#[tokio::test]
+async fn kind10_agent_login_tokens_are_stored_hashed() {
+    let mut server = start_with_agents(&[("ana", "agent")], &[]);
+    let cookie = login(&server, "ana").await;
+    let token = cookie.split('=').nth(1).unwrap().to_owned();
+    let (_agent, _) = agent_socket(&server, &cookie).await;
+    server.terminate();
+    assert!(
+        !folder_contains(&server.data_dir, token.as_bytes()),
+        "the login token is stored in clear"
+    );
+}
+
+// ------------------------------------------- 12. text as people really type it
+
+#[tokio::test]
+async fn kind12_decomposed_accents_and_invisible_characters_are_normalised() {
+    let server = TestServer::default_start();
+    // Decomposed accents get the same answer as composed ones.
+    let composed = ask_fresh(&server, "qué es la firma electrónica").await;
+    let decomposed = ask_fresh(&server, "que\u{301} es la firma electro\u{301}nica").await;
+    assert_eq!(kind(&decomposed), kind(&composed), "{decomposed}");
+    assert_eq!(source_id(&decomposed), source_id(&composed));
+    let zero_width = ask_fresh(
+        &server,
+        "qué es la firma\u{200B} electró\u{200D}nica\u{FEFF}",
+    )
+    .await;
+    assert_eq!(kind(&zero_width), kind(&composed), "{zero_width}");
+
+    // Only invisible characters: empty.
+    let (mut ws, _) = server.fresh().await;
+    ws.send_json(json!({"type": "say", "text": "\u{200B}\u{200C}\u{2060}\u{FEFF} \u{00A0}"}))
+        .await;
+    let f = ws.recv().await;
+    assert_eq!(f["code"], "empty_text", "{f}");
+
+    // The limit counts characters after normalisation: 4,000 decomposed é's are
+    // 8,000 code points but 4,000 characters.
+    ws.send_json(json!({"type": "say", "text": "e\u{301}".repeat(4000)}))
+        .await;
+    let frames =
+        read_until_quiet(&mut ws, Duration::from_millis(500), Duration::from_secs(5)).await;
+    assert!(
+        !frames.iter().any(|f| f["code"] == "text_too_long"),
+        "{}",
+        pretty(&frames)
+    );
+    let echo_len = frames
+        .iter()
+        .find(|f| is_type(f, "reply"))
+        .map(|_| ())
+        .is_some();
+    assert!(echo_len, "no answer to a 4,000-character message");
+    // And invisible padding does not make a message too long.
+    ws.send_json(json!({"type": "say", "text": format!("hola{}", "\u{200B}".repeat(5000))}))
+        .await;
+    let frames =
+        read_until_quiet(&mut ws, Duration::from_millis(500), Duration::from_secs(5)).await;
+    assert!(
+        !frames.iter().any(|f| is_type(f, "error")),
+        "{}",
+        pretty(&frames)
+    );
+
+    // Typed fields: bidi marks around a phone, no-break spaces inside numbers,
+    // a zero-width space after an e-mail.
+    let (mut ws, _) = server.fresh().await;
+    let frames = ws.escalate(None).await;
+    let mut step = last_bot(&frames).clone();
+    let mut stored_fields = Vec::new();
+    for _ in 0..20 {
+        let frames = match (flow_step(&step), step["flow"]["input"].as_str()) {
+            (_, Some("email")) => ws.say("ana.perez@example.com\u{200B}").await,
+            (_, Some("phone")) => ws.say("\u{202D}+57 300 123 4567\u{202C}").await,
+            (_, Some("document")) => ws.say("1020\u{00A0}304\u{202F}050").await,
+            (_, Some("text")) => ws.say("Ana Pe\u{301}rez").await,
+            ("confirmar", None) => {
+                stored_fields.push(step["text"].as_str().unwrap().to_owned());
+                break;
+            }
+            (_, _) => {
+                let v = step["buttons"][0]["value"].as_str().unwrap().to_owned();
+                ws.choose(&v).await
+            }
+        };
+        let next = last_bot(&frames).clone();
+        assert!(
+            flow_step(&next) != flow_step(&step),
+            "step {} refused a value people really type:\n{}",
+            flow_step(&step),
+            pretty(&frames)
+        );
+        step = next;
+    }
+    let summary = stored_fields.pop().expect("never reached the confirmation");
+    assert!(summary.contains("Ana Pérez"), "{summary}");
+    assert!(summary.contains("ana.perez@example.com"), "{summary}");
+    assert!(
+        !summary.contains('\u{200B}') && !summary.contains('\u{202D}'),
+        "{summary:?}"
+    );
+}
+
+// --------------------------------------------- 13. typed fields stay text
+
+#[tokio::test]
+async fn kind13_typed_ticket_fields_are_escaped_in_the_confirmation() {
+    let server = TestServer::default_start();
+    let (mut ws, _) = server.fresh().await;
+    let frames = ws.escalate(None).await;
+    let mut step = last_bot(&frames).clone();
+    let name = "<img src=x onerror=alert(1)> **Ana** [clic](http://malo.example)";
+    for _ in 0..20 {
+        if flow_step(&step) == "confirmar" {
+            break;
+        }
+        let frames = match step["flow"]["input"].as_str() {
+            Some("email") => ws.say("ana.perez@example.com").await,
+            Some("phone") => ws.say("3001234567").await,
+            Some("document") => ws.say("1020304050").await,
+            Some("text") if flow_step(&step) == "nombre" => ws.say(name).await,
+            Some(_) => ws.say("<b>Alcaldía</b> & <script>x</script>").await,
+            None => {
+                let v = step["buttons"][0]["value"].as_str().unwrap().to_owned();
+                ws.choose(&v).await
+            }
+        };
+        step = last_bot(&frames).clone();
+    }
+    assert_eq!(flow_step(&step), "confirmar", "{step}");
+    let html = step["html"].as_str().expect("the confirmation has html");
+    for forbidden in ["<img", "<b>", "<script", "<a ", "<strong>Ana</strong>"] {
+        assert!(
+            !html.contains(forbidden),
+            "{forbidden} rendered as HTML:\n{html}"
+        );
+    }
+    assert!(
+        html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<strong>Nombre:</strong>"),
+        "the template's own Markdown: {html}"
+    );
+}
+
+// ------------------------------------- 14. control characters in the report
+
+#[tokio::test]
+async fn kind14_report_unanswered_never_prints_terminal_controls() {
+    let mut server = TestServer::default_start();
+    let (mut ws, _) = server.fresh().await;
+    // The edge strips them from new messages; the report must be safe anyway,
+    // so this goes in as `escalate`'s text, and as text around control chars.
+    ws.say("zzqx \u{1b}[2J\u{1b}]0;pwned\u{7} wkrp").await;
+    ws.say("zzqx wkrp \u{1b}[31m").await;
+    server.terminate();
+    let out = run_cli(
+        &[
+            "report",
+            "unanswered",
+            "--data",
+            server.data_dir.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("zzqx"), "{text}");
+    for b in out.stdout.iter() {
+        assert!(
+            *b >= 0x20 || *b == b'\n' || *b == b'\t',
+            "control byte {b:#x} in the report:\n{text:?}"
+        );
+    }
+}
+
+// --------------------------------------------- 17. two consoles, one claim
+
+#[tokio::test]
+async fn kind17_one_agent_claiming_from_two_consoles_joins_once() {
+    let server = start_with_agents(&[("ana", "agent")], &[]);
+    let (mut user, session, _) = user_with_ticket(&server, "no puedo firmar").await;
+    user.drain(Duration::from_millis(300)).await;
+    let cookie = login(&server, "ana").await;
+    let (mut a, _) = agent_socket(&server, &cookie).await;
+    let (mut b, _) = agent_socket(&server, &cookie).await;
+    let frame = json!({"type": "claim", "session": session});
+    a.send_json(frame.clone()).await;
+    b.send_json(frame).await;
+    assert!(is_type(&next_claimed(&mut a).await, "claimed"));
+    assert!(is_type(&next_claimed(&mut b).await, "claimed"));
+    let frames = user.drain(Duration::from_millis(800)).await;
+    let joined = frames
+        .iter()
+        .filter(|f| is_type(f, "agent") && f["event"] == "joined")
+        .count();
+    assert_eq!(joined, 1, "{}", pretty(&frames));
+    let newest = user.max_seq();
+    let (_, stored) = full_replay(&server, &session, newest).await;
+    let notices = stored
+        .iter()
+        .filter(|r| r["from"] == "system" && r["text"].as_str().unwrap_or("").contains("se unió"))
+        .count();
+    assert_eq!(notices, 1, "stored 'se unió' notices");
+}
