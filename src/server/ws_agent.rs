@@ -459,7 +459,16 @@ impl AgentSocket {
                 }
                 message = me.socket.recv() => match message {
                     Some(Ok(Message::Text(text))) => me.on_text(text.as_str()).await,
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => ControlFlow::Break(()),
+                    // The WebSocket layer queues the answering Close; reading on sends it.
+                    Some(Ok(Message::Close(_))) => ControlFlow::Continue(()),
+                    None => ControlFlow::Break(()),
+                    Some(Err(e)) => {
+                        // A frame the WebSocket layer refused: close with its RFC 6455 code.
+                        let (code, reason) = super::outbound::violation(&e);
+                        let close = Message::Close(Some(CloseFrame { code, reason: reason.into() }));
+                        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), me.socket.send(close)).await;
+                        ControlFlow::Break(())
+                    }
                     Some(Ok(_)) => ControlFlow::Continue(()),
                 },
                 changed = queue.changed() => match changed {

@@ -698,3 +698,141 @@ async fn kind17_one_agent_claiming_from_two_consoles_joins_once() {
         .count();
     assert_eq!(notices, 1, "stored 'se unió' notices");
 }
+
+// ------------------------------------------- 7. frames the WebSocket layer refuses
+
+/// A raw WebSocket connection (handshake done by hand), to send frames no
+/// well-behaved client library would.
+async fn raw_socket(server: &TestServer, path: &str) -> tokio::net::TcpStream {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = server.http_url.trim_start_matches("http://").to_owned();
+    let mut tcp = tokio::net::TcpStream::connect(&host).await.unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut b = [0u8; 1];
+        tcp.read_exact(&mut b).await.unwrap();
+        head.push(b[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    tcp
+}
+
+/// A masked client frame with the given first byte (FIN, RSV bits, opcode).
+fn client_frame(first: u8, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![first];
+    let len = payload.len();
+    if len < 126 {
+        f.push(0x80 | len as u8);
+    } else if len <= 0xFFFF {
+        f.push(0x80 | 126);
+        f.extend_from_slice(&(len as u16).to_be_bytes());
+    } else {
+        f.push(0x80 | 127);
+        f.extend_from_slice(&(len as u64).to_be_bytes());
+    }
+    let mask = [0x12u8, 0x34, 0x56, 0x78];
+    f.extend_from_slice(&mask);
+    f.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    f
+}
+
+/// Reads server frames until a Close; returns its code (None: the connection
+/// ended without one).
+async fn read_close_code(tcp: &mut tokio::net::TcpStream) -> Option<u16> {
+    use tokio::io::AsyncReadExt;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut head = [0u8; 2];
+        match tokio::time::timeout_at(deadline, tcp.read_exact(&mut head)).await {
+            Ok(Ok(_)) => {}
+            _ => return None,
+        }
+        let opcode = head[0] & 0x0F;
+        let mut len = u64::from(head[1] & 0x7F);
+        if len == 126 {
+            let mut b = [0u8; 2];
+            tcp.read_exact(&mut b).await.ok()?;
+            len = u64::from(u16::from_be_bytes(b));
+        } else if len == 127 {
+            let mut b = [0u8; 8];
+            tcp.read_exact(&mut b).await.ok()?;
+            len = u64::from_be_bytes(b);
+        }
+        let mut payload = vec![0u8; usize::try_from(len).unwrap()];
+        tcp.read_exact(&mut payload).await.ok()?;
+        if opcode == 0x8 {
+            return payload.get(..2).map(|c| u16::from_be_bytes([c[0], c[1]]));
+        }
+    }
+}
+
+#[tokio::test]
+async fn kind07_protocol_violations_close_with_their_rfc_6455_code() {
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::default_start();
+    let hello = br#"{"type":"hello","session":null}"#;
+    let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+        ("reserved bit", client_frame(0x80 | 0x40 | 0x1, hello), 1002),
+        ("unknown opcode", client_frame(0x80 | 0x3, b"x"), 1002),
+        (
+            "invalid UTF-8",
+            client_frame(0x81, &[0x7b, 0xff, 0xfe, 0x7d]),
+            1007,
+        ),
+        (
+            "over the hard limit",
+            {
+                // Only the header: the server refuses it by its declared length.
+                let mut f = vec![0x81, 0x80 | 127];
+                f.extend_from_slice(&(64u64 * 1024 * 1024).to_be_bytes());
+                f.extend_from_slice(&[1, 2, 3, 4]);
+                f
+            },
+            1009,
+        ),
+    ];
+    for (what, frame, want) in cases {
+        let mut tcp = raw_socket(&server, "/ws").await;
+        tcp.write_all(&frame).await.unwrap();
+        let code = read_close_code(&mut tcp).await;
+        assert_eq!(code, Some(want), "{what}");
+    }
+    // A client's Close is answered with a Close.
+    let mut tcp = raw_socket(&server, "/ws").await;
+    tcp.write_all(&client_frame(0x88, &1000u16.to_be_bytes()))
+        .await
+        .unwrap();
+    assert_eq!(
+        read_close_code(&mut tcp).await,
+        Some(1000),
+        "answer to Close"
+    );
+}
+
+#[tokio::test]
+async fn kind07_agent_socket_answers_oversize_frames_with_an_error() {
+    let server = start_with_agents(&[("ana", "agent")], &[]);
+    let (mut agent, _) = agent_console(&server, "ana").await;
+    let text = "a".repeat(70_000);
+    agent
+        .send_json(json!({"type": "say", "session": "x", "text": text}))
+        .await;
+    let frames = agent.recv_until(|f| is_type(f, "error")).await;
+    assert_eq!(frames.last().unwrap()["code"], "frame_too_large");
+    // Still connected: the next frame is answered.
+    agent
+        .send_json(json!({"type": "search", "query": "firma electrónica"}))
+        .await;
+    let frames = agent.recv_until(|f| is_type(f, "search_results")).await;
+    assert!(!frames.is_empty());
+    // Malformed JSON gets an error too.
+    agent.send_raw_text("{no es json".into()).await;
+    let f = agent.recv_until(|f| is_type(f, "error")).await;
+    assert_eq!(f.last().unwrap()["code"], "invalid_json");
+}
