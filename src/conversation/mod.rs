@@ -204,7 +204,16 @@ impl Hub {
                 let events = session.subscribe();
                 let current = state.last_seq;
                 // The first page only; the socket pages the rest up to `current`.
-                let history = self.replay(id, last_seq, current, self.limits.history)?;
+                let history = if state.unsaved.is_empty() {
+                    self.replay(id, last_seq, current, self.limits.history)?
+                } else {
+                    state
+                        .unsaved
+                        .iter()
+                        .filter(|m| m.seq > last_seq)
+                        .cloned()
+                        .collect()
+                };
                 let ticket = state.ticket.clone().zip(state.ticket_status.clone());
                 drop(state);
                 return Ok(Opened {
@@ -237,8 +246,16 @@ impl Hub {
         let history = {
             let mut state = session.state.lock().await;
             state.offer(&first);
-            let appended = self.commit(&session, &mut state, first, None, None).await?;
-            appended.into_iter().map(|r| (*r).clone()).collect()
+            let now = Utc::now().to_rfc3339();
+            for m in &mut first {
+                state.last_seq += 1;
+                m.seq = state.last_seq;
+                m.ts.clone_from(&now);
+            }
+            // Stored with the first turn (see `ConversationState::unsaved`): a
+            // `hello` alone writes nothing, so reconnect loops cannot fill the disk.
+            state.unsaved.clone_from(&first);
+            first
         };
         // The receiver also got these; the socket skips seqs already in history.
         Ok(Opened {
@@ -495,7 +512,8 @@ impl Hub {
         useful: bool,
     ) -> Result<(), ConversationError> {
         let state = session.state.lock().await;
-        if seq == 0 || seq > state.last_seq {
+        // Nothing stored yet (only the greeting): nothing to rate.
+        if seq == 0 || seq > state.last_seq || !state.unsaved.is_empty() {
             return Err(ConversationError::UnknownSeq(seq));
         }
         drop(state);
@@ -531,16 +549,29 @@ impl Hub {
             m.seq = state.last_seq;
             m.ts.clone_from(&now);
         }
-        let result = self
-            .store
-            .commit(Commit {
-                session: Some((&session.id, state)),
-                messages: &messages,
-                ticket,
-            })
-            .await;
+        // The greeting, if nobody had written yet: stored now, before the rest.
+        let unsaved = std::mem::take(&mut state.unsaved);
+        let result = if unsaved.is_empty() {
+            self.store
+                .commit(Commit {
+                    session: Some((&session.id, state)),
+                    messages: &messages,
+                    ticket,
+                })
+                .await
+        } else {
+            let all: Vec<Reply> = unsaved.iter().chain(&messages).cloned().collect();
+            self.store
+                .commit(Commit {
+                    session: Some((&session.id, state)),
+                    messages: &all,
+                    ticket,
+                })
+                .await
+        };
         if let Err(e) = result {
             state.last_seq = before;
+            state.unsaved = unsaved;
             return Err(e);
         }
         let published: Vec<Arc<Reply>> = messages.into_iter().map(Arc::new).collect();

@@ -3,6 +3,7 @@
 //! Never imports sled or tantivy: it talks to `conversation`, `knowledge`
 //! (through `LiveKnowledge`) and `agents`.
 
+pub mod limits;
 pub mod outbound;
 pub mod pages;
 pub mod protocol;
@@ -59,6 +60,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     pub tracker: TaskTracker,
     pub connections: Arc<Semaphore>,
+    /// Per-address rate limits (new conversations, turns).
+    pub limits: Arc<limits::AddressLimits>,
 }
 
 /// A server bound to its port, not yet serving (tests read the port in between).
@@ -158,6 +161,13 @@ impl Application {
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),
             connections: Arc::new(Semaphore::new(args.max_connections)),
+            limits: Arc::new(limits::AddressLimits {
+                conversations: limits::KeyedLimit::new(
+                    args.new_conversations_per_minute / 60.0,
+                    args.new_conversations_burst,
+                ),
+                turns: limits::KeyedLimit::new(args.turns_per_second, args.turns_burst),
+            }),
         };
         let listener = TcpListener::bind(args.addr)
             .await
@@ -173,6 +183,7 @@ impl Application {
             .ok();
         spawn_sighup_reload(&state);
         spawn_storage_watch(&state);
+        spawn_retention(&state, args);
         Ok(Application {
             listener,
             state,
@@ -293,6 +304,51 @@ fn spawn_storage_watch(state: &AppState) {
             });
             if let Err(e) = work.await {
                 tracing::error!(error = %e, "storage watch task failed");
+            }
+        }
+    });
+}
+
+/// Retention, every `--retention-every-secs`: conversations without a ticket
+/// deleted `--retention-days` after their last message, resolved tickets'
+/// personal fields anonymised `--anonymize-after-days` after resolution.
+fn spawn_retention(state: &AppState, args: &ServeArgs) {
+    let store = state.hub.store().clone();
+    let token = state.shutdown.clone();
+    let every = Duration::from_secs(args.retention_every_secs);
+    let days =
+        |d: f64| (d > 0.0).then(|| chrono::Duration::milliseconds((d * 86_400_000.0) as i64));
+    let (delete_after, anonymize_after) =
+        (days(args.retention_days), days(args.anonymize_after_days));
+    if delete_after.is_none() && anonymize_after.is_none() {
+        return;
+    }
+    // Ends with the shutdown token.
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = token.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            let store = store.clone();
+            let now = chrono::Utc::now();
+            let swept = tokio::task::spawn_blocking(move || {
+                store.sweep(
+                    delete_after.map(|d| now - d),
+                    anonymize_after.map(|d| now - d),
+                )
+            })
+            .await;
+            match swept {
+                Ok(Ok(s)) if s.deleted + s.anonymized > 0 => tracing::info!(
+                    deleted = s.deleted,
+                    anonymized = s.anonymized,
+                    "retention sweep"
+                ),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "retention sweep failed; will retry"),
+                Err(e) => tracing::error!(error = %e, "retention task failed"),
             }
         }
     });

@@ -121,6 +121,9 @@ pub enum ServerFrame {
     Error {
         code: ErrorCode,
         message: String,
+        /// Extension: with `rate_limited`, milliseconds until a retry is accepted.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
     },
     Queue {
         items: Vec<QueueItem>,
@@ -220,6 +223,24 @@ impl ErrorCode {
         ServerFrame::Error {
             code: self,
             message: self.message().to_owned(),
+            retry_after_ms: None,
+        }
+    }
+
+    /// `rate_limited` with how long to wait.
+    pub fn rate_limited(wait: std::time::Duration) -> ServerFrame {
+        let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
+        ServerFrame::Error {
+            code: ErrorCode::RateLimited,
+            message: format!(
+                "Está enviando mensajes muy rápido. Espere {} e intente de nuevo.",
+                if ms < 1500 {
+                    "un momento".to_owned()
+                } else {
+                    format!("{} segundos", ms.div_ceil(1000))
+                }
+            ),
+            retry_after_ms: Some(ms),
         }
     }
 }

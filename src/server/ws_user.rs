@@ -6,12 +6,13 @@
 //! Bad frames get an `error` frame and the connection goes on; a client that
 //! keeps sending bad frames is closed with 1008.
 
+use std::net::{IpAddr, SocketAddr};
 use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -37,7 +38,11 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/ws", get(upgrade))
 }
 
-async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+async fn upgrade(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ws: WebSocketUpgrade,
+) -> Response {
     let Ok(permit) = state.connections.clone().try_acquire_owned() else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -53,7 +58,7 @@ async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Respons
         .on_upgrade(move |socket| {
             tracker.track_future(async move {
                 let _permit = permit;
-                UserSocket::serve(socket, state).await;
+                UserSocket::serve(socket, state, peer.ip()).await;
             })
         })
 }
@@ -111,6 +116,8 @@ struct UserSocket {
     /// Tells this connection's own messages apart from its other tabs'.
     id: u64,
     out: Outbox,
+    /// The client's address, for the per-address limits.
+    peer: IpAddr,
     state: AppState,
     session: Option<Arc<Session>>,
     events: Option<broadcast::Receiver<SessionEvent>>,
@@ -131,12 +138,13 @@ struct UserSocket {
 }
 
 impl UserSocket {
-    fn new(out: Outbox, state: AppState) -> Self {
+    fn new(out: Outbox, state: AppState, peer: IpAddr) -> Self {
         let limit = RateLimit::new(state.sockets.rate_limit);
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         UserSocket {
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             out,
+            peer,
             state,
             session: None,
             events: None,
@@ -152,10 +160,10 @@ impl UserSocket {
         }
     }
 
-    async fn serve(socket: WebSocket, state: AppState) {
+    async fn serve(socket: WebSocket, state: AppState, peer: IpAddr) {
         let (sink, mut stream) = socket.split();
         let out = Outbox::start(sink, state.sockets.outbound, state.sockets.idle);
-        let mut me = UserSocket::new(out, state);
+        let mut me = UserSocket::new(out, state, peer);
         let mut ping = tokio::time::interval(me.state.sockets.ping);
         ping.tick().await;
         let shutdown = me.state.shutdown.clone();
@@ -220,6 +228,23 @@ impl UserSocket {
             Ok(f) => f.normalized(),
             Err(code) => return self.refuse(code).await,
         };
+        // Per address, over all its connections: new conversations and turns.
+        let limited = match &frame {
+            ClientFrame::Hello { session, .. } if self.session.is_none() => {
+                if self.resumable(session.as_deref()) {
+                    Ok(())
+                } else {
+                    self.state.limits.conversations.check(self.peer)
+                }
+            }
+            ClientFrame::Hello { .. } => Ok(()),
+            _ => self.state.limits.turns.check(self.peer),
+        };
+        if let Err(wait) = limited {
+            return self
+                .refuse_with(ErrorCode::RateLimited, &ErrorCode::rate_limited(wait))
+                .await;
+        }
         let started = Instant::now();
         let result = match frame {
             ClientFrame::Hello { session, last_seq } => {
@@ -465,12 +490,24 @@ impl UserSocket {
         ControlFlow::Break(())
     }
 
+    /// Whether `hello` names a conversation that exists (resuming is not
+    /// starting a new one).
+    fn resumable(&self, requested: Option<&str>) -> bool {
+        requested
+            .and_then(crate::conversation::SessionId::parse)
+            .is_some_and(|id| matches!(self.state.hub.get(&id), Ok(Some(_))))
+    }
+
     /// Sends an `error`; closes with 1008 after too many in a row.
     async fn refuse(&mut self, code: ErrorCode) -> ControlFlow<()> {
+        self.refuse_with(code, &code.frame()).await
+    }
+
+    async fn refuse_with(&mut self, code: ErrorCode, frame: &ServerFrame) -> ControlFlow<()> {
         self.strikes += 1;
         metrics::counter!("secobot_refused_frames_total", "code" => format!("{code:?}"))
             .increment(1);
-        self.send(&code.frame()).await?;
+        self.send(frame).await?;
         if self.strikes >= self.state.sockets.max_strikes {
             return self.end(1008, "Demasiados mensajes inválidos.");
         }

@@ -142,7 +142,7 @@ async fn kind01_fast_sender_burst_is_stored_and_answered_in_order() {
 
 #[tokio::test]
 async fn kind02_long_conversation_replay_reaches_the_newest_message() {
-    let server = start_with_agents(&[("ana", "agent")], &[]);
+    let server = start_with_agents(&[("ana", "agent")], &["--turns-per-second", "0"]);
     let (mut ws, _) = server.fresh().await;
     let session = ws.session.clone().unwrap();
     let mut newest = 1;
@@ -239,7 +239,10 @@ fn data_size(dir: &std::path::Path) -> u64 {
 
 #[tokio::test]
 async fn kind03_full_disk_never_shows_unsaved_messages_and_recovers() {
-    let mut server = TestServer::default_start();
+    let mut server = TestServer::start(Opts {
+        args: vec!["--turns-per-second".into(), "0".into()],
+        ..Opts::default()
+    });
     let (mut ws, _) = server.fresh().await;
     let session = ws.session.clone().unwrap();
     let frames = ws.say("hola, necesito ayuda con la firma").await;
@@ -835,4 +838,245 @@ async fn kind07_agent_socket_answers_oversize_frames_with_an_error() {
     agent.send_raw_text("{no es json".into()).await;
     let f = agent.recv_until(|f| is_type(f, "error")).await;
     assert_eq!(f.last().unwrap()["code"], "invalid_json");
+}
+
+// ------------------------------------------------ 4. one client filling the disk
+
+/// A user socket whose TCP connection comes from `source` (any 127.x.y.z works
+/// on Linux), so tests can be several addresses at once.
+async fn connect_from(server: &TestServer, source: &str) -> WsClient {
+    let host = server.http_url.trim_start_matches("http://").to_owned();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+    let tcp = socket.connect(host.parse().unwrap()).await.unwrap();
+    let (ws, _) = tokio_tungstenite::client_async(
+        server.ws_url.as_str(),
+        tokio_tungstenite::MaybeTlsStream::Plain(tcp),
+    )
+    .await
+    .unwrap();
+    WsClient::from_stream(ws)
+}
+
+fn metric(body: &str, name: &str) -> Option<f64> {
+    body.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+/// Sends a question and times it until the bot's first reply (no error allowed).
+async fn timed_turn(ws: &mut WsClient, text: &str) -> Duration {
+    let t = Instant::now();
+    ws.send_json(json!({"type": "say", "text": text})).await;
+    let frames = ws
+        .recv_until(|f| (is_type(f, "reply") && f["from"] == "bot") || is_type(f, "error"))
+        .await;
+    let took = t.elapsed();
+    assert!(
+        !frames.iter().any(|f| is_type(f, "error")),
+        "refused: {}",
+        pretty(&frames)
+    );
+    ws.drain(Duration::from_millis(20)).await;
+    took
+}
+
+#[tokio::test]
+async fn kind04_greetings_alone_store_nothing_and_new_conversations_are_limited() {
+    let server = TestServer::default_start();
+    // Some real conversation first, so the database exists on disk.
+    let (mut ws, _) = server.fresh().await;
+    ws.say("hola").await;
+    drop(ws);
+    let before = data_size(&server.data_dir);
+    // One address opening conversations and leaving right away.
+    let mut refused = None;
+    for i in 0..400 {
+        let mut ws = server.connect().await;
+        ws.send_json(json!({"type": "hello", "session": null}))
+            .await;
+        let f = ws.recv().await;
+        if is_type(&f, "error") {
+            refused = Some((i, f));
+            break;
+        }
+        assert!(is_type(&f, "welcome"), "{f}");
+        ws.close().await;
+    }
+    let (at, error) = refused.expect("400 new conversations from one address were all accepted");
+    assert!(at < 400, "refused only at {at}");
+    assert_eq!(error["code"], "rate_limited", "{error}");
+    assert!(error["retry_after_ms"].as_u64().unwrap_or(0) > 0, "{error}");
+    // Another address is not affected.
+    let mut other = connect_from(&server, "127.0.0.2").await;
+    other.hello(None, None).await;
+    // Nothing was written for conversations that never got past the greeting.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let after = data_size(&server.data_dir);
+    assert!(
+        after < before + 64 * 1024,
+        "{at} greetings grew the data folder from {before} to {after} bytes"
+    );
+    let metrics = server.get("/metrics").await.body;
+    let _ = metric(&metrics, "secobot_data_bytes");
+}
+
+#[tokio::test]
+async fn kind04_turns_are_limited_per_address_and_others_keep_flowing() {
+    let server = TestServer::default_start();
+    // The quiet run: answers to a user on another address.
+    let mut user = connect_from(&server, "127.0.0.3").await;
+    user.hello(None, None).await;
+    let mut quiet = Vec::new();
+    for i in 0..40 {
+        quiet.push(timed_turn(&mut user, &format!("¿qué es la firma electrónica? {i}")).await);
+    }
+    // One address floods turns on four sockets without waiting.
+    let mut flooders = Vec::new();
+    for _ in 0..4 {
+        let (ws, _) = server.fresh().await;
+        flooders.push(ws);
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for mut ws in flooders {
+        let stop = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut accepted, mut limited, mut hint) = (0u64, 0u64, true);
+            let started = Instant::now();
+            let mut i = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                ws.send_json(json!({"type": "say", "text": format!("inundación {i}")}))
+                    .await;
+                i += 1;
+                // ~200 frames/s per socket, 800/s from the address: far above the
+                // limit, yet never 50 refusals in a row (which would close it, 1008).
+                tokio::time::sleep(Duration::from_millis(4)).await;
+                for f in ws.drain(Duration::from_millis(1)).await {
+                    if f["code"] == "rate_limited" {
+                        limited += 1;
+                        hint &= f["retry_after_ms"].as_u64().is_some();
+                    } else if is_type(&f, "reply") && f["from"] == "bot" {
+                        accepted += 1;
+                    }
+                }
+            }
+            for f in ws.drain(Duration::from_millis(500)).await {
+                if is_type(&f, "reply") && f["from"] == "bot" {
+                    accepted += 1;
+                }
+            }
+            (accepted, limited, hint, started.elapsed())
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut flood = Vec::new();
+    for i in 0..40 {
+        flood.push(timed_turn(&mut user, &format!("¿qué es la firma electrónica? {i}")).await);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (mut accepted, mut limited, mut hinted, mut took) = (0, 0, true, Duration::ZERO);
+    for t in tasks {
+        let (a, l, h, d) = t.await.unwrap();
+        accepted += a;
+        limited += l;
+        hinted &= h;
+        took = took.max(d);
+    }
+    let secs = took.as_secs_f64();
+    assert!(
+        limited > 0,
+        "the flood was never limited ({accepted} accepted)"
+    );
+    assert!(hinted, "rate_limited without retry_after_ms");
+    // 50 per second sustained plus a burst of 100, with some slack for timing.
+    assert!(
+        (accepted as f64) <= 100.0 + 50.0 * secs * 1.2 + 10.0,
+        "{accepted} turns accepted in {secs:.1} s from one address"
+    );
+    let p99 = |v: &mut Vec<Duration>| {
+        v.sort();
+        v[(v.len() * 99 / 100).min(v.len() - 1)]
+    };
+    let (q, f) = (p99(&mut quiet), p99(&mut flood));
+    eprintln!("kind04 p99 quiet {q:?}, under a one-address turn flood {f:?} ({accepted} accepted, {limited} limited in {secs:.1} s)");
+    assert!(
+        f <= q * 2 + Duration::from_millis(25),
+        "p99 under the flood {f:?} vs quiet {q:?}"
+    );
+}
+
+#[tokio::test]
+async fn kind04_retention_deletes_idle_conversations_and_anonymises_resolved_cases() {
+    // 0.00003 days ≈ 2.6 s.
+    let server = start_with_agents(
+        &[("ana", "agent"), ("sofia", "supervisor")],
+        &[
+            "--retention-days",
+            "0.00003",
+            "--anonymize-after-days",
+            "0.00003",
+            "--retention-every-secs",
+            "1",
+        ],
+    );
+    let (mut idle, _) = server.fresh().await;
+    idle.say("una pregunta que nadie siguió").await;
+    let idle_session = idle.session.clone().unwrap();
+    idle.close().await;
+
+    let (_user, session, id) = user_with_ticket(&server, "no puedo firmar el contrato").await;
+    let (mut agent, _) = agent_console(&server, "ana").await;
+    assert!(is_type(&claim(&mut agent, &session).await, "claimed"));
+    agent
+        .send_json(json!({"type": "resolve", "session": session, "note": "Resuelto."}))
+        .await;
+    agent.recv_until(|f| is_type(f, "resolved")).await;
+    let sofia = login(&server, "sofia").await;
+    let list = || async {
+        http_request(
+            &server.http_url,
+            "GET",
+            "/agent/tickets?estado=todos",
+            &[("Cookie", &sofia)],
+            b"",
+        )
+        .await
+        .body
+    };
+    assert!(list().await.contains("Ana María Pérez Gómez"));
+
+    eventually(
+        Duration::from_secs(15),
+        "the resolved case to be anonymised",
+        || async {
+            let body = list().await;
+            if !body.contains("Ana María Pérez Gómez") && body.contains(&id) {
+                Ok(())
+            } else {
+                Err("still there".to_owned())
+            }
+        },
+    )
+    .await;
+    // The idle conversation is gone: resuming it starts a new one.
+    let mut back = server.connect().await;
+    let welcome = back.hello(Some(&idle_session), Some(0)).await;
+    assert_eq!(welcome["resumed"], false, "{welcome}");
+    // The conversation with a ticket is kept.
+    drop(_user);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut kept = server.connect().await;
+    let welcome = kept.hello(Some(&session), Some(0)).await;
+    assert_eq!(welcome["resumed"], true, "{welcome}");
+    let text = welcome.to_string();
+    assert!(!text.contains("Ana María Pérez Gómez"), "{text}");
+    assert!(!text.contains("ana.perez@example.com"), "{text}");
+    let metrics = server.get("/metrics").await.body;
+    assert!(
+        metric(&metrics, "secobot_data_bytes").is_some_and(|b| b > 0.0),
+        "{metrics}"
+    );
 }
