@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/agent/login", post(login))
         .route("/agent/logout", post(logout))
         .route("/agent/tickets", get(tickets))
+        .route("/agent/unlock", post(unlock))
         .route("/agent/ws", get(upgrade))
 }
 
@@ -143,13 +144,26 @@ async fn login(
         );
     };
     let address = peer.ip().to_string();
-    let username = creds.username.trim().to_lowercase();
-    if !state.agents.throttle.allowed(&username, &address) {
-        return respond(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Demasiados intentos fallidos. Espere 15 minutos e intente de nuevo.",
-        );
-    }
+    let username = crate::text::normalize(creds.username.trim()).to_lowercase();
+    // Counted before the password is checked, so parallel guesses cannot race
+    // past the limit.
+    let attempt = match state.agents.throttle.begin(&username, &address) {
+        Ok(a) => a,
+        Err(wait) => {
+            let minutes = wait.as_secs().div_ceil(60).max(1);
+            let mut response = respond(
+                StatusCode::TOO_MANY_REQUESTS,
+                &format!(
+                    "Demasiados intentos fallidos. Espere {minutes} minuto{} e intente de nuevo, o pida a un supervisor que desbloquee su usuario.",
+                    if minutes == 1 { "" } else { "s" }
+                ),
+            );
+            if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return response;
+        }
+    };
     let account = state
         .hub
         .store()
@@ -166,13 +180,14 @@ async fn login(
         .await
         .unwrap_or(false);
     let Some(account) = account.filter(|_| valid) else {
-        state.agents.throttle.failed(&username, &address);
+        // The attempt stays counted as a failure.
+        drop(attempt);
         return respond(
             StatusCode::UNAUTHORIZED,
             "Usuario o contraseña incorrectos.",
         );
     };
-    state.agents.throttle.succeeded(&username);
+    state.agents.throttle.succeeded(attempt);
     let (token, _) =
         match accounts::create_login(state.hub.store(), &account.name, state.agents.login_hours)
             .await
@@ -293,6 +308,39 @@ struct TicketRow {
     organizacion: Option<String>,
     tipo_usuario: Option<String>,
     resolution: Option<String>,
+}
+
+/// `POST /agent/unlock {username}`: a supervisor clears the failed logins
+/// counted against an account.
+async fn unlock(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if !origin_ok(&state, &headers) {
+        return (StatusCode::FORBIDDEN, "Origen no permitido.").into_response();
+    }
+    let Some(account) = current_agent(&state, &headers) else {
+        return (StatusCode::UNAUTHORIZED, "Inicie sesión en /agent.").into_response();
+    };
+    if account.role != Role::Supervisor {
+        return (
+            StatusCode::FORBIDDEN,
+            "Solo los supervisores pueden desbloquear usuarios.",
+        )
+            .into_response();
+    }
+    #[derive(serde::Deserialize)]
+    struct Unlock {
+        username: String,
+    }
+    let Ok(Unlock { username }) = serde_json::from_slice::<Unlock>(&body) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "error": "Indique el usuario a desbloquear (username)." })),
+        )
+            .into_response();
+    };
+    let username = crate::text::normalize(username.trim()).to_lowercase();
+    state.agents.throttle.unlock(&username);
+    tracing::info!(supervisor = %account.name, user = %username, "login throttle cleared");
+    Json(json!({ "ok": true, "username": username })).into_response()
 }
 
 async fn tickets(

@@ -933,27 +933,33 @@ async fn kind04_turns_are_limited_per_address_and_others_keep_flowing() {
         quiet.push(timed_turn(&mut user, &format!("¿qué es la firma electrónica? {i}")).await);
     }
     // One address floods turns on four sockets without waiting.
-    let mut flooders = Vec::new();
-    for _ in 0..4 {
-        let (ws, _) = server.fresh().await;
-        flooders.push(ws);
-    }
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut tasks = Vec::new();
-    for mut ws in flooders {
+    for _ in 0..4 {
         let stop = stop.clone();
+        let ws_url = server.ws_url.clone();
         tasks.push(tokio::spawn(async move {
             let (mut accepted, mut limited, mut hint) = (0u64, 0u64, true);
             let started = Instant::now();
             let mut i = 0u64;
+            let mut ws = WsClient::connect(&ws_url).await;
+            ws.hello(None, None).await;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 ws.send_json(json!({"type": "say", "text": format!("inundación {i}")}))
                     .await;
                 i += 1;
-                // ~200 frames/s per socket, 800/s from the address: far above the
-                // limit, yet never 50 refusals in a row (which would close it, 1008).
+                // ~200 frames/s per socket, 800/s from the address.
                 tokio::time::sleep(Duration::from_millis(4)).await;
-                for f in ws.drain(Duration::from_millis(1)).await {
+                let frames = match ws.drain_or_closed(Duration::from_millis(1)).await {
+                    Ok(frames) => frames,
+                    Err(_) => {
+                        // 50 refusals in a row close a flooder (1008); it comes back.
+                        ws = WsClient::connect(&ws_url).await;
+                        ws.hello(None, None).await;
+                        Vec::new()
+                    }
+                };
+                for f in frames {
                     if f["code"] == "rate_limited" {
                         limited += 1;
                         hint &= f["retry_after_ms"].as_u64().is_some();
@@ -962,10 +968,11 @@ async fn kind04_turns_are_limited_per_address_and_others_keep_flowing() {
                     }
                 }
             }
-            for f in ws.drain(Duration::from_millis(500)).await {
-                if is_type(&f, "reply") && f["from"] == "bot" {
-                    accepted += 1;
-                }
+            if let Ok(frames) = ws.drain_or_closed(Duration::from_millis(500)).await {
+                accepted += frames
+                    .iter()
+                    .filter(|f| is_type(f, "reply") && f["from"] == "bot")
+                    .count() as u64;
             }
             (accepted, limited, hint, started.elapsed())
         }));
@@ -1079,4 +1086,98 @@ async fn kind04_retention_deletes_idle_conversations_and_anonymises_resolved_cas
         metric(&metrics, "secobot_data_bytes").is_some_and(|b| b > 0.0),
         "{metrics}"
     );
+}
+
+// ------------------------------------------------------------- 8, 9. logins
+
+async fn login_from(server: &TestServer, source: &str, user: &str, password: &str) -> HttpResponse {
+    let body = json!({ "username": user, "password": password }).to_string();
+    http_request_from(
+        source,
+        &server.http_url,
+        "POST",
+        "/agent/login",
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn kind08_concurrent_logins_cannot_race_past_the_throttle() {
+    let server = start_with_agents(&[("ana", "agent")], &[]);
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let url = server.http_url.clone();
+        let password = if i == 39 {
+            password_for("ana")
+        } else {
+            format!("mala-{i}")
+        };
+        tasks.push(tokio::spawn(async move {
+            let body = json!({ "username": "ana", "password": password }).to_string();
+            http_request(
+                &url,
+                "POST",
+                "/agent/login",
+                &[("Content-Type", "application/json")],
+                body.as_bytes(),
+            )
+            .await
+        }));
+    }
+    let mut statuses = Vec::new();
+    let mut retry_after = true;
+    for t in tasks {
+        let r = t.await.unwrap();
+        if r.status == 429 {
+            retry_after &= r.header("retry-after").is_some();
+        }
+        statuses.push(r.status);
+    }
+    let count = |s: u16| statuses.iter().filter(|x| **x == s).count();
+    assert!(
+        count(401) <= 5,
+        "more than 5 wrong passwords were checked: {statuses:?}"
+    );
+    assert!(count(429) >= 34, "{statuses:?}");
+    assert!(count(200) <= 1, "{statuses:?}");
+    assert!(retry_after, "429 without Retry-After");
+}
+
+#[tokio::test]
+async fn kind09_strangers_cannot_lock_an_agent_out() {
+    let server = start_with_agents(&[("ana", "agent"), ("sofia", "supervisor")], &[]);
+    // Five failures from other addresses, then the right password from hers.
+    for i in 0..5 {
+        let r = login_from(&server, &format!("127.0.1.{i}"), "ana", "adivinanza").await;
+        assert_eq!(r.status, 401);
+    }
+    let r = login_from(&server, "127.0.0.1", "ana", &password_for("ana")).await;
+    assert_eq!(
+        r.status, 200,
+        "the agent was locked out by strangers: {}",
+        r.body
+    );
+    // Even a spray from many addresses does not lock her usual address…
+    for i in 0..40 {
+        let _ = login_from(&server, &format!("127.0.2.{i}"), "ana", "adivinanza").await;
+    }
+    let r = login_from(&server, "127.0.0.1", "ana", &password_for("ana")).await;
+    assert_eq!(r.status, 200, "locked out after a spray: {}", r.body);
+    // …while a new address is held back, until a supervisor unlocks her.
+    let r = login_from(&server, "127.0.3.1", "ana", &password_for("ana")).await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    let sofia = login(&server, "sofia").await;
+    let r = http_request(
+        &server.http_url,
+        "POST",
+        "/agent/unlock",
+        &[("Cookie", &sofia), ("Content-Type", "application/json")],
+        br#"{"username":"ana"}"#,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = login_from(&server, "127.0.3.1", "ana", &password_for("ana")).await;
+    assert_eq!(r.status, 200, "after the unlock: {}", r.body);
 }

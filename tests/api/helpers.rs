@@ -360,6 +360,26 @@ impl WsClient {
         }
     }
 
+    /// Like `drain`, but a close by the server ends it (`Err` with the close
+    /// code) instead of panicking.
+    pub async fn drain_or_closed(&mut self, quiet: Duration) -> Result<Vec<Value>, Option<u16>> {
+        let mut got = Vec::new();
+        loop {
+            match tokio::time::timeout(quiet, self.ws.next()).await {
+                Err(_) => return Ok(got),
+                Ok(None) | Ok(Some(Err(_))) => return Err(None),
+                Ok(Some(Ok(Message::Close(frame)))) => return Err(frame.map(|f| u16::from(f.code))),
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    if let Ok(v) = serde_json::from_str::<Value>(t.as_str()) {
+                        self.log.push(v.clone());
+                        got.push(v);
+                    }
+                }
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+
     /// Whatever else arrives before the socket goes quiet.
     pub async fn drain(&mut self, quiet: Duration) -> Vec<Value> {
         let mut got = Vec::new();
@@ -599,7 +619,7 @@ impl HttpResponse {
 
 /// `GET base+path` over HTTP/1.1 with `Connection: close`.
 pub async fn http_get(base: &str, path: &str) -> HttpResponse {
-    request_within(Duration::from_secs(10), base, "GET", path, &[], b"").await
+    request_within(Duration::from_secs(10), None, base, "GET", path, &[], b"").await
 }
 
 fn parse_response(raw: &[u8]) -> Option<HttpResponse> {
@@ -679,12 +699,43 @@ pub async fn http_request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> HttpResponse {
-    request_within(Duration::from_secs(15), base, method, path, headers, body).await
+    request_within(
+        Duration::from_secs(15),
+        None,
+        base,
+        method,
+        path,
+        headers,
+        body,
+    )
+    .await
+}
+
+/// `http_request` from another local address (`127.x.y.z`), to be another client.
+pub async fn http_request_from(
+    source: &str,
+    base: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> HttpResponse {
+    request_within(
+        Duration::from_secs(15),
+        Some(source),
+        base,
+        method,
+        path,
+        headers,
+        body,
+    )
+    .await
 }
 
 /// `http_request` that panics if the whole exchange takes longer than `limit`.
 async fn request_within(
     limit: Duration,
+    source: Option<&str>,
     base: &str,
     method: &str,
     path: &str,
@@ -708,7 +759,14 @@ async fn request_within(
     let mut bytes = req.into_bytes();
     bytes.extend_from_slice(body);
     let fut = async {
-        let mut stream = TcpStream::connect(hostport.as_str()).await.unwrap();
+        let mut stream = match source {
+            None => TcpStream::connect(hostport.as_str()).await.unwrap(),
+            Some(source) => {
+                let socket = tokio::net::TcpSocket::new_v4().unwrap();
+                socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+                socket.connect(hostport.parse().unwrap()).await.unwrap()
+            }
+        };
         stream.write_all(&bytes).await.unwrap();
         let mut raw = Vec::new();
         stream.read_to_end(&mut raw).await.unwrap();
