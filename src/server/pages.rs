@@ -11,7 +11,7 @@ use super::AppState;
 use crate::render::markdown;
 
 /// Scripts and styles only from this server; sockets to it.
-pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; base-uri 'none'; form-action 'self'; object-src 'none'";
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; base-uri 'none'; form-action 'self'; object-src 'none'; frame-ancestors 'none'";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -39,7 +39,43 @@ pub fn html_page(status: StatusCode, body: String) -> Response {
         HeaderValue::from_static("same-origin"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // No page may be framed (clickjacking), except the widget: see `widget`.
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
+}
+
+/// The widget may be framed by the sites in `--allowed-origins` (the embed
+/// snippet needs it) and by its own origin, by no one else.
+fn allow_framing_by(response: &mut Response, origins: &[String]) {
+    let sources: Vec<&str> = origins
+        .iter()
+        .map(String::as_str)
+        // An origin is scheme://host[:port]; anything else would widen or break the policy.
+        .filter(|o| {
+            (o.starts_with("https://") || o.starts_with("http://"))
+                && !o.contains(|c: char| c.is_whitespace() || c == ';' || c == ',')
+        })
+        .collect();
+    let csp = CSP.replace(
+        "frame-ancestors 'none'",
+        &format!("frame-ancestors 'self' {}", sources.join(" "))
+            .trim_end()
+            .to_owned(),
+    );
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    if sources.is_empty() {
+        headers.insert(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("SAMEORIGIN"),
+        );
+    } else {
+        // X-Frame-Options cannot name other sites; frame-ancestors (honoured by
+        // every current browser) says who may.
+        headers.remove(header::X_FRAME_OPTIONS);
+    }
 }
 
 /// Renders a page template, or a plain 500 that says what to do.
@@ -63,7 +99,7 @@ pub fn render_page(
 }
 
 async fn widget(State(state): State<AppState>) -> Response {
-    render_page(
+    let mut response = render_page(
         &state,
         StatusCode::OK,
         "widget",
@@ -72,7 +108,9 @@ async fn widget(State(state): State<AppState>) -> Response {
             "ws_path": "/ws",
             "asset_version": state.render.asset_version,
         }),
-    )
+    );
+    allow_framing_by(&mut response, &state.agents.allowed_origins);
+    response
 }
 
 async fn entry(State(state): State<AppState>, Path(id): Path<String>) -> Response {

@@ -68,7 +68,8 @@ fn cookie_token(headers: &HeaderMap) -> Option<String> {
 
 /// A browser's `Origin` must be this server (or a configured origin). Requests
 /// without one (command-line clients) are not cross-site and pass.
-fn origin_ok(state: &AppState, headers: &HeaderMap) -> bool {
+/// Whether a request's `Origin` (if any) is the server's own or one of `--allowed-origins`.
+pub(super) fn origin_ok(state: &AppState, headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };

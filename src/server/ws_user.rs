@@ -41,8 +41,14 @@ pub fn router() -> Router<AppState> {
 async fn upgrade(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    // With `--allowed-origins` set, only the widget on those sites (or on this
+    // server) may open a user socket; without it, any site may embed the widget.
+    if !state.agents.allowed_origins.is_empty() && !super::ws_agent::origin_ok(&state, &headers) {
+        return (StatusCode::FORBIDDEN, "Origen no permitido.").into_response();
+    }
     let Ok(permit) = state.connections.clone().try_acquire_owned() else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,

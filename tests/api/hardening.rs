@@ -1181,3 +1181,57 @@ async fn kind09_strangers_cannot_lock_an_agent_out() {
     let r = login_from(&server, "127.0.3.1", "ana", &password_for("ana")).await;
     assert_eq!(r.status, 200, "after the unlock: {}", r.body);
 }
+
+// ------------------------------------------------------------- 11. framing
+
+#[tokio::test]
+async fn kind11_console_and_pages_cannot_be_framed_and_the_widget_only_by_allowed_sites() {
+    let site = "https://www.colombiacompra.gov.co";
+    let server = start_with_agents(&[("sofia", "supervisor")], &["--allowed-origins", site]);
+    let sofia = login(&server, "sofia").await;
+    let get = |path: &'static str| {
+        let cookie = sofia.clone();
+        let url = server.http_url.clone();
+        async move { http_request(&url, "GET", path, &[("Cookie", &cookie)], b"").await }
+    };
+    for path in ["/agent", "/agent/tickets", "/kb/olvide-mi-contrasena"] {
+        let r = get(path).await;
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(r.header("x-frame-options"), Some("DENY"), "{path}");
+        let csp = r.header("content-security-policy").unwrap_or("");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+    }
+    let r = server.get("/agent").await;
+    assert_eq!(r.header("x-frame-options"), Some("DENY"), "login page");
+    let r = server.get("/").await;
+    let csp = r.header("content-security-policy").unwrap_or("");
+    assert!(
+        csp.contains(&format!("frame-ancestors 'self' {site}")),
+        "widget: {csp}"
+    );
+    // The user socket checks Origin against the same list.
+    let ws = server.ws_url.clone();
+    assert_eq!(
+        ws_upgrade(&ws, &[("Origin", "https://sitio-malicioso.example")])
+            .await
+            .err(),
+        Some(403)
+    );
+    assert!(ws_upgrade(&ws, &[("Origin", site)]).await.is_ok());
+    assert!(
+        ws_upgrade(&ws, &[]).await.is_ok(),
+        "no Origin (not a browser)"
+    );
+    let own = server.http_url.clone();
+    assert!(
+        ws_upgrade(&ws, &[("Origin", &own)]).await.is_ok(),
+        "its own pages"
+    );
+
+    // Without --allowed-origins the widget is framed only by its own site.
+    let plain = TestServer::default_start();
+    let r = plain.get("/").await;
+    assert_eq!(r.header("x-frame-options"), Some("SAMEORIGIN"));
+    let csp = r.header("content-security-policy").unwrap_or("");
+    assert!(csp.contains("frame-ancestors 'self'"), "{csp}");
+}
