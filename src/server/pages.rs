@@ -56,12 +56,8 @@ fn allow_framing_by(response: &mut Response, origins: &[String]) {
                 && !o.contains(|c: char| c.is_whitespace() || c == ';' || c == ',')
         })
         .collect();
-    let csp = CSP.replace(
-        "frame-ancestors 'none'",
-        &format!("frame-ancestors 'self' {}", sources.join(" "))
-            .trim_end()
-            .to_owned(),
-    );
+    let ancestors = format!("frame-ancestors 'self' {}", sources.join(" "));
+    let csp = CSP.replace("frame-ancestors 'none'", ancestors.trim_end());
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&csp) {
         headers.insert(header::CONTENT_SECURITY_POLICY, v);
