@@ -74,6 +74,13 @@ pub struct ServeArgs {
     /// Most connections served at once; more wait.
     #[arg(long, env = "SECOBOT_MAX_CONNECTIONS", default_value_t = 20_000)]
     pub max_connections: usize,
+    /// Most connections one client address may hold at once (0: a tenth of
+    /// --max-connections), so one address cannot take every slot.
+    #[arg(long, env = "SECOBOT_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 0)]
+    pub max_connections_per_address: usize,
+    /// Seconds a request's headers (and its body) may take to arrive.
+    #[arg(long, env = "SECOBOT_HEADER_TIMEOUT_SECS", default_value_t = 60)]
+    pub header_timeout_secs: u64,
     /// Messages per second a connection may send (burst: twice as many).
     #[arg(long, env = "SECOBOT_RATE_LIMIT", default_value_t = 1000)]
     pub rate_limit: u32,
@@ -146,6 +153,12 @@ impl ServeArgs {
         if self.retention_every_secs == 0 {
             return Err("--retention-every-secs must be above 0".into());
         }
+        if self.header_timeout_secs == 0 {
+            return Err("--header-timeout-secs must be above 0".into());
+        }
+        if self.max_connections_per_address > self.max_connections {
+            return Err("--max-connections-per-address must not exceed --max-connections".into());
+        }
         if self.max_connections == 0 {
             return Err("--max-connections must be above 0".into());
         }
@@ -159,6 +172,15 @@ impl ServeArgs {
             );
         }
         Ok(())
+    }
+
+    /// The per-address connection cap, resolved.
+    pub fn per_address_connections(&self) -> usize {
+        if self.max_connections_per_address == 0 {
+            (self.max_connections / 10).max(1)
+        } else {
+            self.max_connections_per_address
+        }
     }
 
     pub fn ping_interval(&self) -> Duration {

@@ -3,6 +3,7 @@
 //! Never imports sled or tantivy: it talks to `conversation`, `knowledge`
 //! (through `LiveKnowledge`) and `agents`.
 
+pub mod connections;
 pub mod limits;
 pub mod outbound;
 pub mod pages;
@@ -15,7 +16,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
@@ -72,6 +72,9 @@ pub struct Application {
     /// The knowledge-folder watcher, started before the address is printed so
     /// no edit made after "ready" is missed.
     watcher: Option<tokio::task::JoinHandle<()>>,
+    /// Connections per client address.
+    caps: Arc<connections::AddressCaps>,
+    header_timeout: Duration,
 }
 
 impl Application {
@@ -189,6 +192,8 @@ impl Application {
             state,
             addr,
             watcher,
+            caps: connections::AddressCaps::new(args.per_address_connections()),
+            header_timeout: Duration::from_secs(args.header_timeout_secs),
         })
     }
 
@@ -211,23 +216,19 @@ impl Application {
     ) -> anyhow::Result<()> {
         let state = self.state.clone();
         let token = state.shutdown.clone();
-        let router = router(state.clone());
-        // Replies are small frames sent right after the echo: Nagle would hold them ~40 ms.
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "failed to set TCP_NODELAY");
-            }
-            cap_send_buffer(tcp);
-        });
-        let serve = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
+        let router = router(state.clone()).layer(
+            tower_http::timeout::RequestBodyTimeoutLayer::new(self.header_timeout),
+        );
+        connections::serve(
+            self.listener,
+            router,
+            self.caps.clone(),
+            self.header_timeout,
+            token,
+            stop,
+            prepare_stream,
         )
-        .with_graceful_shutdown(async move {
-            stop.await;
-            token.cancel();
-        });
-        serve.await.context("the server stopped with an error")?;
+        .await;
         state.shutdown.cancel();
         state.tracker.close();
         if tokio::time::timeout(Duration::from_secs(10), state.tracker.wait())
@@ -247,6 +248,15 @@ impl Application {
         }
         Ok(())
     }
+}
+
+/// Per accepted connection: no Nagle (replies are small frames sent right
+/// after the echo; Nagle would hold them ~40 ms) and a capped send buffer.
+fn prepare_stream(tcp: &tokio::net::TcpStream) {
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::debug!(error = %e, "failed to set TCP_NODELAY");
+    }
+    cap_send_buffer(tcp);
 }
 
 /// Bytes the kernel may hold for one connection's unread output. Chat frames

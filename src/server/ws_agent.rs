@@ -417,6 +417,7 @@ async fn tickets(
 
 async fn upgrade(
     State(state): State<AppState>,
+    slot: Option<axum::Extension<std::sync::Arc<super::connections::Slot>>>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -431,7 +432,13 @@ async fn upgrade(
         .write_buffer_size(SOCKET_BUFFER)
         .max_message_size(super::ws_user::HARD_FRAME_LIMIT)
         .max_frame_size(super::ws_user::HARD_FRAME_LIMIT)
-        .on_upgrade(move |socket| tracker.track_future(AgentSocket::run(socket, state, account)))
+        .on_upgrade(move |socket| {
+            tracker.track_future(async move {
+                // The console keeps its connection's per-address slot.
+                let _slot = slot;
+                AgentSocket::run(socket, state, account).await;
+            })
+        })
 }
 
 /// Frames for the console beyond PROTOCOL.md's (see docs/protocol.md).

@@ -41,6 +41,7 @@ pub fn router() -> Router<AppState> {
 async fn upgrade(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    slot: Option<axum::Extension<Arc<super::connections::Slot>>>,
     headers: axum::http::HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -64,6 +65,8 @@ async fn upgrade(
         .on_upgrade(move |socket| {
             tracker.track_future(async move {
                 let _permit = permit;
+                // The socket keeps its connection's per-address slot.
+                let _slot = slot;
                 UserSocket::serve(socket, state, peer.ip()).await;
             })
         })

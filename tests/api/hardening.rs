@@ -1235,3 +1235,75 @@ async fn kind11_console_and_pages_cannot_be_framed_and_the_widget_only_by_allowe
     let csp = r.header("content-security-policy").unwrap_or("");
     assert!(csp.contains("frame-ancestors 'self'"), "{csp}");
 }
+
+// ------------------------------------------------ 5. slowloris, connection caps
+
+#[tokio::test]
+async fn kind05_slow_headers_are_cut_and_one_address_cannot_take_every_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start(Opts {
+        args: vec![
+            "--header-timeout-secs".into(),
+            "2".into(),
+            "--max-connections".into(),
+            "20".into(),
+            "--max-connections-per-address".into(),
+            "5".into(),
+        ],
+        ..Opts::default()
+    });
+    let host = server.http_url.trim_start_matches("http://").to_owned();
+    // Headers one byte at a time: cut after the timeout.
+    let mut slow = tokio::net::TcpStream::connect(&host).await.unwrap();
+    let started = Instant::now();
+    let request = format!(
+        "GET /healthz HTTP/1.1\r\nHost: {host}\r\nX-Relleno: {}",
+        "a".repeat(200)
+    );
+    let mut cut_after = None;
+    for b in request.bytes() {
+        if slow.write_all(&[b]).await.is_err() {
+            cut_after = Some(started.elapsed());
+            break;
+        }
+        let mut buf = [0u8; 256];
+        match tokio::time::timeout(Duration::from_millis(250), slow.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                cut_after = Some(started.elapsed());
+                break;
+            }
+            _ => {}
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "slow headers never cut"
+        );
+    }
+    let cut_after = cut_after.expect("the slow client was never cut");
+    assert!(
+        cut_after < Duration::from_secs(6),
+        "cut after {cut_after:?}"
+    );
+
+    // One address: at most 5 connections (slow ones count too); others still get in.
+    let mut hogs = Vec::new();
+    for _ in 0..5 {
+        let mut ws = server.connect().await;
+        ws.hello(None, None).await;
+        hogs.push(ws);
+    }
+    assert_eq!(ws_upgrade(&server.ws_url, &[]).await.err(), Some(503));
+    let mut other = connect_from(&server, "127.0.0.2").await;
+    other.hello(None, None).await;
+    let r = http_request_from("127.0.0.2", &server.http_url, "GET", "/healthz", &[], b"").await;
+    assert_eq!(r.status, 200);
+    // A slot comes back when a socket closes.
+    hogs.pop().unwrap().close().await;
+    eventually(Duration::from_secs(5), "a freed slot", || async {
+        match ws_upgrade(&server.ws_url, &[]).await {
+            Ok(_) => Ok(()),
+            Err(s) => Err(format!("status {s}")),
+        }
+    })
+    .await;
+}
