@@ -1307,3 +1307,182 @@ async fn kind05_slow_headers_are_cut_and_one_address_cannot_take_every_connectio
     })
     .await;
 }
+
+// ------------------------------------------------------------- figures
+
+fn p99(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[(v.len() * 99 / 100).min(v.len() - 1)]
+}
+
+async fn timed_run(user: &mut WsClient, n: usize) -> Duration {
+    let mut took = Vec::new();
+    for i in 0..n {
+        took.push(timed_turn(user, &format!("¿qué es la firma electrónica? {i}")).await);
+    }
+    p99(took)
+}
+
+type Stop = std::sync::Arc<std::sync::atomic::AtomicBool>;
+
+fn stopped(stop: &Stop) -> bool {
+    stop.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// One kind of single-address flood (from 127.0.0.1) until `stop`.
+async fn run_flood(flood: &'static str, ws_url: String, host: String, stop: Stop) {
+    let mut tasks = Vec::new();
+    for t in 0..8 {
+        let stop = stop.clone();
+        let ws_url = ws_url.clone();
+        let host = host.clone();
+        tasks.push(tokio::spawn(async move {
+            match flood {
+                "turns" => {
+                    let mut ws = WsClient::connect(&ws_url).await;
+                    ws.send_json(json!({"type": "hello", "session": null}))
+                        .await;
+                    let mut i = 0;
+                    while !stopped(&stop) {
+                        ws.send_json(json!({"type": "say", "text": format!("inundación {i}")}))
+                            .await;
+                        i += 1;
+                        tokio::time::sleep(Duration::from_millis(2)).await;
+                        if ws.drain_or_closed(Duration::from_millis(1)).await.is_err() {
+                            ws = WsClient::connect(&ws_url).await;
+                            ws.send_json(json!({"type": "hello", "session": null}))
+                                .await;
+                        }
+                    }
+                }
+                "new conversations" => {
+                    while !stopped(&stop) {
+                        let mut ws = WsClient::connect(&ws_url).await;
+                        ws.send_json(json!({"type": "hello", "session": null}))
+                            .await;
+                        let _ = ws.drain_or_closed(Duration::from_millis(20)).await;
+                        ws.close().await;
+                    }
+                }
+                "slow headers" => {
+                    use tokio::io::AsyncWriteExt;
+                    let mut held = Vec::new();
+                    for _ in 0..40 {
+                        if let Ok(mut tcp) = tokio::net::TcpStream::connect(&host).await {
+                            let _ = tcp.write_all(b"GET / HTTP/1.1\r\nX-a: ").await;
+                            held.push(tcp);
+                        }
+                    }
+                    while !stopped(&stop) {
+                        for tcp in &mut held {
+                            let _ = tcp.write_all(b"a").await;
+                        }
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                }
+                _ if t == 0 => {
+                    // A writer floods one session whose 20 other tabs never read.
+                    let mut writer = WsClient::connect(&ws_url).await;
+                    writer.hello(None, None).await;
+                    let session = writer.session.clone().unwrap();
+                    let mut sleepers = Vec::new();
+                    for _ in 0..20 {
+                        let mut s = WsClient::connect(&ws_url).await;
+                        s.send_json(json!({"type": "hello", "session": session}))
+                            .await;
+                        sleepers.push(s);
+                    }
+                    let long = "😀".repeat(3990);
+                    while !stopped(&stop) {
+                        writer.send_json(json!({"type": "say", "text": long})).await;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        if writer
+                            .drain_or_closed(Duration::from_millis(1))
+                            .await
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                    drop(sleepers);
+                }
+                _ => {}
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+}
+
+/// Not a check: prints the figures of issue 12's report (p99 of another
+/// address's turns, quiet and under each kind of single-address flood; data
+/// size per conversation). `cargo test --test api figures -- --ignored --nocapture`
+#[tokio::test]
+#[ignore = "measurement, run by hand"]
+async fn figures_for_issue_12() {
+    let server = TestServer::start(Opts {
+        args: vec!["--max-connections".into(), "2000".into()],
+        ..Opts::default()
+    });
+    let mut user = connect_from(&server, "127.0.0.3").await;
+    user.hello(None, None).await;
+    timed_run(&mut user, 10).await;
+
+    let floods = [
+        "turns",
+        "new conversations",
+        "slow headers",
+        "non-reading tabs",
+    ];
+    for flood in floods {
+        // Quiet again right before, so both runs share the machine's background load.
+        let quiet = timed_run(&mut user, 150).await;
+        let stop: Stop = Default::default();
+        let ws_url = server.ws_url.clone();
+        let host = server.http_url.trim_start_matches("http://").to_owned();
+        let flood_stop = stop.clone();
+        // The flood runs on its own threads, so it never delays the measuring client.
+        let flooder = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(run_flood(flood, ws_url, host, flood_stop));
+        });
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let under = timed_run(&mut user, 150).await;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = tokio::task::spawn_blocking(move || flooder.join()).await;
+        eprintln!(
+            "FIGURE p99 under a one-address flood of {flood}: {under:?} (quiet just before {quiet:?}, bound {:?})",
+            quiet * 2 + Duration::from_millis(25)
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+
+    // Data size per conversation: 200 conversations of three questions each.
+    let before = metric(&server.get("/metrics").await.body, "secobot_data_bytes").unwrap_or(0.0);
+    let dir_before = data_size(&server.data_dir);
+    for i in 0..200 {
+        let mut ws = connect_from(&server, &format!("127.0.4.{}", i % 250)).await;
+        ws.hello(None, None).await;
+        for q in [
+            "¿qué es la firma electrónica?",
+            "olvidé mi contraseña",
+            "gracias",
+        ] {
+            ws.say(q).await;
+        }
+        ws.close().await;
+    }
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let after = metric(&server.get("/metrics").await.body, "secobot_data_bytes").unwrap_or(0.0);
+    let dir_after = data_size(&server.data_dir);
+    eprintln!(
+        "FIGURE data per conversation (3 questions, 8 messages): {:.0} bytes by sled's size_on_disk, {:.0} bytes by the folder's file sizes",
+        (after - before) / 200.0,
+        (dir_after as f64 - dir_before as f64) / 200.0
+    );
+}

@@ -29,8 +29,14 @@ pub fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The server binary: this build's, or `SECOBOT_TEST_BIN` (e.g. a release
+/// build, for the figures in `hardening::figures_for_issue_12`).
 pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_secobot")
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        std::env::var("SECOBOT_TEST_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_secobot").to_owned())
+    })
 }
 
 /// Copies a folder recursively.
