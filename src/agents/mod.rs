@@ -66,6 +66,10 @@ impl AgentError {
             AgentError::NotHeld => ErrorCode::NotHeld,
             AgentError::Unknown => ErrorCode::UnknownSession,
             AgentError::Empty => ErrorCode::EmptyText,
+            // A write that failed (a full disk): the agent's message was not saved.
+            AgentError::Store(_) | AgentError::Conversation(ConversationError::Store(_)) => {
+                ErrorCode::NotSaved
+            }
             _ => ErrorCode::Internal,
         }
     }

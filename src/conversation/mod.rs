@@ -36,6 +36,10 @@ pub enum SessionEvent {
     Reply {
         reply: Arc<Reply>,
         origin: Option<u64>,
+        /// The message as the socket layer encodes it, filled by the first
+        /// subscriber that needs it: a message fanned out to many tabs is
+        /// encoded once, not once per tab.
+        wire: Arc<std::sync::OnceLock<String>>,
     },
     Ticket {
         id: String,
@@ -581,6 +585,7 @@ impl Hub {
             let _ = session.events.send(SessionEvent::Reply {
                 reply: m.clone(),
                 origin,
+                wire: Arc::default(),
             });
         }
         Ok(published)

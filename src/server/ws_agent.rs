@@ -716,7 +716,7 @@ impl AgentSocket {
         match result {
             Ok(()) => ControlFlow::Continue(()),
             Err(e) => {
-                if e.code() == ErrorCode::Internal {
+                if matches!(e.code(), ErrorCode::Internal | ErrorCode::NotSaved) {
                     tracing::error!(error = %e, "agent operation failed");
                 }
                 self.send_json(&e.code().frame()).await

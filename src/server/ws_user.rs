@@ -423,10 +423,19 @@ impl UserSocket {
     /// A conversation event: waits for room while delivering this tab's own
     /// turn (`patient`), never otherwise.
     async fn deliver(&mut self, frame: &ServerFrame) -> ControlFlow<()> {
-        if self.patient {
-            self.send(frame).await
+        self.deliver_text(&frame.encode()).await
+    }
+
+    async fn deliver_text(&mut self, text: &str) -> ControlFlow<()> {
+        let message = Message::Text(text.into());
+        let queued = if self.patient {
+            self.out.send_own(message).await
         } else {
-            self.send_other(frame)
+            self.out.send_other(message)
+        };
+        match queued {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => self.behind(e),
         }
     }
 
@@ -435,7 +444,11 @@ impl UserSocket {
         event: Result<SessionEvent, broadcast::error::RecvError>,
     ) -> ControlFlow<()> {
         match event {
-            Ok(SessionEvent::Reply { reply, origin }) => {
+            Ok(SessionEvent::Reply {
+                reply,
+                origin,
+                wire,
+            }) => {
                 if reply.seq <= self.sent_seq {
                     return ControlFlow::Continue(());
                 }
@@ -446,7 +459,8 @@ impl UserSocket {
                 }
                 metrics::counter!("secobot_replies_total", "kind" => reply.kind.as_str())
                     .increment(1);
-                self.deliver(&ServerFrame::Reply((*reply).clone())).await
+                let text = wire.get_or_init(|| ServerFrame::Reply((*reply).clone()).encode());
+                self.deliver_text(text).await
             }
             Ok(SessionEvent::Ticket { id, status }) => {
                 self.deliver(&ServerFrame::Ticket { id, status }).await
@@ -530,14 +544,6 @@ impl UserSocket {
             .send_own(Message::Text(frame.encode().into()))
             .await
         {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(e) => self.behind(e),
-        }
-    }
-
-    /// Queues a frame someone else caused (another tab, an agent): never waits.
-    fn send_other(&mut self, frame: &ServerFrame) -> ControlFlow<()> {
-        match self.out.send_other(Message::Text(frame.encode().into())) {
             Ok(()) => ControlFlow::Continue(()),
             Err(e) => self.behind(e),
         }
