@@ -527,7 +527,12 @@ impl UserSocket {
     }
 
     async fn refuse_with(&mut self, code: ErrorCode, frame: &ServerFrame) -> ControlFlow<()> {
-        self.strikes += 1;
+        // Too fast is not invalid: a burst past the rate limit is refused frame
+        // by frame (each with its retry hint), never cut off with 1008. What a
+        // flood costs is bounded by the limit and the outbound queue.
+        if code != ErrorCode::RateLimited {
+            self.strikes += 1;
+        }
         metrics::counter!("secobot_refused_frames_total", "code" => format!("{code:?}"))
             .increment(1);
         self.send(frame).await?;

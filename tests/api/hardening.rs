@@ -1486,3 +1486,53 @@ async fn figures_for_issue_12() {
         (dir_after as f64 - dir_before as f64) / 200.0
     );
 }
+
+#[tokio::test]
+async fn kind01_a_burst_past_the_limit_is_refused_frame_by_frame_never_dropped() {
+    let server = TestServer::default_start();
+    let (mut ws, _) = server.fresh().await;
+    let session = ws.session.clone().unwrap();
+    let n = 250usize;
+    for i in 0..n {
+        ws.send_json(json!({"type": "say", "text": format!("ráfaga {i}")}))
+            .await;
+    }
+    // Every frame gets its answer or its refusal; the socket stays open.
+    let (mut answered, mut refused) = (0usize, Vec::new());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while answered + refused.len() < n {
+        assert!(
+            Instant::now() < deadline,
+            "{answered} answered, {} refused",
+            refused.len()
+        );
+        let f = ws.recv().await;
+        if is_type(&f, "error") {
+            assert_eq!(f["code"], "rate_limited", "{f}");
+            assert!(f["retry_after_ms"].as_u64().is_some(), "{f}");
+            refused.push(f);
+        } else if is_type(&f, "reply") && f["from"] == "bot" {
+            answered += 1;
+        }
+    }
+    assert!(answered >= 100, "only {answered} of the burst answered");
+    // What was answered is stored, in order, each message with its answer.
+    let frames = ws.say("¿sigo aquí?").await;
+    assert!(
+        !frames.iter().any(|f| is_type(f, "error")),
+        "{}",
+        pretty(&frames)
+    );
+    let newest = ws.max_seq();
+    let (_, stored) = full_replay(&server, &session, newest).await;
+    let echoes: Vec<u64> = stored
+        .iter()
+        .filter(|r| r["from"] == "user")
+        .filter_map(|r| r["text"].as_str()?.strip_prefix("ráfaga ")?.parse().ok())
+        .collect();
+    assert_eq!(echoes.len(), answered, "stored user messages");
+    assert!(
+        echoes.windows(2).all(|w| w[0] < w[1]),
+        "stored out of order: {echoes:?}"
+    );
+}
