@@ -1517,6 +1517,12 @@ async fn kind01_a_burst_past_the_limit_is_refused_frame_by_frame_never_dropped()
     }
     assert!(answered >= 100, "only {answered} of the burst answered");
     // What was answered is stored, in order, each message with its answer.
+    // (After the retry hint, the next message is accepted.)
+    let wait = refused
+        .last()
+        .and_then(|f| f["retry_after_ms"].as_u64())
+        .unwrap_or(0);
+    tokio::time::sleep(Duration::from_millis(wait + 50)).await;
     let frames = ws.say("¿sigo aquí?").await;
     assert!(
         !frames.iter().any(|f| is_type(f, "error")),
