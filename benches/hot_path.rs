@@ -40,6 +40,23 @@ fn search(c: &mut Criterion) {
     c.bench_function("decide/bundled", |b| {
         b.iter(|| std::hint::black_box(bundled.decide(QUESTION)).clone())
     });
+    // Every iteration a question the cache has not seen: the real cost of
+    // analysis, both indexes, fusion and the decision on the bundled folder.
+    let questions = [
+        QUESTION,
+        "cómo cargo la factura en el plan de pagos del contrato",
+        "komo kambio la klave de secop",
+        "buenas tardes, soy contratista de la alcaldía y no me deja presentar la oferta, ¿qué hago?",
+        "¿Cómo cambio mi contraseña? Y además, ¿dónde cargo la factura?",
+        "me recomienda un restaurante en Medellín",
+    ];
+    let mut i = 0;
+    c.bench_function("decide/bundled-uncached", |b| {
+        b.iter(|| {
+            i = (i + 1) % questions.len();
+            std::hint::black_box(bundled.understand_uncached(questions[i]).decision).clone()
+        })
+    });
     let big_dir = generate_folder(10_000);
     let big =
         Knowledge::load(big_dir.path(), Mode::Spanish, Thresholds::default()).expect("10k folder");

@@ -35,6 +35,12 @@ pub enum Command {
     Check {
         #[command(flatten)]
         knowledge: KnowledgeArgs,
+        /// Fail (exit 1) on warnings too: missing sources, unreadable or old review dates.
+        #[arg(long)]
+        strict: bool,
+        /// A `reviewed:` date older than this many months is a warning.
+        #[arg(long, env = "SECOBOT_MAX_REVIEW_MONTHS", default_value_t = 18)]
+        max_review_months: u32,
     },
     /// What the bot would answer to a first message.
     Ask {
@@ -43,6 +49,10 @@ pub enum Command {
         /// Print the `reply` JSON object instead of text.
         #[arg(long)]
         json: bool,
+        /// Explain the ranking: analysed terms, candidates and what each part
+        /// contributed, thresholds, and why the reply kind was chosen.
+        #[arg(long)]
+        explain: bool,
         /// Templates folder (reply wording).
         #[arg(long, env = "SECOBOT_TEMPLATES", default_value = "templates")]
         templates: PathBuf,
@@ -53,9 +63,12 @@ pub enum Command {
     Eval {
         #[command(flatten)]
         knowledge: KnowledgeArgs,
-        /// Index with tantivy's default tokenizer, no synonyms, no typo tolerance.
-        #[arg(long)]
-        baseline: bool,
+        /// List the misses of a baseline instead of secobot's: `tantivy` (the
+        /// default tokenizer, no synonyms, no typo tolerance) or `ngram`
+        /// (TF-IDF character 2–5-grams + logistic regression). Every run
+        /// prints all three systems' figures.
+        #[arg(long, num_args = 0..=1, default_missing_value = "tantivy", value_enum)]
+        baseline: Option<crate::eval::System>,
         /// Templates folder (reply wording).
         #[arg(long, env = "SECOBOT_TEMPLATES", default_value = "templates")]
         templates: PathBuf,
@@ -63,6 +76,12 @@ pub enum Command {
         #[arg(long)]
         verbose: bool,
         file: PathBuf,
+    },
+    /// Chooses the n-gram weight and answer threshold by 5-fold cross-validation
+    /// on the folder's own phrasings; prints the best settings.
+    Calibrate {
+        #[command(flatten)]
+        knowledge: KnowledgeArgs,
     },
     /// Agent accounts.
     Agent {
@@ -137,13 +156,18 @@ pub fn run() -> anyhow::Result<i32> {
             runtime.block_on(crate::server::run(args))?;
             Ok(0)
         }
-        Command::Check { knowledge } => check(&knowledge),
+        Command::Check {
+            knowledge,
+            strict,
+            max_review_months,
+        } => check(&knowledge, strict, max_review_months),
         Command::Ask {
             knowledge,
             json,
+            explain,
             templates,
             question,
-        } => crate::eval::ask(&knowledge, &templates, &question.join(" "), json),
+        } => crate::eval::ask(&knowledge, &templates, &question.join(" "), json, explain),
         Command::Eval {
             knowledge,
             baseline,
@@ -151,13 +175,10 @@ pub fn run() -> anyhow::Result<i32> {
             verbose,
             file,
         } => {
-            let mode = if baseline {
-                Mode::Baseline
-            } else {
-                Mode::Spanish
-            };
-            crate::eval::run(&knowledge, &templates, &file, mode, verbose)
+            let show = baseline.unwrap_or_default();
+            crate::eval::run(&knowledge, &templates, &file, show, verbose)
         }
+        Command::Calibrate { knowledge } => calibrate(&knowledge),
         Command::Agent { command } => crate::agents::cli::run(command),
         Command::Report {
             command: ReportCommand::Unanswered { data, json },
@@ -165,7 +186,7 @@ pub fn run() -> anyhow::Result<i32> {
     }
 }
 
-fn check(args: &KnowledgeArgs) -> anyhow::Result<i32> {
+fn check(args: &KnowledgeArgs, strict: bool, max_review_months: u32) -> anyhow::Result<i32> {
     let mut out = std::io::stdout().lock();
     let loaded = Knowledge::load(&args.knowledge, Mode::Spanish, args.thresholds()).and_then(|k| {
         let problems = crate::render::check_flow_templates(&k);
@@ -177,14 +198,42 @@ fn check(args: &KnowledgeArgs) -> anyhow::Result<i32> {
     });
     match loaded {
         Ok(k) => {
+            for path in &k.ignored {
+                eprintln!(
+                    "{}: ignorado: no es un archivo de conocimiento (copia de respaldo, temporal u oculto)",
+                    path.display()
+                );
+            }
+            // Colombia keeps UTC−5 all year (no daylight saving).
+            let today = (chrono::Utc::now() - chrono::Duration::hours(5)).date_naive();
+            let mut warnings = k.warnings.clone();
+            warnings.extend(crate::knowledge::loader::stale_reviews(
+                &k.entries,
+                max_review_months,
+                today,
+            ));
+            for w in &warnings {
+                writeln!(
+                    out,
+                    "{}:{}: aviso: {}",
+                    w.path.display(),
+                    w.line.max(1),
+                    w.message
+                )?;
+            }
             writeln!(
                 out,
-                "{}: {} entradas y {} flujos, sin problemas",
+                "{}: {} entradas y {} flujos, sin problemas{}",
                 args.knowledge.display(),
                 k.entries.len(),
-                k.flows.len()
+                k.flows.len(),
+                match warnings.len() {
+                    0 => String::new(),
+                    1 => " (1 aviso)".to_owned(),
+                    n => format!(" ({n} avisos)"),
+                }
             )?;
-            Ok(0)
+            Ok(if strict && !warnings.is_empty() { 1 } else { 0 })
         }
         Err(problems) => {
             for p in &problems.0 {
@@ -193,4 +242,60 @@ fn check(args: &KnowledgeArgs) -> anyhow::Result<i32> {
             Ok(1)
         }
     }
+}
+
+fn calibrate(args: &KnowledgeArgs) -> anyhow::Result<i32> {
+    let results = crate::knowledge::calibrate::calibrate(&args.knowledge)
+        .map_err(|p| anyhow::anyhow!("{p}"))?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{:>6} {:>5} {:>8} {:>7} {:>7} {:>6} {:>8} {:>6} {:>9} {:>9}",
+        "ngram",
+        "bm25",
+        "centroid",
+        "answer",
+        "suggest",
+        "margin",
+        "recall@1",
+        "wrong",
+        "refusals",
+        "objective"
+    )?;
+    let best = results.first().map(|c| c.fusion);
+    let curve: Vec<_> = if std::env::var_os("SECOBOT_CALIBRATE_CURVE").is_some() {
+        results
+            .iter()
+            .filter(|c| {
+                Some(c.fusion) == best
+                    && Some(c.thresholds.margin) == results.first().map(|b| b.thresholds.margin)
+            })
+            .collect()
+    } else {
+        results.iter().take(10).collect()
+    };
+    for c in curve {
+        writeln!(
+            out,
+            "{:>6.2} {:>5.2} {:>8.2} {:>7.2} {:>7.2} {:>6.2} {:>8.3} {:>6.3} {:>9.3} {:>9.3}",
+            c.fusion.ngram,
+            c.fusion.bm25,
+            c.fusion.centroid,
+            c.thresholds.answer,
+            c.thresholds.suggest,
+            c.thresholds.margin,
+            c.recall,
+            c.wrong_confident,
+            c.refusals,
+            c.objective
+        )?;
+    }
+    if let Some(c) = results.first() {
+        writeln!(
+            out,
+            "{} frases evaluadas en 5 pliegues; mejor ajuste: --answer-threshold {:.2} --suggest-threshold {:.2} --suggest-margin {:.2} (peso de n-gramas {:.2}, descuento BM25 {:.2}, centroide {:.2})",
+            c.rows, c.thresholds.answer, c.thresholds.suggest, c.thresholds.margin, c.fusion.ngram, c.fusion.bm25, c.fusion.centroid
+        )?;
+    }
+    Ok(0)
 }

@@ -13,6 +13,8 @@
 //! - [`agents`]: accounts, logins, the live queue, claims.
 //! - [`store`]: the only module that imports sled; durable group commit.
 //! - [`render`]: handlebars templates for reply wording and pages; Markdown → safe HTML.
+//! - [`help`]: the help center (`/kb`): entries by group, search results and
+//!   related topics as views for the pages, ranked by the bot's own search.
 //! - [`text`]: text as people type it → one canonical form (NFC, no invisible
 //!   characters), applied once at the socket edge; credentials masked.
 //! - [`eval`], [`report`]: offline commands over the folder and the data.
@@ -27,6 +29,7 @@ pub mod config;
 pub mod conversation;
 pub mod eval;
 pub mod flows;
+pub mod help;
 pub mod knowledge;
 pub mod markdown;
 pub mod problem;

@@ -32,12 +32,14 @@ pub const REPLY_TEMPLATES: &[&str] = &[
     "queue_position",
     "no_agents",
     "ticket_resolved",
+    "also_asked",
     "secret_masked",
 ];
 
 /// The page templates; each must exist as `templates/<name>.hbs`.
 pub const PAGE_TEMPLATES: &[&str] = &[
     "widget",
+    "kb",
     "entry",
     "agent",
     "agent_login",
@@ -280,6 +282,11 @@ fn content_type(name: &str) -> &'static str {
 
 pub use crate::markdown::markdown;
 
+/// A date as people in Colombia write it: `29/11/2026`.
+pub fn date(d: chrono::NaiveDate) -> String {
+    d.format("%d/%m/%Y").to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,5 +317,11 @@ mod tests {
         assert!(r.asset("widget.js").is_some());
         let text = r.reply("greeting", &serde_json::json!({}));
         assert!(!text.is_empty());
+    }
+
+    #[test]
+    fn dates_are_day_month_year() {
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 11, 9).unwrap();
+        assert_eq!(date(d), "09/11/2026");
     }
 }

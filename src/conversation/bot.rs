@@ -188,8 +188,12 @@ impl Bot<'_> {
             return;
         }
         state.topic_text = Some(text.to_owned());
-        match self.knowledge.decide(text) {
-            Decision::Answer { topic, .. } => self.topic(state, topic, effects, out),
+        let understood = self.knowledge.understand(text);
+        match understood.decision {
+            Decision::Answer { topic, .. } => {
+                self.topic(state, topic, effects, out);
+                self.offer_also(&understood.also, out);
+            }
             Decision::Suggest(topics) => {
                 let buttons = topics
                     .iter()
@@ -204,17 +208,43 @@ impl Bot<'_> {
                         .with_buttons(buttons),
                 );
             }
-            Decision::Fallback { out_of_scope } => {
+            Decision::Fallback {
+                out_of_scope,
+                advice,
+            } => {
                 let name = if out_of_scope {
                     "out_of_scope"
                 } else {
                     "fallback"
                 };
                 out.push(
-                    Reply::bot(ReplyKind::Fallback, self.render.reply(name, &json!({})))
-                        .with_buttons(vec![escalate_button()]),
+                    Reply::bot(
+                        ReplyKind::Fallback,
+                        self.render.reply(name, &json!({ "advice": advice })),
+                    )
+                    .with_buttons(vec![escalate_button()]),
                 );
             }
+        }
+    }
+
+    /// Offers the other clear questions of a message as buttons under an
+    /// entry's answer ("También preguntó: …"). A flow's step keeps its own
+    /// buttons: they must stay the latest, so nothing is added after a flow.
+    fn offer_also(&self, also: &[Topic<'_>], out: &mut [Reply]) {
+        let Some(reply) = out.last_mut() else {
+            return;
+        };
+        if reply.kind != ReplyKind::Answer {
+            return;
+        }
+        for topic in also {
+            reply.buttons.push(Button {
+                label: self
+                    .render
+                    .reply("also_asked", &json!({ "title": topic.title() })),
+                value: format!("{TOPIC_PREFIX}{}", topic.id()),
+            });
         }
     }
 

@@ -101,6 +101,16 @@ pub const GENERIC_WORDS: &[&str] = &[
     "pueden",
     "sirve",
     "tema",
+    // Negations mean something only bound to the next word ("no_solicit").
+    "no",
+    "nunca",
+    "sin",
+    "jamás",
+    // "no me deja", "no me sale": a complaint, not yet a topic.
+    "deja",
+    "dejar",
+    "deje",
+    "dejo",
 ];
 
 /// Analyzes text into index terms. Cheap to clone (the tantivy analyzer is).
@@ -176,7 +186,10 @@ impl Analyzer {
             let negated: Vec<String> = terms
                 .windows(2)
                 .filter(|w| {
-                    NEGATIONS.contains(&w[0].as_str()) && !NEGATIONS.contains(&w[1].as_str())
+                    NEGATIONS.contains(&w[0].as_str())
+                        && !NEGATIONS.contains(&w[1].as_str())
+                        // "no me deja" negates nothing a topic is about.
+                        && !self.generic.contains(&w[1])
                 })
                 .map(|w| format!("no_{}", w[1]))
                 .collect();
@@ -186,9 +199,10 @@ impl Analyzer {
     }
 
     fn raw_terms(&self, text: &str) -> Vec<String> {
+        let text = clean(text);
         // `TextAnalyzer::token_stream` needs `&mut`; a clone is a few pointer copies.
         let mut analyzer = self.inner.clone();
-        let mut stream = analyzer.token_stream(text);
+        let mut stream = analyzer.token_stream(&text);
         let mut out = Vec::new();
         while stream.advance() {
             out.push(stream.token().text.clone());
@@ -196,11 +210,68 @@ impl Analyzer {
         out
     }
 
+    /// The query's terms, like [`Analyzer::terms`], except that a word the
+    /// folder never uses (`known` says which folded words it does) whose
+    /// ending after the stem makes it a different word ([`DERIVED_ENDINGS`])
+    /// becomes an unknown term: "restaurante" must not match "restaurar".
+    pub fn query_terms(&self, text: &str, known: &dyn Fn(&str) -> bool) -> Vec<String> {
+        if self.mode != Mode::Spanish {
+            return self.terms(text);
+        }
+        let guarded: Vec<String> = words(text)
+            .map(|word| {
+                let folded = fold(&word);
+                if known(&folded) || is_stop_word(&word) {
+                    return word;
+                }
+                let Some(stem) = self.raw_terms(&word).into_iter().next() else {
+                    return word;
+                };
+                let derived = folded
+                    .strip_prefix(stem.as_str())
+                    .is_some_and(|ending| DERIVED_ENDINGS.contains(&ending));
+                if derived {
+                    // Digits keep the stemmer from finding the stem again.
+                    format!("{folded}0")
+                } else {
+                    word
+                }
+            })
+            .collect();
+        self.terms(&guarded.join(" "))
+    }
+
     /// Whether a term is too common in this domain to carry a match.
     pub fn is_generic(&self, term: &str) -> bool {
         self.generic.contains(term)
     }
 }
+
+/// Composes decomposed accents (`que\u{301}` → `qué`, as some keyboards send
+/// them) and drops invisible format characters (zero-width joiners, bidi
+/// marks) that would otherwise split a word in two.
+pub fn clean(text: &str) -> std::borrow::Cow<'_, str> {
+    use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+    let plain = !text.chars().any(super::ngram::is_format);
+    if plain && is_nfc_quick(text.chars()) == IsNormalized::Yes {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .filter(|c| !super::ngram::is_format(*c))
+            .nfc()
+            .collect(),
+    )
+}
+
+/// Word endings that make a different word from the same stem: the Spanish
+/// stemmer maps "restaurante" and "restaurar", "cliente" and "client…" alike.
+/// A query word the folder never uses, ending like this after its stem, is
+/// treated as an unknown word rather than as the folder's word.
+const DERIVED_ENDINGS: &[&str] = &[
+    "ante", "antes", "ente", "entes", "iente", "ientes", "ero", "era", "eros", "eras", "eria",
+    "erias", "ista", "istas", "amo", "amos", "ario", "aria", "arios", "arias",
+];
 
 /// Lowercases and strips accents the way the index does (ñ → n), keeping only
 /// letters and digits. Used for typo correction and normalising questions in reports.
@@ -212,11 +283,15 @@ pub fn fold(word: &str) -> String {
         .collect()
 }
 
-/// Splits text into words (letters and digits), lowercased, accents kept.
+/// Splits text into words (letters and digits), lowercased, accents kept
+/// (composed; invisible format characters dropped, see [`clean`]).
 pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    let text = clean(text).into_owned();
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .into_iter()
 }
 
 /// The folded words of the indexed text, for typo correction of query words.
@@ -281,7 +356,28 @@ impl Vocabulary {
         out
     }
 
+    /// Whether the vocabulary has this folded word.
+    pub fn contains(&self, folded: &str) -> bool {
+        self.counts.contains_key(folded)
+    }
+
     fn closest(&self, word: &str) -> Option<&str> {
+        // Spelling by ear changes the first letter ("komo", "klave", "ablar"):
+        // a respelling the folder knows is taken as it is.
+        for variant in respellings(word) {
+            if let Some((known, _)) = self.counts.get_key_value(variant.as_str()) {
+                return Some(known.as_str());
+            }
+        }
+        if let Some(fixed) = self.closest_same_start(word) {
+            return Some(fixed);
+        }
+        respellings(word)
+            .into_iter()
+            .find_map(|variant| self.closest_same_start(&variant))
+    }
+
+    fn closest_same_start(&self, word: &str) -> Option<&str> {
         let len = word.chars().count();
         if len < 4 || word.chars().any(|c| c.is_ascii_digit()) {
             return None;
@@ -316,6 +412,38 @@ impl Vocabulary {
         }
         best.map(|(w, _, _)| w)
     }
+}
+
+/// The word with its first letters respelt as Spanish speakers confuse them
+/// by ear: k/c/qu, c/s/z, b/v, y/ll, g/j, and a silent h added or dropped.
+fn respellings(word: &str) -> Vec<String> {
+    const SWAPS: &[(&str, &[&str])] = &[
+        ("k", &["c", "qu"]),
+        ("qu", &["k", "c"]),
+        ("c", &["k", "s"]),
+        ("s", &["c", "z"]),
+        ("z", &["s", "c"]),
+        ("b", &["v"]),
+        ("v", &["b"]),
+        ("y", &["ll"]),
+        ("ll", &["y"]),
+        ("g", &["j"]),
+        ("j", &["g"]),
+    ];
+    if word.chars().count() < 3 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (from, tos) in SWAPS {
+        if let Some(rest) = word.strip_prefix(from) {
+            out.extend(tos.iter().map(|to| format!("{to}{rest}")));
+        }
+    }
+    match word.strip_prefix('h') {
+        Some(rest) => out.push(rest.to_owned()),
+        None => out.push(format!("h{word}")),
+    }
+    out
 }
 
 #[cfg(test)]

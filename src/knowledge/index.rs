@@ -59,10 +59,27 @@ pub struct TargetText<'a> {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hit {
     pub target: Target,
-    /// 0..1, comparable across queries.
+    /// 0..1, comparable across queries: the fused figure decisions use.
     pub confidence: f32,
+    /// The word-level confidence alone (IDF-weighted overlap), 0..1.
+    pub lexical: f32,
+    /// The character n-gram cosine with the nearest phrasing, 0..1.
+    pub ngram: f32,
+    /// The character n-gram cosine with the centroid of all phrasings, 0..1.
+    pub centroid: f32,
     /// tantivy's BM25 score, for diagnostics.
     pub bm25: f32,
+}
+
+/// One query term as the ranking sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TermReport {
+    pub term: String,
+    /// Its weight in the confidence (IDF over targets, lowered for generic words).
+    pub weight: f32,
+    /// Whether the folder uses it at all.
+    pub known: bool,
+    pub generic: bool,
 }
 
 /// Terms of one target, kept to compute confidences.
@@ -160,6 +177,9 @@ pub struct SearchIndex {
     term_ids: HashMap<String, TermId>,
     /// By term id: IDF over targets, lowered for generic words.
     weights: Vec<f32>,
+    /// By term id: used by out-of-scope phrases and by no entry or flow
+    /// ("banco", "outlook", "rut"): a sign the question is about something else.
+    out_of_scope_only: Vec<bool>,
     max_weight: f32,
 }
 
@@ -267,6 +287,22 @@ impl SearchIndex {
                 w
             };
         }
+        let mut in_scope = vec![false; term_ids.len()];
+        let mut out_of_scope_only = vec![false; term_ids.len()];
+        for target in &targets {
+            let flags = if matches!(target.target, Target::OutOfScope(_)) {
+                &mut out_of_scope_only
+            } else {
+                &mut in_scope
+            };
+            for id in &target.all {
+                flags[*id as usize] = true;
+            }
+        }
+        for (term, id) in &term_ids {
+            let id = *id as usize;
+            out_of_scope_only[id] &= !in_scope[id] && !analyzer.is_generic(term);
+        }
         for target in &mut targets {
             target.phrasing_weights = target
                 .phrasings
@@ -283,6 +319,7 @@ impl SearchIndex {
             targets,
             term_ids,
             weights,
+            out_of_scope_only,
             max_weight,
         })
     }
@@ -301,8 +338,9 @@ impl SearchIndex {
             text
         };
         let mut seen = HashSet::new();
+        let known = |folded: &str| self.vocabulary.contains(folded);
         self.analyzer
-            .terms(text)
+            .query_terms(text, &known)
             .into_iter()
             .filter(|t| seen.insert(t.clone()))
             .collect()
@@ -334,9 +372,13 @@ impl SearchIndex {
             .into_iter()
             .filter_map(|(bm25, ordinal)| {
                 let target = self.targets.get(ordinal)?;
+                let confidence = damping * self.confidence(target, &weighted, query_weight);
                 Some(Hit {
                     target: target.target,
-                    confidence: damping * self.confidence(target, &weighted, query_weight),
+                    confidence,
+                    lexical: confidence,
+                    ngram: 0.0,
+                    centroid: 0.0,
                     bm25,
                 })
             })
@@ -422,6 +464,63 @@ impl SearchIndex {
         }
         let coverage = matched_in(&target.all) / query_weight;
         (0.65 * best_phrasing + 0.35 * coverage).clamp(0.0, 1.0)
+    }
+
+    /// The out-of-scope phrases that share with the query a word no entry or
+    /// flow uses: "olvidé la clave del banco" is about the bank, whatever
+    /// "olvidé la clave" would match.
+    pub fn out_of_scope_matches(&self, text: &str) -> Vec<Target> {
+        let markers: Vec<TermId> = self
+            .query_terms(text)
+            .iter()
+            .filter_map(|t| self.term_ids.get(t).copied())
+            .filter(|id| self.out_of_scope_only[*id as usize])
+            .collect();
+        if markers.is_empty() {
+            return Vec::new();
+        }
+        self.targets
+            .iter()
+            .filter(|t| matches!(t.target, Target::OutOfScope(_)))
+            .filter(|t| markers.iter().any(|m| t.all.binary_search(m).is_ok()))
+            .map(|t| t.target)
+            .collect()
+    }
+
+    /// Each query term with its weight and kind, for `ask --explain`.
+    pub fn term_report(&self, text: &str) -> Vec<TermReport> {
+        self.query_terms(text)
+            .into_iter()
+            .map(|term| {
+                let (id, weight) = self.weight(&term);
+                TermReport {
+                    generic: self.analyzer.is_generic(&term),
+                    known: id.is_some(),
+                    term,
+                    weight,
+                }
+            })
+            .collect()
+    }
+
+    /// The query terms found anywhere in a target's text, for `ask --explain`.
+    pub fn matched_terms(&self, target: Target, text: &str) -> Vec<String> {
+        let Some(t) = self.targets.iter().find(|t| t.target == target) else {
+            return Vec::new();
+        };
+        self.query_terms(text)
+            .into_iter()
+            .filter(|term| {
+                self.term_ids
+                    .get(term)
+                    .is_some_and(|id| t.all.binary_search(id).is_ok())
+            })
+            .collect()
+    }
+
+    /// The typo-corrected text the analyzer sees (Spanish mode).
+    pub fn corrected(&self, text: &str) -> String {
+        self.vocabulary.correct(text)
     }
 
     pub fn len(&self) -> usize {

@@ -33,6 +33,12 @@ pub struct Entry {
     /// The answer, in Markdown.
     pub body: String,
     pub path: PathBuf,
+    /// The group folder of a FAQ (`faq/<group>/<id>.md`), for the help center.
+    pub group: Option<String>,
+    /// Where the facts come from: public URLs, or `seed` for the seed letter.
+    pub sources: Vec<String>,
+    /// When the facts were last checked (`reviewed:`), if it could be read.
+    pub reviewed: Option<chrono::NaiveDate>,
     /// The answer as sanitised HTML (title included), rendered on first use:
     /// rendering 10,000 entries up front would slow every reload.
     pub html: std::sync::OnceLock<String>,
@@ -62,7 +68,15 @@ pub struct Loaded {
     pub synonyms: Vec<Vec<String>>,
     /// Phrases that are out of scope (`fuera-de-alcance.txt`): matching one means "fallback".
     pub out_of_scope: Vec<String>,
+    /// By out-of-scope phrase: where to go instead (the `> ` line that
+    /// precedes the phrase's group), if the editor wrote one.
+    pub out_of_scope_advice: Vec<Option<String>>,
     pub problems: Vec<Problem>,
+    /// Things an editor should look at that do not stop the folder from being
+    /// served (missing sources, old review dates); `check --strict` fails on them.
+    pub warnings: Vec<Problem>,
+    /// Files that are not content (editor backups, swap files, dotfiles): skipped.
+    pub ignored: Vec<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -76,6 +90,10 @@ struct FrontMatter {
     section: Option<Scalar>,
     #[serde(default)]
     url: Option<String>,
+    #[serde(default)]
+    sources: Vec<String>,
+    #[serde(default)]
+    reviewed: Option<Scalar>,
 }
 
 #[derive(Deserialize)]
@@ -97,18 +115,32 @@ pub fn load(dir: &Path) -> Loaded {
         return out;
     }
     let mut ids: HashSet<String> = HashSet::new();
-    for (sub, kind) in [("faq", EntryKind::Faq), ("terms", EntryKind::Terms)] {
-        for path in files(&dir.join(sub), "md", &mut out.problems) {
-            let Some((id, text)) = read_unique(&path, &mut ids, &mut out.problems) else {
-                continue;
-            };
-            match parse_entry(&id, kind, &path, &text) {
-                Ok(entry) => out.entries.push(entry),
-                Err(mut problems) => out.problems.append(&mut problems),
-            }
+    let mut entry_files: Vec<(PathBuf, EntryKind, Option<String>)> = Vec::new();
+    for path in files(&dir.join("faq"), "md", &mut out) {
+        entry_files.push((path, EntryKind::Faq, None));
+    }
+    for (group, group_dir) in groups(&dir.join("faq"), &mut out) {
+        for path in files(&group_dir, "md", &mut out) {
+            entry_files.push((path, EntryKind::Faq, Some(group.clone())));
         }
     }
-    for path in files(&dir.join("flows"), "yaml", &mut out.problems) {
+    for path in files(&dir.join("terms"), "md", &mut out) {
+        entry_files.push((path, EntryKind::Terms, None));
+    }
+    for (path, kind, group) in entry_files {
+        let Some((id, text)) = read_unique(&path, &mut ids, &mut out.problems) else {
+            continue;
+        };
+        match parse_entry(&id, kind, &path, &text) {
+            Ok(mut entry) => {
+                entry.group = group;
+                out.warnings.extend(source_warnings(&entry, &text));
+                out.entries.push(entry);
+            }
+            Err(mut problems) => out.problems.append(&mut problems),
+        }
+    }
+    for path in files(&dir.join("flows"), "yaml", &mut out) {
         let Some((id, text)) = read_unique(&path, &mut ids, &mut out.problems) else {
             continue;
         };
@@ -132,8 +164,32 @@ pub fn load(dir: &Path) -> Loaded {
         })
         .filter(|g| g.len() > 1)
         .collect();
-    out.out_of_scope = read_lines(&dir.join("fuera-de-alcance.txt"), &mut out.problems);
+    let lines = read_lines(&dir.join("fuera-de-alcance.txt"), &mut out.problems);
+    (out.out_of_scope, out.out_of_scope_advice) = out_of_scope(lines);
     out
+}
+
+/// Splits `fuera-de-alcance.txt`'s lines into phrases and, for each, the
+/// advice of the last `> ` line before it ("> El RUP lo llevan las Cámaras de
+/// Comercio…"). A `#` comment between groups does not reset it: a new `> `
+/// line does.
+fn out_of_scope(lines: Vec<String>) -> (Vec<String>, Vec<Option<String>>) {
+    let mut phrases = Vec::new();
+    let mut advice = Vec::new();
+    let mut current: Option<String> = None;
+    for line in lines {
+        match line.strip_prefix('>') {
+            Some(text) => {
+                let text = text.trim();
+                current = (!text.is_empty()).then(|| text.to_owned());
+            }
+            None => {
+                phrases.push(line);
+                advice.push(current.clone());
+            }
+        }
+    }
+    (phrases, advice)
 }
 
 /// The id and text of a file, if its name is a valid id not used before.
@@ -185,13 +241,13 @@ fn read_lines(path: &Path, problems: &mut Vec<Problem>) -> Vec<String> {
     }
 }
 
-/// The files with `ext` in `dir`, sorted; a missing folder is simply empty.
-fn files(dir: &Path, ext: &str, problems: &mut Vec<Problem>) -> Vec<PathBuf> {
+/// The paths in `dir` (following symlinks), sorted; a missing folder is simply empty.
+fn list(dir: &Path, out: &mut Loaded) -> Vec<PathBuf> {
     let read = match std::fs::read_dir(dir) {
         Ok(r) => r,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
         Err(e) => {
-            problems.push(Problem::new(
+            out.problems.push(Problem::new(
                 dir,
                 0,
                 format!("no se pudo leer la carpeta: {e}"),
@@ -199,29 +255,135 @@ fn files(dir: &Path, ext: &str, problems: &mut Vec<Problem>) -> Vec<PathBuf> {
             return Vec::new();
         }
     };
-    let mut out: Vec<PathBuf> = read
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_file())
-        .filter(|p| {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            // Editors' swap and backup files are not content.
-            !name.starts_with('.') && !name.ends_with('~')
+    let mut paths: Vec<PathBuf> = read.filter_map(Result::ok).map(|e| e.path()).collect();
+    paths.sort();
+    paths
+}
+
+/// The files with `ext` in `dir`, sorted. Anything else that is a file (editor
+/// backups like `x.md.orig`, `#x.md#`, `x.md~`, swap files, dotfiles) is not
+/// content: it is listed in `ignored`, never an error, so a stray file cannot
+/// block a reload.
+fn files(dir: &Path, ext: &str, out: &mut Loaded) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for path in list(dir, out) {
+        if !path.is_file() {
+            continue;
+        }
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let content = !name.starts_with('.')
+            && !name.starts_with('#')
+            && path.extension().and_then(|e| e.to_str()) == Some(ext);
+        if content {
+            found.push(path);
+        } else {
+            out.ignored.push(path);
+        }
+    }
+    found
+}
+
+/// The group folders of `faq/` (`faq/<group>/`), named like ids.
+fn groups(faq: &Path, out: &mut Loaded) -> Vec<(String, PathBuf)> {
+    let mut found = Vec::new();
+    for path in list(faq, out) {
+        if !path.is_dir() {
+            continue;
+        }
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        if is_id(&name) {
+            found.push((name, path));
+        } else {
+            out.problems.push(Problem::new(
+                &path,
+                0,
+                format!("nombre de grupo inválido «{name}»: use solo minúsculas sin tildes, números y guiones"),
+            ));
+        }
+    }
+    found
+}
+
+fn is_id(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// The 1-based line of a front-matter key, or 1 when it is missing.
+fn key_line(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            l.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with(':'))
         })
-        .filter(|p| {
-            let ok = p.extension().and_then(|e| e.to_str()) == Some(ext);
-            if !ok {
-                problems.push(Problem::new(
-                    p,
-                    0,
-                    format!("archivo ignorado: en esta carpeta solo van archivos .{ext}"),
-                ));
-            }
-            ok
+        .map_or(1, |i| i + 1)
+}
+
+/// Missing or malformed `sources:` and an unreadable `reviewed:` date. The age
+/// of the review is judged later, against a configurable limit ([`stale_reviews`]).
+fn source_warnings(entry: &Entry, text: &str) -> Vec<Problem> {
+    let mut warnings = Vec::new();
+    let path = &entry.path;
+    if entry.sources.is_empty() {
+        warnings.push(Problem::new(
+            path,
+            key_line(text, "sources"),
+            "la entrada no tiene fuentes (sources): añada las URL públicas de donde salen los datos, o «seed»",
+        ));
+    }
+    for source in &entry.sources {
+        let ok =
+            source == "seed" || source.starts_with("https://") || source.starts_with("http://");
+        if !ok {
+            warnings.push(Problem::new(
+                path,
+                key_line(text, "sources"),
+                format!("fuente no reconocida «{source}»: use una URL que empiece por https:// o «seed»"),
+            ));
+        }
+    }
+    if entry.reviewed.is_none() {
+        warnings.push(Problem::new(
+            path,
+            key_line(text, "reviewed"),
+            "falta la fecha de revisión (reviewed) o no se puede leer: escríbala como AAAA-MM-DD, por ejemplo 2026-11-29",
+        ));
+    }
+    warnings
+}
+
+/// Entries whose `reviewed:` date is more than `max_months` before `today`.
+pub fn stale_reviews(entries: &[Entry], max_months: u32, today: chrono::NaiveDate) -> Vec<Problem> {
+    let Some(limit) = today.checked_sub_months(chrono::Months::new(max_months)) else {
+        return Vec::new();
+    };
+    entries
+        .iter()
+        .filter_map(|e| {
+            let reviewed = e.reviewed?;
+            (reviewed < limit).then(|| {
+                let line = std::fs::read_to_string(&e.path)
+                    .map_or(1, |text| key_line(&text, "reviewed"));
+                Problem::new(
+                    &e.path,
+                    line,
+                    format!(
+                        "los datos se revisaron el {} (hace más de {max_months} meses): verifique las fuentes y actualice la fecha",
+                        reviewed.format("%d/%m/%Y")
+                    ),
+                )
+            })
         })
-        .collect();
-    out.sort();
-    out
+        .collect()
 }
 
 fn file_id(path: &Path, problems: &mut Vec<Problem>) -> Option<String> {
@@ -230,11 +392,7 @@ fn file_id(path: &Path, problems: &mut Vec<Problem>) -> Option<String> {
         .and_then(|s| s.to_str())
         .unwrap_or("")
         .to_owned();
-    let valid = !id.is_empty()
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if valid {
+    if is_id(&id) {
         Some(id)
     } else {
         problems.push(Problem::new(path, 0, format!("nombre de archivo inválido «{id}»: use solo minúsculas sin tildes, números y guiones")));
@@ -330,6 +488,17 @@ pub fn parse_entry(
         url: front.url,
         body,
         path: path.to_path_buf(),
+        group: None,
+        sources: front
+            .sources
+            .into_iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        reviewed: front.reviewed.and_then(|r| match r {
+            Scalar::Text(t) => chrono::NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d").ok(),
+            Scalar::Number(_) => None,
+        }),
         html: std::sync::OnceLock::new(),
     })
 }

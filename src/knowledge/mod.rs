@@ -5,8 +5,13 @@
 //! conversations in progress; a folder with problems is never swapped in.
 
 pub mod analyzer;
+pub mod calibrate;
+pub mod classifier;
+mod decide;
+mod explain;
 pub mod index;
 pub mod loader;
+pub mod ngram;
 pub mod reload;
 pub mod synthetic;
 
@@ -18,20 +23,89 @@ use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 
 pub use analyzer::Mode;
+pub use decide::{Decision, Understanding};
 pub use index::{Hit, Target};
 pub use loader::{Entry, EntryKind};
 
 use crate::flows::FlowDef;
 use crate::problem::{Problem, Problems};
 use index::{SearchIndex, TargetText};
+use ngram::NgramIndex;
 
 /// The escalation flow: `escalate` frames and requests for a person start it.
 pub const ESCALATION_FLOW: &str = "crear-caso";
 
-/// Share of the lead over the second candidate added to the first's confidence
-/// when deciding to answer, and the largest lead that counts.
-const LEAD_BONUS: f32 = 0.4;
-const MAX_LEAD: f32 = 0.10;
+/// Share of the fused confidence that comes from the character n-gram
+/// similarity; the rest is the word-level confidence.
+pub(crate) const NGRAM_WEIGHT: f32 = 0.4;
+/// See [`Fusion::bm25`].
+const BM25_DISCOUNT: f32 = 0.7;
+/// See [`Fusion::centroid`].
+const CENTROID_SHARE: f32 = 1.0;
+/// Lowest n-gram similarity that makes a target a candidate on its own.
+const NGRAM_CANDIDATE: f32 = 0.3;
+
+/// The confidence decisions use: word-level evidence (synonyms, negation,
+/// generic words) blended with spelling-level evidence (typos, inflections).
+/// Both are 0..1; so is the result.
+///
+/// `bm25_share` is the candidate's BM25 score over the best candidate's: the
+/// word-level confidence compares the query with one phrasing at a time, so a
+/// short question matches the shortest phrasing that contains its words;
+/// BM25 counts every phrasing and the body, and tells the entry *about* the
+/// words from the one that merely mentions them.
+pub fn fuse(hit: &Hit, bm25_share: f32) -> f32 {
+    fuse_with(hit, bm25_share, FUSION)
+}
+
+/// The weights of [`fuse`], chosen by `secobot calibrate`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fusion {
+    /// Share of the character n-gram similarity (0..1); the rest is word-level.
+    pub ngram: f32,
+    /// How much a weaker BM25 than the best candidate's discounts the
+    /// word-level confidence (0 = not at all).
+    pub bm25: f32,
+    /// Share of the centroid cosine in the n-gram part (the rest: the
+    /// nearest phrasing's cosine).
+    pub centroid: f32,
+}
+
+/// The calibrated weights (see docs/knowledge.md, "Calibración").
+pub const FUSION: Fusion = Fusion {
+    ngram: NGRAM_WEIGHT,
+    bm25: BM25_DISCOUNT,
+    centroid: CENTROID_SHARE,
+};
+
+/// [`fuse`] with other weights, for calibration.
+pub fn fuse_with(hit: &Hit, bm25_share: f32, w: Fusion) -> f32 {
+    let lexical = hit.lexical * (1.0 - w.bm25 + w.bm25 * bm25_share.clamp(0.0, 1.0));
+    let ngram = (1.0 - w.centroid) * hit.ngram + w.centroid * hit.centroid;
+    ((1.0 - w.ngram) * lexical + w.ngram * ngram).clamp(0.0, 1.0)
+}
+
+/// Sets every hit's fused confidence with weights `w` and sorts them, best first.
+///
+/// A flow has no body for BM25 to count (only its title and triggers), so
+/// its BM25 is no measure of how much it is about the words: flows are not
+/// discounted.
+pub fn refuse(hits: &mut [Hit], w: Fusion) {
+    let best_bm25 = hits.iter().map(|h| h.bm25).fold(0.0f32, f32::max);
+    for hit in hits.iter_mut() {
+        let share = if best_bm25 > 0.0 && !matches!(hit.target, Target::Flow(_)) {
+            hit.bm25 / best_bm25
+        } else {
+            1.0
+        };
+        hit.confidence = fuse_with(hit, share, w);
+    }
+    hits.sort_by(|a, b| {
+        b.confidence
+            .total_cmp(&a.confidence)
+            .then(b.bm25.total_cmp(&a.bm25))
+    });
+}
 
 /// How sure the bot must be to answer, or to offer choices.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -47,9 +121,9 @@ pub struct Thresholds {
 impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
-            answer: 0.42,
-            suggest: 0.28,
-            margin: 0.04,
+            answer: 0.44,
+            suggest: 0.30,
+            margin: 0.06,
         }
     }
 }
@@ -77,39 +151,27 @@ impl Topic<'_> {
     }
 }
 
-/// What the bot should do with a question.
-#[derive(Debug, Clone)]
-pub enum Decision<'a> {
-    Answer { topic: Topic<'a>, confidence: f32 },
-    Suggest(Vec<Topic<'a>>),
-    Fallback { out_of_scope: bool },
-}
-
 /// One loaded, indexed version of the folder.
 pub struct Knowledge {
     pub entries: Vec<Entry>,
     pub flows: Vec<FlowDef>,
     pub loaded_at: DateTime<Utc>,
     pub dir: PathBuf,
+    /// Warnings of the load (missing sources, unreadable review dates).
+    pub warnings: Vec<Problem>,
+    /// Files skipped as not content (editor backups, swap files, dotfiles).
+    pub ignored: Vec<PathBuf>,
     out_of_scope: Vec<String>,
+    out_of_scope_advice: Vec<Option<String>>,
     by_id: HashMap<String, Target>,
     index: SearchIndex,
+    /// Character n-gram nearest phrasings, by the same target ordinals as `index`.
+    ngram: NgramIndex,
     thresholds: Thresholds,
     /// Decisions for questions already seen by this snapshot: during an outage
     /// thousands ask the same few things. A reload brings a fresh, empty cache.
-    decisions: Mutex<HashMap<String, Cached>>,
+    decisions: Mutex<HashMap<String, decide::Cached>>,
 }
-
-/// A decision without borrowed topics, so it can be cached.
-#[derive(Debug, Clone)]
-enum Cached {
-    Answer(Target, f32),
-    Suggest(Vec<Target>),
-    Fallback(bool),
-}
-
-/// Questions remembered per snapshot; the cache is emptied when full.
-const DECISION_CACHE: usize = 4096;
 
 impl Knowledge {
     /// Loads and indexes the folder.
@@ -118,13 +180,16 @@ impl Knowledge {
     /// Every problem in the folder; nothing is indexed then.
     pub fn load(dir: &Path, mode: Mode, thresholds: Thresholds) -> Result<Self, Problems> {
         let loaded = loader::load(dir);
+        for path in &loaded.ignored {
+            tracing::info!(path = %path.display(), "ignored: not a knowledge file (backup, swap or hidden file)");
+        }
         if !loaded.problems.is_empty() {
             return Err(Problems(loaded.problems));
         }
         Self::from_loaded(dir, loaded, mode, thresholds)
     }
 
-    fn from_loaded(
+    pub(crate) fn from_loaded(
         dir: &Path,
         loaded: loader::Loaded,
         mode: Mode,
@@ -157,8 +222,25 @@ impl Knowledge {
             });
         }
         let synonym_words: Vec<String> = loaded.synonyms.iter().flatten().cloned().collect();
-        let index = SearchIndex::build(analyzer, &texts, &synonym_words)
-            .map_err(|e| Problems(vec![Problem::new(dir, 0, e.to_string())]))?;
+        let phrasings: Vec<Vec<&str>> = texts
+            .iter()
+            .map(|t| {
+                std::iter::once(t.title)
+                    .chain(t.phrasings.iter().copied())
+                    .collect()
+            })
+            .collect();
+        // The two indexes are independent: build them side by side.
+        let (index, ngram) = std::thread::scope(|scope| {
+            let ngram = scope.spawn(|| NgramIndex::build(&phrasings));
+            let index = SearchIndex::build(analyzer, &texts, &synonym_words);
+            (index, ngram.join())
+        });
+        let index = index.map_err(|e| Problems(vec![Problem::new(dir, 0, e.to_string())]))?;
+        let ngram = match ngram {
+            Ok(n) => n,
+            Err(p) => std::panic::resume_unwind(p),
+        };
         let mut by_id = HashMap::new();
         for (i, e) in loaded.entries.iter().enumerate() {
             by_id.insert(e.id.clone(), Target::Entry(i));
@@ -171,9 +253,13 @@ impl Knowledge {
             flows: loaded.flows,
             loaded_at: Utc::now(),
             dir: dir.to_path_buf(),
+            warnings: loaded.warnings,
+            ignored: loaded.ignored,
             out_of_scope: loaded.out_of_scope,
+            out_of_scope_advice: loaded.out_of_scope_advice,
             by_id,
             index,
+            ngram,
             thresholds,
             decisions: Mutex::new(HashMap::new()),
         })
@@ -202,6 +288,11 @@ impl Knowledge {
         }
     }
 
+    /// The id of what a hit stands for (`None` for an out-of-scope phrase).
+    pub fn target_id(&self, target: Target) -> Option<String> {
+        self.target_topic(target).map(|t| t.id().to_owned())
+    }
+
     fn target_topic(&self, target: Target) -> Option<Topic<'_>> {
         match target {
             Target::Entry(i) => self.entries.get(i).map(Topic::Entry),
@@ -210,111 +301,93 @@ impl Knowledge {
         }
     }
 
-    /// Ranked hits with confidences, for diagnostics and evaluation.
+    /// The position of a target in the indexes: entries, then flows, then
+    /// out-of-scope phrases.
+    fn ordinal(&self, target: Target) -> usize {
+        match target {
+            Target::Entry(i) => i,
+            Target::Flow(i) => self.entries.len() + i,
+            Target::OutOfScope(i) => self.entries.len() + self.flows.len() + i,
+        }
+    }
+
+    fn target_at(&self, ordinal: usize) -> Target {
+        let (e, f) = (self.entries.len(), self.flows.len());
+        if ordinal < e {
+            Target::Entry(ordinal)
+        } else if ordinal < e + f {
+            Target::Flow(ordinal - e)
+        } else {
+            Target::OutOfScope(ordinal - e - f)
+        }
+    }
+
+    /// Ranked hits, best first: the word-level candidates and confidences of
+    /// the tantivy index fused with the character n-gram similarity of every
+    /// target (see [`fuse`]).
     pub fn search(&self, text: &str) -> Vec<Hit> {
-        self.index.search(text)
+        let mut hits = self.index.search(text);
+        if self.index.analyzer().mode() == Mode::Baseline {
+            return hits;
+        }
+        let similarities = self.ngram.similarities(text);
+        let mut seen = vec![false; similarities.len()];
+        for hit in &mut hits {
+            let o = self.ordinal(hit.target);
+            seen[o] = true;
+            let similarity = similarities.get(o).copied().unwrap_or_default();
+            hit.ngram = similarity.nearest;
+            hit.centroid = similarity.centroid;
+        }
+        for (o, similarity) in similarities.iter().enumerate() {
+            if !seen[o] && similarity.best() >= NGRAM_CANDIDATE {
+                hits.push(Hit {
+                    target: self.target_at(o),
+                    confidence: 0.0,
+                    lexical: 0.0,
+                    ngram: similarity.nearest,
+                    centroid: similarity.centroid,
+                    bm25: 0.0,
+                });
+            }
+        }
+        refuse(&mut hits, FUSION);
+        out_of_scope_first(&mut hits, &self.index.out_of_scope_matches(text));
+        hits
+    }
+
+    /// See [`index::SearchIndex::out_of_scope_matches`].
+    pub(crate) fn out_of_scope_matches(&self, text: &str) -> Vec<Target> {
+        self.index.out_of_scope_matches(text)
+    }
+}
+
+/// A question with a word that only out-of-scope phrases use is out of
+/// scope, however well its other words match an entry: the matching
+/// out-of-scope phrase goes first, with at least the leader's confidence.
+pub(crate) fn out_of_scope_first(hits: &mut Vec<Hit>, matches: &[Target]) {
+    {
+        let Some(top) = hits.first().map(|h| h.confidence) else {
+            return;
+        };
+        let Some(pos) = hits.iter().position(|h| matches.contains(&h.target)) else {
+            return;
+        };
+        let mut hit = hits.remove(pos);
+        hit.confidence = hit.confidence.max(top);
+        hits.insert(0, hit);
+    }
+}
+
+impl Knowledge {
+    /// Where to go instead for the out-of-scope phrase `i`, if the folder says.
+    pub fn out_of_scope_advice(&self, i: usize) -> Option<&str> {
+        self.out_of_scope_advice.get(i)?.as_deref()
     }
 
     /// The out-of-scope phrase a hit stands for.
     pub fn out_of_scope_phrase(&self, i: usize) -> Option<&str> {
         self.out_of_scope.get(i).map(String::as_str)
-    }
-
-    /// Decides how to respond to a question.
-    pub fn decide(&self, text: &str) -> Decision<'_> {
-        let key: String = analyzer::words(text).collect::<Vec<_>>().join(" ");
-        let cached = self
-            .decisions
-            .lock()
-            .ok()
-            .and_then(|c| c.get(&key).cloned());
-        if let Some(decision) = cached.and_then(|c| self.expand(c)) {
-            return decision;
-        }
-        let hits = self.search(text);
-        let decision = self.decide_from(&hits);
-        if let Ok(mut cache) = self.decisions.lock() {
-            if cache.len() >= DECISION_CACHE {
-                cache.clear();
-            }
-            cache.insert(key, self.compact(&decision));
-        }
-        decision
-    }
-
-    fn compact(&self, decision: &Decision<'_>) -> Cached {
-        let target = |t: &Topic<'_>| self.by_id.get(t.id()).copied();
-        match decision {
-            Decision::Answer { topic, confidence } => match target(topic) {
-                Some(t) => Cached::Answer(t, *confidence),
-                None => Cached::Fallback(false),
-            },
-            Decision::Suggest(topics) => {
-                Cached::Suggest(topics.iter().filter_map(target).collect())
-            }
-            Decision::Fallback { out_of_scope } => Cached::Fallback(*out_of_scope),
-        }
-    }
-
-    fn expand(&self, cached: Cached) -> Option<Decision<'_>> {
-        Some(match cached {
-            Cached::Answer(t, confidence) => Decision::Answer {
-                topic: self.target_topic(t)?,
-                confidence,
-            },
-            Cached::Suggest(ts) => Decision::Suggest(
-                ts.into_iter()
-                    .filter_map(|t| self.target_topic(t))
-                    .collect(),
-            ),
-            Cached::Fallback(out_of_scope) => Decision::Fallback { out_of_scope },
-        })
-    }
-
-    fn decide_from(&self, hits: &[Hit]) -> Decision<'_> {
-        let t = self.thresholds;
-        let Some(top) = hits.first() else {
-            return Decision::Fallback {
-                out_of_scope: false,
-            };
-        };
-        if matches!(top.target, Target::OutOfScope(_)) && top.confidence >= t.suggest {
-            return Decision::Fallback { out_of_scope: true };
-        }
-        let close: Vec<Topic<'_>> = hits
-            .iter()
-            .filter(|h| h.confidence >= t.suggest && top.confidence - h.confidence < t.margin)
-            .filter_map(|h| self.target_topic(h.target))
-            .take(3)
-            .collect();
-        let Some(best) = self.target_topic(top.target) else {
-            return Decision::Fallback {
-                out_of_scope: false,
-            };
-        };
-        // A clear lead over the runner-up is evidence too: part of it counts.
-        let runner_up = hits.get(1).map_or(0.0, |h| h.confidence);
-        let lead = (top.confidence - runner_up).min(MAX_LEAD);
-        if top.confidence + LEAD_BONUS * lead >= t.answer && close.len() < 2 {
-            return Decision::Answer {
-                topic: best,
-                confidence: top.confidence,
-            };
-        }
-        if top.confidence >= t.suggest {
-            let options: Vec<Topic<'_>> = hits
-                .iter()
-                .filter(|h| h.confidence >= t.suggest)
-                .filter_map(|h| self.target_topic(h.target))
-                .take(3)
-                .collect();
-            if options.len() >= 2 {
-                return Decision::Suggest(options);
-            }
-        }
-        Decision::Fallback {
-            out_of_scope: false,
-        }
     }
 }
 
@@ -369,7 +442,7 @@ mod tests {
                 "suggest {:?}",
                 ts.iter().map(|t| t.id().to_owned()).collect::<Vec<_>>()
             ),
-            Decision::Fallback { out_of_scope } => format!("fallback {out_of_scope}"),
+            Decision::Fallback { out_of_scope, .. } => format!("fallback {out_of_scope}"),
         };
         for q in [
             "olvidé mi contraseña",
@@ -390,3 +463,6 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod ranking_kinds;

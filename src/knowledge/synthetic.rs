@@ -13,14 +13,7 @@ pub fn generate(src: &Path, dest: &Path, n: usize) -> io::Result<()> {
     copy_dir(src, dest)?;
     let mut words: Vec<String> = Vec::new();
     for sub in ["faq", "terms"] {
-        for e in std::fs::read_dir(src.join(sub))? {
-            let text = std::fs::read_to_string(e?.path())?;
-            words.extend(
-                text.split(|c: char| !c.is_alphanumeric())
-                    .filter(|w| w.chars().count() > 3)
-                    .map(str::to_lowercase),
-            );
-        }
+        collect_words(&src.join(sub), &mut words)?;
     }
     words.sort();
     words.dedup();
@@ -55,6 +48,24 @@ pub fn generate(src: &Path, dest: &Path, n: usize) -> io::Result<()> {
             pick(60)
         );
         std::fs::write(faq.join(format!("sintetica-{i:05}.md")), text)?;
+    }
+    Ok(())
+}
+
+/// The words of every Markdown file under `dir` (group folders included).
+fn collect_words(dir: &Path, words: &mut Vec<String>) -> io::Result<()> {
+    for e in std::fs::read_dir(dir)? {
+        let path = e?.path();
+        if path.is_dir() {
+            collect_words(&path, words)?;
+        } else if path.extension().is_some_and(|x| x == "md") {
+            let text = std::fs::read_to_string(path)?;
+            words.extend(
+                text.split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| w.chars().count() > 3)
+                    .map(str::to_lowercase),
+            );
+        }
     }
     Ok(())
 }

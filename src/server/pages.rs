@@ -1,13 +1,17 @@
-//! Plain HTTP routes: the widget page, entry pages, assets, health and metrics.
+//! Plain HTTP routes: the widget page, the help center (`/kb`, `/kb/{id}`),
+//! assets, health and metrics.
 
-use axum::extract::{Path, State};
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
 use super::AppState;
+use crate::help;
 use crate::render::markdown;
 
 /// Scripts and styles only from this server; sockets to it.
@@ -16,6 +20,8 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(widget))
+        .route("/kb", get(help_center))
+        .route("/kb/", get(|| async { Redirect::permanent("/kb") }))
         .route("/kb/{id}", get(entry))
         .route("/assets/{name}", get(asset))
         .route("/healthz", get(healthz))
@@ -109,6 +115,46 @@ async fn widget(State(state): State<AppState>) -> Response {
     response
 }
 
+/// `GET /kb[?q=…]`: every entry by group, or the results of a search with
+/// the bot's own ranking. Plain HTML forms, so it works without JavaScript.
+async fn help_center(
+    State(state): State<AppState>,
+    // A map, not a struct: a repeated or stray parameter is ignored, never a 400.
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let knowledge = state.knowledge.get();
+    let query = params
+        .get("q")
+        .map(|q| help::clean_query(q))
+        .unwrap_or_default();
+    let search = (!query.is_empty()).then(|| {
+        tracing::debug!(query = %query, "help center search");
+        let search = help::search(&knowledge, &query, state.reloader.thresholds.suggest);
+        let result = match (search.results.is_empty(), search.out_of_scope) {
+            (false, _) => "found",
+            (true, true) => "out_of_scope",
+            (true, false) => "none",
+        };
+        metrics::counter!("secobot_kb_searches_total", "result" => result).increment(1);
+        search
+    });
+    // The full list shows unless a search found something to list instead.
+    let listing = search.as_ref().is_none_or(|s| s.results.is_empty());
+    render_page(
+        &state,
+        StatusCode::OK,
+        "kb",
+        &json!({
+            "query": query,
+            "search": search,
+            "groups": if listing { help::groups(&knowledge) } else { Vec::new() },
+            "total": knowledge.entries.len(),
+            "asset_version": state.render.asset_version,
+        }),
+    )
+}
+
+/// `GET /kb/{id}`: one entry with its sources, review date and related topics.
 async fn entry(State(state): State<AppState>, Path(id): Path<String>) -> Response {
     let knowledge = state.knowledge.get();
     let Some(entry) = knowledge.entry(&id) else {
@@ -119,20 +165,13 @@ async fn entry(State(state): State<AppState>, Path(id): Path<String>) -> Respons
             &json!({ "asset_version": state.render.asset_version }),
         );
     };
-    let kind = match entry.kind {
-        crate::knowledge::EntryKind::Faq => "Pregunta frecuente",
-        crate::knowledge::EntryKind::Terms => "Términos y condiciones de uso",
-    };
+    let page = help::entry_page(&knowledge, entry, state.reloader.thresholds.suggest);
     render_page(
         &state,
         StatusCode::OK,
         "entry",
         &json!({
-            "id": entry.id,
-            "title": entry.title,
-            "kind": kind,
-            "section": entry.section,
-            "url": entry.url,
+            "page": page,
             "body_html": markdown(&entry.body),
             "asset_version": state.render.asset_version,
         }),

@@ -59,7 +59,7 @@ fn check_accepts_the_bundled_knowledge() {
 #[test]
 fn check_reports_broken_front_matter_with_file_and_line() {
     let (_tmp, k) = knowledge_copy();
-    let file = k.join("faq/olvide-mi-contrasena.md");
+    let file = k.join("faq/acceso/olvide-mi-contrasena.md");
     let text = std::fs::read_to_string(&file).unwrap();
     let title_line = text
         .lines()

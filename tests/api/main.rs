@@ -11,4 +11,5 @@ mod browser_agents;
 mod cli;
 mod flows;
 mod hardening;
+mod kb;
 mod user_ws;

@@ -457,19 +457,22 @@ async fn knowledge_edit_right_after_the_ready_line_is_picked_up() {
         HORARIO,
     )
     .unwrap();
-    let count = |dir: &str| {
-        std::fs::read_dir(server.knowledge_dir.join(dir))
+    // Entries live in faq/, its group folders and terms/.
+    fn count(dir: &std::path::Path) -> u64 {
+        std::fs::read_dir(dir)
             .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .path()
-                    .extension()
-                    .is_some_and(|x| x == "md")
+            .map(|e| e.unwrap().path())
+            .map(|p| {
+                if p.is_dir() {
+                    count(&p)
+                } else {
+                    u64::from(p.extension().is_some_and(|x| x == "md"))
+                }
             })
-            .count() as u64
-    };
-    let expected = count("faq") + count("terms");
+            .sum()
+    }
+    let expected =
+        count(&server.knowledge_dir.join("faq")) + count(&server.knowledge_dir.join("terms"));
     eventually(
         Duration::from_secs(8),
         "a file written right after the ready line is loaded",

@@ -1,0 +1,210 @@
+//! The n-gram peer: multinomial logistic regression over character n-gram
+//! TF-IDF vectors, with a refusal threshold chosen by k-fold cross-validation
+//! on the folder's own phrasings.
+//!
+//! This is what a data scientist builds in an afternoon
+//! (`TfidfVectorizer(analyzer="char_wb", ngram_range=(2,5))` +
+//! `LogisticRegression`), rebuilt in Rust so `secobot eval --baseline ngram`
+//! scores it on the same folder and rows as secobot, in the same run. It is a
+//! yardstick, not part of the server's answers.
+//!
+//! The model is trained with plain SGD on sparse vectors: linfa-logistic and
+//! smartcore take dense matrices, which for ~30,000 n-gram features and ~100
+//! classes means gigabytes and minutes instead of a second.
+
+use super::ngram::{SparseVec, Vectorizer};
+
+/// Training settings: enough epochs for the loss to settle on ~2,000
+/// phrasings; L2 as scikit-learn's default `C=1.0` roughly amounts to.
+const EPOCHS: usize = 30;
+const LEARNING_RATE: f32 = 0.5;
+const L2: f32 = 1e-4;
+/// Folds of the threshold's cross-validation.
+const FOLDS: usize = 5;
+
+/// A trained classifier: weights, feature-major (`w[f * classes + c]`).
+pub struct Classifier {
+    vectorizer: Vectorizer,
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+    classes: usize,
+    /// Probability below which the peer refuses (answers `fallback`).
+    pub threshold: f32,
+}
+
+/// A prediction: class index and its probability.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Prediction {
+    pub class: usize,
+    pub probability: f32,
+}
+
+impl Classifier {
+    /// Trains on `(text, class)` examples with `classes` classes, then picks
+    /// the refusal threshold by k-fold cross-validation on the same examples.
+    pub fn train(examples: &[(&str, usize)], classes: usize) -> Self {
+        let threshold = cross_validated_threshold(examples, classes);
+        let mut model = fit(examples, classes);
+        model.threshold = threshold;
+        model
+    }
+
+    /// The most probable class of `text`.
+    pub fn predict(&self, text: &str) -> Prediction {
+        let x = self.vectorizer.transform(text);
+        let p = self.probabilities(&x);
+        let (class, probability) = p
+            .iter()
+            .copied()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap_or((0, 0.0));
+        Prediction { class, probability }
+    }
+
+    fn probabilities(&self, x: &SparseVec) -> Vec<f32> {
+        let c = self.classes;
+        let mut z = self.bias.clone();
+        for (f, v) in x {
+            let row = &self.weights[*f as usize * c..(*f as usize + 1) * c];
+            for (zi, wi) in z.iter_mut().zip(row) {
+                *zi += v * wi;
+            }
+        }
+        softmax(&mut z);
+        z
+    }
+}
+
+fn softmax(z: &mut [f32]) {
+    let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for v in z.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    if sum > 0.0 {
+        for v in z.iter_mut() {
+            *v /= sum;
+        }
+    }
+}
+
+/// SGD over shuffled examples (a fixed seed: the same folder trains the same
+/// model), learning rate decaying per epoch, lazy-free L2 applied per step to
+/// the touched rows.
+fn fit(examples: &[(&str, usize)], classes: usize) -> Classifier {
+    let texts: Vec<&str> = examples.iter().map(|(t, _)| *t).collect();
+    let vectorizer = Vectorizer::fit(&texts, false);
+    let xs: Vec<SparseVec> = texts.iter().map(|t| vectorizer.transform(t)).collect();
+    let c = classes.max(1);
+    let mut model = Classifier {
+        weights: vec![0.0; vectorizer.len() * c],
+        bias: vec![0.0; c],
+        vectorizer,
+        classes: c,
+        threshold: 0.0,
+    };
+    let mut order: Vec<usize> = (0..examples.len()).collect();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    for epoch in 0..EPOCHS {
+        shuffle(&mut order, &mut seed);
+        let lr = LEARNING_RATE / (1.0 + epoch as f32 * 0.2);
+        for &i in &order {
+            let x = &xs[i];
+            let mut g = model.probabilities(x);
+            g[examples[i].1] -= 1.0;
+            for (bi, gi) in model.bias.iter_mut().zip(&g) {
+                *bi -= lr * gi;
+            }
+            for (f, v) in x {
+                let row = &mut model.weights[*f as usize * c..(*f as usize + 1) * c];
+                for (wi, gi) in row.iter_mut().zip(&g) {
+                    *wi -= lr * (gi * v + L2 * *wi);
+                }
+            }
+        }
+    }
+    model
+}
+
+/// Fisher–Yates with xorshift64: deterministic, no dependency for a shuffle.
+fn shuffle(order: &mut [usize], seed: &mut u64) {
+    for i in (1..order.len()).rev() {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        let j = (*seed % (i as u64 + 1)) as usize;
+        order.swap(i, j);
+    }
+}
+
+/// The threshold that maximises, over held-out folds, right answers given
+/// plus wrong answers refused (refusing a wrong answer is the honest outcome).
+fn cross_validated_threshold(examples: &[(&str, usize)], classes: usize) -> f32 {
+    if examples.len() < FOLDS * 2 {
+        return 0.0;
+    }
+    let mut held_out: Vec<(f32, bool)> = Vec::with_capacity(examples.len());
+    for fold in 0..FOLDS {
+        let train: Vec<(&str, usize)> = examples
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % FOLDS != fold)
+            .map(|(_, e)| *e)
+            .collect();
+        let model = fit(&train, classes);
+        for (_, (text, class)) in examples
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % FOLDS == fold)
+        {
+            let p = model.predict(text);
+            held_out.push((p.probability, p.class == *class));
+        }
+    }
+    let mut best = (0.0f32, 0usize);
+    for step in 0..100 {
+        let t = step as f32 / 100.0;
+        let good = held_out
+            .iter()
+            .filter(|(p, right)| (*p >= t) == *right)
+            .count();
+        if good > best.1 {
+            best = (t, good);
+        }
+    }
+    best.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn learns_classes_and_a_threshold() {
+        let mut examples = Vec::new();
+        for q in [
+            "olvidé mi contraseña",
+            "no recuerdo la clave",
+            "recuperar contraseña",
+            "perdí la clave de acceso",
+            "cómo recupero mi password",
+        ] {
+            examples.push((q, 0));
+        }
+        for q in [
+            "cómo subo la factura",
+            "cargar cuenta de cobro",
+            "factura en el plan de pagos",
+            "dónde cargo la factura del contrato",
+            "subir la factura mensual",
+        ] {
+            examples.push((q, 1));
+        }
+        let model = Classifier::train(&examples, 2);
+        assert_eq!(model.predict("se me olvido la clave").class, 0);
+        assert_eq!(model.predict("subir factura").class, 1);
+        assert!((0.0..1.0).contains(&model.threshold));
+    }
+}

@@ -1,0 +1,329 @@
+//! From ranked hits to what the bot does: answer, offer choices or fall back;
+//! and, for a message that asks several things, which one to answer first.
+//!
+//! A long message is read twice: whole, and clause by clause (split at
+//! question marks, sentence ends and "además"/"también"). The whole message
+//! decides unless the clauses ask different clear questions; then the first
+//! clear one is answered and the others are offered ("También preguntó: …"),
+//! so neither the later nor the louder clause wins.
+
+use super::index::{Hit, Target};
+use super::{analyzer, Knowledge, Thresholds, Topic};
+
+/// Share of the lead over the second candidate added to the first's confidence
+/// when deciding to answer, and the largest lead that counts.
+const LEAD_BONUS: f32 = 0.4;
+const MAX_LEAD: f32 = 0.10;
+/// Questions remembered per snapshot; the cache is emptied when full.
+const DECISION_CACHE: usize = 4096;
+/// Most other questions offered from one message.
+const MAX_ALSO: usize = 2;
+/// A clause needs this many words to be a question of its own.
+const MIN_CLAUSE_WORDS: usize = 3;
+
+/// What the bot should do with a question.
+#[derive(Debug, Clone)]
+pub enum Decision<'a> {
+    Answer {
+        topic: Topic<'a>,
+        confidence: f32,
+    },
+    Suggest(Vec<Topic<'a>>),
+    /// No answer; `advice` says where to go instead when the question matched
+    /// an out-of-scope group that names a place.
+    Fallback {
+        out_of_scope: bool,
+        advice: Option<&'a str>,
+    },
+}
+
+/// A message understood: what to do first, and the other clear questions it
+/// asked, to offer as buttons.
+#[derive(Debug, Clone)]
+pub struct Understanding<'a> {
+    pub decision: Decision<'a>,
+    pub also: Vec<Topic<'a>>,
+}
+
+/// An understanding without borrowed topics, so it can be cached.
+#[derive(Debug, Clone)]
+pub(super) struct Cached {
+    decision: CachedDecision,
+    also: Vec<Target>,
+}
+
+#[derive(Debug, Clone)]
+enum CachedDecision {
+    Answer(Target, f32),
+    Suggest(Vec<Target>),
+    /// Out of scope, and the out-of-scope phrase matched (for its advice).
+    Fallback(bool, Option<usize>),
+}
+
+/// The clauses of a message that could be questions of their own.
+pub fn clauses(text: &str) -> Vec<String> {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for c in text.chars() {
+        if matches!(c, '?' | '¿' | '.' | '!' | '¡' | ';' | '\n') {
+            parts.push(std::mem::take(&mut current));
+        } else {
+            current.push(c);
+        }
+    }
+    parts.push(current);
+    let mut out = Vec::new();
+    for part in parts {
+        // "…y además…", "…y también…" join two questions in one sentence.
+        let lower = part.to_lowercase();
+        let mut rest = lower.as_str();
+        loop {
+            let cut = [
+                " y además ",
+                " y ademas ",
+                " además ",
+                " y también ",
+                " y tambien ",
+            ]
+            .iter()
+            .filter_map(|sep| rest.find(sep).map(|i| (i, sep.len())))
+            .min();
+            match cut {
+                Some((i, len)) => {
+                    out.push(rest[..i].to_owned());
+                    rest = &rest[i + len..];
+                }
+                None => {
+                    out.push(rest.to_owned());
+                    break;
+                }
+            }
+        }
+    }
+    out.into_iter()
+        .map(|c| c.trim().to_owned())
+        .filter(|c| analyzer::words(c).count() >= MIN_CLAUSE_WORDS)
+        .collect()
+}
+
+impl Knowledge {
+    /// Decides how to respond to a question.
+    pub fn decide(&self, text: &str) -> Decision<'_> {
+        self.understand(text).decision
+    }
+
+    /// Decides how to respond to a message, and which other clear questions it
+    /// asked (see the module docs). Cached per snapshot.
+    pub fn understand(&self, text: &str) -> Understanding<'_> {
+        let key: String = clauses(text)
+            .iter()
+            .map(|c| analyzer::words(c).collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>()
+            .join(" | ");
+        let key = if key.is_empty() {
+            analyzer::words(text).collect::<Vec<_>>().join(" ")
+        } else {
+            key
+        };
+        let cached = self
+            .decisions
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&key).cloned());
+        if let Some(understanding) = cached.and_then(|c| self.expand(c)) {
+            return understanding;
+        }
+        let understanding = self.understand_uncached(text);
+        if let Ok(mut cache) = self.decisions.lock() {
+            if cache.len() >= DECISION_CACHE {
+                cache.clear();
+            }
+            cache.insert(key, self.compact(&understanding));
+        }
+        understanding
+    }
+
+    /// [`Knowledge::understand`] without the cache: what a question never
+    /// asked before costs (benchmarks, diagnostics).
+    pub fn understand_uncached(&self, text: &str) -> Understanding<'_> {
+        let whole = self.decide_from(&self.search(text));
+        let parts = clauses(text);
+        if parts.len() < 2 {
+            return Understanding {
+                decision: whole,
+                also: Vec::new(),
+            };
+        }
+        // The clear questions, in the order they were asked, each topic once.
+        let mut clear: Vec<(Topic<'_>, f32)> = Vec::new();
+        for part in &parts {
+            if let Decision::Answer { topic, confidence } = self.decide_from(&self.search(part)) {
+                if !clear.iter().any(|(t, _)| t.id() == topic.id()) {
+                    clear.push((topic, confidence));
+                }
+            }
+        }
+        let decision = match (&whole, clear.first()) {
+            // Several different clear questions: the first one asked goes first.
+            (_, Some((first, confidence))) if clear.len() >= 2 => Decision::Answer {
+                topic: *first,
+                confidence: *confidence,
+            },
+            // The whole message is clear: it has the context a clause lacks
+            // ("me llegó un correo de recuperación… yo no lo pedí").
+            (Decision::Answer { .. }, _) => whole,
+            // A long story whose one clear question is buried in it.
+            (_, Some((first, confidence))) => Decision::Answer {
+                topic: *first,
+                confidence: *confidence,
+            },
+            (_, None) => whole,
+        };
+        let answered = match &decision {
+            Decision::Answer { topic, .. } => Some(topic.id().to_owned()),
+            _ => None,
+        };
+        let also = clear
+            .into_iter()
+            .map(|(t, _)| t)
+            .filter(|t| Some(t.id()) != answered.as_deref())
+            .take(MAX_ALSO)
+            .collect();
+        Understanding { decision, also }
+    }
+
+    fn compact(&self, u: &Understanding<'_>) -> Cached {
+        let target = |t: &Topic<'_>| self.by_id.get(t.id()).copied();
+        let decision = match &u.decision {
+            Decision::Answer { topic, confidence } => match target(topic) {
+                Some(t) => CachedDecision::Answer(t, *confidence),
+                None => CachedDecision::Fallback(false, None),
+            },
+            Decision::Suggest(topics) => {
+                CachedDecision::Suggest(topics.iter().filter_map(target).collect())
+            }
+            Decision::Fallback {
+                out_of_scope,
+                advice,
+            } => CachedDecision::Fallback(
+                *out_of_scope,
+                advice.and_then(|a| {
+                    (0..self.out_of_scope.len()).find(|i| self.out_of_scope_advice(*i) == Some(a))
+                }),
+            ),
+        };
+        Cached {
+            decision,
+            also: u.also.iter().filter_map(target).collect(),
+        }
+    }
+
+    fn expand(&self, cached: Cached) -> Option<Understanding<'_>> {
+        let decision = match cached.decision {
+            CachedDecision::Answer(t, confidence) => Decision::Answer {
+                topic: self.target_topic(t)?,
+                confidence,
+            },
+            CachedDecision::Suggest(ts) => Decision::Suggest(
+                ts.into_iter()
+                    .filter_map(|t| self.target_topic(t))
+                    .collect(),
+            ),
+            CachedDecision::Fallback(out_of_scope, advice) => Decision::Fallback {
+                out_of_scope,
+                advice: advice.and_then(|i| self.out_of_scope_advice(i)),
+            },
+        };
+        Some(Understanding {
+            decision,
+            also: cached
+                .also
+                .into_iter()
+                .filter_map(|t| self.target_topic(t))
+                .collect(),
+        })
+    }
+
+    /// The decision for one ranked list; [`Knowledge::explain`] words the same
+    /// reasoning for editors.
+    pub(super) fn decide_from(&self, hits: &[Hit]) -> Decision<'_> {
+        self.decide_with(hits, self.thresholds)
+    }
+
+    /// [`Knowledge::decide_from`] with other thresholds, for calibration.
+    pub(super) fn decide_with(&self, hits: &[Hit], t: Thresholds) -> Decision<'_> {
+        let Some(top) = hits.first() else {
+            return Decision::Fallback {
+                out_of_scope: false,
+                advice: None,
+            };
+        };
+        if let Target::OutOfScope(i) = top.target {
+            if top.confidence >= t.suggest {
+                return Decision::Fallback {
+                    out_of_scope: true,
+                    advice: self.out_of_scope_advice(i),
+                };
+            }
+        }
+        let close: Vec<Topic<'_>> = hits
+            .iter()
+            .filter(|h| h.confidence >= t.suggest && top.confidence - h.confidence < t.margin)
+            .filter_map(|h| self.target_topic(h.target))
+            .take(3)
+            .collect();
+        let Some(best) = self.target_topic(top.target) else {
+            return Decision::Fallback {
+                out_of_scope: false,
+                advice: None,
+            };
+        };
+        if self.effective(hits) >= t.answer && close.len() < 2 {
+            return Decision::Answer {
+                topic: best,
+                confidence: top.confidence,
+            };
+        }
+        if top.confidence >= t.suggest {
+            let options: Vec<Topic<'_>> = hits
+                .iter()
+                .filter(|h| h.confidence >= t.suggest)
+                .filter_map(|h| self.target_topic(h.target))
+                .take(3)
+                .collect();
+            if options.len() >= 2 {
+                return Decision::Suggest(options);
+            }
+        }
+        Decision::Fallback {
+            out_of_scope: false,
+            advice: None,
+        }
+    }
+
+    /// The top confidence plus part of its lead over the runner-up: a clear
+    /// lead is evidence too.
+    pub(super) fn effective(&self, hits: &[Hit]) -> f32 {
+        let Some(top) = hits.first() else {
+            return 0.0;
+        };
+        let runner_up = hits.get(1).map_or(0.0, |h| h.confidence);
+        top.confidence + LEAD_BONUS * (top.confidence - runner_up).min(MAX_LEAD)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn several_questions_in_one_message_split_into_clauses() {
+        let c = clauses("¿Cómo cambio mi clave? Y además, ¿dónde cargo la factura?");
+        assert_eq!(c.len(), 2, "{c:?}");
+        let c = clauses("no puedo entrar a secop y además necesito subir la oferta hoy");
+        assert_eq!(c.len(), 2, "{c:?}");
+        // Short interjections are not questions of their own.
+        assert_eq!(clauses("Hola. ¿Cómo recupero mi contraseña?").len(), 1);
+        assert!(clauses("").is_empty());
+    }
+}

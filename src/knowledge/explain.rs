@@ -1,0 +1,132 @@
+//! `secobot ask --explain`: why a question got the reply it got, in Spanish,
+//! for the editors who must fix the folder when it goes wrong.
+
+use std::fmt::Write;
+
+use super::decide::clauses;
+use super::index::Target;
+use super::{Decision, Knowledge, FUSION};
+
+impl Knowledge {
+    /// A readable account of the ranking of `text`: the analysed terms, the
+    /// top candidates with what each part contributed, the thresholds, and
+    /// why the reply kind was chosen.
+    pub fn explain(&self, text: &str) -> String {
+        let mut out = String::new();
+        let index = &self.index;
+        let corrected = index.corrected(text);
+        // Writing to a String cannot fail.
+        let _ = writeln!(out, "Pregunta: {text}");
+        if corrected != super::analyzer::words(text).collect::<Vec<_>>().join(" ") {
+            let _ = writeln!(out, "Tras corregir errores de escritura: {corrected}");
+        }
+        let _ = writeln!(
+            out,
+            "Términos (sin palabras vacías, sin tildes, raíz, sinónimos) y su peso:"
+        );
+        for t in index.term_report(text) {
+            let kind = match (t.known, t.generic) {
+                (false, _) => " (no aparece en la carpeta)",
+                (true, true) => " (genérico: pesa poco)",
+                (true, false) => "",
+            };
+            let _ = writeln!(out, "  {} = {:.2}{kind}", t.term, t.weight);
+        }
+        let parts = clauses(text);
+        if parts.len() > 1 {
+            let _ = writeln!(out, "Cláusulas leídas por separado:");
+            for (i, p) in parts.iter().enumerate() {
+                let label = match self.decide_from(&self.search(p)) {
+                    Decision::Answer { topic, confidence } => {
+                        format!("clara: {} ({confidence:.2})", topic.id())
+                    }
+                    Decision::Suggest(_) => "dudosa".to_owned(),
+                    Decision::Fallback { .. } => "sin respuesta".to_owned(),
+                };
+                let _ = writeln!(out, "  {}. «{p}» → {label}", i + 1);
+            }
+        }
+        let hits = self.search(text);
+        let w = FUSION;
+        let _ = writeln!(
+            out,
+            "Candidatos (confianza = {:.2} × léxica × (1 − {:.2} + {:.2} × BM25/BM25 del mejor) + {:.2} × n-gramas, donde n-gramas = {:.2} × frase más cercana + {:.2} × centroide del tema):",
+            1.0 - w.ngram,
+            w.bm25,
+            w.bm25,
+            w.ngram,
+            1.0 - w.centroid,
+            w.centroid
+        );
+        for (i, h) in hits.iter().take(5).enumerate() {
+            let name = match h.target {
+                Target::OutOfScope(j) => format!(
+                    "fuera de alcance: «{}»",
+                    self.out_of_scope_phrase(j).unwrap_or("")
+                ),
+                t => self.target_id(t).unwrap_or_default(),
+            };
+            let matched = index.matched_terms(h.target, text);
+            let _ = writeln!(
+                out,
+                "  {}. {name}: {:.3} (léxica {:.3}, frase más cercana {:.3}, centroide {:.3}, BM25 {:.1}; términos en común: {})",
+                i + 1,
+                h.confidence,
+                h.lexical,
+                h.ngram,
+                h.centroid,
+                h.bm25,
+                if matched.is_empty() {
+                    "ninguno".to_owned()
+                } else {
+                    matched.join(", ")
+                }
+            );
+        }
+        let t = self.thresholds;
+        let _ = writeln!(
+            out,
+            "Umbrales: responder con confianza efectiva ≥ {:.2} (la del primero más parte de su ventaja sobre el segundo); ofrecer opciones ≥ {:.2}; candidatos a menos de {:.2} del primero cuentan como empate.",
+            t.answer, t.suggest, t.margin
+        );
+        let understood = self.understand(text);
+        let effective = self.effective(&hits);
+        let why = match &understood.decision {
+            Decision::Answer { topic, confidence } => format!(
+                "responder con «{}» (confianza {confidence:.2}, efectiva del mensaje completo {effective:.2}).",
+                topic.id()
+            ),
+            Decision::Suggest(topics) => format!(
+                "ofrecer opciones ({}): la confianza efectiva {effective:.2} no llega a {:.2} o hay candidatos empatados.",
+                topics.iter().map(|t| t.id()).collect::<Vec<_>>().join(", "),
+                t.answer
+            ),
+            Decision::Fallback {
+                out_of_scope: true, ..
+            } => {
+                "decir con amabilidad que el tema está fuera de alcance: el primer candidato es una frase de fuera-de-alcance.txt.".to_owned()
+            }
+            Decision::Fallback {
+                out_of_scope: false,
+                ..
+            } => format!(
+                "decir que no sabe: ningún candidato llega a {:.2}.",
+                t.suggest
+            ),
+        };
+        let _ = writeln!(out, "Decisión: {why}");
+        if !understood.also.is_empty() {
+            let _ = writeln!(
+                out,
+                "También se ofrecen: {}",
+                understood
+                    .also
+                    .iter()
+                    .map(|t| t.id())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        out
+    }
+}

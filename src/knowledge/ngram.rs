@@ -1,0 +1,296 @@
+//! Character n-grams: TF-IDF vectors over 2–5-grams taken inside words, with
+//! accents, case and invisible format characters removed.
+//!
+//! Character n-grams see through what word analysis misses: typos anywhere in
+//! a word ("komo", "klave"), inflections the stemmer splits or merges, and
+//! words glued or split by a phone keyboard. Two users of them:
+//! - [`NgramIndex`]: nearest phrasing by cosine, a second opinion beside the
+//!   word-level confidence in secobot's own ranking;
+//! - [`super::classifier`]: the logistic-regression peer of `eval --baseline ngram`.
+
+use std::collections::HashMap;
+
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
+
+/// Shortest and longest n-gram, in characters (a space pads each word).
+const MIN_N: usize = 2;
+const MAX_N: usize = 5;
+
+/// A sparse vector: (feature id, value), sorted by id, L2-normalised.
+pub type SparseVec = Vec<(u32, f32)>;
+
+/// Lowercases, strips accents and format characters (zero-width joiners,
+/// bidi marks), and turns everything but letters and digits into spaces.
+/// Decomposed and composed spellings of a word give the same text.
+pub fn normalize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.nfd() {
+        if is_combining_mark(c) || is_format(c) {
+            continue;
+        }
+        if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(' ');
+        }
+    }
+    out
+}
+
+/// Unicode format characters (category Cf) that keyboards and copy-paste
+/// slip into words: zero-width space/joiners, bidi marks and isolates, BOM,
+/// soft hyphen.
+pub fn is_format(c: char) -> bool {
+    matches!(c,
+        '\u{00ad}' | '\u{061c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206f}' | '\u{feff}')
+}
+
+/// FNV-1a over the n-gram's characters: stable across runs and platforms.
+fn hash(chars: &[char]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for c in chars {
+        h ^= u64::from(*c);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// Calls `f` with the hash of every n-gram of every word of `text` (already
+/// [`normalize`]d), words padded with a space on each side. `skip` drops words
+/// (stop words) before n-grams are taken.
+fn grams(text: &str, skip: &dyn Fn(&str) -> bool, f: &mut dyn FnMut(u64)) {
+    let mut buf: Vec<char> = Vec::with_capacity(48);
+    for word in text.split_whitespace() {
+        if skip(word) {
+            continue;
+        }
+        buf.clear();
+        buf.push(' ');
+        buf.extend(word.chars().take(40));
+        buf.push(' ');
+        for n in MIN_N..=MAX_N {
+            if n > buf.len() {
+                break;
+            }
+            for w in buf.windows(n) {
+                f(hash(w));
+            }
+        }
+    }
+}
+
+/// Term counts of a text's n-grams.
+fn counts(text: &str, skip: &dyn Fn(&str) -> bool) -> HashMap<u64, u32> {
+    let mut out: HashMap<u64, u32> = HashMap::new();
+    grams(&normalize(text), skip, &mut |g| {
+        *out.entry(g).or_insert(0) += 1
+    });
+    out
+}
+
+/// TF-IDF over character n-grams (sublinear tf, smoothed idf, L2 norm), as
+/// scikit-learn's `TfidfVectorizer(analyzer="char_wb", sublinear_tf=True)`.
+pub struct Vectorizer {
+    ids: HashMap<u64, u32>,
+    idf: Vec<f32>,
+    skip_stop_words: bool,
+}
+
+impl Vectorizer {
+    /// Learns the vocabulary and idf of `texts`. With `skip_stop_words`, Spanish
+    /// stop words give no n-grams (secobot's index); without, every word does
+    /// (the peer, as a data scientist would build it).
+    pub fn fit(texts: &[&str], skip_stop_words: bool) -> Self {
+        let mut ids: HashMap<u64, u32> = HashMap::new();
+        let mut df: Vec<u32> = Vec::new();
+        let skip = skipper(skip_stop_words);
+        for text in texts {
+            for g in counts(text, &skip).into_keys() {
+                let next = ids.len() as u32;
+                let id = *ids.entry(g).or_insert(next);
+                if id as usize == df.len() {
+                    df.push(0);
+                }
+                df[id as usize] += 1;
+            }
+        }
+        let n = texts.len() as f32;
+        let idf = df
+            .iter()
+            .map(|d| ((1.0 + n) / (1.0 + *d as f32)).ln() + 1.0)
+            .collect();
+        Vectorizer {
+            ids,
+            idf,
+            skip_stop_words,
+        }
+    }
+
+    /// Number of features.
+    pub fn len(&self) -> usize {
+        self.idf.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.idf.is_empty()
+    }
+
+    /// The text's vector; n-grams never seen in training are dropped.
+    pub fn transform(&self, text: &str) -> SparseVec {
+        let skip = skipper(self.skip_stop_words);
+        let mut v: SparseVec = counts(text, &skip)
+            .into_iter()
+            .filter_map(|(g, c)| {
+                let id = *self.ids.get(&g)?;
+                Some((id, (1.0 + (c as f32).ln()) * self.idf[id as usize]))
+            })
+            .collect();
+        v.sort_unstable_by_key(|(id, _)| *id);
+        let norm = v.iter().map(|(_, x)| x * x).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            for (_, x) in &mut v {
+                *x /= norm;
+            }
+        }
+        v
+    }
+}
+
+fn skipper(skip_stop_words: bool) -> impl Fn(&str) -> bool {
+    move |w: &str| skip_stop_words && super::analyzer::is_stop_word(w)
+}
+
+/// Nearest phrasing by cosine over character n-grams, per target.
+pub struct NgramIndex {
+    vectorizer: Vectorizer,
+    /// By feature id: (phrasing, weight) postings.
+    postings: Vec<Vec<(u32, f32)>>,
+    /// By feature id: (target, weight) postings of each target's centroid
+    /// (the normalised sum of its phrasings' vectors, as in Rocchio).
+    centroids: Vec<Vec<(u32, f32)>>,
+    /// By phrasing: the target ordinal it belongs to.
+    owner: Vec<u32>,
+    targets: usize,
+}
+
+impl NgramIndex {
+    /// Indexes `phrasings[t]`, the texts of target ordinal `t`.
+    pub fn build(phrasings: &[Vec<&str>]) -> Self {
+        let all: Vec<&str> = phrasings.iter().flatten().copied().collect();
+        let vectorizer = Vectorizer::fit(&all, true);
+        let mut postings: Vec<Vec<(u32, f32)>> = vec![Vec::new(); vectorizer.len()];
+        let mut centroids: Vec<Vec<(u32, f32)>> = vec![Vec::new(); vectorizer.len()];
+        let mut owner = Vec::with_capacity(all.len());
+        let mut sum: std::collections::BTreeMap<u32, f32> = std::collections::BTreeMap::new();
+        for (t, texts) in phrasings.iter().enumerate() {
+            sum.clear();
+            for text in texts {
+                let p = owner.len() as u32;
+                owner.push(t as u32);
+                for (id, x) in vectorizer.transform(text) {
+                    postings[id as usize].push((p, x));
+                    *sum.entry(id).or_insert(0.0) += x;
+                }
+            }
+            let norm = sum.values().map(|x| x * x).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                for (id, x) in &sum {
+                    centroids[*id as usize].push((t as u32, x / norm));
+                }
+            }
+        }
+        NgramIndex {
+            vectorizer,
+            postings,
+            centroids,
+            owner,
+            targets: phrasings.len(),
+        }
+    }
+
+    /// By target ordinal: the best cosine of `text` with any of the target's
+    /// phrasings, and its cosine with the target's centroid (both 0..1).
+    pub fn similarities(&self, text: &str) -> Vec<Similarity> {
+        let query = self.vectorizer.transform(text);
+        let mut by_phrasing = vec![0.0f32; self.owner.len()];
+        let mut out = vec![Similarity::default(); self.targets];
+        for (id, x) in &query {
+            for (p, y) in &self.postings[*id as usize] {
+                by_phrasing[*p as usize] += x * y;
+            }
+            for (t, y) in &self.centroids[*id as usize] {
+                out[*t as usize].centroid += x * y;
+            }
+        }
+        for (p, score) in by_phrasing.into_iter().enumerate() {
+            let t = self.owner[p] as usize;
+            if score > out[t].nearest {
+                out[t].nearest = score;
+            }
+        }
+        out
+    }
+}
+
+/// How close a text is to one target, in character n-grams.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Similarity {
+    /// Cosine with the nearest phrasing.
+    pub nearest: f32,
+    /// Cosine with the centroid of all the target's phrasings.
+    pub centroid: f32,
+}
+
+impl Similarity {
+    /// The larger of the two, the evidence that makes a target a candidate.
+    pub fn best(&self) -> f32 {
+        self.nearest.max(self.centroid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decomposed_accents_and_format_characters_normalize_away() {
+        for (a, b) in [
+            (
+                "que\u{301} es la firma electro\u{301}nica",
+                "qué es la firma electrónica",
+            ),
+            ("contra\u{200d}seña", "contraseña"),
+            ("\u{202d}clave\u{202c}", "clave"),
+            ("usua\u{200b}rio\u{feff}", "usuario"),
+            ("CONTRASEÑA", "contrasena"),
+        ] {
+            assert_eq!(normalize(a), normalize(b), "{a:?}");
+        }
+    }
+
+    #[test]
+    fn nearest_phrasing_survives_typos_at_the_first_letter() {
+        let index = NgramIndex::build(&[
+            vec!["cómo cambio la clave", "cambiar la contraseña"],
+            vec!["cómo cargo la factura", "subir cuenta de cobro"],
+        ]);
+        for (q, want) in [
+            ("komo kambio la klave", 0),
+            ("cargar factuta", 1),
+            ("kuenta de kobro", 1),
+        ] {
+            let s: Vec<f32> = index.similarities(q).iter().map(|s| s.nearest).collect();
+            let best = if s[0] >= s[1] { 0 } else { 1 };
+            assert_eq!(best, want, "{q}: {s:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_text_is_far_from_everything() {
+        let index = NgramIndex::build(&[vec!["cómo cambio la clave"]]);
+        assert_eq!(index.similarities("🙂🙂 ???")[0].best(), 0.0);
+        assert_eq!(index.similarities("")[0].best(), 0.0);
+    }
+}

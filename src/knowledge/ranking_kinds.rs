@@ -1,0 +1,199 @@
+//! One test per kind of ranking fault found on unseen questions (issue 11),
+//! each with several cases of its own, on the bundled folder.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use super::{Decision, Knowledge, Mode, Thresholds};
+
+fn bundled() -> &'static Knowledge {
+    static K: OnceLock<Knowledge> = OnceLock::new();
+    K.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge");
+        Knowledge::load(&dir, Mode::Spanish, Thresholds::default()).expect("bundled folder")
+    })
+}
+
+/// The id answered, or `suggest:<first option>`, or `fallback`.
+fn outcome(q: &str) -> String {
+    match bundled().decide(q) {
+        Decision::Answer { topic, .. } => topic.id().to_owned(),
+        Decision::Suggest(options) => format!(
+            "suggest:{}",
+            options.first().map(|t| t.id()).unwrap_or_default()
+        ),
+        Decision::Fallback { .. } => "fallback".into(),
+    }
+}
+
+fn answered(q: &str) -> Option<String> {
+    match bundled().decide(q) {
+        Decision::Answer { topic, .. } => Some(topic.id().to_owned()),
+        _ => None,
+    }
+}
+
+#[test]
+fn stemming_collisions_do_not_answer() {
+    // Words that stem like the folder's words but mean something else.
+    for q in [
+        "me recomienda un restaurante en medellín",
+        "busco restaurantes cerca de la alcaldía",
+        "necesito un préstamo para mi empresa",
+        "cuál es el mejor cliente que tienen",
+    ] {
+        let got = answered(q);
+        assert!(
+            got.is_none(),
+            "{q:?} was answered with {got:?} through a stem it only shares"
+        );
+    }
+}
+
+#[test]
+fn over_wide_synonym_groups_keep_topics_apart() {
+    // cambiar / modificar / actualizar are not one word: each reaches its own topic.
+    for (q, not) in [
+        (
+            "cómo hago una modificación al contrato",
+            ["cambiar-correo", "administrador-de-cuenta"],
+        ),
+        (
+            "necesito actualizar el plan anual de adquisiciones",
+            ["cambiar-correo", "cambiar-contrasena"],
+        ),
+        (
+            "modificar la orden de compra de la tienda virtual",
+            ["cambiar-correo", "cambiar-contrasena"],
+        ),
+    ] {
+        let got = outcome(q);
+        assert!(!not.contains(&got.as_str()), "{q:?} → {got}");
+    }
+}
+
+#[test]
+fn generic_phrases_never_carry_a_match() {
+    for q in [
+        "cuánto es 2+2",
+        "no me deja",
+        "tengo un problema con secop",
+        "ayuda por favor es urgente",
+        "qué hago ahora",
+    ] {
+        let got = answered(q);
+        assert!(got.is_none(), "{q:?} was answered with {got:?}");
+    }
+}
+
+#[test]
+fn domain_words_reach_the_entry_about_them() {
+    // Procurement words now have entries of their own: the one about the word
+    // answers, not the only other entry that mentions it.
+    for (q, want) in [
+        (
+            "cómo subo la factura al plan de pagos del contrato",
+            "cargar-factura-plan-pagos",
+        ),
+        ("cómo se publica una adenda al pliego", "adendas"),
+        (
+            "quiero presentar una oferta en un proceso de mínima cuantía",
+            "presentar-oferta",
+        ),
+        ("qué navegador sirve para secop", "navegador-compatible"),
+    ] {
+        assert_eq!(outcome(q), want, "{q:?}");
+    }
+}
+
+#[test]
+fn typos_at_the_first_letter_are_corrected() {
+    for (q, want) in [
+        ("komo kambio la klave", "cambiar-contrasena"),
+        ("kambiar kontraseña", "cambiar-contrasena"),
+        ("ablar con un asesor", "crear-caso"),
+        ("kual es el navegador compatible", "navegador-compatible"),
+    ] {
+        assert_eq!(outcome(q), want, "{q:?}");
+    }
+}
+
+#[test]
+fn decomposed_accents_and_invisible_characters_change_nothing() {
+    for (odd, plain) in [
+        (
+            "que\u{301} es la firma electro\u{301}nica",
+            "qué es la firma electrónica",
+        ),
+        ("olvide\u{301} mi contrasen\u{303}a", "olvidé mi contraseña"),
+        ("contra\u{200d}seña bloqueada", "contraseña bloqueada"),
+        ("\u{202d}cambiar el correo\u{202c}", "cambiar el correo"),
+        (
+            "factura\u{200b} plan de pagos\u{feff}",
+            "factura plan de pagos",
+        ),
+    ] {
+        assert_eq!(outcome(odd), outcome(plain), "{odd:?}");
+    }
+}
+
+#[test]
+fn long_stories_and_several_questions_answer_the_first_clear_one() {
+    let k = bundled();
+    let u =
+        k.understand("¿Cómo cambio mi contraseña? Y además, ¿dónde cargo la factura del contrato?");
+    match u.decision {
+        Decision::Answer { topic, .. } => assert_eq!(topic.id(), "cambiar-contrasena"),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        u.also.iter().any(|t| t.id() == "cargar-factura-plan-pagos"),
+        "{:?}",
+        u.also
+    );
+    // A story whose clear question comes last is still answered.
+    let story = "Buenas tardes, soy contratista de la gobernación desde enero. \
+                 Ya terminé el mes y el supervisor me pidió el informe. \
+                 ¿Cómo cargo la factura en el plan de pagos?";
+    assert_eq!(outcome(story), "cargar-factura-plan-pagos");
+}
+
+#[test]
+fn negation_scope_keeps_the_unrequested_case() {
+    for q in [
+        "nunca solicité cambiar la contraseña, no le di clic a nada, ¿qué hago?",
+        "me llegó un correo para restablecer la clave y yo no lo pedí",
+        "no pedí recuperar la contraseña pero me llegó el enlace",
+    ] {
+        assert_eq!(outcome(q), "correo-no-solicitado", "{q:?}");
+    }
+}
+
+#[test]
+fn close_topics_put_the_security_case_first() {
+    // Someone else acting on the account is an intrusion first.
+    for q in [
+        "alguien entró a mi cuenta y me cambió la contraseña",
+        "un desconocido está usando mi usuario de secop",
+        "me hackearon el usuario y cambiaron el correo",
+    ] {
+        let got = outcome(q);
+        assert!(
+            got == "acceso-no-autorizado" || got == "suggest:acceso-no-autorizado",
+            "{q:?} → {got}"
+        );
+    }
+}
+
+#[test]
+fn words_only_out_of_scope_phrases_use_refuse_the_question() {
+    for q in [
+        "olvidé la clave del banco",
+        "olvidé la contraseña de mi correo de hotmail",
+        "cómo saco el rut en la dian",
+        "se me bloqueó la tarjeta del banco",
+    ] {
+        let got = answered(q);
+        assert!(got.is_none(), "{q:?} was answered with {got:?}");
+    }
+}
