@@ -74,9 +74,42 @@ pub struct ServeArgs {
     /// Most connections served at once; more wait.
     #[arg(long, env = "SECOBOT_MAX_CONNECTIONS", default_value_t = 20_000)]
     pub max_connections: usize,
+    /// Most connections one client address may hold at once (0: a tenth of
+    /// --max-connections), so one address cannot take every slot.
+    #[arg(long, env = "SECOBOT_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 0)]
+    pub max_connections_per_address: usize,
+    /// Seconds a request's headers (and its body) may take to arrive.
+    #[arg(long, env = "SECOBOT_HEADER_TIMEOUT_SECS", default_value_t = 60)]
+    pub header_timeout_secs: u64,
     /// Messages per second a connection may send (burst: twice as many).
     #[arg(long, env = "SECOBOT_RATE_LIMIT", default_value_t = 1000)]
     pub rate_limit: u32,
+    /// New conversations one address may start per minute, sustained.
+    #[arg(
+        long,
+        env = "SECOBOT_NEW_CONVERSATIONS_PER_MINUTE",
+        default_value_t = 60.0
+    )]
+    pub new_conversations_per_minute: f64,
+    /// New conversations one address may start in a burst.
+    #[arg(long, env = "SECOBOT_NEW_CONVERSATIONS_BURST", default_value_t = 120)]
+    pub new_conversations_burst: u32,
+    /// Messages (say, choose, escalate, feedback) per second from one address,
+    /// sustained, over all its connections (0: no limit).
+    #[arg(long, env = "SECOBOT_TURNS_PER_SECOND", default_value_t = 50.0)]
+    pub turns_per_second: f64,
+    /// Messages one address may send in a burst.
+    #[arg(long, env = "SECOBOT_TURNS_BURST", default_value_t = 100)]
+    pub turns_burst: u32,
+    /// Days after its last message a conversation without a ticket is deleted (0: never).
+    #[arg(long, env = "SECOBOT_RETENTION_DAYS", default_value_t = 90.0)]
+    pub retention_days: f64,
+    /// Days after a ticket is resolved its personal fields are anonymised (0: never).
+    #[arg(long, env = "SECOBOT_ANONYMIZE_AFTER_DAYS", default_value_t = 365.0)]
+    pub anonymize_after_days: f64,
+    /// Seconds between retention sweeps.
+    #[arg(long, env = "SECOBOT_RETENTION_EVERY_SECS", default_value_t = 3600)]
+    pub retention_every_secs: u64,
     /// Consecutive refused frames after which a connection is closed (1008).
     #[arg(long, env = "SECOBOT_MAX_STRIKES", default_value_t = 50)]
     pub max_strikes: u32,
@@ -110,6 +143,22 @@ impl ServeArgs {
         if self.ping_secs == 0 || self.idle_secs <= self.ping_secs {
             return Err("--idle-secs must be greater than --ping-secs, and both above 0".into());
         }
+        if !(self.new_conversations_per_minute >= 0.0
+            && self.turns_per_second >= 0.0
+            && self.retention_days >= 0.0
+            && self.anonymize_after_days >= 0.0)
+        {
+            return Err("rate limits and retention days must be 0 or more".into());
+        }
+        if self.retention_every_secs == 0 {
+            return Err("--retention-every-secs must be above 0".into());
+        }
+        if self.header_timeout_secs == 0 {
+            return Err("--header-timeout-secs must be above 0".into());
+        }
+        if self.max_connections_per_address > self.max_connections {
+            return Err("--max-connections-per-address must not exceed --max-connections".into());
+        }
         if self.max_connections == 0 {
             return Err("--max-connections must be above 0".into());
         }
@@ -123,6 +172,15 @@ impl ServeArgs {
             );
         }
         Ok(())
+    }
+
+    /// The per-address connection cap, resolved.
+    pub fn per_address_connections(&self) -> usize {
+        if self.max_connections_per_address == 0 {
+            (self.max_connections / 10).max(1)
+        } else {
+            self.max_connections_per_address
+        }
     }
 
     pub fn ping_interval(&self) -> Duration {

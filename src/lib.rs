@@ -15,6 +15,8 @@
 //! - [`render`]: handlebars templates for reply wording and pages; Markdown → safe HTML.
 //! - [`help`]: the help center (`/kb`): entries by group, search results and
 //!   related topics as views for the pages, ranked by the bot's own search.
+//! - [`text`]: text as people type it → one canonical form (NFC, no invisible
+//!   characters), applied once at the socket edge; credentials masked.
 //! - [`eval`], [`report`]: offline commands over the folder and the data.
 //!
 //! Data flows one way: socket → `server::ws_user` → `conversation` → `flows` or
@@ -37,4 +39,5 @@ pub mod server;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;
+pub mod text;
 pub mod tickets;

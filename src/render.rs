@@ -33,6 +33,7 @@ pub const REPLY_TEMPLATES: &[&str] = &[
     "no_agents",
     "ticket_resolved",
     "also_asked",
+    "secret_masked",
 ];
 
 /// The page templates; each must exist as `templates/<name>.hbs`.
@@ -78,6 +79,9 @@ pub struct Renderer {
     replies: Handlebars<'static>,
     /// Lenient, unescaped: flow steps' `say`, which may name fields not yet known.
     flow_text: Handlebars<'static>,
+    /// The same, for the HTML version: typed values are escaped for Markdown
+    /// (and so for HTML), so `<img …>` typed as a name stays text.
+    flow_markdown: Handlebars<'static>,
     assets: HashMap<String, Asset>,
     /// Changes when assets change, for cache-busting URLs.
     pub asset_version: String,
@@ -96,6 +100,8 @@ impl Renderer {
         replies.register_escape_fn(handlebars::no_escape);
         let mut flow_text = Handlebars::new();
         flow_text.register_escape_fn(handlebars::no_escape);
+        let mut flow_markdown = Handlebars::new();
+        flow_markdown.register_escape_fn(escape_markdown);
 
         for name in PAGE_TEMPLATES {
             register(&mut pages, name, &dir.join(format!("{name}.hbs")))?;
@@ -141,6 +147,7 @@ impl Renderer {
             pages,
             replies,
             flow_text,
+            flow_markdown,
             assets,
             asset_version: format!("{hash:016x}"),
         })
@@ -166,6 +173,18 @@ impl Renderer {
             Err(e) => {
                 tracing::warn!(error = %e, "failed to render a flow step");
                 template.to_owned()
+            }
+        }
+    }
+
+    /// Renders a flow step's `say` as Markdown for its HTML version: the
+    /// template's own Markdown stays, every value typed by a person is escaped.
+    pub fn flow_markdown<T: Serialize>(&self, template: &str, data: &T) -> String {
+        match self.flow_markdown.render_template(template, data) {
+            Ok(text) => text.trim().to_owned(),
+            Err(e) => {
+                tracing::warn!(error = %e, "failed to render a flow step");
+                escape_markdown(template)
             }
         }
     }
@@ -212,6 +231,24 @@ pub fn check_flow_templates(
     problems
 }
 
+/// Makes a value inert in Markdown and HTML: every ASCII punctuation character
+/// is backslash-escaped (CommonMark then prints it literally, `<` as `&lt;`),
+/// and line breaks become spaces so a value cannot start a block.
+pub fn escape_markdown(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 8);
+    for c in value.chars() {
+        match c {
+            '\n' | '\r' => out.push(' '),
+            c if c.is_ascii_punctuation() => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn register(hb: &mut Handlebars<'static>, name: &str, path: &Path) -> Result<(), RenderError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
@@ -253,6 +290,25 @@ pub fn date(d: chrono::NaiveDate) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_values_stay_text_in_flow_html() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let r = Renderer::load(&dir).unwrap();
+        let md = r.flow_markdown(
+            "**Nombre:** {{nombre}}",
+            &serde_json::json!({"nombre": "<img src=x onerror=alert(1)> *hola* [a](http://x)"}),
+        );
+        let html = markdown(&md);
+        assert!(html.contains("<strong>Nombre:</strong>"), "{html}");
+        assert!(!html.contains("<img"), "{html}");
+        assert!(!html.contains("<em>"), "{html}");
+        assert!(!html.contains("<a "), "{html}");
+        assert!(
+            html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+            "{html}"
+        );
+    }
 
     #[test]
     fn bundled_templates_load() {

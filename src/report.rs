@@ -138,7 +138,11 @@ pub fn unanswered(data: &DataArgs, json: bool) -> anyhow::Result<i32> {
             writeln!(
                 out,
                 "{}\t{}\t{}\t{}\t{}",
-                g.count, day, g.fallback, g.thumbs_down, g.example
+                g.count,
+                day,
+                g.fallback,
+                g.thumbs_down,
+                printable(&g.example)
             )?;
         }
         if groups.is_empty() {
@@ -148,11 +152,35 @@ pub fn unanswered(data: &DataArgs, json: bool) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// User text made safe for an operator's terminal: control characters (ESC,
+/// BEL, tabs and line breaks that would break the columns), bidi overrides and
+/// other invisible format characters are shown as `\u{…}` escapes.
+fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() || crate::text::is_invisible(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::conversation::Reply;
     use crate::store::Feedback;
+
+    #[test]
+    fn printable_escapes_terminal_controls() {
+        assert_eq!(
+            printable("hola\u{1b}[2J\u{7}mundo\u{202e}"),
+            "hola\\u{1b}[2J\\u{7}mundo\\u{202e}"
+        );
+        assert_eq!(printable("qué es SECOP"), "qué es SECOP");
+    }
 
     fn msg(seq: u64, from: Author, kind: ReplyKind, text: &str) -> Reply {
         let mut r = Reply::new(from, kind, text);

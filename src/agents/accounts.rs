@@ -145,6 +145,25 @@ pub fn new_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// The key a login is stored under: a hash of its token, so a copy of the
+/// data folder (a backup, a report's copy) holds no usable cookie. The token has
+/// 256 random bits, so a fast unsalted hash is enough (no dictionary to try).
+pub fn login_key(token: &str) -> String {
+    use blake2::{Blake2b512, Digest};
+    let digest = Blake2b512::digest(token.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..32])
+}
+
+/// Forgets a login (logout).
+///
+/// # Errors
+/// On a storage failure.
+pub async fn remove_login(store: &Store, token: &str) -> Result<bool, StoreError> {
+    store
+        .remove_record(RecordKind::Login, &login_key(token))
+        .await
+}
+
 /// Stores a login for `agent` lasting `hours`; returns its token.
 ///
 /// # Errors
@@ -159,7 +178,9 @@ pub async fn create_login(
         agent: agent.to_owned(),
         expires_at: Utc::now() + Duration::hours(i64::try_from(hours).unwrap_or(12)),
     };
-    store.put_record(RecordKind::Login, &token, &login).await?;
+    store
+        .put_record(RecordKind::Login, &login_key(&token), &login)
+        .await?;
     Ok((token, login))
 }
 
@@ -171,7 +192,7 @@ pub fn account_for_token(store: &Store, token: &str) -> Result<Option<Account>, 
     if token.len() != 43 {
         return Ok(None);
     }
-    let Some(login) = store.record::<Login>(RecordKind::Login, token)? else {
+    let Some(login) = store.record::<Login>(RecordKind::Login, &login_key(token))? else {
         return Ok(None);
     };
     if login.expires_at < Utc::now() {

@@ -66,6 +66,10 @@ impl AgentError {
             AgentError::NotHeld => ErrorCode::NotHeld,
             AgentError::Unknown => ErrorCode::UnknownSession,
             AgentError::Empty => ErrorCode::EmptyText,
+            // A write that failed (a full disk): the agent's message was not saved.
+            AgentError::Store(_) | AgentError::Conversation(ConversationError::Store(_)) => {
+                ErrorCode::NotSaved
+            }
             _ => ErrorCode::Internal,
         }
     }
@@ -373,17 +377,24 @@ impl Agents {
     /// Taken, unknown, or a storage failure (then nothing changed).
     pub async fn claim(&self, agent: &Account, session: &SessionId) -> Result<Claimed, AgentError> {
         // Reserve under the queue lock so two claims cannot both win.
-        let mut ticket = {
+        // Already held by this agent (a second console, a reconnect, or a claim
+        // still in flight): no second "joined", no second notice.
+        let (mut ticket, held) = {
             let mut queue = self.queue.lock().map_err(|_| AgentError::Unknown)?;
             let waiting = queue.get_mut(session).ok_or(AgentError::Unknown)?;
-            match &waiting.held_by {
+            let held = match &waiting.held_by {
                 Some(holder) if holder != &agent.name => return Err(AgentError::Taken),
-                _ => waiting.held_by = Some(agent.name.clone()),
-            }
-            waiting.ticket.clone()
+                Some(_) => true,
+                None => {
+                    waiting.held_by = Some(agent.name.clone());
+                    false
+                }
+            };
+            (waiting.ticket.clone(), held)
         };
-        let already = ticket.status == Status::InProgress
-            && ticket.handled_by.as_deref() == Some(&agent.name);
+        let already = held
+            || (ticket.status == Status::InProgress
+                && ticket.handled_by.as_deref() == Some(&agent.name));
         let result = if already {
             Ok(())
         } else {
@@ -410,14 +421,17 @@ impl Agents {
                 if let Some(live) = appended {
                     self.announce(&live, true, agent.display_name.clone(), &ticket);
                 }
-                if let Ok(mut queue) = self.queue.lock() {
-                    if let Some(w) = queue.get_mut(session) {
-                        w.ticket = ticket.clone();
+                if !held {
+                    // A claim that found it held already carries a stale copy.
+                    if let Ok(mut queue) = self.queue.lock() {
+                        if let Some(w) = queue.get_mut(session) {
+                            w.ticket = ticket.clone();
+                        }
                     }
                 }
                 self.publish();
                 self.announce_positions().await;
-                let history = self.hub.store().messages_after(session, 0, 5000)?;
+                let history = self.hub.history(session).await?;
                 Ok(Claimed {
                     session: session.clone(),
                     ticket,
@@ -427,7 +441,7 @@ impl Agents {
             Err(e) => {
                 if let Ok(mut queue) = self.queue.lock() {
                     if let Some(w) = queue.get_mut(session) {
-                        if !already {
+                        if !held {
                             w.held_by = None;
                         }
                     }
@@ -461,6 +475,8 @@ impl Agents {
         if text.is_empty() {
             return Err(AgentError::Empty);
         }
+        // An agent pasting a user's credential back gets it masked too.
+        let text = crate::text::mask_secrets(text).unwrap_or_else(|| text.to_owned());
         let mut reply = Reply::new(Author::Agent, ReplyKind::Agent, text);
         reply.agent_name = Some(agent.display_name.clone());
         self.hub

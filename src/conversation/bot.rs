@@ -504,10 +504,17 @@ impl Bot<'_> {
             );
         };
         let said = self.render.flow_text(&step.say, &state.fields);
-        // Field values are the user's own text: such steps are sanitised each time.
+        // Field values are the user's own text: in the HTML they are escaped
+        // (not merely sanitised), so typed markup always shows as text.
         let html = match (&prefix, step.is_static()) {
             (None, true) => step.static_html.get_or_init(|| markdown(&said)).clone(),
-            _ => String::new(),
+            _ => {
+                let said_md = self.render.flow_markdown(&step.say, &state.fields);
+                match &prefix {
+                    Some(p) => markdown(&format!("{p}\n\n{said_md}")),
+                    None => markdown(&said_md),
+                }
+            }
         };
         let text = match prefix {
             Some(p) => format!("{p}\n\n{said}"),
@@ -527,11 +534,7 @@ impl Bot<'_> {
             })
             .collect();
         let mut reply = Reply::bot(ReplyKind::Flow, text).with_buttons(buttons);
-        reply.html = Some(if html.is_empty() {
-            markdown(&reply.text)
-        } else {
-            html
-        });
+        reply.html = Some(html);
         reply.flow = Some(FlowRef {
             id: flow.id.clone(),
             step: at.step.clone(),

@@ -36,6 +36,10 @@ pub enum SessionEvent {
     Reply {
         reply: Arc<Reply>,
         origin: Option<u64>,
+        /// The message as the socket layer encodes it, filled by the first
+        /// subscriber that needs it: a message fanned out to many tabs is
+        /// encoded once, not once per tab.
+        wire: Arc<std::sync::OnceLock<String>>,
     },
     Ticket {
         id: String,
@@ -99,7 +103,8 @@ pub struct Limits {
     /// Per-conversation fan-out buffer; a tab that falls further behind is closed
     /// and resumes from its `last_seq`.
     pub fanout: usize,
-    /// Messages replayed in one `welcome`.
+    /// Messages in one page of replay (`welcome.history`, then `reply` frames
+    /// page by page up to the newest).
     pub history: usize,
 }
 
@@ -201,11 +206,19 @@ impl Hub {
                 // Subscribing under the lock: history holds everything up to now,
                 // the receiver everything after. No gap, no duplicate.
                 let events = session.subscribe();
-                let history = self
-                    .store
-                    .messages_after(id, last_seq, self.limits.history)?;
-                let ticket = state.ticket.clone().zip(state.ticket_status.clone());
                 let current = state.last_seq;
+                // The first page only; the socket pages the rest up to `current`.
+                let history = if state.unsaved.is_empty() {
+                    self.replay(id, last_seq, current, self.limits.history)?
+                } else {
+                    state
+                        .unsaved
+                        .iter()
+                        .filter(|m| m.seq > last_seq)
+                        .cloned()
+                        .collect()
+                };
+                let ticket = state.ticket.clone().zip(state.ticket_status.clone());
                 drop(state);
                 return Ok(Opened {
                     session,
@@ -237,8 +250,16 @@ impl Hub {
         let history = {
             let mut state = session.state.lock().await;
             state.offer(&first);
-            let appended = self.commit(&session, &mut state, first, None, None).await?;
-            appended.into_iter().map(|r| (*r).clone()).collect()
+            let now = Utc::now().to_rfc3339();
+            for m in &mut first {
+                state.last_seq += 1;
+                m.seq = state.last_seq;
+                m.ts.clone_from(&now);
+            }
+            // Stored with the first turn (see `ConversationState::unsaved`): a
+            // `hello` alone writes nothing, so reconnect loops cannot fill the disk.
+            state.unsaved.clone_from(&first);
+            first
         };
         // The receiver also got these; the socket skips seqs already in history.
         Ok(Opened {
@@ -262,8 +283,13 @@ impl Hub {
         session: &Session,
         input: UserInput,
         origin: u64,
-    ) -> Result<(), ConversationError> {
+    ) -> Result<Vec<Arc<Reply>>, ConversationError> {
+        // Credentials are hidden before anything stores, echoes, indexes or shows them.
+        let (input, masked) = mask_input(input);
         let mut state = session.state.lock().await;
+        // A turn that is not stored did not happen: its flow step, fields and
+        // buttons are put back as they were.
+        let before = state.clone();
         let knowledge = self.knowledge.get();
         let bot = Bot {
             knowledge: &knowledge,
@@ -294,23 +320,38 @@ impl Hub {
                 ));
             }
         }
+        if masked {
+            messages.push(Reply::bot(
+                ReplyKind::Notice,
+                self.render.reply("secret_masked", &json!({})),
+            ));
+        }
         let mut ticket = None;
         if state.held_by.is_none() {
             let mut effects = Effects::default();
             messages.extend(bot.respond(&mut state, &input, &mut effects));
-            if effects.open_ticket {
-                let (t, replies) = self.open_ticket(session, &mut state)?;
-                messages.extend(replies);
-                ticket = Some(t);
-            }
-            if effects.ticket_status {
-                if let Some(reply) = self.ticket_status_reply(&state)? {
-                    messages.push(reply);
+            let extra = self.effects(session, &mut state, &effects);
+            match extra {
+                Ok((t, replies)) => {
+                    messages.extend(replies);
+                    ticket = t;
+                }
+                Err(e) => {
+                    *state = before;
+                    return Err(e.into());
                 }
             }
         }
-        self.commit(session, &mut state, messages, ticket.as_ref(), Some(origin))
-            .await?;
+        let appended = match self
+            .commit(session, &mut state, messages, ticket.as_ref(), Some(origin))
+            .await
+        {
+            Ok(a) => a,
+            Err(e) => {
+                *state = before;
+                return Err(e.into());
+            }
+        };
         if let Some(ticket) = ticket {
             // The ticket is on disk; now it can be announced, to the user and the queue.
             let _ = session.events.send(SessionEvent::Ticket {
@@ -319,7 +360,76 @@ impl Hub {
             });
             let _ = self.opened.send(ticket);
         }
-        Ok(())
+        Ok(appended)
+    }
+
+    /// Carries out the bot's side effects: a new ticket, a case status.
+    fn effects(
+        &self,
+        session: &Session,
+        state: &mut ConversationState,
+        effects: &Effects,
+    ) -> Result<(Option<Ticket>, Vec<Reply>), StoreError> {
+        let mut replies = Vec::new();
+        let mut ticket = None;
+        if effects.open_ticket {
+            let (t, opened) = self.open_ticket(session, state)?;
+            replies.extend(opened);
+            ticket = Some(t);
+        }
+        if effects.ticket_status {
+            if let Some(reply) = self.ticket_status_reply(state)? {
+                replies.push(reply);
+            }
+        }
+        Ok((ticket, replies))
+    }
+
+    /// The conversation's last stored seq (waits for a turn in progress).
+    pub async fn last_seq(&self, session: &Session) -> u64 {
+        session.state.lock().await.last_seq
+    }
+
+    /// Stored messages with `after < seq <= upto`, at most `limit`. Bounded by
+    /// `upto` (a conversation's `last_seq`) so that a write that failed, and may
+    /// linger in the database, is never replayed.
+    ///
+    /// # Errors
+    /// On a storage failure.
+    pub fn replay(
+        &self,
+        id: &SessionId,
+        after: u64,
+        upto: u64,
+        limit: usize,
+    ) -> Result<Vec<Reply>, StoreError> {
+        if after >= upto {
+            return Ok(Vec::new());
+        }
+        let wanted = usize::try_from(upto - after)
+            .unwrap_or(usize::MAX)
+            .min(limit);
+        let mut page = self.store.messages_after(id, after, wanted)?;
+        page.retain(|m| m.seq <= upto);
+        Ok(page)
+    }
+
+    /// Every stored message of a conversation, oldest first (an agent sees the whole case).
+    ///
+    /// # Errors
+    /// When the conversation does not exist, or on a storage failure.
+    pub async fn history(&self, id: &SessionId) -> Result<Vec<Reply>, ConversationError> {
+        let session = self.get(id)?.ok_or(ConversationError::UnknownSession)?;
+        let upto = self.last_seq(&session).await;
+        let mut all = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = self.replay(id, after, upto, 1000)?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            all.extend(page);
+        }
+        Ok(all)
     }
 
     /// Builds a ticket from the conversation's fields and the confirming reply.
@@ -406,7 +516,8 @@ impl Hub {
         useful: bool,
     ) -> Result<(), ConversationError> {
         let state = session.state.lock().await;
-        if seq == 0 || seq > state.last_seq {
+        // Nothing stored yet (only the greeting): nothing to rate.
+        if seq == 0 || seq > state.last_seq || !state.unsaved.is_empty() {
             return Err(ConversationError::UnknownSeq(seq));
         }
         drop(state);
@@ -442,16 +553,29 @@ impl Hub {
             m.seq = state.last_seq;
             m.ts.clone_from(&now);
         }
-        let result = self
-            .store
-            .commit(Commit {
-                session: Some((&session.id, state)),
-                messages: &messages,
-                ticket,
-            })
-            .await;
+        // The greeting, if nobody had written yet: stored now, before the rest.
+        let unsaved = std::mem::take(&mut state.unsaved);
+        let result = if unsaved.is_empty() {
+            self.store
+                .commit(Commit {
+                    session: Some((&session.id, state)),
+                    messages: &messages,
+                    ticket,
+                })
+                .await
+        } else {
+            let all: Vec<Reply> = unsaved.iter().chain(&messages).cloned().collect();
+            self.store
+                .commit(Commit {
+                    session: Some((&session.id, state)),
+                    messages: &all,
+                    ticket,
+                })
+                .await
+        };
         if let Err(e) = result {
             state.last_seq = before;
+            state.unsaved = unsaved;
             return Err(e);
         }
         let published: Vec<Arc<Reply>> = messages.into_iter().map(Arc::new).collect();
@@ -461,6 +585,7 @@ impl Hub {
             let _ = session.events.send(SessionEvent::Reply {
                 reply: m.clone(),
                 origin,
+                wire: Arc::default(),
             });
         }
         Ok(published)
@@ -527,5 +652,20 @@ impl Hub {
             }
         };
         Ok((session, appended))
+    }
+}
+
+/// The input with credentials masked, and whether any were.
+fn mask_input(input: UserInput) -> (UserInput, bool) {
+    match input {
+        UserInput::Say(text) => match crate::text::mask_secrets(&text) {
+            Some(masked) => (UserInput::Say(masked), true),
+            None => (UserInput::Say(text), false),
+        },
+        UserInput::Escalate(Some(text)) => match crate::text::mask_secrets(&text) {
+            Some(masked) => (UserInput::Escalate(Some(masked)), true),
+            None => (UserInput::Escalate(Some(text)), false),
+        },
+        other => (other, false),
     }
 }

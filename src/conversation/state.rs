@@ -81,6 +81,11 @@ pub struct ConversationState {
     /// The agent holding the conversation; the bot is quiet meanwhile.
     #[serde(default)]
     pub held_by: Option<String>,
+    /// Messages shown but not stored yet: the greeting of a conversation
+    /// nobody has written in. Stored with the first turn, so a conversation
+    /// that never got past the greeting leaves nothing on disk.
+    #[serde(skip)]
+    pub unsaved: Vec<Reply>,
 }
 
 impl ConversationState {

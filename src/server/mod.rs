@@ -3,6 +3,9 @@
 //! Never imports sled or tantivy: it talks to `conversation`, `knowledge`
 //! (through `LiveKnowledge`) and `agents`.
 
+pub mod connections;
+pub mod limits;
+pub mod outbound;
 pub mod pages;
 pub mod protocol;
 pub mod ws_agent;
@@ -13,7 +16,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
@@ -27,6 +29,10 @@ use crate::knowledge::{Knowledge, LiveKnowledge, Mode};
 use crate::render::Renderer;
 use crate::shutdown::{CancellationToken, TaskTracker};
 use crate::store::Store;
+
+/// Frames queued for one socket beyond the kernel's buffer; a reader behind by
+/// more is closed with 1013 (see `outbound`).
+const OUTBOUND_FRAMES: usize = 64;
 
 /// Socket settings, from the config.
 #[derive(Debug, Clone, Copy)]
@@ -54,6 +60,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     pub tracker: TaskTracker,
     pub connections: Arc<Semaphore>,
+    /// Per-address rate limits (new conversations, turns).
+    pub limits: Arc<limits::AddressLimits>,
 }
 
 /// A server bound to its port, not yet serving (tests read the port in between).
@@ -64,6 +72,9 @@ pub struct Application {
     /// The knowledge-folder watcher, started before the address is printed so
     /// no edit made after "ready" is missed.
     watcher: Option<tokio::task::JoinHandle<()>>,
+    /// Connections per client address.
+    caps: Arc<connections::AddressCaps>,
+    header_timeout: Duration,
 }
 
 impl Application {
@@ -72,6 +83,17 @@ impl Application {
     /// # Errors
     /// A broken knowledge folder or template, an unusable data folder, or a busy port.
     pub async fn build(args: &ServeArgs) -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            // A file-size limit (ulimit -f) must fail the write (EFBIG, handled
+            // like a full disk: degraded, then recovered) rather than kill the
+            // process mid-write.
+            // SAFETY: setting a signal's disposition to "ignore" is async-signal-safe
+            // and touches no memory of ours.
+            unsafe {
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            }
+        }
         match rlimit::increase_nofile_limit(u64::MAX) {
             Ok(n) => tracing::debug!(limit = n, "open-file limit raised"),
             Err(e) => tracing::warn!(error = %e, "could not raise the open-file limit"),
@@ -111,7 +133,7 @@ impl Application {
             render.clone(),
             Limits {
                 fanout: 16,
-                history: 2000,
+                history: 500,
             },
         ));
         let agents =
@@ -137,11 +159,18 @@ impl Application {
                 idle: args.idle_timeout(),
                 rate_limit: args.rate_limit,
                 max_strikes: args.max_strikes,
-                outbound: 64,
+                outbound: OUTBOUND_FRAMES,
             },
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),
             connections: Arc::new(Semaphore::new(args.max_connections)),
+            limits: Arc::new(limits::AddressLimits {
+                conversations: limits::KeyedLimit::new(
+                    args.new_conversations_per_minute / 60.0,
+                    args.new_conversations_burst,
+                ),
+                turns: limits::KeyedLimit::new(args.turns_per_second, args.turns_burst),
+            }),
         };
         let listener = TcpListener::bind(args.addr)
             .await
@@ -156,11 +185,15 @@ impl Application {
             .map_err(|e| tracing::warn!(error = %e, "cannot watch the knowledge folder; reload with SIGHUP"))
             .ok();
         spawn_sighup_reload(&state);
+        spawn_storage_watch(&state);
+        spawn_retention(&state, args);
         Ok(Application {
             listener,
             state,
             addr,
             watcher,
+            caps: connections::AddressCaps::new(args.per_address_connections()),
+            header_timeout: Duration::from_secs(args.header_timeout_secs),
         })
     }
 
@@ -183,22 +216,19 @@ impl Application {
     ) -> anyhow::Result<()> {
         let state = self.state.clone();
         let token = state.shutdown.clone();
-        let router = router(state.clone());
-        // Replies are small frames sent right after the echo: Nagle would hold them ~40 ms.
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "failed to set TCP_NODELAY");
-            }
-        });
-        let serve = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
+        let router = router(state.clone()).layer(
+            tower_http::timeout::RequestBodyTimeoutLayer::new(self.header_timeout),
+        );
+        connections::serve(
+            self.listener,
+            router,
+            self.caps.clone(),
+            self.header_timeout,
+            token,
+            stop,
+            prepare_stream,
         )
-        .with_graceful_shutdown(async move {
-            stop.await;
-            token.cancel();
-        });
-        serve.await.context("the server stopped with an error")?;
+        .await;
         state.shutdown.cancel();
         state.tracker.close();
         if tokio::time::timeout(Duration::from_secs(10), state.tracker.wait())
@@ -218,6 +248,120 @@ impl Application {
         }
         Ok(())
     }
+}
+
+/// Per accepted connection: no Nagle (replies are small frames sent right
+/// after the echo; Nagle would hold them ~40 ms) and a capped send buffer.
+fn prepare_stream(tcp: &tokio::net::TcpStream) {
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::debug!(error = %e, "failed to set TCP_NODELAY");
+    }
+    cap_send_buffer(tcp);
+}
+
+/// Bytes the kernel may hold for one connection's unread output. Chat frames
+/// are small; a client that stops reading fills this, its next write waits, and
+/// after the idle limit the socket is closed (see `ws_user`). Without a cap
+/// Linux lets each such connection pin megabytes.
+const SEND_BUFFER: libc::c_int = 256 * 1024;
+
+fn cap_send_buffer(tcp: &tokio::net::TcpStream) {
+    use std::os::fd::AsRawFd;
+    let size = SEND_BUFFER;
+    // SAFETY: setsockopt on a socket this process owns, with a pointer to a
+    // live c_int and its exact size.
+    let rc = unsafe {
+        libc::setsockopt(
+            tcp.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUF,
+            std::ptr::addr_of!(size).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        tracing::debug!(error = %std::io::Error::last_os_error(), "failed to cap SO_SNDBUF");
+    }
+}
+
+/// Keeps storage healthy without a restart: while writes are refused (a full
+/// disk), tries to recover every few seconds; reports the data size to
+/// `/metrics` (`secobot_data_bytes`).
+fn spawn_storage_watch(state: &AppState) {
+    let store = state.hub.store().clone();
+    let token = state.shutdown.clone();
+    // Ends with the shutdown token.
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(crate::store::RECOVERY_INTERVAL);
+        let mut n: u64 = 0;
+        loop {
+            tokio::select! {
+                _ = token.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            let store = store.clone();
+            let size_due = n % 5 == 0;
+            n += 1;
+            let work = tokio::task::spawn_blocking(move || {
+                if store.degraded().is_some() {
+                    store.try_recover();
+                }
+                if size_due {
+                    if let Ok(bytes) = store.size_on_disk() {
+                        metrics::gauge!("secobot_data_bytes").set(bytes as f64);
+                    }
+                }
+            });
+            if let Err(e) = work.await {
+                tracing::error!(error = %e, "storage watch task failed");
+            }
+        }
+    });
+}
+
+/// Retention, every `--retention-every-secs`: conversations without a ticket
+/// deleted `--retention-days` after their last message, resolved tickets'
+/// personal fields anonymised `--anonymize-after-days` after resolution.
+fn spawn_retention(state: &AppState, args: &ServeArgs) {
+    let store = state.hub.store().clone();
+    let token = state.shutdown.clone();
+    let every = Duration::from_secs(args.retention_every_secs);
+    let days =
+        |d: f64| (d > 0.0).then(|| chrono::Duration::milliseconds((d * 86_400_000.0) as i64));
+    let (delete_after, anonymize_after) =
+        (days(args.retention_days), days(args.anonymize_after_days));
+    if delete_after.is_none() && anonymize_after.is_none() {
+        return;
+    }
+    // Ends with the shutdown token.
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = token.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            let store = store.clone();
+            let now = chrono::Utc::now();
+            let swept = tokio::task::spawn_blocking(move || {
+                store.sweep(
+                    delete_after.map(|d| now - d),
+                    anonymize_after.map(|d| now - d),
+                )
+            })
+            .await;
+            match swept {
+                Ok(Ok(s)) if s.deleted + s.anonymized > 0 => tracing::info!(
+                    deleted = s.deleted,
+                    anonymized = s.anonymized,
+                    "retention sweep"
+                ),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "retention sweep failed; will retry"),
+                Err(e) => tracing::error!(error = %e, "retention task failed"),
+            }
+        }
+    });
 }
 
 /// Reloads the knowledge folder on SIGHUP.

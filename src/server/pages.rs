@@ -15,7 +15,7 @@ use crate::help;
 use crate::render::markdown;
 
 /// Scripts and styles only from this server; sockets to it.
-pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; base-uri 'none'; form-action 'self'; object-src 'none'";
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; base-uri 'none'; form-action 'self'; object-src 'none'; frame-ancestors 'none'";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -45,7 +45,39 @@ pub fn html_page(status: StatusCode, body: String) -> Response {
         HeaderValue::from_static("same-origin"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // No page may be framed (clickjacking), except the widget: see `widget`.
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
+}
+
+/// The widget may be framed by the sites in `--allowed-origins` (the embed
+/// snippet needs it) and by its own origin, by no one else.
+fn allow_framing_by(response: &mut Response, origins: &[String]) {
+    let sources: Vec<&str> = origins
+        .iter()
+        .map(String::as_str)
+        // An origin is scheme://host[:port]; anything else would widen or break the policy.
+        .filter(|o| {
+            (o.starts_with("https://") || o.starts_with("http://"))
+                && !o.contains(|c: char| c.is_whitespace() || c == ';' || c == ',')
+        })
+        .collect();
+    let ancestors = format!("frame-ancestors 'self' {}", sources.join(" "));
+    let csp = CSP.replace("frame-ancestors 'none'", ancestors.trim_end());
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    if sources.is_empty() {
+        headers.insert(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("SAMEORIGIN"),
+        );
+    } else {
+        // X-Frame-Options cannot name other sites; frame-ancestors (honoured by
+        // every current browser) says who may.
+        headers.remove(header::X_FRAME_OPTIONS);
+    }
 }
 
 /// Renders a page template, or a plain 500 that says what to do.
@@ -69,7 +101,7 @@ pub fn render_page(
 }
 
 async fn widget(State(state): State<AppState>) -> Response {
-    render_page(
+    let mut response = render_page(
         &state,
         StatusCode::OK,
         "widget",
@@ -78,7 +110,9 @@ async fn widget(State(state): State<AppState>) -> Response {
             "ws_path": "/ws",
             "asset_version": state.render.asset_version,
         }),
-    )
+    );
+    allow_framing_by(&mut response, &state.agents.allowed_origins);
+    response
 }
 
 /// `GET /kb[?q=…]`: every entry by group, or the results of a search with
@@ -163,8 +197,16 @@ async fn asset(State(state): State<AppState>, Path(name): Path<String>) -> Respo
 async fn healthz(State(state): State<AppState>) -> Response {
     let knowledge = state.knowledge.get();
     let error = state.knowledge.error();
+    let storage = state.hub.store().degraded();
+    let status = if error.is_none() && storage.is_none() {
+        "ok"
+    } else {
+        "degraded"
+    };
     Json(json!({
-        "status": if error.is_none() { "ok" } else { "degraded" },
+        "status": status,
+        // Extension: why writes are refused (a full disk…), null while they work.
+        "storage": { "error": storage },
         "knowledge": {
             "entries": knowledge.entries.len(),
             "flows": knowledge.flows.len(),

@@ -49,6 +49,53 @@ pub enum AgentFrame {
 
 const AGENT_TYPES: &[&str] = &["claim", "say", "release", "resolve"];
 
+impl ClientFrame {
+    /// Every string made canonical ([`crate::text::normalize`]): the one place
+    /// user text is normalised, before limits, validation, storage and search.
+    pub fn normalized(self) -> Self {
+        use crate::text::normalize;
+        match self {
+            ClientFrame::Hello { session, last_seq } => ClientFrame::Hello {
+                session: session.map(|s| normalize(&s)),
+                last_seq,
+            },
+            ClientFrame::Say { text } => ClientFrame::Say {
+                text: normalize(&text),
+            },
+            ClientFrame::Choose { value } => ClientFrame::Choose {
+                value: normalize(&value),
+            },
+            ClientFrame::Escalate { text } => ClientFrame::Escalate {
+                text: text.map(|t| normalize(&t)),
+            },
+            f @ ClientFrame::Feedback { .. } => f,
+        }
+    }
+}
+
+impl AgentFrame {
+    /// Every string made canonical, as for users.
+    pub fn normalized(self) -> Self {
+        use crate::text::normalize;
+        match self {
+            AgentFrame::Claim { session } => AgentFrame::Claim {
+                session: normalize(&session),
+            },
+            AgentFrame::Say { session, text } => AgentFrame::Say {
+                session: normalize(&session),
+                text: normalize(&text),
+            },
+            AgentFrame::Release { session } => AgentFrame::Release {
+                session: normalize(&session),
+            },
+            AgentFrame::Resolve { session, note } => AgentFrame::Resolve {
+                session: normalize(&session),
+                note: normalize(&note),
+            },
+        }
+    }
+}
+
 /// A frame sent by the server to a user or an agent.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -58,6 +105,9 @@ pub enum ServerFrame {
         history: Vec<Reply>,
         /// Extension: false when the client asked for a session the server does not know.
         resumed: bool,
+        /// Extension: how many more stored messages follow right after, as
+        /// `reply` frames in seq order (replay is paged; 0 when none).
+        more: u64,
     },
     Reply(Reply),
     Ticket {
@@ -71,6 +121,9 @@ pub enum ServerFrame {
     Error {
         code: ErrorCode,
         message: String,
+        /// Extension: with `rate_limited`, milliseconds until a retry is accepted.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
     },
     Queue {
         items: Vec<QueueItem>,
@@ -121,6 +174,8 @@ pub enum ErrorCode {
     UnknownSession,
     YaTomado,
     NotHeld,
+    /// The message could not be written to disk: it was not saved or sent.
+    NotSaved,
     Internal,
 }
 
@@ -155,6 +210,9 @@ impl ErrorCode {
             ErrorCode::UnknownSession => "No encontramos esa conversación.",
             ErrorCode::YaTomado => "Otro asesor ya tomó esta conversación.",
             ErrorCode::NotHeld => "Usted no tiene esta conversación a su cargo.",
+            ErrorCode::NotSaved => {
+                "No pudimos guardar su mensaje por un problema de almacenamiento en el servidor, así que no se envió. Intente de nuevo en unos minutos."
+            }
             ErrorCode::Internal => {
                 "Tuvimos un problema interno al procesar su mensaje. Intente de nuevo en unos segundos."
             }
@@ -165,6 +223,24 @@ impl ErrorCode {
         ServerFrame::Error {
             code: self,
             message: self.message().to_owned(),
+            retry_after_ms: None,
+        }
+    }
+
+    /// `rate_limited` with how long to wait.
+    pub fn rate_limited(wait: std::time::Duration) -> ServerFrame {
+        let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
+        ServerFrame::Error {
+            code: ErrorCode::RateLimited,
+            message: format!(
+                "Está enviando mensajes muy rápido. Espere {} e intente de nuevo.",
+                if ms < 1500 {
+                    "un momento".to_owned()
+                } else {
+                    format!("{} segundos", ms.div_ceil(1000))
+                }
+            ),
+            retry_after_ms: Some(ms),
         }
     }
 }

@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/agent/login", post(login))
         .route("/agent/logout", post(logout))
         .route("/agent/tickets", get(tickets))
+        .route("/agent/unlock", post(unlock))
         .route("/agent/ws", get(upgrade))
 }
 
@@ -67,7 +68,8 @@ fn cookie_token(headers: &HeaderMap) -> Option<String> {
 
 /// A browser's `Origin` must be this server (or a configured origin). Requests
 /// without one (command-line clients) are not cross-site and pass.
-fn origin_ok(state: &AppState, headers: &HeaderMap) -> bool {
+/// Whether a request's `Origin` (if any) is the server's own or one of `--allowed-origins`.
+pub(super) fn origin_ok(state: &AppState, headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
@@ -143,13 +145,26 @@ async fn login(
         );
     };
     let address = peer.ip().to_string();
-    let username = creds.username.trim().to_lowercase();
-    if !state.agents.throttle.allowed(&username, &address) {
-        return respond(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Demasiados intentos fallidos. Espere 15 minutos e intente de nuevo.",
-        );
-    }
+    let username = crate::text::normalize(creds.username.trim()).to_lowercase();
+    // Counted before the password is checked, so parallel guesses cannot race
+    // past the limit.
+    let attempt = match state.agents.throttle.begin(&username, &address) {
+        Ok(a) => a,
+        Err(wait) => {
+            let minutes = wait.as_secs().div_ceil(60).max(1);
+            let mut response = respond(
+                StatusCode::TOO_MANY_REQUESTS,
+                &format!(
+                    "Demasiados intentos fallidos. Espere {minutes} minuto{} e intente de nuevo, o pida a un supervisor que desbloquee su usuario.",
+                    if minutes == 1 { "" } else { "s" }
+                ),
+            );
+            if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return response;
+        }
+    };
     let account = state
         .hub
         .store()
@@ -166,13 +181,14 @@ async fn login(
         .await
         .unwrap_or(false);
     let Some(account) = account.filter(|_| valid) else {
-        state.agents.throttle.failed(&username, &address);
+        // The attempt stays counted as a failure.
+        drop(attempt);
         return respond(
             StatusCode::UNAUTHORIZED,
             "Usuario o contraseña incorrectos.",
         );
     };
-    state.agents.throttle.succeeded(&username);
+    state.agents.throttle.succeeded(attempt);
     let (token, _) =
         match accounts::create_login(state.hub.store(), &account.name, state.agents.login_hours)
             .await
@@ -259,12 +275,7 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
         return (StatusCode::FORBIDDEN, "Origen no permitido.").into_response();
     }
     if let Some(token) = cookie_token(&headers) {
-        if let Err(e) = state
-            .hub
-            .store()
-            .remove_record(RecordKind::Login, &token)
-            .await
-        {
+        if let Err(e) = accounts::remove_login(state.hub.store(), &token).await {
             tracing::error!(error = %e, "failed to remove a login");
         }
     }
@@ -298,6 +309,39 @@ struct TicketRow {
     organizacion: Option<String>,
     tipo_usuario: Option<String>,
     resolution: Option<String>,
+}
+
+/// `POST /agent/unlock {username}`: a supervisor clears the failed logins
+/// counted against an account.
+async fn unlock(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if !origin_ok(&state, &headers) {
+        return (StatusCode::FORBIDDEN, "Origen no permitido.").into_response();
+    }
+    let Some(account) = current_agent(&state, &headers) else {
+        return (StatusCode::UNAUTHORIZED, "Inicie sesión en /agent.").into_response();
+    };
+    if account.role != Role::Supervisor {
+        return (
+            StatusCode::FORBIDDEN,
+            "Solo los supervisores pueden desbloquear usuarios.",
+        )
+            .into_response();
+    }
+    #[derive(serde::Deserialize)]
+    struct Unlock {
+        username: String,
+    }
+    let Ok(Unlock { username }) = serde_json::from_slice::<Unlock>(&body) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "error": "Indique el usuario a desbloquear (username)." })),
+        )
+            .into_response();
+    };
+    let username = crate::text::normalize(username.trim()).to_lowercase();
+    state.agents.throttle.unlock(&username);
+    tracing::info!(supervisor = %account.name, user = %username, "login throttle cleared");
+    Json(json!({ "ok": true, "username": username })).into_response()
 }
 
 async fn tickets(
@@ -373,6 +417,7 @@ async fn tickets(
 
 async fn upgrade(
     State(state): State<AppState>,
+    slot: Option<axum::Extension<std::sync::Arc<super::connections::Slot>>>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -385,8 +430,15 @@ async fn upgrade(
     let tracker = state.tracker.clone();
     ws.read_buffer_size(SOCKET_BUFFER)
         .write_buffer_size(SOCKET_BUFFER)
-        .max_message_size(state.sockets.max_frame)
-        .on_upgrade(move |socket| tracker.track_future(AgentSocket::run(socket, state, account)))
+        .max_message_size(super::ws_user::HARD_FRAME_LIMIT)
+        .max_frame_size(super::ws_user::HARD_FRAME_LIMIT)
+        .on_upgrade(move |socket| {
+            tracker.track_future(async move {
+                // The console keeps its connection's per-address slot.
+                let _slot = slot;
+                AgentSocket::run(socket, state, account).await;
+            })
+        })
 }
 
 /// Frames for the console beyond PROTOCOL.md's (see docs/protocol.md).
@@ -463,7 +515,16 @@ impl AgentSocket {
                 }
                 message = me.socket.recv() => match message {
                     Some(Ok(Message::Text(text))) => me.on_text(text.as_str()).await,
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => ControlFlow::Break(()),
+                    // The WebSocket layer queues the answering Close; reading on sends it.
+                    Some(Ok(Message::Close(_))) => ControlFlow::Continue(()),
+                    None => ControlFlow::Break(()),
+                    Some(Err(e)) => {
+                        // A frame the WebSocket layer refused: close with its RFC 6455 code.
+                        let (code, reason) = super::outbound::violation(&e);
+                        let close = Message::Close(Some(CloseFrame { code, reason: reason.into() }));
+                        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), me.socket.send(close)).await;
+                        ControlFlow::Break(())
+                    }
                     Some(Ok(_)) => ControlFlow::Continue(()),
                 },
                 changed = queue.changed() => match changed {
@@ -483,16 +544,19 @@ impl AgentSocket {
     }
 
     async fn on_text(&mut self, text: &str) -> ControlFlow<()> {
+        // Like `/ws`: an oversize frame gets an `error`, the console stays connected.
+        if text.len() > self.state.sockets.max_frame {
+            return self.send_json(&ErrorCode::FrameTooLarge.frame()).await;
+        }
         // Extension: `search {query}` for the console's knowledge search.
         if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
             if v.get("type").and_then(|t| t.as_str()) == Some("search") {
-                let query: String = v
-                    .get("query")
-                    .and_then(|q| q.as_str())
-                    .unwrap_or_default()
-                    .chars()
-                    .take(500)
-                    .collect();
+                let query: String = crate::text::normalize(
+                    v.get("query").and_then(|q| q.as_str()).unwrap_or_default(),
+                )
+                .chars()
+                .take(500)
+                .collect();
                 let session = v
                     .get("session")
                     .and_then(|q| q.as_str())
@@ -502,7 +566,7 @@ impl AgentSocket {
             }
         }
         let frame = match decode_agent(text) {
-            Ok(f) => f,
+            Ok(f) => f.normalized(),
             Err(code) => return self.send_json(&code.frame()).await,
         };
         if let AgentFrame::Say { text, .. } = &frame {
@@ -652,7 +716,7 @@ impl AgentSocket {
         match result {
             Ok(()) => ControlFlow::Continue(()),
             Err(e) => {
-                if e.code() == ErrorCode::Internal {
+                if matches!(e.code(), ErrorCode::Internal | ErrorCode::NotSaved) {
                     tracing::error!(error = %e, "agent operation failed");
                 }
                 self.send_json(&e.code().frame()).await

@@ -6,21 +6,24 @@
 //! Bad frames get an `error` frame and the connection goes on; a client that
 //! keeps sending bad frames is closed with 1008.
 
+use std::net::{IpAddr, SocketAddr};
 use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use futures_util::StreamExt;
 use tokio::sync::broadcast;
 
+use super::outbound::{self, Outbox, QueueError};
 use super::protocol::{decode_client, AgentEvent, ClientFrame, ErrorCode, ServerFrame};
 use super::AppState;
-use crate::conversation::{ConversationError, Session, SessionEvent, UserInput};
+use crate::conversation::{Author, ConversationError, Session, SessionEvent, UserInput};
 
 /// Frames bigger than this close the connection (tungstenite's own limit);
 /// frames between `max_frame` and this get an `error` and the socket goes on.
@@ -28,12 +31,25 @@ pub const HARD_FRAME_LIMIT: usize = 16 * 1024 * 1024;
 /// Initial socket buffers; they grow only while a big frame is in flight
 /// (axum's default 128 KiB read buffer would cost ~1 GB at 10k idle sockets).
 pub const SOCKET_BUFFER: usize = 4 * 1024;
+/// Messages read from storage per page of a replay or catch-up.
+const REPLAY_PAGE: usize = 500;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/ws", get(upgrade))
 }
 
-async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+async fn upgrade(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    slot: Option<axum::Extension<Arc<super::connections::Slot>>>,
+    headers: axum::http::HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    // With `--allowed-origins` set, only the widget on those sites (or on this
+    // server) may open a user socket; without it, any site may embed the widget.
+    if !state.agents.allowed_origins.is_empty() && !super::ws_agent::origin_ok(&state, &headers) {
+        return (StatusCode::FORBIDDEN, "Origen no permitido.").into_response();
+    }
     let Ok(permit) = state.connections.clone().try_acquire_owned() else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -49,7 +65,9 @@ async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Respons
         .on_upgrade(move |socket| {
             tracker.track_future(async move {
                 let _permit = permit;
-                UserSocket::new(socket, state).run().await;
+                // The socket keeps its connection's per-address slot.
+                let _slot = slot;
+                UserSocket::serve(socket, state, peer.ip()).await;
             })
         })
 }
@@ -106,7 +124,9 @@ impl RateLimit {
 struct UserSocket {
     /// Tells this connection's own messages apart from its other tabs'.
     id: u64,
-    socket: WebSocket,
+    out: Outbox,
+    /// The client's address, for the per-address limits.
+    peer: IpAddr,
     state: AppState,
     session: Option<Arc<Session>>,
     events: Option<broadcast::Receiver<SessionEvent>>,
@@ -115,16 +135,25 @@ struct UserSocket {
     strikes: u32,
     limit: RateLimit,
     last_seen: Instant,
+    /// Seqs of this tab's own messages in its last turn (never echoed back).
+    own_echoes: Vec<u64>,
+    /// Set when delivering a turn's replies found the socket gone.
+    closing: bool,
+    /// While this tab's own turn is delivered: its frames wait for room.
+    patient: bool,
+    /// How the connection ends, when it is this side that ends it.
+    ending: Option<(u16, &'static str)>,
     _gauge: ConnectionGauge,
 }
 
 impl UserSocket {
-    fn new(socket: WebSocket, state: AppState) -> Self {
+    fn new(out: Outbox, state: AppState, peer: IpAddr) -> Self {
         let limit = RateLimit::new(state.sockets.rate_limit);
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         UserSocket {
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            socket,
+            out,
+            peer,
             state,
             session: None,
             events: None,
@@ -132,31 +161,54 @@ impl UserSocket {
             strikes: 0,
             limit,
             last_seen: Instant::now(),
+            own_echoes: Vec::new(),
+            closing: false,
+            patient: false,
+            ending: None,
             _gauge: ConnectionGauge::new(),
         }
     }
 
-    async fn run(mut self) {
-        let mut ping = tokio::time::interval(self.state.sockets.ping);
+    async fn serve(socket: WebSocket, state: AppState, peer: IpAddr) {
+        let (sink, mut stream) = socket.split();
+        let out = Outbox::start(sink, state.sockets.outbound, state.sockets.idle);
+        let mut me = UserSocket::new(out, state, peer);
+        let mut ping = tokio::time::interval(me.state.sockets.ping);
         ping.tick().await;
-        let shutdown = self.state.shutdown.clone();
+        let shutdown = me.state.shutdown.clone();
         loop {
             let flow = tokio::select! {
                 _ = shutdown.cancelled() => {
-                    self.close(1001, "El servidor se está reiniciando; vuelva a conectarse en unos segundos.").await;
-                    ControlFlow::Break(())
+                    me.end(1001, "El servidor se está reiniciando; vuelva a conectarse en unos segundos.")
                 }
-                message = self.socket.recv() => match message {
-                    Some(Ok(message)) => self.on_message(message).await,
-                    _ => ControlFlow::Break(()),
+                message = stream.next() => match message {
+                    Some(Ok(message)) => me.on_message(message).await,
+                    Some(Err(e)) => {
+                        let (code, reason) = outbound::violation(&e);
+                        tracing::debug!(error = %e, code, "user socket protocol violation");
+                        me.end(code, reason)
+                    }
+                    None => ControlFlow::Break(()),
                 },
-                event = next_event(&mut self.events) => self.on_event(event).await,
-                _ = ping.tick() => self.keepalive().await,
+                event = next_event(&mut me.events) => me.on_event(event).await,
+                _ = ping.tick() => me.keepalive(),
+                _ = me.out.closed() => ControlFlow::Break(()),
             };
             if flow.is_break() {
                 break;
             }
         }
+        let UserSocket { out, ending, .. } = me;
+        match ending {
+            Some((code, reason)) => out.close(code, reason).await,
+            None => out.finish().await,
+        }
+    }
+
+    /// Ends the connection with a Close frame of ours.
+    fn end(&mut self, code: u16, reason: &'static str) -> ControlFlow<()> {
+        self.ending.get_or_insert((code, reason));
+        ControlFlow::Break(())
     }
 
     async fn on_message(&mut self, message: Message) -> ControlFlow<()> {
@@ -164,7 +216,9 @@ impl UserSocket {
         match message {
             Message::Text(text) => self.on_text(text).await,
             Message::Binary(_) => self.refuse(ErrorCode::BinaryFrame).await,
-            Message::Close(_) => ControlFlow::Break(()),
+            // The WebSocket layer queues the answering Close; reading on
+            // sends it and then ends the stream.
+            Message::Close(_) => ControlFlow::Continue(()),
             // axum answers pings itself; both count as signs of life.
             Message::Ping(_) | Message::Pong(_) => ControlFlow::Continue(()),
         }
@@ -178,9 +232,28 @@ impl UserSocket {
             return self.refuse(ErrorCode::RateLimited).await;
         }
         let frame = match decode_client(text.as_str()) {
-            Ok(f) => f,
+            // The one place user text is normalised: before limits, validation,
+            // storage and search.
+            Ok(f) => f.normalized(),
             Err(code) => return self.refuse(code).await,
         };
+        // Per address, over all its connections: new conversations and turns.
+        let limited = match &frame {
+            ClientFrame::Hello { session, .. } if self.session.is_none() => {
+                if self.resumable(session.as_deref()) {
+                    Ok(())
+                } else {
+                    self.state.limits.conversations.check(self.peer)
+                }
+            }
+            ClientFrame::Hello { .. } => Ok(()),
+            _ => self.state.limits.turns.check(self.peer),
+        };
+        if let Err(wait) = limited {
+            return self
+                .refuse_with(ErrorCode::RateLimited, &ErrorCode::rate_limited(wait))
+                .await;
+        }
         let started = Instant::now();
         let result = match frame {
             ClientFrame::Hello { session, last_seq } => {
@@ -198,7 +271,9 @@ impl UserSocket {
             }
             ClientFrame::Choose { value } => self.input(UserInput::Choose(value)).await,
             ClientFrame::Escalate { text } => {
-                let text = text.map(|t| t.chars().take(self.state.sockets.max_text).collect());
+                let text = text
+                    .map(|t| t.trim().chars().take(self.state.sockets.max_text).collect())
+                    .filter(|t: &String| !t.is_empty());
                 self.input(UserInput::Escalate(text)).await
             }
             ClientFrame::Feedback { seq, useful } => match &self.session {
@@ -206,6 +281,9 @@ impl UserSocket {
                 None => return self.refuse(ErrorCode::NotReady).await,
             },
         };
+        if self.closing {
+            return ControlFlow::Break(());
+        }
         match result {
             Ok(true) => {
                 self.strikes = 0;
@@ -218,19 +296,87 @@ impl UserSocket {
             Err(ConversationError::UnknownSeq(_)) => self.refuse(ErrorCode::UnknownSeq).await,
             Err(ConversationError::UnknownSession) => self.refuse(ErrorCode::UnknownSession).await,
             Err(ConversationError::Store(e)) => {
-                tracing::error!(error = %e, "storage failed during a turn");
-                self.send(&ErrorCode::Internal.frame()).await
+                tracing::error!(error = %e, "storage failed during a turn; nothing was sent");
+                self.send(&ErrorCode::NotSaved.frame()).await
             }
         }
     }
 
     /// Runs a user action; `Ok(false)` when there is no conversation yet.
+    ///
+    /// This tab's own replies are delivered before the next frame is read, so a
+    /// fast typist's burst can never make the tab lag behind its own answers.
     async fn input(&mut self, input: UserInput) -> Result<bool, ConversationError> {
         let Some(session) = self.session.clone() else {
             return Ok(false);
         };
-        self.state.hub.user_input(&session, input, self.id).await?;
+        let appended = self.state.hub.user_input(&session, input, self.id).await?;
+        self.own_echoes = appended
+            .iter()
+            .filter(|r| r.from == Author::User)
+            .map(|r| r.seq)
+            .collect();
+        self.patient = true;
+        let delivered = self.drain_events().await;
+        self.patient = false;
+        if delivered.is_break() {
+            // The socket is gone or too slow; the turn itself is stored.
+            self.closing = true;
+        }
         Ok(true)
+    }
+
+    /// Delivers every event already published, without waiting for more.
+    async fn drain_events(&mut self) -> ControlFlow<()> {
+        loop {
+            let event = match self.events.as_mut().map(broadcast::Receiver::try_recv) {
+                None | Some(Err(broadcast::error::TryRecvError::Empty)) => {
+                    return ControlFlow::Continue(())
+                }
+                Some(Err(broadcast::error::TryRecvError::Closed)) => {
+                    Err(broadcast::error::RecvError::Closed)
+                }
+                Some(Err(broadcast::error::TryRecvError::Lagged(n))) => {
+                    Err(broadcast::error::RecvError::Lagged(n))
+                }
+                Some(Ok(e)) => Ok(e),
+            };
+            self.on_event(event).await?;
+        }
+    }
+
+    /// Sends stored messages after `sent_seq` up to `upto`, page by page: the
+    /// rest of a long replay, or what a lagging receiver skipped. This tab's own
+    /// echoes are not sent back to it.
+    async fn catch_up(&mut self, upto: u64) -> ControlFlow<()> {
+        let Some(session) = self.session.clone() else {
+            return ControlFlow::Continue(());
+        };
+        while self.sent_seq < upto {
+            let page = match self
+                .state
+                .hub
+                .replay(&session.id, self.sent_seq, upto, REPLAY_PAGE)
+            {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::error!(error = %e, "failed to read messages to replay");
+                    self.send(&ErrorCode::Internal.frame()).await?;
+                    return self.end(1011, "Error interno; vuelva a conectarse.");
+                }
+            };
+            let Some(last) = page.last().map(|r| r.seq) else {
+                break;
+            };
+            for reply in page {
+                if self.own_echoes.contains(&reply.seq) {
+                    continue;
+                }
+                self.send(&ServerFrame::Reply(reply)).await?;
+            }
+            self.sent_seq = last;
+        }
+        ControlFlow::Continue(())
     }
 
     async fn hello(&mut self, requested: Option<String>, last_seq: u64) -> ControlFlow<()> {
@@ -252,18 +398,44 @@ impl UserSocket {
         } else {
             opened.history.last().map_or(0, |r| r.seq)
         };
+        let first_page_end = opened.history.last().map_or(self.sent_seq, |r| r.seq);
         let welcome = ServerFrame::Welcome {
             session: opened.session.id.to_string(),
+            more: opened
+                .last_seq
+                .saturating_sub(first_page_end.max(self.sent_seq)),
             history: opened.history,
             resumed: opened.resumed,
         };
+        self.sent_seq = self.sent_seq.max(first_page_end);
         self.session = Some(opened.session);
         self.events = Some(opened.events);
         self.strikes = 0;
         self.send(&welcome).await?;
+        // The rest of the replay, always up to the newest message.
+        self.catch_up(opened.last_seq).await?;
         match opened.ticket {
             Some((id, status)) => self.send(&ServerFrame::Ticket { id, status }).await,
             None => ControlFlow::Continue(()),
+        }
+    }
+
+    /// A conversation event: waits for room while delivering this tab's own
+    /// turn (`patient`), never otherwise.
+    async fn deliver(&mut self, frame: &ServerFrame) -> ControlFlow<()> {
+        self.deliver_text(&frame.encode()).await
+    }
+
+    async fn deliver_text(&mut self, text: &str) -> ControlFlow<()> {
+        let message = Message::Text(text.into());
+        let queued = if self.patient {
+            self.out.send_own(message).await
+        } else {
+            self.out.send_other(message)
+        };
+        match queued {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => self.behind(e),
         }
     }
 
@@ -272,7 +444,11 @@ impl UserSocket {
         event: Result<SessionEvent, broadcast::error::RecvError>,
     ) -> ControlFlow<()> {
         match event {
-            Ok(SessionEvent::Reply { reply, origin }) => {
+            Ok(SessionEvent::Reply {
+                reply,
+                origin,
+                wire,
+            }) => {
                 if reply.seq <= self.sent_seq {
                     return ControlFlow::Continue(());
                 }
@@ -283,10 +459,11 @@ impl UserSocket {
                 }
                 metrics::counter!("secobot_replies_total", "kind" => reply.kind.as_str())
                     .increment(1);
-                self.send(&ServerFrame::Reply((*reply).clone())).await
+                let text = wire.get_or_init(|| ServerFrame::Reply((*reply).clone()).encode());
+                self.deliver_text(text).await
             }
             Ok(SessionEvent::Ticket { id, status }) => {
-                self.send(&ServerFrame::Ticket { id, status }).await
+                self.deliver(&ServerFrame::Ticket { id, status }).await
             }
             Ok(SessionEvent::Agent { joined, name }) => {
                 let event = if joined {
@@ -294,17 +471,17 @@ impl UserSocket {
                 } else {
                     AgentEvent::Left
                 };
-                self.send(&ServerFrame::Agent { event, name }).await
+                self.deliver(&ServerFrame::Agent { event, name }).await
             }
             Err(broadcast::error::RecvError::Lagged(n)) => {
-                // Too slow to keep up: close; the widget resumes from its last seq.
-                tracing::warn!(missed = n, "user socket lagged; closing so it resumes");
-                self.close(
-                    1013,
-                    "Conexión lenta: vuelva a conectarse para recuperar los mensajes.",
-                )
-                .await;
-                ControlFlow::Break(())
+                // Missed live events (say, during a long replay): every message
+                // is stored, so read the gap back rather than drop the tab.
+                tracing::debug!(missed = n, "user socket lagged; catching up from storage");
+                let Some(session) = self.session.clone() else {
+                    return ControlFlow::Continue(());
+                };
+                let upto = self.state.hub.last_seq(&session).await;
+                self.catch_up(upto).await
             }
             Err(broadcast::error::RecvError::Closed) => {
                 self.events = None;
@@ -313,49 +490,68 @@ impl UserSocket {
         }
     }
 
-    async fn keepalive(&mut self) -> ControlFlow<()> {
+    fn keepalive(&mut self) -> ControlFlow<()> {
         if self.last_seen.elapsed() > self.state.sockets.idle {
-            self.close(1001, "Conexión cerrada por inactividad.").await;
-            return ControlFlow::Break(());
+            return self.end(1001, "Conexión cerrada por inactividad.");
         }
-        if self
-            .socket
-            .send(Message::Ping(Default::default()))
-            .await
-            .is_err()
-        {
-            return ControlFlow::Break(());
+        match self.out.send_other(Message::Ping(Default::default())) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => self.behind(e),
         }
-        ControlFlow::Continue(())
+    }
+
+    /// The reader fell behind its outbound limit (or is gone).
+    fn behind(&mut self, e: QueueError) -> ControlFlow<()> {
+        if e == QueueError::Behind {
+            tracing::info!("user socket not reading; closing so it resumes later");
+            metrics::counter!("secobot_slow_readers_closed_total").increment(1);
+            return self.end(
+                1013,
+                "Conexión lenta: vuelva a conectarse para recuperar los mensajes.",
+            );
+        }
+        ControlFlow::Break(())
+    }
+
+    /// Whether `hello` names a conversation that exists (resuming is not
+    /// starting a new one).
+    fn resumable(&self, requested: Option<&str>) -> bool {
+        requested
+            .and_then(crate::conversation::SessionId::parse)
+            .is_some_and(|id| matches!(self.state.hub.get(&id), Ok(Some(_))))
     }
 
     /// Sends an `error`; closes with 1008 after too many in a row.
     async fn refuse(&mut self, code: ErrorCode) -> ControlFlow<()> {
-        self.strikes += 1;
+        self.refuse_with(code, &code.frame()).await
+    }
+
+    async fn refuse_with(&mut self, code: ErrorCode, frame: &ServerFrame) -> ControlFlow<()> {
+        // Too fast is not invalid: a burst past the rate limit is refused frame
+        // by frame (each with its retry hint), never cut off with 1008. What a
+        // flood costs is bounded by the limit and the outbound queue.
+        if code != ErrorCode::RateLimited {
+            self.strikes += 1;
+        }
         metrics::counter!("secobot_refused_frames_total", "code" => format!("{code:?}"))
             .increment(1);
-        self.send(&code.frame()).await?;
+        self.send(frame).await?;
         if self.strikes >= self.state.sockets.max_strikes {
-            self.close(1008, "Demasiados mensajes inválidos.").await;
-            return ControlFlow::Break(());
+            return self.end(1008, "Demasiados mensajes inválidos.");
         }
         ControlFlow::Continue(())
     }
 
+    /// Queues a frame answering this client's own input (it waits for room).
     async fn send(&mut self, frame: &ServerFrame) -> ControlFlow<()> {
-        match self.socket.send(Message::Text(frame.encode().into())).await {
+        match self
+            .out
+            .send_own(Message::Text(frame.encode().into()))
+            .await
+        {
             Ok(()) => ControlFlow::Continue(()),
-            Err(_) => ControlFlow::Break(()),
+            Err(e) => self.behind(e),
         }
-    }
-
-    async fn close(&mut self, code: u16, reason: &'static str) {
-        let frame = CloseFrame {
-            code,
-            reason: reason.into(),
-        };
-        // The peer may already be gone; closing is best effort.
-        let _ = self.socket.send(Message::Close(Some(frame))).await;
     }
 }
 

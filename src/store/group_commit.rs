@@ -19,9 +19,23 @@ use super::StoreError;
 
 type Waiter = oneshot::Sender<Result<(), String>>;
 
-#[derive(Clone)]
+/// Owned by one open database; dropping it stops the flusher thread and waits
+/// for it, so the database's files are closed when this is gone (a reopen
+/// after a failed write needs that).
 pub(super) struct GroupCommit {
-    tx: std_mpsc::Sender<Waiter>,
+    tx: Option<std_mpsc::Sender<Waiter>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for GroupCommit {
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                tracing::error!("the storage flusher thread panicked");
+            }
+        }
+    }
 }
 
 impl GroupCommit {
@@ -42,17 +56,28 @@ impl GroupCommit {
                     }
                 }
             });
-        if let Err(e) = spawned {
-            // Without the thread every flush fails with FlusherGone, loudly.
-            tracing::error!(error = %e, "failed to start the storage flusher thread");
+        let thread = match spawned {
+            Ok(t) => Some(t),
+            Err(e) => {
+                // Without the thread every flush fails with FlusherGone, loudly.
+                tracing::error!(error = %e, "failed to start the storage flusher thread");
+                None
+            }
+        };
+        GroupCommit {
+            tx: Some(tx),
+            thread,
         }
-        GroupCommit { tx }
     }
 
     /// Waits until everything written before this call is on disk.
     pub(super) async fn flush(&self) -> Result<(), StoreError> {
         let (done, wait) = oneshot::channel();
-        self.tx.send(done).map_err(|_| StoreError::FlusherGone)?;
+        self.tx
+            .as_ref()
+            .ok_or(StoreError::FlusherGone)?
+            .send(done)
+            .map_err(|_| StoreError::FlusherGone)?;
         match wait.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(StoreError::Sled(sled::Error::Unsupported(e))),

@@ -14,7 +14,10 @@
 
 mod group_commit;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwapOption;
 
 use serde::{de::DeserializeOwned, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
@@ -39,6 +42,21 @@ pub enum StoreError {
     Encode(serde_json::Error),
     #[error("the storage flusher has stopped")]
     FlusherGone,
+    /// A write failed earlier (disk full, I/O error) and the database has not
+    /// recovered yet; nothing is written meanwhile.
+    #[error("storage is unavailable until it recovers: {0}")]
+    Unavailable(String),
+}
+
+impl StoreError {
+    /// Whether this error means the database can no longer write (as opposed
+    /// to one bad record).
+    fn poisons(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Sled(_) | StoreError::FlusherGone | StoreError::Open { .. }
+        )
+    }
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -59,8 +77,32 @@ pub struct Feedback {
 }
 
 /// The handle every component shares. Cheap to clone.
+///
+/// sled refuses every write after one failed (a full disk, an I/O error) until
+/// the database is opened again. So a failed write marks the store degraded
+/// (writes are refused at once, reads go on), a background task reopens the
+/// database every few seconds, undoes what the failed writes may have left on
+/// disk, and checks that a write gets through: then the store is healthy again,
+/// without a restart.
 #[derive(Clone)]
 pub struct Store {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// None for a temporary database (it cannot be reopened).
+    path: Option<PathBuf>,
+    cache_bytes: u64,
+    /// The open database; empty only for the moment it is being reopened.
+    live: ArcSwapOption<Db>,
+    /// Why writes are refused, while they are.
+    degraded: Mutex<Option<String>>,
+    /// Undo records of writes that failed, applied after reopening.
+    rollbacks: Mutex<Vec<Rollback>>,
+}
+
+/// One open sled database and its trees.
+struct Db {
     db: sled::Db,
     conversations: sled::Tree,
     tickets: sled::Tree,
@@ -70,40 +112,9 @@ pub struct Store {
     group: GroupCommit,
 }
 
-const TICKET_COUNTER: &[u8] = b"ticket_counter";
-
-impl Store {
-    /// Opens (or creates) the database under `path`, with a bounded page cache.
-    ///
-    /// Must be called inside a tokio runtime (it starts the group-commit task).
-    ///
-    /// # Errors
-    /// When the folder cannot be created or sled cannot open it (e.g. another
-    /// process holds it).
-    pub fn open(path: &Path, cache_bytes: u64) -> Result<Self> {
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(cache_bytes)
-            .mode(sled::Mode::HighThroughput)
-            .open()
-            .map_err(|source| StoreError::Open {
-                path: path.display().to_string(),
-                source,
-            })?;
-        Self::from_db(db)
-    }
-
-    /// An in-memory database for unit tests and benchmarks.
-    ///
-    /// # Errors
-    /// When sled cannot create its temporary file.
-    pub fn temporary() -> Result<Self> {
-        let db = sled::Config::new().temporary(true).open()?;
-        Self::from_db(db)
-    }
-
-    fn from_db(db: sled::Db) -> Result<Self> {
-        Ok(Store {
+impl Db {
+    fn new(db: sled::Db) -> Result<Self> {
+        Ok(Db {
             conversations: db.open_tree("conversations")?,
             tickets: db.open_tree("tickets")?,
             meta: db.open_tree("meta")?,
@@ -114,13 +125,142 @@ impl Store {
         })
     }
 
+    fn tree(&self, kind: RecordKind) -> &sled::Tree {
+        match kind {
+            RecordKind::Agent => &self.agents,
+            RecordKind::Login => &self.logins,
+        }
+    }
+}
+
+/// What a failed write may have left behind, to be undone after reopening:
+/// keys it added, and the previous value of the keys it replaced.
+#[derive(Debug, Default)]
+struct Rollback {
+    conversations: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    tickets: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
+const TICKET_COUNTER: &[u8] = b"ticket_counter";
+const PROBE: &[u8] = b"write_probe";
+
+/// How often a degraded store tries to reopen its database.
+pub const RECOVERY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl Store {
+    /// Opens (or creates) the database under `path`, with a bounded page cache.
+    ///
+    /// Must be called inside a tokio runtime (it starts the group-commit task).
+    ///
+    /// # Errors
+    /// When the folder cannot be created or sled cannot open it (e.g. another
+    /// process holds it).
+    pub fn open(path: &Path, cache_bytes: u64) -> Result<Self> {
+        let db = open_sled(path, cache_bytes)?;
+        Self::from_db(db, Some(path.to_path_buf()), cache_bytes)
+    }
+
+    /// An in-memory database for unit tests and benchmarks.
+    ///
+    /// # Errors
+    /// When sled cannot create its temporary file.
+    pub fn temporary() -> Result<Self> {
+        let db = sled::Config::new().temporary(true).open()?;
+        Self::from_db(db, None, 0)
+    }
+
+    fn from_db(db: sled::Db, path: Option<PathBuf>, cache_bytes: u64) -> Result<Self> {
+        Ok(Store {
+            shared: Arc::new(Shared {
+                path,
+                cache_bytes,
+                live: ArcSwapOption::from_pointee(Db::new(db)?),
+                degraded: Mutex::new(None),
+                rollbacks: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// The open database, for reads.
+    fn db(&self) -> Result<Arc<Db>> {
+        self.shared
+            .live
+            .load_full()
+            .ok_or_else(|| StoreError::Unavailable("the database is being reopened".into()))
+    }
+
+    /// The open database, for writes: refused at once while degraded.
+    fn writable(&self) -> Result<Arc<Db>> {
+        if let Some(reason) = self.degraded() {
+            return Err(StoreError::Unavailable(reason));
+        }
+        self.db()
+    }
+
+    /// Why writes are refused right now, if they are (for `/healthz`).
+    pub fn degraded(&self) -> Option<String> {
+        self.shared.degraded.lock().ok().and_then(|d| d.clone())
+    }
+
+    /// Notes a failed write: the store is degraded until it recovers.
+    fn failed(&self, error: &StoreError) {
+        if !error.poisons() {
+            return;
+        }
+        if let Ok(mut d) = self.shared.degraded.lock() {
+            if d.is_none() {
+                tracing::error!(error = %error, "a write failed; storage is degraded until it recovers");
+                metrics::gauge!("secobot_storage_degraded").set(1.0);
+                *d = Some(error.to_string());
+            }
+        }
+    }
+
+    /// Runs a write; a failure degrades the store.
+    fn write<T>(&self, f: impl FnOnce(&Db) -> Result<T>) -> Result<T> {
+        let db = self.writable()?;
+        f(&db).inspect_err(|e| self.failed(e))
+    }
+
     /// Applies the writes atomically, then returns once they are on disk.
     ///
     /// # Errors
-    /// On a storage failure; nothing must be sent to anyone then.
+    /// On a storage failure; nothing must be sent to anyone then, and what the
+    /// write may have left is undone when the store recovers.
     pub async fn commit(&self, commit: Commit<'_>) -> Result<()> {
-        self.apply(&commit)?;
-        self.group.flush().await
+        let db = self.writable()?;
+        let rollback = Self::undo_record(&db, &commit)?;
+        let result = match self.apply_to(&db, &commit) {
+            Ok(()) => db.group.flush().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = &result {
+            self.failed(e);
+            if let Ok(mut r) = self.shared.rollbacks.lock() {
+                r.push(rollback);
+            }
+        }
+        result
+    }
+
+    /// What undoes `commit`: its keys with their current values.
+    fn undo_record(db: &Db, commit: &Commit<'_>) -> Result<Rollback> {
+        let mut undo = Rollback::default();
+        if let Some((id, _)) = commit.session {
+            let key = state_key(id);
+            let previous = db.conversations.get(&key)?.map(|v| v.to_vec());
+            undo.conversations.push((key, previous));
+            for message in commit.messages {
+                undo.conversations
+                    .push((message_key(id, message.seq), None));
+            }
+        }
+        if let Some(ticket) = commit.ticket {
+            let key = ticket.id.as_str().as_bytes().to_vec();
+            let previous = db.tickets.get(&key)?.map(|v| v.to_vec());
+            undo.tickets.push((key, previous));
+        }
+        Ok(undo)
     }
 
     /// Applies the writes atomically without waiting for the disk (benchmarks,
@@ -129,6 +269,10 @@ impl Store {
     /// # Errors
     /// On a storage failure.
     pub fn apply(&self, commit: &Commit<'_>) -> Result<()> {
+        self.write(|db| self.apply_to(db, commit))
+    }
+
+    fn apply_to(&self, db: &Db, commit: &Commit<'_>) -> Result<()> {
         let mut conv_batch = sled::Batch::default();
         if let Some((id, state)) = commit.session {
             conv_batch.insert(state_key(id), encode(state)?);
@@ -138,12 +282,12 @@ impl Store {
         }
         let Some(ticket) = commit.ticket else {
             // One tree: a batch is atomic and much cheaper than a transaction.
-            self.conversations.apply_batch(conv_batch)?;
+            db.conversations.apply_batch(conv_batch)?;
             return Ok(());
         };
         let (key, value) = (ticket.id.as_str().as_bytes().to_vec(), encode(ticket)?);
         let result: std::result::Result<(), TransactionError<()>> =
-            (&self.conversations, &self.tickets).transaction(|(conv, tickets)| {
+            (&db.conversations, &db.tickets).transaction(|(conv, tickets)| {
                 conv.apply_batch(&conv_batch)?;
                 tickets.insert(key.as_slice(), value.as_slice())?;
                 Ok::<(), ConflictableTransactionError<()>>(())
@@ -160,15 +304,228 @@ impl Store {
     /// # Errors
     /// When the flush fails.
     pub async fn flush(&self) -> Result<()> {
-        self.group.flush().await
+        let db = self.writable()?;
+        let result = db.group.flush().await;
+        result.inspect_err(|e| self.failed(e))
     }
 
-    /// The stored state of a conversation, if it exists.
+    /// Bytes the database takes on disk (for `/metrics`).
+    ///
+    /// # Errors
+    /// On a storage failure.
+    pub fn size_on_disk(&self) -> Result<u64> {
+        Ok(self.db()?.db.size_on_disk()?)
+    }
+
+    /// One recovery attempt, for a degraded store (blocking: run it off the
+    /// async workers). Reopens the database, undoes what failed writes may have
+    /// left, and checks that a write reaches the disk. Returns whether the store
+    /// is healthy afterwards.
+    pub fn try_recover(&self) -> bool {
+        if self.degraded().is_none() {
+            return true;
+        }
+        let Some(path) = self.shared.path.clone() else {
+            return false;
+        };
+        // sled locks its folder: every handle of the old database must be gone
+        // before it can be opened again. Readers in flight finish within moments.
+        let Some(old) = self.shared.live.swap(None) else {
+            return false;
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let mut old = old;
+        loop {
+            match Arc::try_unwrap(old) {
+                Ok(db) => {
+                    drop(db);
+                    break;
+                }
+                Err(still_shared) if std::time::Instant::now() < deadline => {
+                    old = still_shared;
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(still_shared) => {
+                    tracing::warn!("storage recovery postponed: the database is still in use");
+                    self.shared.live.store(Some(still_shared));
+                    return false;
+                }
+            }
+        }
+        let db = match open_sled(&path, self.shared.cache_bytes).and_then(Db::new) {
+            Ok(db) => Arc::new(db),
+            Err(e) => {
+                tracing::warn!(error = %e, "storage recovery: reopening failed; will retry");
+                return false;
+            }
+        };
+        self.shared.live.store(Some(db.clone()));
+        match Self::undo_and_probe(&db, &self.shared.rollbacks) {
+            Ok(()) => {
+                if let Ok(mut d) = self.shared.degraded.lock() {
+                    *d = None;
+                }
+                metrics::gauge!("secobot_storage_degraded").set(0.0);
+                tracing::info!("storage recovered: writes are accepted again");
+                true
+            }
+            Err(e) => {
+                if let Ok(mut d) = self.shared.degraded.lock() {
+                    *d = Some(e.to_string());
+                }
+                tracing::debug!(error = %e, "storage still cannot write; will retry");
+                false
+            }
+        }
+    }
+
+    fn undo_and_probe(db: &Db, rollbacks: &Mutex<Vec<Rollback>>) -> Result<()> {
+        let pending: Vec<Rollback> = rollbacks
+            .lock()
+            .map(|mut r| std::mem::take(&mut *r))
+            .unwrap_or_default();
+        let result = (|| {
+            // Newest first, so the oldest failed write's "previous" value wins.
+            for undo in pending.iter().rev() {
+                restore(&db.conversations, &undo.conversations)?;
+                restore(&db.tickets, &undo.tickets)?;
+            }
+            db.meta
+                .insert(PROBE, chrono::Utc::now().to_rfc3339().as_bytes())?;
+            db.db.flush()?;
+            Ok(())
+        })();
+        if result.is_err() {
+            if let Ok(mut r) = rollbacks.lock() {
+                let newer = std::mem::take(&mut *r);
+                *r = pending;
+                r.extend(newer);
+            }
+        }
+        result
+    }
+
+    /// Retention (blocking; run off the async workers): deletes conversations
+    /// without a ticket whose last message is older than `delete_before`, and
+    /// anonymises tickets resolved before `anonymize_before` (their personal
+    /// fields, and those values wherever the transcript repeats them).
+    ///
+    /// # Errors
+    /// On a storage failure (what was done so far stays done).
+    pub fn sweep(
+        &self,
+        delete_before: Option<chrono::DateTime<chrono::Utc>>,
+        anonymize_before: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Sweep> {
+        let db = self.db()?;
+        let mut report = Sweep::default();
+        if let Some(cutoff) = delete_before {
+            let mut expired: Vec<Vec<u8>> = Vec::new();
+            for item in db.conversations.iter() {
+                let (key, value) = item?;
+                if key.last() != Some(&b'#') {
+                    continue;
+                }
+                let prefix = key[..key.len() - 1].to_vec();
+                let state: ConversationState = decode(&key, &value)?;
+                if state.ticket.is_some() {
+                    continue;
+                }
+                let mut last = prefix.clone();
+                last.push(b'/');
+                last.extend_from_slice(&state.last_seq.to_be_bytes());
+                let when = match db.conversations.get(&last)? {
+                    Some(m) => decode::<Reply>(&last, &m)?.ts,
+                    None => state.created_at.clone(),
+                };
+                let old = chrono::DateTime::parse_from_rfc3339(&when)
+                    .map(|t| t < cutoff)
+                    .unwrap_or(false);
+                if old {
+                    expired.push(prefix);
+                }
+            }
+            for prefix in expired {
+                let mut batch = sled::Batch::default();
+                for item in db.conversations.scan_prefix(&prefix) {
+                    let (key, _) = item?;
+                    batch.remove(key);
+                }
+                self.write(|db| Ok(db.conversations.apply_batch(batch)?))?;
+                report.deleted += 1;
+            }
+        }
+        if let Some(cutoff) = anonymize_before {
+            for item in db.tickets.iter() {
+                let (key, value) = item?;
+                let mut ticket: Ticket = decode(&key, &value)?;
+                let due = ticket.status == crate::tickets::Status::Resolved
+                    && ticket.resolved_at.is_some_and(|t| t < cutoff);
+                if !due {
+                    continue;
+                }
+                let removed = ticket.anonymize();
+                if removed.is_empty() {
+                    continue;
+                }
+                self.scrub_conversation(&db, &ticket.session, &removed)?;
+                let encoded = encode(&ticket)?;
+                self.write(|db| Ok(db.tickets.insert(key, encoded).map(|_| ())?))?;
+                report.anonymized += 1;
+            }
+        }
+        if report.deleted + report.anonymized > 0 {
+            self.write(|db| Ok(db.db.flush().map(|_| ())?))?;
+        }
+        Ok(report)
+    }
+
+    /// Replaces `values` in a conversation's state fields and message texts.
+    fn scrub_conversation(&self, db: &Db, session: &str, values: &[String]) -> Result<()> {
+        let values: Vec<&String> = values.iter().filter(|v| v.chars().count() >= 3).collect();
+        let scrub = |text: &mut String| {
+            for v in &values {
+                if text.contains(v.as_str()) {
+                    *text = text.replace(v.as_str(), crate::tickets::ANONYMIZED);
+                }
+            }
+        };
+        let mut batch = sled::Batch::default();
+        for item in db.conversations.scan_prefix(session.as_bytes()) {
+            let (key, value) = item?;
+            match key.get(session.len()) {
+                Some(b'#') => {
+                    let mut state: ConversationState = decode(&key, &value)?;
+                    for name in crate::tickets::PERSONAL_FIELDS {
+                        if let Some(v) = state.fields.get_mut(*name) {
+                            *v = crate::tickets::ANONYMIZED.to_owned();
+                        }
+                    }
+                    for v in state.fields.values_mut() {
+                        scrub(v);
+                    }
+                    batch.insert(key, encode(&state)?);
+                }
+                Some(b'/') => {
+                    let mut message: Reply = decode(&key, &value)?;
+                    scrub(&mut message.text);
+                    if let Some(html) = message.html.as_mut() {
+                        scrub(html);
+                    }
+                    batch.insert(key, encode(&message)?);
+                }
+                _ => {}
+            }
+        }
+        self.write(|db| Ok(db.conversations.apply_batch(batch)?))
+    }
+
+    /// The stored state of a conversation, if it exists.    /// The stored state of a conversation, if it exists.
     ///
     /// # Errors
     /// On a storage failure or a corrupt record.
     pub fn conversation(&self, id: &SessionId) -> Result<Option<ConversationState>> {
-        get_json(&self.conversations, &state_key(id))
+        get_json(&self.db()?.conversations, &state_key(id))
     }
 
     /// Messages of a conversation with `seq > after`, in order, at most `limit`.
@@ -178,7 +535,8 @@ impl Store {
     pub fn messages_after(&self, id: &SessionId, after: u64, limit: usize) -> Result<Vec<Reply>> {
         let start = message_key(id, after.saturating_add(1));
         let end = message_key(id, u64::MAX);
-        self.conversations
+        self.db()?
+            .conversations
             .range(start..=end)
             .take(limit)
             .map(|item| {
@@ -196,8 +554,8 @@ impl Store {
         let mut key = id.as_str().as_bytes().to_vec();
         key.push(b'!');
         key.extend_from_slice(&seq.to_be_bytes());
-        self.conversations.insert(key, encode(feedback)?)?;
-        Ok(())
+        let value = encode(feedback)?;
+        self.write(|db| Ok(db.conversations.insert(key, value).map(|_| ())?))
     }
 
     /// Every conversation: its id, its messages and feedback. For offline reports.
@@ -206,7 +564,8 @@ impl Store {
     /// On a storage failure or a corrupt record.
     pub fn scan_conversations(&self) -> Result<Vec<ConversationDump>> {
         let mut out: Vec<ConversationDump> = Vec::new();
-        for item in self.conversations.iter() {
+        let db = self.db()?;
+        for item in db.conversations.iter() {
             let (key, value) = item?;
             let Some(split) = key.iter().position(|b| matches!(b, b'#' | b'/' | b'!')) else {
                 continue;
@@ -240,13 +599,14 @@ impl Store {
     /// On a storage failure.
     pub fn next_ticket_number(&self) -> Result<u64> {
         let next = self
-            .meta
-            .update_and_fetch(TICKET_COUNTER, |old| {
-                let n = old
-                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                    .map(u64::from_be_bytes)
-                    .unwrap_or(0);
-                Some((n + 1).to_be_bytes().to_vec())
+            .write(|db| {
+                Ok(db.meta.update_and_fetch(TICKET_COUNTER, |old| {
+                    let n = old
+                        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                        .map(u64::from_be_bytes)
+                        .unwrap_or(0);
+                    Some((n + 1).to_be_bytes().to_vec())
+                })?)
             })?
             .and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok())
             .map(u64::from_be_bytes)
@@ -259,7 +619,7 @@ impl Store {
     /// # Errors
     /// On a storage failure or a corrupt record.
     pub fn ticket(&self, id: &TicketId) -> Result<Option<Ticket>> {
-        get_json(&self.tickets, id.as_str().as_bytes())
+        get_json(&self.db()?.tickets, id.as_str().as_bytes())
     }
 
     /// Every ticket, oldest first.
@@ -267,7 +627,8 @@ impl Store {
     /// # Errors
     /// On a storage failure or a corrupt record.
     pub fn tickets(&self) -> Result<Vec<Ticket>> {
-        self.tickets
+        self.db()?
+            .tickets
             .iter()
             .map(|item| {
                 let (key, value) = item?;
@@ -286,8 +647,9 @@ impl Store {
         key: &str,
         value: &T,
     ) -> Result<()> {
-        self.tree(kind).insert(key.as_bytes(), encode(value)?)?;
-        self.group.flush().await
+        let value = encode(value)?;
+        self.write(|db| Ok(db.tree(kind).insert(key.as_bytes(), value).map(|_| ())?))?;
+        self.flush().await
     }
 
     /// Removes a record; returns whether it existed.
@@ -295,8 +657,8 @@ impl Store {
     /// # Errors
     /// On a storage failure.
     pub async fn remove_record(&self, kind: RecordKind, key: &str) -> Result<bool> {
-        let existed = self.tree(kind).remove(key.as_bytes())?.is_some();
-        self.group.flush().await?;
+        let existed = self.write(|db| Ok(db.tree(kind).remove(key.as_bytes())?.is_some()))?;
+        self.flush().await?;
         Ok(existed)
     }
 
@@ -305,7 +667,7 @@ impl Store {
     /// # Errors
     /// On a storage failure or a corrupt record.
     pub fn record<T: DeserializeOwned>(&self, kind: RecordKind, key: &str) -> Result<Option<T>> {
-        get_json(self.tree(kind), key.as_bytes())
+        get_json(self.db()?.tree(kind), key.as_bytes())
     }
 
     /// All records of a kind, by key order.
@@ -313,7 +675,8 @@ impl Store {
     /// # Errors
     /// On a storage failure or a corrupt record.
     pub fn records<T: DeserializeOwned>(&self, kind: RecordKind) -> Result<Vec<(String, T)>> {
-        self.tree(kind)
+        self.db()?
+            .tree(kind)
             .iter()
             .map(|item| {
                 let (key, value) = item?;
@@ -325,20 +688,20 @@ impl Store {
             .collect()
     }
 
-    fn tree(&self, kind: RecordKind) -> &sled::Tree {
-        match kind {
-            RecordKind::Agent => &self.agents,
-            RecordKind::Login => &self.logins,
-        }
-    }
-
     /// Flushes synchronously; used at shutdown.
     ///
     /// # Errors
     /// When the flush fails.
     pub fn flush_blocking(&self) -> Result<usize> {
-        Ok(self.db.flush()?)
+        Ok(self.db()?.db.flush()?)
     }
+}
+
+/// What a retention sweep did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Sweep {
+    pub deleted: usize,
+    pub anonymized: usize,
 }
 
 /// The small keyed trees behind [`Store::put_record`].
@@ -354,6 +717,29 @@ pub struct ConversationDump {
     pub session: String,
     pub messages: Vec<Reply>,
     pub feedback: Vec<(u64, Feedback)>,
+}
+
+fn open_sled(path: &Path, cache_bytes: u64) -> Result<sled::Db> {
+    sled::Config::new()
+        .path(path)
+        .cache_capacity(cache_bytes)
+        .mode(sled::Mode::HighThroughput)
+        .open()
+        .map_err(|source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        })
+}
+
+/// Puts keys back to their recorded values (`None`: removes the key).
+fn restore(tree: &sled::Tree, entries: &[(Vec<u8>, Option<Vec<u8>>)]) -> Result<()> {
+    for (key, previous) in entries {
+        match previous {
+            Some(value) => tree.insert(key.as_slice(), value.as_slice())?,
+            None => tree.remove(key.as_slice())?,
+        };
+    }
+    Ok(())
 }
 
 fn state_key(id: &SessionId) -> Vec<u8> {

@@ -122,6 +122,13 @@ impl Priority {
     }
 }
 
+/// Case fields that identify a person: anonymised some time after the case is
+/// resolved (`--anonymize-after-days`).
+pub const PERSONAL_FIELDS: &[&str] = &["nombre", "numero_documento", "correo", "telefono"];
+
+/// What an anonymised value reads as.
+pub const ANONYMIZED: &str = "[dato eliminado]";
+
 /// A support case.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Ticket {
@@ -143,6 +150,20 @@ pub struct Ticket {
 }
 
 impl Ticket {
+    /// Replaces the personal fields with [`ANONYMIZED`]; returns the values
+    /// removed, so the transcript can be scrubbed of them too.
+    pub fn anonymize(&mut self) -> Vec<String> {
+        let mut removed = Vec::new();
+        for name in PERSONAL_FIELDS {
+            if let Some(value) = self.fields.get_mut(*name) {
+                if value != ANONYMIZED {
+                    removed.push(std::mem::replace(value, ANONYMIZED.to_owned()));
+                }
+            }
+        }
+        removed
+    }
+
     /// A new open ticket, due three business days after `now` (Colombian calendar).
     pub fn open(
         id: TicketId,

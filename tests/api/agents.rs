@@ -449,10 +449,12 @@ async fn a_disconnected_agent_keeps_the_conversation_for_the_grace_period() {
     user.recv_until(|f| is_type(f, "reply") && f["text"] == "Sigo aquí.")
         .await;
 
-    // Gone for good: held during the grace, back to the queue after it.
+    // Gone for good: held during the grace, back to the queue after it. Luis
+    // logs in first: a debug build's argon2 check can take longer than the grace.
+    let luis_cookie = login(&server, "luis").await;
     ana.close().await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let (mut luis, q) = agent_console(&server, "luis").await;
+    let (mut luis, q) = agent_socket(&server, &luis_cookie).await;
     let item = queue_item(&q, &session).unwrap_or_else(|| panic!("not queued: {q}"));
     assert_eq!(item["held_by"], "ana", "within the grace: {item}");
     let got = user.recv_until(|f| is_agent_event(f, "left")).await;

@@ -29,8 +29,14 @@ pub fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The server binary: this build's, or `SECOBOT_TEST_BIN` (e.g. a release
+/// build, for the figures in `hardening::figures_for_issue_12`).
 pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_secobot")
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        std::env::var("SECOBOT_TEST_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_secobot").to_owned())
+    })
 }
 
 /// Copies a folder recursively.
@@ -196,6 +202,11 @@ impl TestServer {
         self.spawn();
     }
 
+    /// The server's process id (to signal it or change its limits).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("server not running").id()
+    }
+
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
     }
@@ -351,6 +362,26 @@ impl WsClient {
             got.push(v);
             if done {
                 return got;
+            }
+        }
+    }
+
+    /// Like `drain`, but a close by the server ends it (`Err` with the close
+    /// code) instead of panicking.
+    pub async fn drain_or_closed(&mut self, quiet: Duration) -> Result<Vec<Value>, Option<u16>> {
+        let mut got = Vec::new();
+        loop {
+            match tokio::time::timeout(quiet, self.ws.next()).await {
+                Err(_) => return Ok(got),
+                Ok(None) | Ok(Some(Err(_))) => return Err(None),
+                Ok(Some(Ok(Message::Close(frame)))) => return Err(frame.map(|f| u16::from(f.code))),
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    if let Ok(v) = serde_json::from_str::<Value>(t.as_str()) {
+                        self.log.push(v.clone());
+                        got.push(v);
+                    }
+                }
+                Ok(Some(Ok(_))) => {}
             }
         }
     }
@@ -594,7 +625,7 @@ impl HttpResponse {
 
 /// `GET base+path` over HTTP/1.1 with `Connection: close`.
 pub async fn http_get(base: &str, path: &str) -> HttpResponse {
-    request_within(Duration::from_secs(10), base, "GET", path, &[], b"").await
+    request_within(Duration::from_secs(10), None, base, "GET", path, &[], b"").await
 }
 
 fn parse_response(raw: &[u8]) -> Option<HttpResponse> {
@@ -674,12 +705,43 @@ pub async fn http_request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> HttpResponse {
-    request_within(Duration::from_secs(15), base, method, path, headers, body).await
+    request_within(
+        Duration::from_secs(15),
+        None,
+        base,
+        method,
+        path,
+        headers,
+        body,
+    )
+    .await
+}
+
+/// `http_request` from another local address (`127.x.y.z`), to be another client.
+pub async fn http_request_from(
+    source: &str,
+    base: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> HttpResponse {
+    request_within(
+        Duration::from_secs(15),
+        Some(source),
+        base,
+        method,
+        path,
+        headers,
+        body,
+    )
+    .await
 }
 
 /// `http_request` that panics if the whole exchange takes longer than `limit`.
 async fn request_within(
     limit: Duration,
+    source: Option<&str>,
     base: &str,
     method: &str,
     path: &str,
@@ -703,7 +765,14 @@ async fn request_within(
     let mut bytes = req.into_bytes();
     bytes.extend_from_slice(body);
     let fut = async {
-        let mut stream = TcpStream::connect(hostport.as_str()).await.unwrap();
+        let mut stream = match source {
+            None => TcpStream::connect(hostport.as_str()).await.unwrap(),
+            Some(source) => {
+                let socket = tokio::net::TcpSocket::new_v4().unwrap();
+                socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+                socket.connect(hostport.parse().unwrap()).await.unwrap()
+            }
+        };
         stream.write_all(&bytes).await.unwrap();
         let mut raw = Vec::new();
         stream.read_to_end(&mut raw).await.unwrap();

@@ -10,5 +10,6 @@ mod browser;
 mod browser_agents;
 mod cli;
 mod flows;
+mod hardening;
 mod kb;
 mod user_ws;
