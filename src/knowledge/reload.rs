@@ -110,6 +110,7 @@ impl Reloader {
         shutdown: CancellationToken,
     ) -> notify::Result<tokio::task::JoinHandle<()>> {
         let (tx, mut rx) = mpsc::channel::<()>(1);
+        let poll_tx = tx.clone();
         let mut debouncer = new_debouncer(debounce, None, move |result: DebounceEventResult| {
             if let Ok(events) = result {
                 let relevant = events.iter().any(|e| !e.kind.is_access());
@@ -120,6 +121,30 @@ impl Reloader {
             }
         })?;
         debouncer.watch(&self.dir, RecursiveMode::Recursive)?;
+        // The watcher sees the folder it was given, as it was resolved then:
+        // not a symlinked folder switched to another release, nor an edit to
+        // the target of a symlinked file. A poll of what the folder resolves
+        // to now catches both.
+        let poll_dir = self.dir.clone();
+        let poll_shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let fingerprint = |dir: PathBuf| tokio::task::spawn_blocking(move || fingerprint(&dir));
+            let mut last = fingerprint(poll_dir.clone()).await.ok();
+            let mut tick = tokio::time::interval(POLL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = poll_shutdown.cancelled() => break,
+                    _ = tick.tick() => {
+                        let now = fingerprint(poll_dir.clone()).await.ok();
+                        if now != last {
+                            last = now;
+                            let _ = poll_tx.try_send(());
+                        }
+                    }
+                }
+            }
+        });
         Ok(tokio::spawn(async move {
             // The debouncer stops watching when dropped, so it lives in this task.
             let _debouncer = debouncer;
@@ -134,4 +159,42 @@ impl Reloader {
             }
         }))
     }
+}
+
+/// How often the folder's symlink targets are checked.
+const POLL: Duration = Duration::from_secs(2);
+
+/// What the folder resolves to now: its canonical path, and the path, size
+/// and modification time of every file under it, symlinks followed. Changes
+/// when a symlinked folder or file points elsewhere or its target is edited.
+fn fingerprint(dir: &std::path::Path) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    std::fs::canonicalize(dir).ok().hash(&mut h);
+    let mut stack = vec![dir.to_path_buf()];
+    let mut seen = 0usize;
+    while let Some(d) = stack.pop() {
+        let Ok(read) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        let mut paths: Vec<PathBuf> = read.filter_map(Result::ok).map(|e| e.path()).collect();
+        paths.sort();
+        for p in paths {
+            // std::fs::metadata follows symlinks.
+            let Ok(meta) = std::fs::metadata(&p) else {
+                continue;
+            };
+            seen += 1;
+            // A symlink loop cannot make this run forever.
+            if meta.is_dir() && seen < 100_000 {
+                stack.push(p);
+            } else if meta.is_file() {
+                p.hash(&mut h);
+                std::fs::canonicalize(&p).ok().hash(&mut h);
+                meta.len().hash(&mut h);
+                meta.modified().ok().hash(&mut h);
+            }
+        }
+    }
+    h.finish()
 }

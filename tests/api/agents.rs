@@ -89,7 +89,7 @@ async fn accounts_login_cookie_origin_and_throttle() {
 
     let server = TestServer::start(Opts {
         data_dir: Some(dir.clone()),
-        args: vec![],
+        ..Opts::default()
     });
 
     // Wrong password: 401, JSON and form, and no cookie.

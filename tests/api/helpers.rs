@@ -67,6 +67,8 @@ pub struct Opts {
     pub data_dir: Option<PathBuf>,
     /// Extra `serve` arguments.
     pub args: Vec<String>,
+    /// Serve this knowledge folder (e.g. a symlink) instead of a fresh copy.
+    pub knowledge: Option<PathBuf>,
 }
 
 /// The real binary, serving on 127.0.0.1 with a free port.
@@ -84,8 +86,14 @@ pub struct TestServer {
 impl TestServer {
     pub fn start(opts: Opts) -> TestServer {
         let tmp = tempfile::tempdir().unwrap();
-        let knowledge_dir = tmp.path().join("knowledge");
-        copy_dir(&manifest_dir().join("knowledge"), &knowledge_dir);
+        let knowledge_dir = match &opts.knowledge {
+            Some(dir) => dir.clone(),
+            None => {
+                let dir = tmp.path().join("knowledge");
+                copy_dir(&manifest_dir().join("knowledge"), &dir);
+                dir
+            }
+        };
         let data_dir = opts
             .data_dir
             .clone()
@@ -865,6 +873,7 @@ pub fn start_with_agents(accounts: &[(&str, &str)], args: &[&str]) -> AgentServe
     let server = TestServer::start(Opts {
         data_dir: Some(dir),
         args: args.iter().map(|s| s.to_string()).collect(),
+        ..Opts::default()
     });
     AgentServer {
         server,

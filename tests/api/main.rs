@@ -12,4 +12,5 @@ mod cli;
 mod flows;
 mod hardening;
 mod kb;
+mod symlinks;
 mod user_ws;
