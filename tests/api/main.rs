@@ -12,5 +12,5 @@ mod cli;
 mod flows;
 mod hardening;
 mod kb;
-mod symlinks;
+mod knowledge_files;
 mod user_ws;

@@ -1,5 +1,6 @@
-//! Kind 16 of the hardening issue: knowledge behind symlinks is reloaded like
-//! any other edit (the usual atomic deploy switches `current -> releases/vN`).
+//! Kinds 15 and 16 of the hardening issue: files that are not entries never
+//! block a reload, and knowledge behind symlinks is reloaded like any other
+//! edit (the usual atomic deploy switches `current -> releases/vN`).
 
 use std::time::Duration;
 
@@ -86,4 +87,50 @@ async fn edited_target_of_a_symlinked_entry_is_reloaded() {
     // Fixing it brings the entry back.
     std::fs::write(&target, entry("Entrada enlazada, corregida")).unwrap();
     entries_become(&server, before, "the fixed target is served").await;
+}
+
+#[tokio::test]
+async fn stray_editor_files_are_ignored_and_never_block_a_reload() {
+    let server = TestServer::default_start();
+    let faq = server.knowledge_dir.join("faq");
+    let before = server.get("/healthz").await.json()["knowledge"]["entries"]
+        .as_u64()
+        .expect("entries in /healthz");
+    // Editors' leftovers: backups, emacs and vim files, a dotfile, an empty one.
+    for name in [
+        "x.md.orig",
+        "#x.md#",
+        ".x.md.swp",
+        "x.md~",
+        "notas.txt",
+        ".DS_Store",
+    ] {
+        std::fs::write(faq.join(name), "").unwrap();
+    }
+    std::fs::write(faq.join("acceso/.#borrador.md"), "").unwrap();
+    // A real edit made after them is served, and the folder stays healthy.
+    std::fs::write(
+        faq.join("prueba-despues-de-basura.md"),
+        entry("Entrada escrita después de los archivos sueltos"),
+    )
+    .unwrap();
+    entries_become(
+        &server,
+        before + 1,
+        "the edit after the stray files is served",
+    )
+    .await;
+    let h = server.get("/healthz").await.json();
+    assert_eq!(h["status"], "ok", "{h}");
+    // `check` exits 0 and names each ignored file.
+    let out = std::process::Command::new(bin())
+        .args(["check", "--knowledge"])
+        .arg(&server.knowledge_dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    for name in ["x.md.orig", "#x.md#", ".x.md.swp", "notas.txt"] {
+        assert!(stderr.contains(name), "{name} not named in: {stderr}");
+    }
 }
