@@ -208,11 +208,9 @@ impl Bot<'_> {
                         .with_buttons(buttons),
                 );
             }
-            Decision::Fallback {
-                out_of_scope,
-                advice,
-            } => {
-                let name = if out_of_scope {
+            Decision::Fallback { out_of_scope } => {
+                let advice = out_of_scope.and_then(|i| self.knowledge.out_of_scope_advice(i));
+                let name = if out_of_scope.is_some() {
                     "out_of_scope"
                 } else {
                     "fallback"

@@ -199,7 +199,9 @@ impl Analyzer {
     }
 
     fn raw_terms(&self, text: &str) -> Vec<String> {
-        let text = clean(text);
+        // The edge already normalised what people send; editors' files and
+        // the command line get the same treatment here.
+        let text = crate::text::normalize(text);
         // `TextAnalyzer::token_stream` needs `&mut`; a clone is a few pointer copies.
         let mut analyzer = self.inner.clone();
         let mut stream = analyzer.token_stream(&text);
@@ -247,23 +249,6 @@ impl Analyzer {
     }
 }
 
-/// Composes decomposed accents (`que\u{301}` → `qué`, as some keyboards send
-/// them) and drops invisible format characters (zero-width joiners, bidi
-/// marks) that would otherwise split a word in two.
-pub fn clean(text: &str) -> std::borrow::Cow<'_, str> {
-    use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
-    let plain = !text.chars().any(super::ngram::is_format);
-    if plain && is_nfc_quick(text.chars()) == IsNormalized::Yes {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    std::borrow::Cow::Owned(
-        text.chars()
-            .filter(|c| !super::ngram::is_format(*c))
-            .nfc()
-            .collect(),
-    )
-}
-
 /// Word endings that make a different word from the same stem: the Spanish
 /// stemmer maps "restaurante" and "restaurar", "cliente" and "client…" alike.
 /// A query word the folder never uses, ending like this after its stem, is
@@ -284,9 +269,9 @@ pub fn fold(word: &str) -> String {
 }
 
 /// Splits text into words (letters and digits), lowercased, accents kept
-/// (composed; invisible format characters dropped, see [`clean`]).
+/// (composed; invisible format characters dropped, see [`crate::text::normalize`]).
 pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    let text = clean(text).into_owned();
+    let text = crate::text::normalize(text);
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)

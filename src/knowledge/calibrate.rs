@@ -18,7 +18,7 @@
 use std::path::Path;
 
 use super::index::Hit;
-use super::{loader, refuse, Decision, Fusion, Knowledge, Mode, Thresholds};
+use super::{fuse_and_rank, loader, Decision, Fusion, Knowledge, Mode, Thresholds};
 use crate::problem::Problems;
 
 const FOLDS: usize = 5;
@@ -65,7 +65,7 @@ pub fn calibrate(dir: &Path) -> Result<Vec<Calibration>, Problems> {
     let mut snapshots = Vec::with_capacity(FOLDS);
     let mut held: Vec<HeldOut> = Vec::new();
     for fold in 0..FOLDS {
-        let mut part = loader::load(dir);
+        let mut part = full.clone();
         let mut questions: Vec<(String, String)> = Vec::new();
         for e in &mut part.entries {
             let (out, keep) = split(std::mem::take(&mut e.questions), fold);
@@ -114,7 +114,7 @@ pub fn calibrate(dir: &Path) -> Result<Vec<Calibration>, Problems> {
             .iter()
             .map(|h| {
                 let mut hits = h.hits.clone();
-                refuse(&mut hits, w);
+                fuse_and_rank(&mut hits, w);
                 super::out_of_scope_first(&mut hits, &h.out_of_scope);
                 hits
             })

@@ -95,8 +95,7 @@ fn softmax(z: &mut [f32]) {
 /// the touched rows.
 fn fit(examples: &[(&str, usize)], classes: usize) -> Classifier {
     let texts: Vec<&str> = examples.iter().map(|(t, _)| *t).collect();
-    let vectorizer = Vectorizer::fit(&texts, false);
-    let xs: Vec<SparseVec> = texts.iter().map(|t| vectorizer.transform(t)).collect();
+    let (vectorizer, xs) = Vectorizer::fit_transform(&texts, false);
     let c = classes.max(1);
     let mut model = Classifier {
         weights: vec![0.0; vectorizer.len() * c],

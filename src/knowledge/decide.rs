@@ -29,11 +29,10 @@ pub enum Decision<'a> {
         confidence: f32,
     },
     Suggest(Vec<Topic<'a>>),
-    /// No answer; `advice` says where to go instead when the question matched
-    /// an out-of-scope group that names a place.
+    /// No answer; `out_of_scope` is the `fuera-de-alcance.txt` phrase the
+    /// question matched, if any (its advice: [`Knowledge::out_of_scope_advice`]).
     Fallback {
-        out_of_scope: bool,
-        advice: Option<&'a str>,
+        out_of_scope: Option<usize>,
     },
 }
 
@@ -56,8 +55,7 @@ pub(super) struct Cached {
 enum CachedDecision {
     Answer(Target, f32),
     Suggest(Vec<Target>),
-    /// Out of scope, and the out-of-scope phrase matched (for its advice).
-    Fallback(bool, Option<usize>),
+    Fallback(Option<usize>),
 }
 
 /// The clauses of a message that could be questions of their own.
@@ -115,7 +113,8 @@ impl Knowledge {
     /// Decides how to respond to a message, and which other clear questions it
     /// asked (see the module docs). Cached per snapshot.
     pub fn understand(&self, text: &str) -> Understanding<'_> {
-        let key: String = clauses(text)
+        let parts = clauses(text);
+        let key: String = parts
             .iter()
             .map(|c| analyzer::words(c).collect::<Vec<_>>().join(" "))
             .collect::<Vec<_>>()
@@ -133,7 +132,7 @@ impl Knowledge {
         if let Some(understanding) = cached.and_then(|c| self.expand(c)) {
             return understanding;
         }
-        let understanding = self.understand_uncached(text);
+        let understanding = self.understand_parts(text, &parts);
         if let Ok(mut cache) = self.decisions.lock() {
             if cache.len() >= DECISION_CACHE {
                 cache.clear();
@@ -146,8 +145,12 @@ impl Knowledge {
     /// [`Knowledge::understand`] without the cache: what a question never
     /// asked before costs (benchmarks, diagnostics).
     pub fn understand_uncached(&self, text: &str) -> Understanding<'_> {
+        self.understand_parts(text, &clauses(text))
+    }
+
+    /// The message `text`, already split into its [`clauses`].
+    fn understand_parts(&self, text: &str, parts: &[String]) -> Understanding<'_> {
         let whole = self.decide_from(&self.search(text));
-        let parts = clauses(text);
         if parts.len() < 2 {
             return Understanding {
                 decision: whole,
@@ -156,7 +159,7 @@ impl Knowledge {
         }
         // The clear questions, in the order they were asked, each topic once.
         let mut clear: Vec<(Topic<'_>, f32)> = Vec::new();
-        for part in &parts {
+        for part in parts {
             if let Decision::Answer { topic, confidence } = self.decide_from(&self.search(part)) {
                 if !clear.iter().any(|(t, _)| t.id() == topic.id()) {
                     clear.push((topic, confidence));
@@ -197,20 +200,12 @@ impl Knowledge {
         let decision = match &u.decision {
             Decision::Answer { topic, confidence } => match target(topic) {
                 Some(t) => CachedDecision::Answer(t, *confidence),
-                None => CachedDecision::Fallback(false, None),
+                None => CachedDecision::Fallback(None),
             },
             Decision::Suggest(topics) => {
                 CachedDecision::Suggest(topics.iter().filter_map(target).collect())
             }
-            Decision::Fallback {
-                out_of_scope,
-                advice,
-            } => CachedDecision::Fallback(
-                *out_of_scope,
-                advice.and_then(|a| {
-                    (0..self.out_of_scope.len()).find(|i| self.out_of_scope_advice(*i) == Some(a))
-                }),
-            ),
+            Decision::Fallback { out_of_scope } => CachedDecision::Fallback(*out_of_scope),
         };
         Cached {
             decision,
@@ -229,10 +224,7 @@ impl Knowledge {
                     .filter_map(|t| self.target_topic(t))
                     .collect(),
             ),
-            CachedDecision::Fallback(out_of_scope, advice) => Decision::Fallback {
-                out_of_scope,
-                advice: advice.and_then(|i| self.out_of_scope_advice(i)),
-            },
+            CachedDecision::Fallback(out_of_scope) => Decision::Fallback { out_of_scope },
         };
         Some(Understanding {
             decision,
@@ -253,16 +245,12 @@ impl Knowledge {
     /// [`Knowledge::decide_from`] with other thresholds, for calibration.
     pub(super) fn decide_with(&self, hits: &[Hit], t: Thresholds) -> Decision<'_> {
         let Some(top) = hits.first() else {
-            return Decision::Fallback {
-                out_of_scope: false,
-                advice: None,
-            };
+            return Decision::Fallback { out_of_scope: None };
         };
         if let Target::OutOfScope(i) = top.target {
             if top.confidence >= t.suggest {
                 return Decision::Fallback {
-                    out_of_scope: true,
-                    advice: self.out_of_scope_advice(i),
+                    out_of_scope: Some(i),
                 };
             }
         }
@@ -273,10 +261,7 @@ impl Knowledge {
             .take(3)
             .collect();
         let Some(best) = self.target_topic(top.target) else {
-            return Decision::Fallback {
-                out_of_scope: false,
-                advice: None,
-            };
+            return Decision::Fallback { out_of_scope: None };
         };
         if self.effective(hits) >= t.answer && close.len() < 2 {
             return Decision::Answer {
@@ -295,10 +280,7 @@ impl Knowledge {
                 return Decision::Suggest(options);
             }
         }
-        Decision::Fallback {
-            out_of_scope: false,
-            advice: None,
-        }
+        Decision::Fallback { out_of_scope: None }
     }
 
     /// The top confidence plus part of its lead over the runner-up: a clear

@@ -47,6 +47,7 @@ impl Knowledge {
             }
         }
         let hits = self.search(text);
+        let terms = index.query_terms(text);
         let w = FUSION;
         let _ = writeln!(
             out,
@@ -66,7 +67,7 @@ impl Knowledge {
                 ),
                 t => self.target_id(t).unwrap_or_default(),
             };
-            let matched = index.matched_terms(h.target, text);
+            let matched = index.matched_terms(h.target, &terms);
             let _ = writeln!(
                 out,
                 "  {}. {name}: {:.3} (léxica {:.3}, frase más cercana {:.3}, centroide {:.3}, BM25 {:.1}; términos en común: {})",
@@ -102,14 +103,11 @@ impl Knowledge {
                 t.answer
             ),
             Decision::Fallback {
-                out_of_scope: true, ..
+                out_of_scope: Some(_),
             } => {
                 "decir con amabilidad que el tema está fuera de alcance: el primer candidato es una frase de fuera-de-alcance.txt.".to_owned()
             }
-            Decision::Fallback {
-                out_of_scope: false,
-                ..
-            } => format!(
+            Decision::Fallback { out_of_scope: None } => format!(
                 "decir que no sabe: ningún candidato llega a {:.2}.",
                 t.suggest
             ),

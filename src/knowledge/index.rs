@@ -512,18 +512,20 @@ impl SearchIndex {
             .collect()
     }
 
-    /// The query terms found anywhere in a target's text, for `ask --explain`.
-    pub fn matched_terms(&self, target: Target, text: &str) -> Vec<String> {
+    /// Which of the analysed query `terms` occur anywhere in a target's text,
+    /// for `ask --explain`.
+    pub fn matched_terms(&self, target: Target, terms: &[String]) -> Vec<String> {
         let Some(t) = self.targets.iter().find(|t| t.target == target) else {
             return Vec::new();
         };
-        self.query_terms(text)
-            .into_iter()
+        terms
+            .iter()
             .filter(|term| {
                 self.term_ids
-                    .get(term)
+                    .get(*term)
                     .is_some_and(|id| t.all.binary_search(id).is_ok())
             })
+            .cloned()
             .collect()
     }
 

@@ -61,7 +61,7 @@ impl Entry {
 }
 
 /// Everything read from the folder, problems included.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Loaded {
     pub entries: Vec<Entry>,
     pub flows: Vec<FlowDef>,

@@ -37,7 +37,7 @@ pub const ESCALATION_FLOW: &str = "crear-caso";
 
 /// Share of the fused confidence that comes from the character n-gram
 /// similarity; the rest is the word-level confidence.
-pub(crate) const NGRAM_WEIGHT: f32 = 0.4;
+const NGRAM_WEIGHT: f32 = 0.4;
 /// See [`Fusion::bm25`].
 const BM25_DISCOUNT: f32 = 0.7;
 /// See [`Fusion::centroid`].
@@ -45,20 +45,7 @@ const CENTROID_SHARE: f32 = 1.0;
 /// Lowest n-gram similarity that makes a target a candidate on its own.
 const NGRAM_CANDIDATE: f32 = 0.3;
 
-/// The confidence decisions use: word-level evidence (synonyms, negation,
-/// generic words) blended with spelling-level evidence (typos, inflections).
-/// Both are 0..1; so is the result.
-///
-/// `bm25_share` is the candidate's BM25 score over the best candidate's: the
-/// word-level confidence compares the query with one phrasing at a time, so a
-/// short question matches the shortest phrasing that contains its words;
-/// BM25 counts every phrasing and the body, and tells the entry *about* the
-/// words from the one that merely mentions them.
-pub fn fuse(hit: &Hit, bm25_share: f32) -> f32 {
-    fuse_with(hit, bm25_share, FUSION)
-}
-
-/// The weights of [`fuse`], chosen by `secobot calibrate`.
+/// The weights of [`fuse_with`], chosen by `secobot calibrate`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Fusion {
     /// Share of the character n-gram similarity (0..1); the rest is word-level.
@@ -78,7 +65,15 @@ pub const FUSION: Fusion = Fusion {
     centroid: CENTROID_SHARE,
 };
 
-/// [`fuse`] with other weights, for calibration.
+/// The confidence decisions use: word-level evidence (synonyms, negation,
+/// generic words) blended with spelling-level evidence (typos, inflections).
+/// Both are 0..1; so is the result.
+///
+/// `bm25_share` is the candidate's BM25 score over the best candidate's: the
+/// word-level confidence compares the query with one phrasing at a time, so a
+/// short question matches the shortest phrasing that contains its words;
+/// BM25 counts every phrasing and the body, and tells the entry *about* the
+/// words from the one that merely mentions them.
 pub fn fuse_with(hit: &Hit, bm25_share: f32, w: Fusion) -> f32 {
     let lexical = hit.lexical * (1.0 - w.bm25 + w.bm25 * bm25_share.clamp(0.0, 1.0));
     let ngram = (1.0 - w.centroid) * hit.ngram + w.centroid * hit.centroid;
@@ -90,7 +85,7 @@ pub fn fuse_with(hit: &Hit, bm25_share: f32, w: Fusion) -> f32 {
 /// A flow has no body for BM25 to count (only its title and triggers), so
 /// its BM25 is no measure of how much it is about the words: flows are not
 /// discounted.
-pub fn refuse(hits: &mut [Hit], w: Fusion) {
+pub fn fuse_and_rank(hits: &mut [Hit], w: Fusion) {
     let best_bm25 = hits.iter().map(|h| h.bm25).fold(0.0f32, f32::max);
     for hit in hits.iter_mut() {
         let share = if best_bm25 > 0.0 && !matches!(hit.target, Target::Flow(_)) {
@@ -352,7 +347,7 @@ impl Knowledge {
                 });
             }
         }
-        refuse(&mut hits, FUSION);
+        fuse_and_rank(&mut hits, FUSION);
         out_of_scope_first(&mut hits, &self.index.out_of_scope_matches_terms(&terms));
         hits
     }
@@ -443,7 +438,7 @@ mod tests {
                 "suggest {:?}",
                 ts.iter().map(|t| t.id().to_owned()).collect::<Vec<_>>()
             ),
-            Decision::Fallback { out_of_scope, .. } => format!("fallback {out_of_scope}"),
+            Decision::Fallback { out_of_scope } => format!("fallback {}", out_of_scope.is_some()),
         };
         for q in [
             "olvidé mi contraseña",

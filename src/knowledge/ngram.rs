@@ -26,7 +26,7 @@ pub type SparseVec = Vec<(u32, f32)>;
 pub fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.nfd() {
-        if is_combining_mark(c) || is_format(c) {
+        if is_combining_mark(c) || crate::text::is_invisible(c) {
             continue;
         }
         if c.is_alphanumeric() {
@@ -36,15 +36,6 @@ pub fn normalize(text: &str) -> String {
         }
     }
     out
-}
-
-/// Unicode format characters (category Cf) that keyboards and copy-paste
-/// slip into words: zero-width space/joiners, bidi marks and isolates, BOM,
-/// soft hyphen.
-pub fn is_format(c: char) -> bool {
-    matches!(c,
-        '\u{00ad}' | '\u{061c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
-        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206f}' | '\u{feff}')
 }
 
 /// FNV-1a over the n-gram's characters: stable across runs and platforms.
@@ -124,29 +115,49 @@ impl Vectorizer {
     /// stop words give no n-grams (secobot's index); without, every word does
     /// (the peer, as a data scientist would build it).
     pub fn fit(texts: &[&str], skip_stop_words: bool) -> Self {
+        Self::fit_transform(texts, skip_stop_words).0
+    }
+
+    /// [`Vectorizer::fit`], and the vectors of the same `texts`, from one
+    /// n-gram pass over them (a reload would otherwise count every n-gram twice).
+    pub fn fit_transform(texts: &[&str], skip_stop_words: bool) -> (Self, Vec<SparseVec>) {
         let mut ids: GramMap<u32> = GramMap::default();
         let mut df: Vec<u32> = Vec::new();
         let skip = skipper(skip_stop_words);
-        for text in texts {
-            for g in counts(text, &skip).into_keys() {
-                let next = ids.len() as u32;
-                let id = *ids.entry(g).or_insert(next);
-                if id as usize == df.len() {
-                    df.push(0);
-                }
-                df[id as usize] += 1;
-            }
-        }
+        let counted: Vec<Vec<(u32, u32)>> = texts
+            .iter()
+            .map(|text| {
+                counts(text, &skip)
+                    .into_iter()
+                    .map(|(g, c)| {
+                        let next = ids.len() as u32;
+                        let id = *ids.entry(g).or_insert(next);
+                        if id as usize == df.len() {
+                            df.push(0);
+                        }
+                        df[id as usize] += 1;
+                        (id, c)
+                    })
+                    .collect()
+            })
+            .collect();
         let n = texts.len() as f32;
-        let idf = df
+        let idf: Vec<f32> = df
             .iter()
             .map(|d| ((1.0 + n) / (1.0 + *d as f32)).ln() + 1.0)
             .collect();
-        Vectorizer {
-            ids,
-            idf,
-            skip_stop_words,
-        }
+        let vectors = counted
+            .into_iter()
+            .map(|c| weigh(c.into_iter(), &idf))
+            .collect();
+        (
+            Vectorizer {
+                ids,
+                idf,
+                skip_stop_words,
+            },
+            vectors,
+        )
     }
 
     /// Number of features.
@@ -161,22 +172,26 @@ impl Vectorizer {
     /// The text's vector; n-grams never seen in training are dropped.
     pub fn transform(&self, text: &str) -> SparseVec {
         let skip = skipper(self.skip_stop_words);
-        let mut v: SparseVec = counts(text, &skip)
+        let known = counts(text, &skip)
             .into_iter()
-            .filter_map(|(g, c)| {
-                let id = *self.ids.get(&g)?;
-                Some((id, (1.0 + (c as f32).ln()) * self.idf[id as usize]))
-            })
-            .collect();
-        v.sort_unstable_by_key(|(id, _)| *id);
-        let norm = v.iter().map(|(_, x)| x * x).sum::<f32>().sqrt();
-        if norm > 0.0 {
-            for (_, x) in &mut v {
-                *x /= norm;
-            }
-        }
-        v
+            .filter_map(|(g, c)| Some((*self.ids.get(&g)?, c)));
+        weigh(known, &self.idf)
     }
+}
+
+/// Sublinear tf × idf of (feature, count) pairs, sorted by feature, L2-normalised.
+fn weigh(counts: impl Iterator<Item = (u32, u32)>, idf: &[f32]) -> SparseVec {
+    let mut v: SparseVec = counts
+        .map(|(id, c)| (id, (1.0 + (c as f32).ln()) * idf[id as usize]))
+        .collect();
+    v.sort_unstable_by_key(|(id, _)| *id);
+    let norm = v.iter().map(|(_, x)| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        for (_, x) in &mut v {
+            *x /= norm;
+        }
+    }
+    v
 }
 
 fn skipper(skip_stop_words: bool) -> impl Fn(&str) -> bool {
@@ -200,17 +215,18 @@ impl NgramIndex {
     /// Indexes `phrasings[t]`, the texts of target ordinal `t`.
     pub fn build(phrasings: &[Vec<&str>]) -> Self {
         let all: Vec<&str> = phrasings.iter().flatten().copied().collect();
-        let vectorizer = Vectorizer::fit(&all, true);
+        let (vectorizer, vectors) = Vectorizer::fit_transform(&all, true);
+        let mut vectors = vectors.into_iter();
         let mut postings: Vec<Vec<(u32, f32)>> = vec![Vec::new(); vectorizer.len()];
         let mut centroids: Vec<Vec<(u32, f32)>> = vec![Vec::new(); vectorizer.len()];
         let mut owner = Vec::with_capacity(all.len());
         let mut sum: HashMap<u32, f32> = HashMap::new();
         for (t, texts) in phrasings.iter().enumerate() {
             sum.clear();
-            for text in texts {
+            for _ in texts {
                 let p = owner.len() as u32;
                 owner.push(t as u32);
-                for (id, x) in vectorizer.transform(text) {
+                for (id, x) in vectors.next().unwrap_or_default() {
                     postings[id as usize].push((p, x));
                     *sum.entry(id).or_insert(0.0) += x;
                 }
