@@ -44,6 +44,7 @@ pub const PAGE_TEMPLATES: &[&str] = &[
     "agent",
     "agent_login",
     "tickets",
+    "agent_forbidden",
     "not_found",
 ];
 

@@ -9,26 +9,28 @@
 pub mod accounts;
 pub mod cli;
 mod throttle;
+pub mod typing;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use serde_json::json;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
 pub use accounts::{Account, Role};
 pub use throttle::Throttle;
+use typing::{Admit, Expiry, TypingGate};
 
 use crate::config::ServeArgs;
 use crate::conversation::{
-    Author, ConversationError, Hub, Reply, ReplyKind, SessionEvent, SessionId, TicketRef,
+    Author, ConversationError, Hub, Reply, ReplyKind, Session, SessionEvent, SessionId, TicketRef,
 };
 use crate::server::protocol::{ErrorCode, QueueItem};
-use crate::store::StoreError;
-use crate::tickets::{Priority, Status, Ticket, TicketId};
+use crate::store::{Commit, StoreError};
+use crate::tickets::{Note, Priority, Status, Ticket, TicketId};
 
 /// One escalated conversation in the queue.
 #[derive(Debug, Clone)]
@@ -93,6 +95,10 @@ pub struct Agents {
     /// Pending hand-backs of a disconnected agent's conversations.
     grace: Mutex<HashMap<String, JoinHandle<()>>>,
     grace_period: Duration,
+    /// Typing indicators, throttled per conversation and side.
+    typing: Arc<TypingGate>,
+    /// Internal notes as they are written, for the consoles holding the case.
+    notes: broadcast::Sender<(SessionId, Note)>,
     pub throttle: Throttle,
     pub login_hours: u64,
     pub allowed_origins: Vec<String>,
@@ -136,6 +142,8 @@ impl Agents {
             online: Mutex::new(HashMap::new()),
             grace: Mutex::new(HashMap::new()),
             grace_period: Duration::from_secs(args.agent_grace_secs),
+            typing: Arc::default(),
+            notes: broadcast::channel(256).0,
             throttle: Throttle::default(),
             login_hours: args.login_hours,
             allowed_origins: args.allowed_origins.clone(),
@@ -477,12 +485,145 @@ impl Agents {
         }
         // An agent pasting a user's credential back gets it masked too.
         let text = crate::text::mask_secrets(text).unwrap_or_else(|| text.to_owned());
+        // Agents write the same safe Markdown as entries (an inserted article
+        // keeps its bold and lists): the widget shows `html` when present.
+        let html = crate::markdown::markdown(&text);
         let mut reply = Reply::new(Author::Agent, ReplyKind::Agent, text);
+        reply.html = Some(html);
         reply.agent_name = Some(agent.display_name.clone());
         self.hub
             .append(session, move |_| (vec![reply], None))
             .await?;
         Ok(())
+    }
+
+    /// The user of `session` is (or stopped) typing: forwarded to the agent
+    /// holding the conversation, if one does.
+    pub fn typing_from_user(&self, session: &Arc<Session>, on: bool) {
+        let held = self
+            .queue
+            .lock()
+            .map(|q| q.get(&session.id).is_some_and(|w| w.held_by.is_some()))
+            .unwrap_or(false);
+        if held {
+            self.forward_typing(session.clone(), false, on);
+        }
+    }
+
+    /// The agent holding `session` is (or stopped) typing to the user.
+    ///
+    /// # Errors
+    /// Not held, or the conversation cannot be read.
+    pub fn typing_from_agent(
+        &self,
+        agent: &str,
+        session: &SessionId,
+        on: bool,
+    ) -> Result<(), AgentError> {
+        self.check_holder(agent, session)?;
+        let live = self.hub.get(session)?.ok_or(AgentError::Unknown)?;
+        self.forward_typing(live, true, on);
+        Ok(())
+    }
+
+    fn forward_typing(&self, live: Arc<Session>, by_agent: bool, on: bool) {
+        match self.typing.admit(&live.id, by_agent, on, Instant::now()) {
+            Admit::Drop => {}
+            Admit::Off => self.hub.publish(
+                &live,
+                SessionEvent::Typing {
+                    by_agent,
+                    on: false,
+                },
+            ),
+            Admit::On(generation) => {
+                self.hub
+                    .publish(&live, SessionEvent::Typing { by_agent, on: true });
+                let gate = self.typing.clone();
+                let hub = self.hub.clone();
+                tokio::spawn(async move {
+                    let mut at = Instant::now() + typing::SILENCE;
+                    loop {
+                        tokio::time::sleep_until(at.into()).await;
+                        match gate.expire(&live.id, by_agent, generation, Instant::now()) {
+                            Expiry::Off => {
+                                hub.publish(
+                                    &live,
+                                    SessionEvent::Typing {
+                                        by_agent,
+                                        on: false,
+                                    },
+                                );
+                                break;
+                            }
+                            Expiry::Later(next) => at = next,
+                            Expiry::Done => break,
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    /// An internal note on the case, by the agent holding it: stored with the
+    /// ticket and sent to the consoles holding the case, never to the user.
+    ///
+    /// # Errors
+    /// Not held, empty text, or a storage failure (then it was not stored).
+    pub async fn note(
+        &self,
+        agent: &Account,
+        session: &SessionId,
+        text: &str,
+    ) -> Result<Note, AgentError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(AgentError::Empty);
+        }
+        let text = crate::text::mask_secrets(text).unwrap_or_else(|| text.to_owned());
+        let note = Note {
+            text,
+            agent: agent.display_name.clone(),
+            ts: Utc::now(),
+        };
+        // Added to the queue's copy, so a later claim, release or resolve
+        // (which write that copy) keeps it.
+        let ticket = {
+            let mut queue = self.queue.lock().map_err(|_| AgentError::Unknown)?;
+            let w = queue.get_mut(session).ok_or(AgentError::Unknown)?;
+            if w.held_by.as_deref() != Some(agent.name.as_str()) {
+                return Err(AgentError::NotHeld);
+            }
+            w.ticket.notes.push(note.clone());
+            w.ticket.clone()
+        };
+        let stored = self
+            .hub
+            .store()
+            .commit(Commit {
+                session: None,
+                messages: &[],
+                ticket: Some(&ticket),
+            })
+            .await;
+        if let Err(e) = stored {
+            if let Ok(mut queue) = self.queue.lock() {
+                if let Some(w) = queue.get_mut(session) {
+                    if let Some(i) = w.ticket.notes.iter().rposition(|n| n == &note) {
+                        w.ticket.notes.remove(i);
+                    }
+                }
+            }
+            return Err(e.into());
+        }
+        // No console listening is fine: the note is stored.
+        let _ = self.notes.send((session.clone(), note.clone()));
+        Ok(note)
+    }
+
+    /// Notes as they are written (each console keeps those of the cases it holds).
+    pub fn notes(&self) -> broadcast::Receiver<(SessionId, Note)> {
+        self.notes.subscribe()
     }
 
     /// Hands the conversation back to the bot; the ticket stays open in the queue.
@@ -499,6 +640,7 @@ impl Agents {
         );
         let notice = Reply::new(Author::System, ReplyKind::Notice, text);
         let live = self.record(session, &ticket, None, notice).await?;
+        self.typing.forget(session);
         self.announce(&live, false, display, &ticket);
         if let Ok(mut queue) = self.queue.lock() {
             if let Some(w) = queue.get_mut(session) {
@@ -535,6 +677,7 @@ impl Agents {
             due: Some(ticket.due.to_string()),
         });
         let live = self.record(session, &ticket, None, reply).await?;
+        self.typing.forget(session);
         self.announce(&live, false, agent.display_name.clone(), &ticket);
         if let Ok(mut queue) = self.queue.lock() {
             queue.remove(session);

@@ -3,6 +3,7 @@
 //! Never imports sled or tantivy: it talks to `conversation`, `knowledge`
 //! (through `LiveKnowledge`) and `agents`.
 
+pub mod agent_pages;
 pub mod connections;
 pub mod limits;
 pub mod outbound;
@@ -396,6 +397,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::router())
         .merge(ws_user::router())
+        .merge(agent_pages::router())
         .merge(ws_agent::router())
         .with_state(state)
 }
