@@ -805,7 +805,10 @@ async fn users_see_display_names_never_usernames() {
         .find(|f| is_agent_event(f, "joined"))
         .unwrap();
     assert_eq!(joined["name"], "Laura Gómez", "{joined}");
-    assert!(everything.contains("Laura Gómez, del equipo de soporte, se unió"), "{everything}");
+    assert!(
+        everything.contains("Laura Gómez, del equipo de soporte, se unió"),
+        "{everything}"
+    );
 }
 
 #[tokio::test]

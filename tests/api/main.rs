@@ -9,6 +9,7 @@ mod accessibility;
 mod agents;
 mod browser;
 mod browser_agents;
+mod browser_console;
 mod cli;
 mod flows;
 mod hardening;
