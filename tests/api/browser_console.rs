@@ -402,7 +402,9 @@ async fn console_counts_unread_beeps_and_notifies_while_hidden() {
     console_claim(&b, &id).await;
     b.js("Object.defineProperty(document, 'hidden', { configurable: true, get: () => true }); return true;")
         .await;
-    user.say("¿Sigue ahí?").await;
+    // An agent holds it: no bot answer to wait for.
+    user.send_json(json!({"type": "say", "text": "¿Sigue ahí?"}))
+        .await;
     b.wait_js(
         "the user's message counts while hidden",
         "document.title.startsWith('(1 sin leer)') && window.__notes.length === 2",
@@ -433,6 +435,17 @@ async fn console_pages_have_no_axe_violations_in_either_scheme() {
         for v in b.axe_violations().await {
             failures.push(format!("{scheme:?} login: {v}"));
         }
+        // The page follows the scheme (axe alone would pass a page that ignores it).
+        let rgb = b
+            .js("const m = getComputedStyle(document.body).backgroundColor.match(/\\d+/g).map(Number); return m[0] + m[1] + m[2];")
+            .await
+            .as_u64()
+            .unwrap();
+        let dark = scheme == Scheme::Dark;
+        assert!(
+            if dark { rgb < 200 } else { rgb > 500 },
+            "{scheme:?}: the login page's background sums to {rgb}"
+        );
         console_login(&b, &server, "ana").await;
         if b.js("return !!document.querySelector('.conversation');")
             .await
@@ -441,7 +454,8 @@ async fn console_pages_have_no_axe_violations_in_either_scheme() {
             console_claim(&b, &id).await;
         }
         if scheme == Scheme::Light {
-            user.say("Gracias, espero.").await;
+            user.send_json(json!({"type": "say", "text": "Gracias, espero."}))
+                .await;
         }
         // A panel with a message, a note, search results and the canned list open.
         b.type_into(
@@ -494,6 +508,15 @@ async fn console_pages_have_no_axe_violations_in_either_scheme() {
         for v in b.axe_violations().await {
             failures.push(format!("{scheme:?} tickets: {v}"));
         }
+        let table = b
+            .js("const m = getComputedStyle(document.querySelector('.table-wrap')).backgroundColor.match(/\\d+/g).map(Number); return m[0] + m[1] + m[2];")
+            .await
+            .as_u64()
+            .unwrap();
+        assert!(
+            if dark { table < 200 } else { table > 500 },
+            "{scheme:?}: the ticket table's background sums to {table}"
+        );
         b.close().await;
     }
     let _ = session;
