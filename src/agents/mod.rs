@@ -8,12 +8,13 @@
 
 pub mod accounts;
 pub mod cli;
+mod notes;
 mod throttle;
 pub mod typing;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::Utc;
 use serde_json::json;
@@ -22,14 +23,14 @@ use tokio::task::JoinHandle;
 
 pub use accounts::{Account, Role};
 pub use throttle::Throttle;
-use typing::{Admit, Expiry, TypingGate};
+use typing::TypingGate;
 
 use crate::config::ServeArgs;
 use crate::conversation::{
-    Author, ConversationError, Hub, Reply, ReplyKind, Session, SessionEvent, SessionId, TicketRef,
+    Author, ConversationError, Hub, Reply, ReplyKind, SessionEvent, SessionId, TicketRef,
 };
 use crate::server::protocol::{ErrorCode, QueueItem};
-use crate::store::{Commit, StoreError};
+use crate::store::StoreError;
 use crate::tickets::{Note, Priority, Status, Ticket, TicketId};
 
 /// One escalated conversation in the queue.
@@ -495,135 +496,6 @@ impl Agents {
             .append(session, move |_| (vec![reply], None))
             .await?;
         Ok(())
-    }
-
-    /// The user of `session` is (or stopped) typing: forwarded to the agent
-    /// holding the conversation, if one does.
-    pub fn typing_from_user(&self, session: &Arc<Session>, on: bool) {
-        let held = self
-            .queue
-            .lock()
-            .map(|q| q.get(&session.id).is_some_and(|w| w.held_by.is_some()))
-            .unwrap_or(false);
-        if held {
-            self.forward_typing(session.clone(), false, on);
-        }
-    }
-
-    /// The agent holding `session` is (or stopped) typing to the user.
-    ///
-    /// # Errors
-    /// Not held, or the conversation cannot be read.
-    pub fn typing_from_agent(
-        &self,
-        agent: &str,
-        session: &SessionId,
-        on: bool,
-    ) -> Result<(), AgentError> {
-        self.check_holder(agent, session)?;
-        let live = self.hub.get(session)?.ok_or(AgentError::Unknown)?;
-        self.forward_typing(live, true, on);
-        Ok(())
-    }
-
-    fn forward_typing(&self, live: Arc<Session>, by_agent: bool, on: bool) {
-        match self.typing.admit(&live.id, by_agent, on, Instant::now()) {
-            Admit::Drop => {}
-            Admit::Off => self.hub.publish(
-                &live,
-                SessionEvent::Typing {
-                    by_agent,
-                    on: false,
-                },
-            ),
-            Admit::On(generation) => {
-                self.hub
-                    .publish(&live, SessionEvent::Typing { by_agent, on: true });
-                let gate = self.typing.clone();
-                let hub = self.hub.clone();
-                tokio::spawn(async move {
-                    let mut at = Instant::now() + typing::SILENCE;
-                    loop {
-                        tokio::time::sleep_until(at.into()).await;
-                        match gate.expire(&live.id, by_agent, generation, Instant::now()) {
-                            Expiry::Off => {
-                                hub.publish(
-                                    &live,
-                                    SessionEvent::Typing {
-                                        by_agent,
-                                        on: false,
-                                    },
-                                );
-                                break;
-                            }
-                            Expiry::Later(next) => at = next,
-                            Expiry::Done => break,
-                        }
-                    }
-                });
-            }
-        }
-    }
-
-    /// An internal note on the case, by the agent holding it: stored with the
-    /// ticket and sent to the consoles holding the case, never to the user.
-    ///
-    /// # Errors
-    /// Not held, empty text, or a storage failure (then it was not stored).
-    pub async fn note(
-        &self,
-        agent: &Account,
-        session: &SessionId,
-        text: &str,
-    ) -> Result<Note, AgentError> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Err(AgentError::Empty);
-        }
-        let text = crate::text::mask_secrets(text).unwrap_or_else(|| text.to_owned());
-        let note = Note {
-            text,
-            agent: agent.display_name.clone(),
-            ts: Utc::now(),
-        };
-        // Added to the queue's copy, so a later claim, release or resolve
-        // (which write that copy) keeps it.
-        let ticket = {
-            let mut queue = self.queue.lock().map_err(|_| AgentError::Unknown)?;
-            let w = queue.get_mut(session).ok_or(AgentError::Unknown)?;
-            if w.held_by.as_deref() != Some(agent.name.as_str()) {
-                return Err(AgentError::NotHeld);
-            }
-            w.ticket.notes.push(note.clone());
-            w.ticket.clone()
-        };
-        let stored = self
-            .hub
-            .store()
-            .commit(Commit {
-                session: None,
-                messages: &[],
-                ticket: Some(&ticket),
-            })
-            .await;
-        if let Err(e) = stored {
-            if let Ok(mut queue) = self.queue.lock() {
-                if let Some(w) = queue.get_mut(session) {
-                    if let Some(i) = w.ticket.notes.iter().rposition(|n| n == &note) {
-                        w.ticket.notes.remove(i);
-                    }
-                }
-            }
-            return Err(e.into());
-        }
-        // No console listening is fine: the note is stored.
-        let _ = self.notes.send((session.clone(), note.clone()));
-        Ok(note)
-    }
-
-    /// Notes as they are written (each console keeps those of the cases it holds).
-    pub fn notes(&self) -> broadcast::Receiver<(SessionId, Note)> {
-        self.notes.subscribe()
     }
 
     /// Hands the conversation back to the bot; the ticket stays open in the queue.

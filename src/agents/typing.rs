@@ -6,10 +6,11 @@
 //! connection must not leave "escribiendo…" on the other screen).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::conversation::SessionId;
+use super::{AgentError, Agents};
+use crate::conversation::{Session, SessionEvent, SessionId};
 
 /// At most one forwarded "on" per side in this time.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
@@ -113,6 +114,76 @@ impl TypingGate {
     pub fn forget(&self, session: &SessionId) {
         if let Ok(mut sides) = self.sides.lock() {
             sides.retain(|(s, _), _| s != session);
+        }
+    }
+}
+
+impl Agents {
+    /// The user of `session` is (or stopped) typing: forwarded to the agent
+    /// holding the conversation, if one does.
+    pub fn typing_from_user(&self, session: &Arc<Session>, on: bool) {
+        let held = self
+            .queue
+            .lock()
+            .map(|q| q.get(&session.id).is_some_and(|w| w.held_by.is_some()))
+            .unwrap_or(false);
+        if held {
+            self.forward_typing(session.clone(), false, on);
+        }
+    }
+
+    /// The agent holding `session` is (or stopped) typing to the user.
+    ///
+    /// # Errors
+    /// Not held, or the conversation cannot be read.
+    pub fn typing_from_agent(
+        &self,
+        agent: &str,
+        session: &SessionId,
+        on: bool,
+    ) -> Result<(), AgentError> {
+        self.check_holder(agent, session)?;
+        let live = self.hub.get(session)?.ok_or(AgentError::Unknown)?;
+        self.forward_typing(live, true, on);
+        Ok(())
+    }
+
+    fn forward_typing(&self, live: Arc<Session>, by_agent: bool, on: bool) {
+        match self.typing.admit(&live.id, by_agent, on, Instant::now()) {
+            Admit::Drop => {}
+            Admit::Off => self.hub.publish(
+                &live,
+                SessionEvent::Typing {
+                    by_agent,
+                    on: false,
+                },
+            ),
+            Admit::On(generation) => {
+                self.hub
+                    .publish(&live, SessionEvent::Typing { by_agent, on: true });
+                let gate = self.typing.clone();
+                let hub = self.hub.clone();
+                tokio::spawn(async move {
+                    let mut at = Instant::now() + SILENCE;
+                    loop {
+                        tokio::time::sleep_until(at.into()).await;
+                        match gate.expire(&live.id, by_agent, generation, Instant::now()) {
+                            Expiry::Off => {
+                                hub.publish(
+                                    &live,
+                                    SessionEvent::Typing {
+                                        by_agent,
+                                        on: false,
+                                    },
+                                );
+                                break;
+                            }
+                            Expiry::Later(next) => at = next,
+                            Expiry::Done => break,
+                        }
+                    }
+                });
+            }
         }
     }
 }
