@@ -31,6 +31,7 @@ pub const REPLY_TEMPLATES: &[&str] = &[
     "agent_left",
     "queue_position",
     "no_agents",
+    "outside_hours",
     "ticket_resolved",
     "also_asked",
     "secret_masked",
@@ -46,6 +47,7 @@ pub const PAGE_TEMPLATES: &[&str] = &[
     "tickets",
     "agent_forbidden",
     "not_found",
+    "error",
 ];
 
 #[derive(Debug, thiserror::Error)]

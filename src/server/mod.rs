@@ -136,6 +136,7 @@ impl Application {
                 fanout: 16,
                 history: 500,
             },
+            args.hours.clone(),
         ));
         let agents =
             Agents::start(hub.clone(), args).context("failed to load agents and tickets")?;
@@ -399,6 +400,8 @@ pub fn router(state: AppState) -> Router {
         .merge(ws_user::router())
         .merge(agent_pages::router())
         .merge(ws_agent::router())
+        .fallback(pages::not_found)
+        .method_not_allowed_fallback(pages::method_not_allowed)
         .with_state(state)
 }
 
