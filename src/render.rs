@@ -45,6 +45,7 @@ pub const PAGE_TEMPLATES: &[&str] = &[
     "agent_login",
     "tickets",
     "not_found",
+    "transcript",
 ];
 
 #[derive(Debug, thiserror::Error)]

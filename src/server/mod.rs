@@ -4,10 +4,12 @@
 //! (through `LiveKnowledge`) and `agents`.
 
 pub mod connections;
+pub mod embed;
 pub mod limits;
 pub mod outbound;
 pub mod pages;
 pub mod protocol;
+pub mod transcript;
 pub mod ws_agent;
 pub mod ws_user;
 
@@ -395,6 +397,8 @@ fn spawn_sighup_reload(state: &AppState) {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::router())
+        .merge(transcript::router())
+        .merge(embed::router())
         .merge(ws_user::router())
         .merge(ws_agent::router())
         .with_state(state)

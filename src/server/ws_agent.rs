@@ -44,7 +44,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The logged-in account behind the request's cookie.
-fn current_agent(state: &AppState, headers: &HeaderMap) -> Option<Account> {
+pub(super) fn current_agent(state: &AppState, headers: &HeaderMap) -> Option<Account> {
     let token = cookie_token(headers)?;
     match accounts::account_for_token(state.hub.store(), &token) {
         Ok(account) => account,
@@ -309,6 +309,8 @@ struct TicketRow {
     organizacion: Option<String>,
     tipo_usuario: Option<String>,
     resolution: Option<String>,
+    /// The user's satisfaction rating (issue 13, item 12).
+    rating: Option<crate::tickets::rating::Rating>,
 }
 
 /// `POST /agent/unlock {username}`: a supervisor clears the failed logins
@@ -399,6 +401,7 @@ async fn tickets(
             organizacion: t.fields.get("organizacion").cloned(),
             tipo_usuario: t.fields.get("tipo_usuario").cloned(),
             resolution: t.resolution.clone(),
+            rating: t.rating.clone(),
         })
         .collect();
     render_page(

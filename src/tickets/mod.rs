@@ -5,6 +5,7 @@
 //! Colombian public holidays (see [`holidays`]).
 
 pub mod holidays;
+pub mod rating;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -147,6 +148,9 @@ pub struct Ticket {
     pub handled_by: Option<String>,
     pub resolution: Option<String>,
     pub resolved_at: Option<DateTime<Utc>>,
+    /// The user's satisfaction rating, once the case is resolved (see `rating`).
+    #[serde(default)]
+    pub rating: Option<rating::Rating>,
 }
 
 impl Ticket {
@@ -187,6 +191,7 @@ impl Ticket {
             handled_by: None,
             resolution: None,
             resolved_at: None,
+            rating: None,
         }
     }
 
