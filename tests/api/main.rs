@@ -9,6 +9,7 @@ mod accessibility;
 mod agents;
 mod browser;
 mod browser_agents;
+mod browser_widget;
 mod cli;
 mod flows;
 mod hardening;
