@@ -639,9 +639,14 @@
       setInputMode(expects, expects ? body.id : null);
       // After every turn the text box has the focus, never a button (a
       // sentence typed next must not press "Confirmar y crear el caso").
-      if (live) focusInput(!!expects || isInsideLog(document.activeElement));
+      if (live && !answeringRating()) focusInput(!!expects || isInsideLog(document.activeElement));
     }
     return msg;
+  }
+
+  /** The user is filling in the rating form: a new message must not take the focus away. */
+  function answeringRating() {
+    return !!state.rating && state.rating.contains(document.activeElement);
   }
 
   function isInsideLog(node) {

@@ -687,6 +687,12 @@ async fn browser_widget_rating_after_an_agent_resolves() {
             WAIT,
         )
         .await;
+    let violations = browser.axe_violations().await;
+    assert!(
+        violations.is_empty(),
+        "the rating form: {}",
+        violations.join("\n")
+    );
     browser.click("#rating-score-4").await;
     browser
         .type_into("#rating-comment", "Muy amable y rápido")
