@@ -980,3 +980,69 @@ async fn browser_widget_axe_finds_nothing_in_dark_mode() {
     let problems = axe_pages(Scheme::Dark).await;
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Rewrites the next `welcome` frames the widget receives, adding `agents`
+/// (the lead's business-hours field), then reconnects.
+fn welcome_with_agents(agents: &Value) -> String {
+    format!(
+        "const agents = {agents};
+         const Real = window.__RealWS || window.WebSocket;
+         window.__RealWS = Real;
+         window.WebSocket = function (url, protocols) {{
+             const ws = new Real(url, protocols);
+             const add = ws.addEventListener.bind(ws);
+             ws.addEventListener = (type, fn, opts) => add(type, type !== 'message' ? fn : (e) => {{
+                 let data = e.data;
+                 try {{ const f = JSON.parse(data); if (f.type === 'welcome') {{ f.agents = agents; data = JSON.stringify(f); }} }} catch (_) {{}}
+                 fn({{ data }});
+             }}, opts);
+             return ws;
+         }};
+         window.WebSocket.prototype = Real.prototype;
+         Object.assign(window.WebSocket, {{ CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 }});
+         window.secobot.reconnect();
+         return true;"
+    )
+}
+
+#[tokio::test]
+async fn browser_widget_header_says_whether_agents_are_available() {
+    let server = TestServer::default_start();
+    let browser = Browser::start().await;
+    open_widget(&server, &browser).await;
+    assert_eq!(
+        browser
+            .js("return document.querySelector('#chat-agents').hidden;")
+            .await,
+        json!(true),
+        "without `agents` in welcome the header says nothing about them"
+    );
+    let header = "(() => { const p = document.querySelector('#chat-agents'); return p && !p.hidden ? p.textContent : null; })()";
+    browser
+        .js(&welcome_with_agents(&json!({
+            "available": false, "hours": "lunes a viernes de 7:00 a 19:00", "next": "30/11/2026 07:00"
+        })))
+        .await;
+    let text = browser
+        .wait_js("the header says when agents are back", header, WAIT)
+        .await;
+    assert_eq!(
+        text,
+        json!("Asesores fuera de horario · disponibles desde el 30/11/2026 07:00")
+    );
+    browser
+        .js(&welcome_with_agents(
+            &json!({"available": true, "hours": null, "next": null}),
+        ))
+        .await;
+    browser
+        .wait_js(
+            "the header says agents are available",
+            &format!("{header} === 'Asesores disponibles'"),
+            WAIT,
+        )
+        .await;
+    let violations = browser.axe_violations().await;
+    assert!(violations.is_empty(), "{}", violations.join("\n"));
+    browser.close().await;
+}
