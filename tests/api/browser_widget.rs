@@ -413,6 +413,31 @@ async fn browser_widget_typing_opens_a_case_by_accident_focus_is_the_text_box_af
             .contains("espere un momento por favor")),
         "the typed sentence is not a message: {state}"
     );
+    // Even with the confirm button focused (a user tabbing around), typing
+    // goes to the text box: the sentence is sent, the button is not pressed.
+    let focused = browser
+        .js("const b = Array.from(document.querySelectorAll('#chat-log .reply-buttons button:not([disabled])')).reverse().find(b => b.textContent.trim().startsWith('Confirmar')); if (!b) return false; b.focus(); return document.activeElement === b;")
+        .await;
+    assert_eq!(focused, json!(true), "no confirm button left to focus");
+    type_into_focus(&browser, "una pregunta más antes").await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    settle(&browser).await;
+    let state = browser
+        .js("return { mine: Array.from(document.querySelectorAll('#chat-log .msg-user')).map(m => m.innerText), ticket: !!document.querySelector('#chat-log .msg-ticket') };")
+        .await;
+    assert_eq!(
+        state["ticket"],
+        json!(false),
+        "typing on the focused button created a case: {state}"
+    );
+    assert!(
+        state["mine"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m.as_str().unwrap_or("").contains("una pregunta más antes")),
+        "the sentence typed on the button is not a message: {state}"
+    );
     browser.close().await;
 }
 
