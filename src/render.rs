@@ -31,6 +31,7 @@ pub const REPLY_TEMPLATES: &[&str] = &[
     "agent_left",
     "queue_position",
     "no_agents",
+    "outside_hours",
     "ticket_resolved",
     "also_asked",
     "secret_masked",
@@ -45,6 +46,7 @@ pub const PAGE_TEMPLATES: &[&str] = &[
     "agent_login",
     "tickets",
     "not_found",
+    "error",
     "transcript",
 ];
 

@@ -28,6 +28,7 @@ pub use state::{ConversationState, SessionId};
 use crate::knowledge::LiveKnowledge;
 use crate::render::Renderer;
 use crate::store::{Commit, Feedback, Store, StoreError};
+use crate::tickets::hours::{Availability, BusinessHours};
 use crate::tickets::{Ticket, TicketId};
 
 /// Something a conversation's subscribers must see.
@@ -121,6 +122,8 @@ pub struct Hub {
     agents_online: AtomicUsize,
     /// Tickets opened, for the agents' queue (bounded; a lagging queue reloads from storage).
     opened: broadcast::Sender<Ticket>,
+    /// When agents attend (`--hours`); `None`: whenever a console is open.
+    hours: Option<BusinessHours>,
 }
 
 impl Hub {
@@ -129,6 +132,7 @@ impl Hub {
         knowledge: Arc<LiveKnowledge>,
         render: Arc<Renderer>,
         limits: Limits,
+        hours: Option<BusinessHours>,
     ) -> Self {
         Hub {
             store,
@@ -138,6 +142,7 @@ impl Hub {
             limits,
             agents_online: AtomicUsize::new(0),
             opened: broadcast::channel(256).0,
+            hours,
         }
     }
 
@@ -243,6 +248,7 @@ impl Hub {
         let bot = Bot {
             knowledge: &knowledge,
             render: &self.render,
+            availability: self.availability(),
         };
         let mut first = Vec::new();
         if requested.is_some() {
@@ -296,6 +302,7 @@ impl Hub {
         let bot = Bot {
             knowledge: &knowledge,
             render: &self.render,
+            availability: self.availability(),
         };
         let mut messages = Vec::new();
         match &input {
@@ -468,10 +475,16 @@ impl Hub {
         });
         let mut replies = vec![reply];
         // With agents online, the queue tells the user their place instead.
-        if self.agents_online() == 0 {
+        let availability = self.availability();
+        if !availability.available {
             let no_agents = self.render.reply(
                 "no_agents",
-                &json!({ "id": ticket.id.as_str(), "due": due }),
+                &json!({
+                    "id": ticket.id.as_str(),
+                    "due": due,
+                    "hours": availability.hours,
+                    "next": availability.next,
+                }),
             );
             replies.push(Reply::bot(ReplyKind::Notice, no_agents));
         }
@@ -608,6 +621,11 @@ impl Hub {
 
     pub fn render(&self) -> &Renderer {
         &self.render
+    }
+
+    /// Whether a person can attend now (hours and open consoles).
+    pub fn availability(&self) -> Availability {
+        Availability::at(self.hours.as_ref(), self.agents_online(), Utc::now())
     }
 
     pub fn agents_online(&self) -> usize {

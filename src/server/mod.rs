@@ -137,6 +137,7 @@ impl Application {
                 fanout: 16,
                 history: 500,
             },
+            args.hours.clone(),
         ));
         let agents =
             Agents::start(hub.clone(), args).context("failed to load agents and tickets")?;
@@ -401,6 +402,8 @@ pub fn router(state: AppState) -> Router {
         .merge(embed::router())
         .merge(ws_user::router())
         .merge(ws_agent::router())
+        .fallback(pages::not_found)
+        .method_not_allowed_fallback(pages::method_not_allowed)
         .with_state(state)
 }
 

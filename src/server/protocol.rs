@@ -137,6 +137,8 @@ pub enum ServerFrame {
         /// so the widget asks for a rating (absent when false).
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         rating_due: bool,
+        /// Extension: whether a person can attend now, the hours and the next opening.
+        agents: crate::tickets::hours::Availability,
     },
     /// Extension: the user's message (say, choose, escalate) is stored with
     /// `seq`; sent only to the socket that sent it, and only when it carried a

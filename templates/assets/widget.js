@@ -308,12 +308,15 @@
       return;
     }
     let text;
+    const next = typeof agents.next === 'string' ? agents.next.trim() : '';
     if (agents.available === true) {
       text = 'Asesores disponibles';
+    } else if (next) {
+      // `next` is "30/11/2026 07:00" or already "el lunes 30/11/2026 a las 7:00".
+      text = 'Asesores fuera de horario · disponibles desde ' + (/^el\s/i.test(next) ? next : 'el ' + next);
     } else {
-      text = 'Asesores fuera de horario';
-      if (typeof agents.next === 'string' && agents.next) text += ' · disponibles desde el ' + agents.next;
-      else if (typeof agents.hours === 'string' && agents.hours) text += ' · atienden ' + agents.hours;
+      // Within hours (or none set) but nobody at a console right now.
+      text = 'Asesores no disponibles en este momento';
     }
     ui.agents.textContent = text;
     ui.agents.dataset.available = agents.available === true ? 'true' : 'false';

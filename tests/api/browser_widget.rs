@@ -1035,13 +1035,14 @@ async fn browser_widget_header_says_whether_agents_are_available() {
     let server = TestServer::default_start();
     let browser = Browser::start().await;
     open_widget(&server, &browser).await;
-    assert_eq!(
-        browser
-            .js("return document.querySelector('#chat-agents').hidden;")
-            .await,
-        json!(true),
-        "without `agents` in welcome the header says nothing about them"
-    );
+    // With no agent at a console, the server says so in every welcome.
+    browser
+        .wait_js(
+            "the header says nobody attends now",
+            "(document.querySelector('#chat-agents')||{}).textContent === 'Asesores no disponibles en este momento'",
+            WAIT,
+        )
+        .await;
     let header = "(() => { const p = document.querySelector('#chat-agents'); return p && !p.hidden ? p.textContent : null; })()";
     browser
         .js(&welcome_with_agents(&json!({
@@ -1055,6 +1056,18 @@ async fn browser_widget_header_says_whether_agents_are_available() {
         text,
         json!("Asesores fuera de horario · disponibles desde el 30/11/2026 07:00")
     );
+    browser
+        .js(&welcome_with_agents(&json!({
+            "available": false, "hours": "lunes a viernes de 7:00 a 19:00", "next": "el lunes 30/11/2026 a las 7:00"
+        })))
+        .await;
+    browser
+        .wait_js(
+            "the server's own wording of the next opening",
+            &format!("{header} === 'Asesores fuera de horario · disponibles desde el lunes 30/11/2026 a las 7:00'"),
+            WAIT,
+        )
+        .await;
     browser
         .js(&welcome_with_agents(
             &json!({"available": true, "hours": null, "next": null}),
