@@ -1049,13 +1049,15 @@ async fn browser_widget_header_says_whether_agents_are_available() {
             "available": false, "hours": "lunes a viernes de 7:00 a 19:00", "next": "30/11/2026 07:00"
         })))
         .await;
-    let text = browser
-        .wait_js("the header says when agents are back", header, WAIT)
+    browser
+        .wait_js(
+            "the header says when agents are back",
+            &format!(
+                "{header} === 'Asesores fuera de horario · disponibles desde el 30/11/2026 07:00'"
+            ),
+            WAIT,
+        )
         .await;
-    assert_eq!(
-        text,
-        json!("Asesores fuera de horario · disponibles desde el 30/11/2026 07:00")
-    );
     browser
         .js(&welcome_with_agents(&json!({
             "available": false, "hours": "lunes a viernes de 7:00 a 19:00", "next": "el lunes 30/11/2026 a las 7:00"
