@@ -805,6 +805,7 @@ async fn every_page_links_the_favicon_and_it_is_served() {
         "/kb/olvide-mi-contrasena",
         "/kb/no-existe",
         "/agent",
+        "/ruta-que-no-existe",
     ] {
         let page = http_get(&server.http_url, path).await;
         assert!(
