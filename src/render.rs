@@ -48,6 +48,7 @@ pub const PAGE_TEMPLATES: &[&str] = &[
     "agent_forbidden",
     "not_found",
     "error",
+    "transcript",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -8,6 +8,7 @@
 //! holding it). So the order on disk is the order on every screen.
 
 mod bot;
+mod rating;
 mod reply;
 mod state;
 
@@ -20,6 +21,7 @@ use serde_json::json;
 use tokio::sync::broadcast;
 
 pub use bot::{Bot, Effects, UserInput, ESCALATE_VALUE};
+pub use rating::RateError;
 pub use reply::{Author, Button, FlowRef, Reply, ReplyKind, Source, TicketRef};
 pub use state::{ConversationState, SessionId};
 

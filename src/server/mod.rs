@@ -5,10 +5,12 @@
 
 pub mod agent_pages;
 pub mod connections;
+pub mod embed;
 pub mod limits;
 pub mod outbound;
 pub mod pages;
 pub mod protocol;
+pub mod transcript;
 pub mod ws_agent;
 pub mod ws_user;
 
@@ -397,6 +399,8 @@ fn spawn_sighup_reload(state: &AppState) {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::router())
+        .merge(transcript::router())
+        .merge(embed::router())
         .merge(ws_user::router())
         .merge(agent_pages::router())
         .merge(ws_agent::router())

@@ -10,6 +10,7 @@ mod agents;
 mod browser;
 mod browser_agents;
 mod browser_console;
+mod browser_widget;
 mod cli;
 mod flows;
 mod hardening;
