@@ -31,6 +31,7 @@ pub mod eval;
 pub mod flows;
 pub mod help;
 pub mod knowledge;
+pub mod mail;
 pub mod markdown;
 pub mod problem;
 pub mod render;

@@ -14,4 +14,5 @@ mod flows;
 mod hardening;
 mod kb;
 mod knowledge_files;
+mod mail;
 mod user_ws;
