@@ -118,6 +118,7 @@ fn store(c: &mut Criterion) {
                         session: Some((&id, &s)),
                         messages: std::slice::from_ref(&r),
                         ticket: None,
+                        mail: &[],
                     })
                     .expect("apply")
             },
@@ -136,6 +137,7 @@ fn store(c: &mut Criterion) {
                             session: Some((&id, &s)),
                             messages: std::slice::from_ref(&r),
                             ticket: None,
+                            mail: &[],
                         })
                         .await
                         .expect("commit")

@@ -62,6 +62,7 @@ impl Hub {
                 session: None,
                 messages: &[],
                 ticket: Some(&ticket),
+                mail: &[],
             })
             .await?;
         drop(state);

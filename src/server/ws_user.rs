@@ -133,6 +133,8 @@ struct UserSocket {
     state: AppState,
     session: Option<Arc<Session>>,
     events: Option<broadcast::Receiver<SessionEvent>>,
+    /// This tab counted as present on its conversation (mail goes out when none is).
+    presence: Option<crate::conversation::Presence>,
     /// Highest seq already sent (in `welcome` or live), so none is sent twice.
     sent_seq: u64,
     strikes: u32,
@@ -160,6 +162,7 @@ impl UserSocket {
             state,
             session: None,
             events: None,
+            presence: None,
             sent_seq: 0,
             strikes: 0,
             limit,
@@ -484,6 +487,7 @@ impl UserSocket {
         self.sent_seq = self.sent_seq.max(first_page_end);
         self.session = Some(opened.session);
         self.events = Some(opened.events);
+        self.presence = Some(opened.presence);
         self.strikes = 0;
         self.send(&welcome).await?;
         // The rest of the replay, always up to the newest message.

@@ -16,4 +16,5 @@ mod flows;
 mod hardening;
 mod kb;
 mod knowledge_files;
+mod mail;
 mod user_ws;
