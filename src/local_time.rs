@@ -1,7 +1,7 @@
 //! Times as people read them: in Bogotá's time zone, one format everywhere
 //! (`29/11/2026 10:44`). Stored times stay UTC; only what is shown changes.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::America::Bogota;
 
 /// `29/11/2026 10:44`, in Bogotá time.
@@ -9,6 +9,18 @@ pub fn date_time(t: DateTime<Utc>) -> String {
     t.with_timezone(&Bogota)
         .format("%d/%m/%Y %H:%M")
         .to_string()
+}
+
+/// Bogotá's wall-clock time at `t` (for schedules and calendar days).
+pub fn wall_clock(t: DateTime<Utc>) -> NaiveDateTime {
+    t.with_timezone(&Bogota).naive_local()
+}
+
+/// `29/11/2026 10:44` from an RFC 3339 timestamp as stored; empty when unreadable.
+pub fn date_time_rfc3339(ts: &str) -> String {
+    DateTime::parse_from_rfc3339(ts)
+        .map(|t| date_time(t.with_timezone(&Utc)))
+        .unwrap_or_default()
 }
 
 /// `29/11/2026` (a calendar date, already Bogotá's).

@@ -15,7 +15,6 @@ use serde_json::json;
 use crate::conversation::{Author, Reply, ReplyKind};
 use crate::render::Renderer;
 use crate::store::OutboundMail;
-use crate::tickets::hours::{bogota_now, format_local};
 use crate::tickets::Ticket;
 
 /// What the server needs to write mail (sending is the worker's business).
@@ -107,8 +106,9 @@ pub fn for_commit(
             (ReplyKind::Ticket, Some("resuelto")) if ctx.ticket.is_some() => {
                 let mut data = base.clone();
                 data["note"] = json!(ticket.resolution);
-                data["resolved_at"] =
-                    json!(format_local(bogota_now(ticket.resolved_at.unwrap_or(now))));
+                data["resolved_at"] = json!(crate::local_time::date_time(
+                    ticket.resolved_at.unwrap_or(now)
+                ));
                 data["transcript_url"] =
                     json!(settings.link(&format!("/chat/transcript?session={}", ctx.session)));
                 push("caso_resuelto", n, data);

@@ -13,7 +13,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::Utc;
 use serde::Serialize;
 use serde_json::json;
 
@@ -40,21 +40,6 @@ struct Line {
     html: Option<String>,
 }
 
-/// `dd/mm/aaaa HH:MM` in Bogotá (UTC−5 all year: no daylight saving).
-pub fn bogota_time(at: DateTime<Utc>) -> String {
-    #[allow(clippy::unwrap_used)] // −5 h is a valid offset, a constant.
-    let bogota = FixedOffset::west_opt(5 * 3600).unwrap();
-    at.with_timezone(&bogota)
-        .format("%d/%m/%Y %H:%M")
-        .to_string()
-}
-
-fn bogota_rfc3339(ts: &str) -> String {
-    DateTime::parse_from_rfc3339(ts)
-        .map(|t| bogota_time(t.with_timezone(&Utc)))
-        .unwrap_or_default()
-}
-
 fn line(reply: Reply) -> Line {
     let (author, from) = match reply.from {
         Author::User => ("Usted".to_owned(), "user"),
@@ -72,7 +57,7 @@ fn line(reply: Reply) -> Line {
     Line {
         author,
         from,
-        time: bogota_rfc3339(&reply.ts),
+        time: crate::local_time::date_time_rfc3339(&reply.ts),
         datetime: reply.ts.clone(),
         html: reply
             .html
@@ -87,14 +72,18 @@ fn page(
     ticket: Option<&Ticket>,
     for_agent: bool,
 ) -> Response {
-    let started = messages.first().map(|m| bogota_rfc3339(&m.ts));
-    let ended = messages.last().map(|m| bogota_rfc3339(&m.ts));
+    let started = messages
+        .first()
+        .map(|m| crate::local_time::date_time_rfc3339(&m.ts));
+    let ended = messages
+        .last()
+        .map(|m| crate::local_time::date_time_rfc3339(&m.ts));
     let ticket = ticket.map(|t| {
         json!({
             "id": t.id.as_str(),
             "status": t.status.label(),
-            "created_at": bogota_time(t.created_at),
-            "resolved_at": t.resolved_at.map(bogota_time),
+            "created_at": crate::local_time::date_time(t.created_at),
+            "resolved_at": t.resolved_at.map(crate::local_time::date_time),
         })
     });
     let mut response = render_page(
@@ -106,7 +95,7 @@ fn page(
             "ticket": ticket,
             "started": started,
             "ended": ended,
-            "printed": bogota_time(Utc::now()),
+            "printed": crate::local_time::date_time(Utc::now()),
             "for_agent": for_agent,
             "messages": messages.into_iter().map(line).collect::<Vec<_>>(),
         }),
@@ -192,22 +181,5 @@ async fn agent_transcript(
             tracing::error!(error = %e, "failed to read a transcript");
             internal()
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_are_bogota_in_one_format() {
-        let at = DateTime::parse_from_rfc3339("2026-11-29T15:44:10Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        assert_eq!(bogota_time(at), "29/11/2026 10:44");
-        assert_eq!(
-            bogota_rfc3339("2026-12-01T03:05:00+00:00"),
-            "30/11/2026 22:05"
-        );
     }
 }

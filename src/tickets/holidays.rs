@@ -5,9 +5,9 @@
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 
-/// Today's date in Bogotá (UTC−5 all year: Colombia has no daylight saving).
+/// Today's date in Bogotá.
 pub fn bogota_date(now: DateTime<Utc>) -> NaiveDate {
-    (now - Duration::hours(5)).date_naive()
+    crate::local_time::wall_clock(now).date()
 }
 
 pub fn is_holiday(date: NaiveDate) -> bool {

@@ -7,12 +7,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 
 use super::holidays;
-
-/// Bogotá is UTC−5 all year (no daylight saving since 1993).
-const BOGOTA_OFFSET_HOURS: i64 = 5;
+use crate::local_time::wall_clock;
 
 /// Days of the week in Spanish, Monday first: (abbreviation, name).
 const DAYS: [(&str, &str); 7] = [
@@ -105,16 +103,6 @@ impl FromStr for BusinessHours {
     }
 }
 
-/// Bogotá's wall-clock time at `now`.
-pub fn bogota_now(now: DateTime<Utc>) -> NaiveDateTime {
-    (now - Duration::hours(BOGOTA_OFFSET_HOURS)).naive_utc()
-}
-
-/// `29/11/2026 10:44`: the one date-and-time format people read.
-pub fn format_local(t: NaiveDateTime) -> String {
-    t.format("%d/%m/%Y %H:%M").to_string()
-}
-
 /// `7:00` or `19:30`: an hour as people say it.
 fn clock(t: NaiveTime) -> String {
     t.format("%-H:%M").to_string()
@@ -127,7 +115,7 @@ impl BusinessHours {
 
     /// Whether agents attend at `now`.
     pub fn is_open(&self, now: DateTime<Utc>) -> bool {
-        let local = bogota_now(now);
+        let local = wall_clock(now);
         self.open_on(local.date()) && local.time() >= self.open && local.time() < self.close
     }
 
@@ -137,7 +125,7 @@ impl BusinessHours {
         if self.is_open(now) {
             return None;
         }
-        let local = bogota_now(now);
+        let local = wall_clock(now);
         let mut date = local.date();
         if local.time() >= self.open {
             date = date.succ_opt()?;
@@ -232,7 +220,7 @@ mod tests {
 
     /// A UTC instant from Bogotá wall-clock time.
     fn bogota(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap() + Duration::hours(5)
+        Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap() + chrono::Duration::hours(5)
     }
 
     #[test]
