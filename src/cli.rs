@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use crate::bundled::TemplateSource;
 use crate::config::{DataArgs, KnowledgeArgs, ServeArgs};
 use crate::knowledge::{Knowledge, Mode};
 
@@ -31,7 +32,17 @@ struct ServeOnly {
 pub enum Command {
     /// Runs the server (the default).
     Serve(ServeArgs),
-    /// Validates the knowledge folder: one `path:line: message` per problem; exit 1 if any.
+    /// Writes the bundled knowledge folder (and the templates, with
+    /// `--templates`) into DIR to start a new deployment; never overwrites.
+    Init {
+        /// Also write the templates (pages, reply wording, widget assets).
+        #[arg(long)]
+        templates: bool,
+        dir: PathBuf,
+    },
+    /// Validates the knowledge folder (--knowledge, else ./knowledge if it
+    /// exists, else the embedded copy; the one checked is named in the output):
+    /// one `path:line: message` per problem; exit 1 if any.
     Check {
         #[command(flatten)]
         knowledge: KnowledgeArgs,
@@ -53,9 +64,10 @@ pub enum Command {
         /// contributed, thresholds, and why the reply kind was chosen.
         #[arg(long)]
         explain: bool,
-        /// Templates folder (reply wording).
-        #[arg(long, env = "SECOBOT_TEMPLATES", default_value = "templates")]
-        templates: PathBuf,
+        /// Templates folder (reply wording); without it ./templates if it
+        /// exists, else the embedded copy.
+        #[arg(long, env = "SECOBOT_TEMPLATES")]
+        templates: Option<PathBuf>,
         /// The question.
         question: Vec<String>,
     },
@@ -69,9 +81,10 @@ pub enum Command {
         /// prints all three systems' figures.
         #[arg(long, num_args = 0..=1, default_missing_value = "tantivy", value_enum)]
         baseline: Option<crate::eval::System>,
-        /// Templates folder (reply wording).
-        #[arg(long, env = "SECOBOT_TEMPLATES", default_value = "templates")]
-        templates: PathBuf,
+        /// Templates folder (reply wording); without it ./templates if it
+        /// exists, else the embedded copy.
+        #[arg(long, env = "SECOBOT_TEMPLATES")]
+        templates: Option<PathBuf>,
         /// Print every row, not only the misses.
         #[arg(long)]
         verbose: bool,
@@ -167,7 +180,10 @@ pub fn run() -> anyhow::Result<i32> {
             explain,
             templates,
             question,
-        } => crate::eval::ask(&knowledge, &templates, &question.join(" "), json, explain),
+        } => {
+            let templates = TemplateSource::resolve(templates.as_deref());
+            crate::eval::ask(&knowledge, &templates, &question.join(" "), json, explain)
+        }
         Command::Eval {
             knowledge,
             baseline,
@@ -176,9 +192,11 @@ pub fn run() -> anyhow::Result<i32> {
             file,
         } => {
             let show = baseline.unwrap_or_default();
+            let templates = TemplateSource::resolve(templates.as_deref());
             crate::eval::run(&knowledge, &templates, &file, show, verbose)
         }
         Command::Calibrate { knowledge } => calibrate(&knowledge),
+        Command::Init { templates, dir } => init(&dir, templates),
         Command::Agent { command } => crate::agents::cli::run(command),
         Command::Report {
             command: ReportCommand::Unanswered { data, json },
@@ -188,7 +206,9 @@ pub fn run() -> anyhow::Result<i32> {
 
 fn check(args: &KnowledgeArgs, strict: bool, max_review_months: u32) -> anyhow::Result<i32> {
     let mut out = std::io::stdout().lock();
-    let loaded = Knowledge::load(&args.knowledge, Mode::Spanish, args.thresholds()).and_then(|k| {
+    let source = args.source()?;
+    eprintln!("revisando: {source}");
+    let loaded = Knowledge::load(source.path(), Mode::Spanish, args.thresholds()).and_then(|k| {
         let problems = crate::render::check_flow_templates(&k);
         if problems.is_empty() {
             Ok(k)
@@ -224,7 +244,7 @@ fn check(args: &KnowledgeArgs, strict: bool, max_review_months: u32) -> anyhow::
             writeln!(
                 out,
                 "{}: {} entradas y {} flujos, sin problemas{}",
-                args.knowledge.display(),
+                source,
                 k.entries.len(),
                 k.flows.len(),
                 match warnings.len() {
@@ -244,8 +264,30 @@ fn check(args: &KnowledgeArgs, strict: bool, max_review_months: u32) -> anyhow::
     }
 }
 
+fn init(dir: &std::path::Path, templates: bool) -> anyhow::Result<i32> {
+    match crate::bundled::init(dir, templates) {
+        Ok(written) => {
+            let mut out = std::io::stdout().lock();
+            for folder in written {
+                writeln!(out, "escrito: {}", folder.display())?;
+            }
+            writeln!(
+                out,
+                "Para empezar: cd {} && secobot check && secobot serve --data datos",
+                dir.display()
+            )?;
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(1)
+        }
+    }
+}
+
 fn calibrate(args: &KnowledgeArgs) -> anyhow::Result<i32> {
-    let results = crate::knowledge::calibrate::calibrate(&args.knowledge)
+    let source = args.source()?;
+    let results = crate::knowledge::calibrate::calibrate(source.path())
         .map_err(|p| anyhow::anyhow!("{p}"))?;
     let mut out = std::io::stdout().lock();
     writeln!(

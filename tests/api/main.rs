@@ -13,4 +13,5 @@ mod flows;
 mod hardening;
 mod kb;
 mod knowledge_files;
+mod operations;
 mod user_ws;
