@@ -96,7 +96,21 @@ pub enum Command {
         #[command(flatten)]
         knowledge: KnowledgeArgs,
     },
-    /// Agent accounts.
+    /// Writes a consistent copy of the data folder into OUT (a new folder),
+    /// through the running server when there is one.
+    Backup {
+        #[command(flatten)]
+        data: DataArgs,
+        out: PathBuf,
+    },
+    /// Checks a backup (every record decodes, counts match) and restores it
+    /// into --data, which must be empty or not exist.
+    Restore {
+        backup: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Agent accounts (through the running server when there is one).
     Agent {
         #[command(subcommand)]
         command: AgentCommand,
@@ -110,7 +124,8 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum AgentCommand {
-    /// Creates an account, or resets its password; the password is read from stdin.
+    /// Creates an account, or resets its password, role and display name; the
+    /// password is read from stdin.
     Add {
         name: String,
         /// `agent` or `supervisor`.
@@ -127,9 +142,41 @@ pub enum AgentCommand {
         #[command(flatten)]
         data: DataArgs,
     },
-    /// Removes an account.
+    /// Removes an account and ends its logins.
     Remove {
         name: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Disables an account: its logins end and its consoles close.
+    Disable {
+        name: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Enables a disabled account.
+    Enable {
+        name: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Clears the failed logins counted against an account (running server).
+    Unlock {
+        name: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Sets a new random password, printed once; the account's logins end.
+    Password {
+        name: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// The audit log of account changes, newest first (Bogotá time).
+    Audit {
+        /// How many entries.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
         #[command(flatten)]
         data: DataArgs,
     },
@@ -198,6 +245,8 @@ pub fn run() -> anyhow::Result<i32> {
         Command::Calibrate { knowledge } => calibrate(&knowledge),
         Command::Init { templates, dir } => init(&dir, templates),
         Command::Agent { command } => crate::agents::cli::run(command),
+        Command::Backup { data, out } => crate::agents::cli::backup(&data, &out),
+        Command::Restore { backup, data } => restore(&backup, &data.data),
         Command::Report {
             command: ReportCommand::Unanswered { data, json },
         } => crate::report::unanswered(&data, json),
@@ -259,6 +308,23 @@ fn check(args: &KnowledgeArgs, strict: bool, max_review_months: u32) -> anyhow::
             for p in &problems.0 {
                 writeln!(out, "{p}")?;
             }
+            Ok(1)
+        }
+    }
+}
+
+fn restore(backup: &std::path::Path, data: &std::path::Path) -> anyhow::Result<i32> {
+    match crate::store::backup::restore(backup, data) {
+        Ok(info) => {
+            writeln!(
+                std::io::stdout(),
+                "restaurada en {}: {info}",
+                data.display()
+            )?;
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
             Ok(1)
         }
     }

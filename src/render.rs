@@ -47,6 +47,7 @@ pub const PAGE_TEMPLATES: &[&str] = &[
     "agent",
     "agent_login",
     "tickets",
+    "admin",
     "not_found",
 ];
 

@@ -27,6 +27,7 @@ use crate::conversation::{
     Author, ConversationError, Hub, Reply, ReplyKind, SessionEvent, SessionId, TicketRef,
 };
 use crate::server::protocol::{ErrorCode, QueueItem};
+use crate::shutdown::CancellationToken;
 use crate::store::StoreError;
 use crate::tickets::{Priority, Status, Ticket, TicketId};
 
@@ -93,6 +94,8 @@ pub struct Agents {
     /// Pending hand-backs of a disconnected agent's conversations.
     grace: Mutex<HashMap<String, JoinHandle<()>>>,
     grace_period: Duration,
+    /// Per agent, cancelled to close their consoles (account disabled or removed).
+    revocations: Mutex<HashMap<String, CancellationToken>>,
     pub throttle: Throttle,
     pub login_hours: u64,
     pub allowed_origins: Vec<String>,
@@ -136,6 +139,7 @@ impl Agents {
             online: Mutex::new(HashMap::new()),
             grace: Mutex::new(HashMap::new()),
             grace_period: Duration::from_secs(args.agent_grace_secs),
+            revocations: Mutex::new(HashMap::new()),
             throttle: Throttle::default(),
             login_hours: args.login_hours,
             allowed_origins: args.allowed_origins.clone(),
@@ -290,6 +294,26 @@ impl Agents {
         items.sort_by_key(|(normal, at, _)| (*normal, *at));
         self.published
             .send_replace(Arc::new(items.into_iter().map(|(_, _, i)| i).collect()));
+    }
+
+    /// Cancelled when `agent`'s consoles must close (the account was disabled
+    /// or removed); a console socket watches it.
+    pub fn revocation(&self, agent: &str) -> CancellationToken {
+        match self.revocations.lock() {
+            Ok(mut r) => r.entry(agent.to_owned()).or_default().clone(),
+            // A poisoned map: a token that is never cancelled (the login check
+            // still refuses a disabled account on every request).
+            Err(_) => CancellationToken::new(),
+        }
+    }
+
+    /// Closes every console of `agent` now.
+    pub fn revoke(&self, agent: &str) {
+        if let Ok(mut r) = self.revocations.lock() {
+            if let Some(token) = r.remove(agent) {
+                token.cancel();
+            }
+        }
     }
 
     /// The queue now, and its changes from now on.

@@ -3,6 +3,7 @@
 //! Never imports sled or tantivy: it talks to `conversation`, `knowledge`
 //! (through `LiveKnowledge`) and `agents`.
 
+pub mod admin;
 pub mod connections;
 pub mod limits;
 pub mod outbound;
@@ -85,6 +86,7 @@ pub struct Application {
 #[derive(Debug, Clone)]
 pub struct Served {
     pub data: std::path::PathBuf,
+    pub admin_socket: Option<std::path::PathBuf>,
     pub knowledge: String,
     pub templates: String,
 }
@@ -203,11 +205,21 @@ impl Application {
                 .map_err(|e| tracing::warn!(error = %e, "cannot watch the knowledge folder; reload with SIGHUP"))
                 .ok()
         };
+        // `secobot agent …` and `secobot backup` reach the running server here.
+        let admin_socket = crate::admin::channel::serve(
+            &args.data.data,
+            state.hub.store().clone(),
+            state.agents.clone(),
+            state.shutdown.clone(),
+        )
+        .map_err(|e| tracing::warn!(error = %e, "no admin socket: agent commands need the server stopped"))
+        .ok();
         spawn_sighup_reload(&state);
         spawn_storage_watch(&state);
         spawn_retention(&state, args);
         let served = Served {
             data: crate::bundled::absolute(&args.data.data),
+            admin_socket: admin_socket.map(|p| crate::bundled::absolute(&p)),
             knowledge: if knowledge_source.is_embedded() {
                 knowledge_source.to_string()
             } else {
@@ -438,6 +450,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::router())
         .merge(ws_user::router())
         .merge(ws_agent::router())
+        .merge(admin::router())
         .with_state(state)
 }
 
@@ -453,6 +466,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         let served = app.served();
         let mut out = std::io::stdout().lock();
         writeln!(out, "datos: {}", served.data.display())?;
+        if let Some(socket) = &served.admin_socket {
+            writeln!(out, "administración local: {}", socket.display())?;
+        }
         writeln!(out, "conocimiento: {}", served.knowledge)?;
         writeln!(out, "plantillas: {}", served.templates)?;
         writeln!(out, "secobot escuchando en http://{addr}")?;

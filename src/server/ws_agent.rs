@@ -44,7 +44,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The logged-in account behind the request's cookie.
-fn current_agent(state: &AppState, headers: &HeaderMap) -> Option<Account> {
+pub(super) fn current_agent(state: &AppState, headers: &HeaderMap) -> Option<Account> {
     let token = cookie_token(headers)?;
     match accounts::account_for_token(state.hub.store(), &token) {
         Ok(account) => account,
@@ -189,6 +189,12 @@ async fn login(
         );
     };
     state.agents.throttle.succeeded(attempt);
+    if account.disabled {
+        return respond(
+            StatusCode::FORBIDDEN,
+            "Su usuario está deshabilitado. Pida a un supervisor que lo habilite.",
+        );
+    }
     let (token, _) =
         match accounts::create_login(state.hub.store(), &account.name, state.agents.login_hours)
             .await
@@ -492,6 +498,7 @@ impl AgentSocket {
         };
         let mut queue = me.state.agents.queue();
         let shutdown = me.state.shutdown.clone();
+        let revoked = agents.revocation(&me.account.name);
         let hello = ConsoleFrame::Hello {
             agent: json!({ "name": me.account.name, "display_name": me.account.display_name, "role": me.account.role.as_str() }),
         };
@@ -511,6 +518,10 @@ impl AgentSocket {
             flow = tokio::select! {
                 _ = shutdown.cancelled() => {
                     let _ = me.socket.send(Message::Close(Some(CloseFrame { code: 1001, reason: "El servidor se está reiniciando.".into() }))).await;
+                    ControlFlow::Break(())
+                }
+                _ = revoked.cancelled() => {
+                    let _ = me.socket.send(Message::Close(Some(CloseFrame { code: 1008, reason: "Su usuario fue deshabilitado.".into() }))).await;
                     ControlFlow::Break(())
                 }
                 message = me.socket.recv() => match message {
