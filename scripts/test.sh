@@ -17,6 +17,23 @@ if [ ${#need_install[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq "${need_install[@]}" >/dev/null
 fi
 
+# axe-core, injected by the browser tests to check every page's accessibility.
+AXE_VERSION=4.11.4
+if [ ! -f target/axe/node_modules/axe-core/axe.min.js ] ||
+  ! grep -q "\"version\": \"$AXE_VERSION\"" target/axe/node_modules/axe-core/package.json; then
+  command -v npm >/dev/null 2>&1 || {
+    echo "==> installing npm (axe-core for the accessibility checks)"
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq npm >/dev/null
+  }
+  echo "==> installing axe-core $AXE_VERSION (npm)"
+  mkdir -p target/axe
+  npm install --silent --no-audit --no-fund --prefix target/axe "axe-core@$AXE_VERSION"
+fi
+
 echo "==> cargo fmt --check"
 cargo fmt --check
 echo "==> cargo clippy"

@@ -49,6 +49,30 @@ const DIAGNOSTIC_JS: &str = "
         page: document.body ? document.body.innerText : '',
     };";
 
+/// The color scheme the page sees through `prefers-color-scheme`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    Light,
+    Dark,
+}
+
+/// axe-core's browser build, installed by scripts/test.sh with npm under
+/// `target/axe` (or named by `AXE_CORE_JS`).
+fn axe_source() -> String {
+    let path = std::env::var("AXE_CORE_JS").unwrap_or_else(|_| {
+        format!(
+            "{}/target/axe/node_modules/axe-core/axe.min.js",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    });
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "axe-core is missing at {path} ({e}): run scripts/test.sh, which installs it \
+             with `npm install --prefix target/axe axe-core`"
+        )
+    })
+}
+
 /// chromedriver and one browser session; both go away on drop.
 pub struct Browser {
     client: Option<Client>,
@@ -58,6 +82,12 @@ pub struct Browser {
 
 impl Browser {
     pub async fn start() -> Browser {
+        Self::start_scheme(Scheme::Light).await
+    }
+
+    /// A browser whose pages see `prefers-color-scheme: dark` when `scheme` is
+    /// `Dark` (Chromium's `--force-dark-mode`).
+    pub async fn start_scheme(scheme: Scheme) -> Browser {
         for (path, pkg) in [(CHROMEDRIVER, "chromium-driver"), (CHROMIUM, "chromium")] {
             assert!(
                 Path::new(path).exists(),
@@ -94,6 +124,9 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|f| f.to_string()).collect();
+        if scheme == Scheme::Dark {
+            args.push("--force-dark-mode".into());
+        }
         args.push(format!(
             "--user-data-dir={}",
             browser.profile.path().display()
@@ -207,6 +240,53 @@ impl Browser {
             .send_keys(text)
             .await
             .unwrap_or_else(|e| panic!("could not type into {css}: {e}"));
+    }
+
+    /// Runs axe-core on the current page (WCAG 2.1 A/AA rules and best
+    /// practices) and returns one line per violated rule: its id, impact, help
+    /// text and the first offending nodes. Empty when the page passes.
+    pub async fn axe_violations(&self) -> Vec<String> {
+        let loaded = self.js("return typeof window.axe === 'object';").await;
+        if loaded != Value::Bool(true) {
+            // Script injection through WebDriver is not subject to the page's CSP.
+            self.js(&format!("{}\n;return true;", axe_source())).await;
+        }
+        let result = self
+            .c()
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { resultTypes: ['violations'] })
+                    .then(r => done(r.violations.map(v => ({
+                        id: v.id, impact: v.impact, help: v.help,
+                        nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ': ' + (n.failureSummary || '').replace(/\\s+/g, ' '))
+                    }))))
+                    .catch(e => done([{ id: 'axe-error', impact: 'critical', help: String(e), nodes: [] }]));",
+                vec![],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("axe-core did not run: {e}"));
+        result
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|v| {
+                format!(
+                    "{} ({}): {} — {}",
+                    v["id"].as_str().unwrap_or("?"),
+                    v["impact"].as_str().unwrap_or("?"),
+                    v["help"].as_str().unwrap_or(""),
+                    v["nodes"]
+                        .as_array()
+                        .map(|n| n
+                            .iter()
+                            .filter_map(|x| x.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" | "))
+                        .unwrap_or_default()
+                )
+            })
+            .collect()
     }
 
     pub async fn close(mut self) {

@@ -5,6 +5,7 @@
 mod browser_support;
 mod helpers;
 
+mod accessibility;
 mod agents;
 mod browser;
 mod browser_agents;
