@@ -345,8 +345,12 @@ async fn unlock(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
             .into_response();
     };
     let username = crate::text::normalize(username.trim()).to_lowercase();
-    state.agents.throttle.unlock(&username);
-    tracing::info!(supervisor = %account.name, user = %username, "login throttle cleared");
+    // Through `admin`, so the unlock is in the audit log like the page's.
+    let admin = crate::admin::Admin::new(state.hub.store(), Some(&state.agents), account.name);
+    if let Err(e) = admin.unlock(&username).await {
+        tracing::error!(error = %e, "failed to record an unlock");
+        return (StatusCode::INTERNAL_SERVER_ERROR, "Error interno.").into_response();
+    }
     Json(json!({ "ok": true, "username": username })).into_response()
 }
 

@@ -6,6 +6,7 @@ mod browser_support;
 mod helpers;
 
 mod accessibility;
+mod admin;
 mod agents;
 mod browser;
 mod browser_agents;

@@ -190,3 +190,117 @@ fn check_without_a_folder_checks_the_embedded_copy_and_says_so() {
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.starts_with("conocimiento incorporado"), "{said}");
 }
+
+/// The texts of a `welcome`'s history.
+fn history_texts(welcome: &serde_json::Value) -> Vec<String> {
+    welcome["history"]
+        .as_array()
+        .map(|h| {
+            h.iter()
+                .filter_map(|m| m["text"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn backup_of_a_running_server_restores_a_conversation_that_replays() {
+    let mut server = TestServer::default_start();
+    let (mut ws, welcome) = server.fresh().await;
+    let session = welcome["session"].as_str().unwrap().to_owned();
+    ws.say("olvidé mi contraseña de SECOP II").await;
+    ws.say("¿cómo me registro como proveedor?").await;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("copia-1");
+    let data = server.data_dir.to_str().unwrap().to_owned();
+    let backup = run_cli(&["backup", "--data", &data, out.to_str().unwrap()], "");
+    assert_eq!(backup.status.code(), Some(0), "{}", describe(&backup));
+    let said = String::from_utf8_lossy(&backup.stdout);
+    assert!(said.contains("conversations:"), "{said}");
+
+    // Written after the copy: not in it (a point in time).
+    ws.say("mensaje-despues-de-la-copia").await;
+    ws.close().await;
+
+    // Never over an existing backup.
+    let again = run_cli(&["backup", "--data", &data, out.to_str().unwrap()], "");
+    assert_eq!(again.status.code(), Some(1), "{}", describe(&again));
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("no está vacía"),
+        "{}",
+        describe(&again)
+    );
+
+    let restored = tmp.path().join("restaurado");
+    let r = run_cli(
+        &[
+            "restore",
+            out.to_str().unwrap(),
+            "--data",
+            restored.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(r.status.code(), Some(0), "{}", describe(&r));
+    assert!(
+        String::from_utf8_lossy(&r.stdout).contains("conversations:"),
+        "{}",
+        describe(&r)
+    );
+    // Never into a folder in use.
+    let r = run_cli(&["restore", out.to_str().unwrap(), "--data", &data], "");
+    assert_eq!(r.status.code(), Some(1), "{}", describe(&r));
+
+    // A server on the restored folder replays the conversation.
+    server.terminate();
+    let copy = TestServer::start(Opts {
+        data_dir: Some(restored),
+        ..Opts::default()
+    });
+    let mut ws = copy.connect().await;
+    let welcome = ws.hello(Some(&session), None).await;
+    let texts = history_texts(&welcome);
+    assert!(
+        texts
+            .iter()
+            .any(|t| t == "olvidé mi contraseña de SECOP II"),
+        "{texts:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t == "¿cómo me registro como proveedor?"),
+        "{texts:?}"
+    );
+    assert!(
+        !texts.iter().any(|t| t == "mensaje-despues-de-la-copia"),
+        "{texts:?}"
+    );
+    ws.close().await;
+
+    // With the server stopped, the command line copies the folder itself.
+    let out2 = tmp.path().join("copia-2");
+    let b = run_cli(&["backup", "--data", &data, out2.to_str().unwrap()], "");
+    assert_eq!(b.status.code(), Some(0), "{}", describe(&b));
+}
+
+#[test]
+fn restore_refuses_what_is_not_a_backup() {
+    let tmp = tempfile::tempdir().unwrap();
+    let junk = tmp.path().join("basura");
+    std::fs::create_dir_all(&junk).unwrap();
+    std::fs::write(junk.join("conf"), "no soy sled").unwrap();
+    let target = tmp.path().join("datos");
+    let r = run_cli(
+        &[
+            "restore",
+            junk.to_str().unwrap(),
+            "--data",
+            target.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(r.status.code(), Some(1), "{}", describe(&r));
+    assert!(!target.exists(), "nothing restored");
+}
