@@ -327,6 +327,10 @@ impl<'a> Admin<'a> {
     /// Storage.
     pub async fn unlock(&self, name: &str) -> Result<(), AdminError> {
         let name = crate::text::normalize(name.trim()).to_lowercase();
+        // Unknown names may be throttled too (guesses), but not malformed ones.
+        if !accounts::valid_name(&name) {
+            return Err(AdminError::BadName(name));
+        }
         if let Some(live) = self.live {
             live.throttle.unlock(&name);
         }

@@ -194,11 +194,15 @@ async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
     }
 }
 
+/// Every field defaults to empty, so a missing one gets the Spanish validation
+/// message rather than axum's rejection text.
 #[derive(Deserialize)]
 struct AddForm {
+    #[serde(default)]
     username: String,
     #[serde(default)]
     display_name: String,
+    #[serde(default)]
     role: String,
 }
 
@@ -228,12 +232,15 @@ async fn add(
 
 #[derive(Deserialize)]
 struct NameForm {
+    #[serde(default)]
     username: String,
 }
 
 #[derive(Deserialize)]
 struct DisplayNameForm {
+    #[serde(default)]
     username: String,
+    #[serde(default)]
     display_name: String,
 }
 
@@ -262,7 +269,9 @@ async fn display_name(
 
 #[derive(Deserialize)]
 struct RoleForm {
+    #[serde(default)]
     username: String,
+    #[serde(default)]
     role: String,
 }
 

@@ -347,9 +347,19 @@ async fn unlock(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     let username = crate::text::normalize(username.trim()).to_lowercase();
     // Through `admin`, so the unlock is in the audit log like the page's.
     let admin = crate::admin::Admin::new(state.hub.store(), Some(&state.agents), account.name);
-    if let Err(e) = admin.unlock(&username).await {
-        tracing::error!(error = %e, "failed to record an unlock");
-        return (StatusCode::INTERNAL_SERVER_ERROR, "Error interno.").into_response();
+    match admin.unlock(&username).await {
+        Ok(()) => {}
+        Err(e) if e.is_client_error() => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "error": e.to_string() })),
+            )
+                .into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "failed to record an unlock");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "Error interno.").into_response();
+        }
     }
     Json(json!({ "ok": true, "username": username })).into_response()
 }
