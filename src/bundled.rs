@@ -136,6 +136,15 @@ impl KnowledgeSource {
         &self.dir
     }
 
+    /// A path under this folder as people should read it: for the embedded
+    /// copy, as in the repository (`knowledge/faq/…`), not the temporary folder.
+    pub fn shown(&self, path: &Path) -> PathBuf {
+        match path.strip_prefix(&self.dir) {
+            Ok(rest) if self.is_embedded() => Path::new("knowledge").join(rest),
+            _ => path.to_path_buf(),
+        }
+    }
+
     /// Whether this is the embedded copy (which never changes: no watcher).
     pub fn is_embedded(&self) -> bool {
         self.embedded.is_some()
@@ -247,6 +256,10 @@ mod tests {
         assert!(k.entries.len() > 10);
         assert!(!k.flows.is_empty());
         let dir = source.path().to_path_buf();
+        assert_eq!(
+            source.shown(&dir.join("faq/a.md")),
+            Path::new("knowledge/faq/a.md")
+        );
         drop(source);
         assert!(!dir.exists(), "the temporary copy is removed");
     }

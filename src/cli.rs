@@ -270,7 +270,7 @@ fn check(args: &KnowledgeArgs, strict: bool, max_review_months: u32) -> anyhow::
             for path in &k.ignored {
                 eprintln!(
                     "{}: ignorado: no es un archivo de conocimiento (copia de respaldo, temporal u oculto)",
-                    path.display()
+                    source.shown(path).display()
                 );
             }
             // Colombia keeps UTC−5 all year (no daylight saving).
@@ -285,7 +285,7 @@ fn check(args: &KnowledgeArgs, strict: bool, max_review_months: u32) -> anyhow::
                 writeln!(
                     out,
                     "{}:{}: aviso: {}",
-                    w.path.display(),
+                    source.shown(&w.path).display(),
                     w.line.max(1),
                     w.message
                 )?;
@@ -306,7 +306,9 @@ fn check(args: &KnowledgeArgs, strict: bool, max_review_months: u32) -> anyhow::
         }
         Err(problems) => {
             for p in &problems.0 {
-                writeln!(out, "{p}")?;
+                let shown =
+                    crate::problem::Problem::new(&source.shown(&p.path), p.line, &*p.message);
+                writeln!(out, "{shown}")?;
             }
             Ok(1)
         }
