@@ -131,6 +131,11 @@ async fn binary_alone_in_an_empty_folder_serves_embedded_templates_and_knowledge
     assert_eq!(kb.status, 200, "{}", kb.body);
     let script = http_get(&server.http_url, "/assets/widget.js").await;
     assert_eq!(script.status, 200);
+    let console = http_get(&server.http_url, "/agent").await;
+    assert_eq!(console.status, 200, "{}", console.body);
+    assert!(console.body.contains("login-username"), "{}", console.body);
+    let admin_js = http_get(&server.http_url, "/assets/admin.js").await;
+    assert_eq!(admin_js.status, 200);
 
     let mut ws = WsClient::connect(&server.ws_url).await;
     ws.hello(None, None).await;
