@@ -174,6 +174,7 @@ fn turn(c: &mut Criterion) {
                 fanout: 64,
                 history: 100,
             },
+            None,
         ))
     });
     let opened = rt.block_on(hub.open(None, 0)).expect("open");

@@ -31,7 +31,7 @@ struct ServeOnly {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Runs the server (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Writes the bundled knowledge folder (and the templates, with
     /// `--templates`) into DIR to start a new deployment; never overwrites.
     Init {
@@ -203,7 +203,7 @@ pub fn run() -> anyhow::Result<i32> {
     // `secobot` alone serves, with defaults and environment settings.
     let command = match cli.command {
         Some(c) => c,
-        None => Command::Serve(ServeOnly::parse_from(["secobot"]).args),
+        None => Command::Serve(Box::new(ServeOnly::parse_from(["secobot"]).args)),
     };
     match command {
         Command::Serve(args) => {
@@ -213,7 +213,7 @@ pub fn run() -> anyhow::Result<i32> {
                 .enable_all()
                 .build()
                 .context("failed to start the async runtime")?;
-            runtime.block_on(crate::server::run(args))?;
+            runtime.block_on(crate::server::run(*args))?;
             Ok(0)
         }
         Command::Check {

@@ -127,6 +127,12 @@ pub struct ServeArgs {
     /// Seconds an agent's conversations stay held after their console disconnects.
     #[arg(long, env = "SECOBOT_AGENT_GRACE_SECS", default_value_t = 60)]
     pub agent_grace_secs: u64,
+    /// When agents attend, in Bogotá time, e.g. "lun-vie 07:00-19:00"
+    /// (Colombian holidays are always closed). Outside them "Hablar con una
+    /// persona" says when agents are back and opens the case directly. Without
+    /// it, agents are available whenever a console is open.
+    #[arg(long, env = "SECOBOT_HOURS")]
+    pub hours: Option<crate::tickets::hours::BusinessHours>,
     /// Hours an agent login lasts.
     #[arg(long, env = "SECOBOT_LOGIN_HOURS", default_value_t = 12)]
     pub login_hours: u64,

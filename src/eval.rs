@@ -11,6 +11,7 @@ use crate::conversation::{Bot, ConversationState, Effects, Reply, ReplyKind, Use
 use crate::knowledge::classifier::Classifier;
 use crate::knowledge::{Knowledge, Mode, ESCALATION_FLOW};
 use crate::render::{Renderer, TemplateSource};
+use crate::tickets::hours::Availability;
 
 /// The label a first reply earns, in the vocabulary of the evaluation files:
 /// an entry id, `flow:ID`, `escalate`, `suggest` or `fallback`.
@@ -44,7 +45,11 @@ pub fn first_reply(
     render: &Renderer,
     question: &str,
 ) -> (Vec<Reply>, Effects) {
-    let bot = Bot { knowledge, render };
+    let bot = Bot {
+        knowledge,
+        render,
+        availability: Availability::always(),
+    };
     let mut state = ConversationState::default();
     let mut effects = Effects::default();
     let replies = bot.respond(

@@ -34,6 +34,7 @@ pub const REPLY_TEMPLATES: &[&str] = &[
     "agent_left",
     "queue_position",
     "no_agents",
+    "outside_hours",
     "ticket_resolved",
     "also_asked",
     "secret_masked",
@@ -49,6 +50,7 @@ pub const PAGE_TEMPLATES: &[&str] = &[
     "tickets",
     "admin",
     "not_found",
+    "error",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -12,6 +12,7 @@ use crate::flows::{self, engine, FlowDef, FlowState, Outcome, StepKind};
 use crate::knowledge::analyzer::fold;
 use crate::knowledge::{Decision, Entry, Knowledge, Topic, ESCALATION_FLOW};
 use crate::render::{markdown, Renderer};
+use crate::tickets::hours::Availability;
 use crate::tickets::Priority;
 
 /// What the user did.
@@ -53,6 +54,8 @@ const CANCEL_WORDS: &[&str] = &[
 pub struct Bot<'a> {
     pub knowledge: &'a Knowledge,
     pub render: &'a Renderer,
+    /// Whether agents attend now: outside hours an escalation says when they are back.
+    pub availability: Availability,
 }
 
 impl Bot<'_> {
@@ -397,8 +400,17 @@ impl Bot<'_> {
             }
             return;
         }
+        if !self.availability.in_hours {
+            out.push(Reply::bot(
+                ReplyKind::Notice,
+                self.render.reply(
+                    "outside_hours",
+                    &json!({ "hours": self.availability.hours, "next": self.availability.next }),
+                ),
+            ));
+        }
         state.origin = state.flow.as_ref().map(|f| f.flow.clone());
-        state.priority = priority;
+        state.priority = priority.max(state.flow_priority);
         if !state.fields.contains_key("descripcion") {
             if let (Some(origin), Some(text)) = (&state.origin, &state.topic_text) {
                 let title = self
@@ -425,6 +437,7 @@ impl Bot<'_> {
         effects: &mut Effects,
         out: &mut Vec<Reply>,
     ) {
+        state.flow_priority = state.flow_priority.max(flow.priority);
         match outcome {
             Outcome::At(at) => {
                 out.push(self.step_reply(state, flow, &at, None));
@@ -501,13 +514,19 @@ impl Bot<'_> {
                 self.render.reply("flow_lost", &json!({})),
             );
         };
-        let said = self.render.flow_text(&step.say, &state.fields);
+        // A refusal or reminder (`prefix`) repeats only the step's question
+        // (its last paragraph), not a long introduction the user already read.
+        let say = match &prefix {
+            Some(_) => last_paragraph(&step.say),
+            None => step.say.as_str(),
+        };
+        let said = self.render.flow_text(say, &state.fields);
         // Field values are the user's own text: in the HTML they are escaped
         // (not merely sanitised), so typed markup always shows as text.
         let html = match (&prefix, step.is_static()) {
             (None, true) => step.static_html.get_or_init(|| markdown(&said)).clone(),
             _ => {
-                let said_md = self.render.flow_markdown(&step.say, &state.fields);
+                let said_md = self.render.flow_markdown(say, &state.fields);
                 match &prefix {
                     Some(p) => markdown(&format!("{p}\n\n{said_md}")),
                     None => markdown(&said_md),
@@ -522,10 +541,7 @@ impl Bot<'_> {
             StepKind::Input { kind, .. } => Some(kind.as_str().to_owned()),
             _ => None,
         };
-        let buttons = step
-            .buttons()
-            .iter()
-            .enumerate()
+        let buttons = engine::visible_buttons(flow, at)
             .map(|(i, b)| Button {
                 label: b.label.clone(),
                 value: format!("{STEP_PREFIX}{i}"),
@@ -541,7 +557,8 @@ impl Bot<'_> {
         reply
     }
 
-    /// The same step again, after a refusal or an unclear answer.
+    /// The same step again, after a refusal or an unclear answer: the reason,
+    /// then the step's question and its buttons.
     fn reprompt(
         &self,
         state: &ConversationState,
@@ -588,5 +605,24 @@ fn is_cancel(text: &str) -> bool {
                 || (CANCEL_WORDS.contains(&a.as_str()) && b == "flujo")
         }
         _ => false,
+    }
+}
+
+/// The last paragraph of a step's text: its question ("¿Cuál es su nombre
+/// completo?"), after any introduction. Lists and quotes stay whole.
+fn last_paragraph(say: &str) -> &str {
+    let trimmed = say.trim_end();
+    match trimmed.rfind("\n\n") {
+        Some(i) => {
+            let last = trimmed[i..].trim_start();
+            let is_block =
+                last.starts_with(['-', '*', '>']) || last.starts_with(|c: char| c.is_ascii_digit());
+            if is_block {
+                trimmed
+            } else {
+                last
+            }
+        }
+        None => trimmed,
     }
 }

@@ -26,6 +26,7 @@ pub use state::{ConversationState, SessionId};
 use crate::knowledge::LiveKnowledge;
 use crate::render::Renderer;
 use crate::store::{Commit, Feedback, Store, StoreError};
+use crate::tickets::hours::{Availability, BusinessHours};
 use crate::tickets::{Ticket, TicketId};
 
 /// Something a conversation's subscribers must see.
@@ -119,6 +120,8 @@ pub struct Hub {
     agents_online: AtomicUsize,
     /// Tickets opened, for the agents' queue (bounded; a lagging queue reloads from storage).
     opened: broadcast::Sender<Ticket>,
+    /// When agents attend (`--hours`); `None`: whenever a console is open.
+    hours: Option<BusinessHours>,
 }
 
 impl Hub {
@@ -127,6 +130,7 @@ impl Hub {
         knowledge: Arc<LiveKnowledge>,
         render: Arc<Renderer>,
         limits: Limits,
+        hours: Option<BusinessHours>,
     ) -> Self {
         Hub {
             store,
@@ -136,6 +140,7 @@ impl Hub {
             limits,
             agents_online: AtomicUsize::new(0),
             opened: broadcast::channel(256).0,
+            hours,
         }
     }
 
@@ -241,6 +246,7 @@ impl Hub {
         let bot = Bot {
             knowledge: &knowledge,
             render: &self.render,
+            availability: self.availability(),
         };
         let mut first = Vec::new();
         if requested.is_some() {
@@ -294,6 +300,7 @@ impl Hub {
         let bot = Bot {
             knowledge: &knowledge,
             render: &self.render,
+            availability: self.availability(),
         };
         let mut messages = Vec::new();
         match &input {
@@ -466,10 +473,16 @@ impl Hub {
         });
         let mut replies = vec![reply];
         // With agents online, the queue tells the user their place instead.
-        if self.agents_online() == 0 {
+        let availability = self.availability();
+        if !availability.available {
             let no_agents = self.render.reply(
                 "no_agents",
-                &json!({ "id": ticket.id.as_str(), "due": due }),
+                &json!({
+                    "id": ticket.id.as_str(),
+                    "due": due,
+                    "hours": availability.hours,
+                    "next": availability.next,
+                }),
             );
             replies.push(Reply::bot(ReplyKind::Notice, no_agents));
         }
@@ -606,6 +619,11 @@ impl Hub {
 
     pub fn render(&self) -> &Renderer {
         &self.render
+    }
+
+    /// Whether a person can attend now (hours and open consoles).
+    pub fn availability(&self) -> Availability {
+        Availability::at(self.hours.as_ref(), self.agents_online(), Utc::now())
     }
 
     pub fn agents_online(&self) -> usize {

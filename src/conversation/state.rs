@@ -67,6 +67,10 @@ pub struct ConversationState {
     pub priority: Priority,
     #[serde(default)]
     pub origin: Option<String>,
+    /// The highest `priority:` of the flows this conversation went through: a
+    /// case opened later, from anywhere, gets at least this priority.
+    #[serde(default)]
+    pub flow_priority: Priority,
     /// The user's words that opened the current topic (for the case description).
     #[serde(default)]
     pub topic_text: Option<String>,

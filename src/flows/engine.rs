@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::model::{Action, FlowDef, StepKind};
+use super::model::{Action, ButtonDef, FlowDef, Step, StepKind, MAX_EDITS};
 use super::validate;
 use crate::knowledge::analyzer::fold;
 use crate::tickets::Priority;
@@ -22,6 +22,23 @@ pub type Fields = BTreeMap<String, String>;
 pub struct FlowState {
     pub flow: String,
     pub step: String,
+    /// Corrections (`edit` buttons) made in this run of the flow.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub edits: u8,
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
+}
+
+impl FlowState {
+    pub fn new(flow: &str, step: &str) -> Self {
+        FlowState {
+            flow: flow.to_owned(),
+            step: step.to_owned(),
+            edits: 0,
+        }
+    }
 }
 
 /// What happens next.
@@ -49,36 +66,76 @@ pub enum Outcome {
     Lost,
 }
 
-/// Moves to `step`, skipping input steps whose field is already known.
+/// Moves to `step`, skipping steps whose data is already known (see
+/// [`Step::skip_if_known`]).
 pub fn enter(flow: &FlowDef, step: &str, fields: &Fields) -> Outcome {
+    enter_with(flow, step, fields, 0)
+}
+
+fn enter_with(flow: &FlowDef, step: &str, fields: &Fields, edits: u8) -> Outcome {
     let mut name = step.to_owned();
     // Each step is skipped at most once, so a cycle of known fields cannot loop forever.
     for _ in 0..=flow.steps.len() {
         let Some(current) = flow.step(&name) else {
             return Outcome::Lost;
         };
-        match &current.kind {
-            StepKind::Input {
-                field,
-                next,
-                skip_if_known: true,
-                ..
-            } if fields.get(field).is_some_and(|v| !v.is_empty()) => name = next.clone(),
-            StepKind::End => {
-                return Outcome::Finished(FlowState {
-                    flow: flow.id.clone(),
-                    step: name,
-                })
-            }
-            _ => {
-                return Outcome::At(FlowState {
-                    flow: flow.id.clone(),
-                    step: name,
-                })
-            }
+        if let Some(next) = skip_to(current, fields) {
+            name = next.to_owned();
+            continue;
         }
+        let at = FlowState {
+            flow: flow.id.clone(),
+            step: name,
+            edits,
+        };
+        return match current.kind {
+            StepKind::End => Outcome::Finished(at),
+            _ => Outcome::At(at),
+        };
     }
     Outcome::Lost
+}
+
+/// Where a step whose data is known continues, if it can be skipped.
+fn skip_to<'a>(step: &'a Step, fields: &Fields) -> Option<&'a str> {
+    if !step.skip_if_known {
+        return None;
+    }
+    let known = |k: &str| fields.get(k).filter(|v| !v.is_empty());
+    match &step.kind {
+        StepKind::Input { field, next, .. } => known(field).map(|_| next.as_str()),
+        StepKind::Buttons(buttons) => buttons.iter().find_map(|b| match &b.action {
+            Action::Goto(next)
+                if !b.set.is_empty() && b.set.iter().all(|(k, v)| known(k) == Some(v)) =>
+            {
+                Some(next.as_str())
+            }
+            _ => None,
+        }),
+        StepKind::End => None,
+    }
+}
+
+/// The buttons to show at `state`, with their indices in the step: a button
+/// leading to the corrections menu is hidden once [`MAX_EDITS`] were made.
+pub fn visible_buttons<'a>(
+    flow: &'a FlowDef,
+    state: &FlowState,
+) -> impl Iterator<Item = (usize, &'a ButtonDef)> {
+    let exhausted = state.edits >= MAX_EDITS;
+    flow.step(&state.step)
+        .map(Step::buttons)
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+        .filter(move |(_, b)| {
+            !(exhausted
+                && match &b.action {
+                    Action::Goto(s) => flow.step(s).is_some_and(Step::offers_edits),
+                    Action::Edit(_) => true,
+                    _ => false,
+                })
+        })
 }
 
 /// Starts the flow at its first step.
@@ -91,14 +148,29 @@ pub fn press(flow: &FlowDef, state: &FlowState, index: usize, fields: &mut Field
     let Some(button) = flow.step(&state.step).and_then(|s| s.buttons().get(index)) else {
         return Outcome::Lost;
     };
+    if !visible_buttons(flow, state).any(|(i, _)| i == index) {
+        // A stale button (corrections used up): back to where the flow stands.
+        return enter_with(flow, &flow.start, fields, state.edits);
+    }
     if button.reset {
         fields.clear();
+    }
+    for k in &button.clear {
+        fields.remove(k);
     }
     for (k, v) in &button.set {
         fields.insert(k.clone(), v.clone());
     }
     match &button.action {
-        Action::Goto(step) => enter(flow, step, fields),
+        Action::Goto(step) => enter_with(flow, step, fields, state.edits),
+        Action::Edit(step) => {
+            if let Some(target) = flow.step(step) {
+                for k in target.collects() {
+                    fields.remove(k);
+                }
+            }
+            enter_with(flow, step, fields, state.edits.saturating_add(1))
+        }
         Action::Answer(id) => Outcome::Answer(id.clone()),
         Action::Flow(id) => Outcome::Handover(id.clone()),
         Action::Escalate(p) => Outcome::Escalate(*p),
@@ -121,7 +193,7 @@ pub fn type_text(flow: &FlowDef, state: &FlowState, text: &str, fields: &mut Fie
         } => match validate::check(*kind, text, fields) {
             Ok(value) => {
                 fields.insert(field.clone(), value);
-                enter(flow, next, fields)
+                enter_with(flow, next, fields, state.edits)
             }
             Err(reason) => Outcome::Invalid {
                 state: state.clone(),
@@ -135,25 +207,20 @@ pub fn type_text(flow: &FlowDef, state: &FlowState, text: &str, fields: &mut Fie
 /// A typed text that names one of the step's buttons: the whole label, or its
 /// first word ("sí", "no") when only one button starts with it.
 pub fn match_label(flow: &FlowDef, state: &FlowState, text: &str) -> Option<usize> {
-    let step = flow.step(&state.step)?;
     let typed = fold(text);
     if typed.is_empty() {
         return None;
     }
-    let labels: Vec<String> = step.buttons().iter().map(|b| fold(&b.label)).collect();
-    if let Some(i) = labels.iter().position(|l| *l == typed) {
-        return Some(i);
+    let buttons: Vec<(usize, &ButtonDef)> = visible_buttons(flow, state).collect();
+    if let Some((i, _)) = buttons.iter().find(|(_, b)| fold(&b.label) == typed) {
+        return Some(*i);
     }
-    let first_words: Vec<Option<String>> = step
-        .buttons()
+    let matching: Vec<usize> = buttons
         .iter()
-        .map(|b| b.label.split_whitespace().next().map(fold))
-        .collect();
-    let matching: Vec<usize> = first_words
-        .iter()
-        .enumerate()
-        .filter(|(_, w)| w.as_deref() == Some(typed.as_str()))
-        .map(|(i, _)| i)
+        .filter(|(_, b)| {
+            b.label.split_whitespace().next().map(fold).as_deref() == Some(typed.as_str())
+        })
+        .map(|(i, _)| *i)
         .collect();
     match matching.as_slice() {
         [one] => Some(*one),
@@ -206,17 +273,11 @@ steps:
     }
 
     fn at(step: &str) -> Outcome {
-        Outcome::At(FlowState {
-            flow: "caso".into(),
-            step: step.into(),
-        })
+        Outcome::At(FlowState::new("caso", step))
     }
 
     fn state(step: &str) -> FlowState {
-        FlowState {
-            flow: "caso".into(),
-            step: step.into(),
-        }
+        FlowState::new("caso", step)
     }
 
     #[test]
@@ -245,7 +306,7 @@ steps:
                     reason: String::new(),
                 },
             ),
-            ("numero", In::Type("900123456-7"), at("confirmar")),
+            ("numero", In::Type("900123456-8"), at("confirmar")),
             ("confirmar", In::Type("si"), Outcome::OpenTicket),
             ("confirmar", In::Press(1), at("nombre")),
             ("confirmar", In::Press(2), Outcome::Ended),

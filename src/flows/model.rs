@@ -50,7 +50,15 @@ pub enum Action {
     End,
     /// Open a ticket with the fields collected (escalation flow only).
     OpenTicket,
+    /// Ask again for the data this step collects (a correction from a
+    /// summary), then go on: steps whose data is still known are skipped, so
+    /// the user lands back on the summary. At most [`MAX_EDITS`] per flow.
+    Edit(String),
 }
+
+/// How many corrections (`edit` buttons) one run of a flow allows. Bounded so
+/// that a user pressing buttons can never go round the summary forever.
+pub const MAX_EDITS: u8 = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ButtonDef {
@@ -60,6 +68,8 @@ pub struct ButtonDef {
     pub set: BTreeMap<String, String>,
     /// Clears the fields collected so far before acting.
     pub reset: bool,
+    /// Fields cleared before acting (e.g. the number when the document type is corrected).
+    pub clear: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,7 +81,6 @@ pub enum StepKind {
         kind: InputKind,
         field: String,
         next: String,
-        skip_if_known: bool,
         buttons: Vec<ButtonDef>,
     },
     /// Says its text and ends the flow.
@@ -84,6 +93,10 @@ pub struct Step {
     /// Handlebars template; may use fields collected earlier.
     pub say: String,
     pub kind: StepKind,
+    /// Skip the step when its data is already known: an input step whose
+    /// field is filled; a buttons step one of whose buttons `set`s exactly
+    /// what is known (its `goto` is followed as if pressed).
+    pub skip_if_known: bool,
     pub line: usize,
     /// The HTML of `say` when it uses no fields, rendered on first use.
     pub static_html: std::sync::OnceLock<String>,
@@ -93,6 +106,30 @@ impl Step {
     /// Whether `say` is the same for everyone (no `{{…}}`), so its HTML can be cached.
     pub fn is_static(&self) -> bool {
         !self.say.contains("{{")
+    }
+
+    /// The fields this step collects: an input's field, or the keys its buttons set.
+    pub fn collects(&self) -> Vec<&str> {
+        match &self.kind {
+            StepKind::Input { field, .. } => vec![field.as_str()],
+            _ => {
+                let mut keys: Vec<&str> = self
+                    .buttons()
+                    .iter()
+                    .flat_map(|b| b.set.keys().map(String::as_str))
+                    .collect();
+                keys.sort_unstable();
+                keys.dedup();
+                keys
+            }
+        }
+    }
+
+    /// Whether some button of this step leads to a correction (`edit`).
+    pub fn offers_edits(&self) -> bool {
+        self.buttons()
+            .iter()
+            .any(|b| matches!(b.action, Action::Edit(_)))
     }
 
     pub fn buttons(&self) -> &[ButtonDef] {
@@ -111,6 +148,10 @@ pub struct FlowDef {
     pub title: String,
     pub triggers: Vec<String>,
     pub start: String,
+    /// The least priority of a case opened during or after this flow
+    /// (`priority: alta` on security flows: an intrusion is urgent wherever
+    /// the user asks for a person).
+    pub priority: Priority,
     pub steps: BTreeMap<String, Step>,
     pub path: PathBuf,
 }

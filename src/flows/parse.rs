@@ -25,6 +25,8 @@ struct RawFlow {
     triggers: Vec<String>,
     #[serde(default)]
     start: Option<Spanned<String>>,
+    #[serde(default)]
+    priority: Option<String>,
     steps: IndexMap<String, Spanned<RawStep>>,
 }
 
@@ -66,6 +68,10 @@ struct RawButton {
     set: BTreeMap<String, String>,
     #[serde(default)]
     reset: bool,
+    #[serde(default)]
+    clear: Vec<String>,
+    #[serde(default)]
+    edit: Option<String>,
 }
 
 /// Parses and checks one flow file.
@@ -104,6 +110,17 @@ pub fn parse(id: &str, path: &Path, text: &str) -> Result<FlowDef, Vec<Problem>>
         None => raw.steps.keys().next().cloned().unwrap_or_default(),
     };
 
+    let priority = match raw.priority.as_deref().map(str::trim) {
+        None => Priority::Normal,
+        Some(p) => Priority::parse(p).unwrap_or_else(|| {
+            problems.push(Problem::new(
+                path,
+                1,
+                format!("prioridad desconocida «{p}» en priority: use normal o alta"),
+            ));
+            Priority::Normal
+        }),
+    };
     let mut steps = BTreeMap::new();
     for (name, raw_step) in &raw.steps {
         let at = line(&raw_step.referenced).saturating_sub(1).max(1);
@@ -127,6 +144,7 @@ pub fn parse(id: &str, path: &Path, text: &str) -> Result<FlowDef, Vec<Problem>>
             .filter(|t| !t.trim().is_empty())
             .collect(),
         start,
+        priority,
         steps,
         path: path.to_path_buf(),
     };
@@ -223,7 +241,6 @@ fn build_step(
                 kind,
                 field: field.trim().to_owned(),
                 next: next.value.clone(),
-                skip_if_known: raw.skip_if_known,
                 buttons,
             }
         }
@@ -251,13 +268,35 @@ fn build_step(
             StepKind::Buttons(buttons)
         }
     };
+    if raw.skip_if_known
+        && matches!(kind, StepKind::Buttons(_))
+        && !kind_sets_fields_and_goes_on(&kind)
+    {
+        problems.push(Problem::new(
+            path,
+            at,
+            format!("el paso «{name}» tiene skip_if_known, pero para saltarlo cada botón debe guardar un dato (set) y seguir a otro paso (goto)"),
+        ));
+    }
     Some(Step {
         name: name.to_owned(),
         say: raw.say.trim_end().to_owned(),
         kind,
+        skip_if_known: raw.skip_if_known,
         line: at,
         static_html: std::sync::OnceLock::new(),
     })
+}
+
+/// Whether every button of a buttons step sets a field and goes to a step,
+/// so the step can be skipped when what it sets is known.
+fn kind_sets_fields_and_goes_on(kind: &StepKind) -> bool {
+    match kind {
+        StepKind::Buttons(buttons) => buttons
+            .iter()
+            .all(|b| !b.set.is_empty() && matches!(b.action, Action::Goto(_))),
+        _ => false,
+    }
 }
 
 fn build_button(
@@ -306,15 +345,29 @@ fn build_button(
     if raw.open_ticket {
         actions.push(Action::OpenTicket);
     }
+    if let Some(step) = &raw.edit {
+        if !names.contains(step.as_str()) {
+            problems.push(Problem::new(
+                path,
+                at,
+                format!(
+                    "el paso «{step}» no existe (edit del botón «{}»)",
+                    raw.label
+                ),
+            ));
+        }
+        actions.push(Action::Edit(step.clone()));
+    }
     match actions.len() {
         1 => Some(ButtonDef {
             label: raw.label.trim().to_owned(),
             action: actions.remove(0),
             set: raw.set.clone(),
             reset: raw.reset,
+            clear: raw.clear.clone(),
         }),
         0 => {
-            problems.push(Problem::new(path, at, format!("el botón «{}» no dice qué hace: use goto, answer, flow, escalate, end u open_ticket", raw.label)));
+            problems.push(Problem::new(path, at, format!("el botón «{}» no dice qué hace: use goto, answer, flow, escalate, end, open_ticket o edit", raw.label)));
             None
         }
         _ => {

@@ -73,7 +73,9 @@ fn email(text: &str) -> Result<String, String> {
 }
 
 /// Colombian mobile (10 digits starting with 3) or landline (60X + 7 digits),
-/// with an optional +57 and any spaces, dots, dashes or parentheses.
+/// with an optional +57 and any spaces, dots, dashes or parentheses. A bare
+/// 7-digit number is a Bogotá landline written without its indicativo (as the
+/// support line "7456788" is quoted) and is stored as 601 + number.
 fn phone(text: &str) -> Result<String, String> {
     const HELP: &str = "Ese teléfono no parece válido. Escriba un celular de 10 dígitos que empiece por 3 (ej.: 300 123 4567) o un fijo con su indicativo (ej.: 601 745 6788).";
     if !text
@@ -83,8 +85,12 @@ fn phone(text: &str) -> Result<String, String> {
         return Err(HELP.into());
     }
     let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    let bogota;
     let national = if digits.len() == 12 && digits.starts_with("57") {
         &digits[2..]
+    } else if digits.len() == 7 && !text.trim_start().starts_with('+') && !digits.starts_with('0') {
+        bogota = format!("601{digits}");
+        bogota.as_str()
     } else if text.trim_start().starts_with('+') {
         return Err(HELP.into());
     } else {
@@ -118,10 +124,19 @@ fn document(text: &str, kind: Option<&str>) -> Result<String, String> {
         ),
         "NIT" => {
             let (base, dv) = cleaned.split_once('-').unwrap_or((cleaned.as_str(), ""));
-            (
-                digits(base) && (9..=10).contains(&base.len()) && (dv.is_empty() || (dv.len() == 1 && digits(dv))),
-                "El NIT tiene 9 o 10 dígitos y, si quiere, el dígito de verificación con guion (ej.: 900123456-7).",
-            )
+            if !(digits(base)
+                && (9..=10).contains(&base.len())
+                && (dv.is_empty() || (dv.len() == 1 && digits(dv))))
+            {
+                (false, "El NIT tiene 9 o 10 dígitos y, si quiere, el dígito de verificación con guion (ej.: 900123456-8).")
+            } else if !dv.is_empty() && nit_check_digit(base).to_string() != dv {
+                return Err(format!(
+                    "El dígito de verificación no corresponde a ese NIT: para {base} es {}. Revise el número en el RUT y escríbalo de nuevo.",
+                    nit_check_digit(base)
+                ));
+            } else {
+                (true, "")
+            }
         }
         "TI" => (
             digits(&cleaned) && (10..=11).contains(&cleaned.len()),
@@ -146,6 +161,25 @@ fn document(text: &str, kind: Option<&str>) -> Result<String, String> {
         Ok(cleaned)
     } else {
         Err(help.into())
+    }
+}
+
+/// The DIAN's check digit (dígito de verificación) of a NIT: the digits,
+/// from the right, weighted by 3, 7, 13, 17, 19, 23, 29, 37, 41, 43, 47, 53,
+/// 59, 67, 71; the sum modulo 11 is the digit when below 2, else 11 minus it.
+/// Source: DIAN, Orden Administrativa 4 de 1989 (the algorithm every RUT uses).
+pub fn nit_check_digit(base: &str) -> u32 {
+    const WEIGHTS: [u32; 15] = [3, 7, 13, 17, 19, 23, 29, 37, 41, 43, 47, 53, 59, 67, 71];
+    let sum: u32 = base
+        .bytes()
+        .rev()
+        .filter(u8::is_ascii_digit)
+        .zip(WEIGHTS)
+        .map(|(d, w)| u32::from(d - b'0') * w)
+        .sum();
+    match sum % 11 {
+        r @ (0 | 1) => r,
+        r => 11 - r,
     }
 }
 
@@ -184,7 +218,10 @@ mod tests {
                 &none,
                 Some("6017456788"),
             ),
-            (InputKind::Phone, "7456788", &none, None),
+            (InputKind::Phone, "7456788", &none, Some("6017456788")),
+            (InputKind::Phone, "745 67 88", &none, Some("6017456788")),
+            (InputKind::Phone, "+7456788", &none, None),
+            (InputKind::Phone, "0456788", &none, None),
             (InputKind::Phone, "300-abc-4567", &none, None),
             (InputKind::Phone, "+1 212 555 0100", &none, None),
             (
@@ -196,9 +233,16 @@ mod tests {
             (InputKind::Document, "12AB", &fields("CC"), None),
             (
                 InputKind::Document,
-                "900123456-7",
+                "900123456-8",
                 &fields("NIT"),
-                Some("900123456-7"),
+                Some("900123456-8"),
+            ),
+            (InputKind::Document, "900123456-7", &fields("NIT"), None),
+            (
+                InputKind::Document,
+                "900123456",
+                &fields("NIT"),
+                Some("900123456"),
             ),
             (
                 InputKind::Document,
@@ -220,6 +264,33 @@ mod tests {
             match want {
                 Some(v) => assert_eq!(got.as_deref(), Ok(*v), "{kind:?} {input}"),
                 None => assert!(got.is_err(), "{kind:?} {input} should fail, got {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn nit_with_a_wrong_check_digit_is_refused() {
+        // Check digits as printed on public RUTs of Colombian agencies.
+        for (base, dv) in [
+            ("899999061", 9), // Alcaldía Mayor de Bogotá
+            ("800197268", 4), // DIAN
+            ("830115226", 3), // Colombia Compra Eficiente (ANCP-CCE)
+            ("860034313", 7), // Banco Davivienda
+        ] {
+            assert_eq!(nit_check_digit(base), dv, "{base}");
+            let good = format!("{base}-{dv}");
+            assert_eq!(
+                check(InputKind::Document, &good, &fields("NIT")),
+                Ok(good.clone())
+            );
+            for wrong in (0..10).filter(|d| *d != dv) {
+                let err = check(
+                    InputKind::Document,
+                    &format!("{base}-{wrong}"),
+                    &fields("NIT"),
+                )
+                .expect_err("wrong check digit accepted");
+                assert!(err.contains(&format!("es {dv}")), "{err}");
             }
         }
     }

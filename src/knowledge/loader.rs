@@ -154,6 +154,9 @@ pub fn load(dir: &Path) -> Loaded {
     for flow in &out.flows {
         flows::check_references(flow, &entry_ids, &flow_ids, &mut out.problems);
     }
+    if out.problems.is_empty() {
+        flows::check_journeys(&out.flows, super::ESCALATION_FLOW, &mut out.problems);
+    }
     out.synonyms = read_lines(&dir.join("synonyms.txt"), &mut out.problems)
         .into_iter()
         .map(|line| {

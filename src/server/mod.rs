@@ -151,6 +151,7 @@ impl Application {
                 fanout: 16,
                 history: 500,
             },
+            args.hours.clone(),
         ));
         let agents =
             Agents::start(hub.clone(), args).context("failed to load agents and tickets")?;
@@ -451,6 +452,8 @@ pub fn router(state: AppState) -> Router {
         .merge(ws_user::router())
         .merge(ws_agent::router())
         .merge(admin::router())
+        .fallback(pages::not_found)
+        .method_not_allowed_fallback(pages::method_not_allowed)
         .with_state(state)
 }
 

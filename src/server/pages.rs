@@ -154,6 +154,65 @@ async fn help_center(
     )
 }
 
+/// A Spanish error page: what happened and one way back (the console for
+/// `/agent` addresses, the assistant otherwise).
+pub fn error_page(state: &AppState, status: StatusCode, path: &str) -> Response {
+    let (title, message) = match status {
+        StatusCode::NOT_FOUND => (
+            "No encontramos esa página",
+            "La dirección no existe o cambió. Revise que esté bien escrita.",
+        ),
+        StatusCode::FORBIDDEN => (
+            "No tiene permiso para ver esta página",
+            "Esta página es solo para supervisores. Si necesita acceso, pídaselo a un supervisor.",
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "Esta dirección no se abre así",
+            "Esta dirección solo recibe formularios o datos enviados por la aplicación; no se puede abrir directamente en el navegador.",
+        ),
+        _ => (
+            "Algo salió mal",
+            "No pudimos atender la solicitud. Intente de nuevo en unos minutos.",
+        ),
+    };
+    let (back_href, back_label) = if path == "/agent" || path.starts_with("/agent/") {
+        ("/agent", "Ir a la consola de soporte")
+    } else {
+        ("/", "Volver al asistente de SECOP II")
+    };
+    render_page(
+        state,
+        status,
+        "error",
+        &json!({
+            "title": title,
+            "message": message,
+            "back_href": back_href,
+            "back_label": back_label,
+            "asset_version": state.render.asset_version,
+        }),
+    )
+}
+
+/// Any address no route serves: a Spanish 404 page.
+pub async fn not_found(State(state): State<AppState>, uri: axum::http::Uri) -> Response {
+    error_page(&state, StatusCode::NOT_FOUND, uri.path())
+}
+
+/// A known address asked with the wrong method. `GET /agent/login` (a
+/// bookmarked or typed login address) goes to the console, which shows the
+/// login form; anything else gets a Spanish 405 page.
+pub async fn method_not_allowed(
+    State(state): State<AppState>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+) -> Response {
+    if method == axum::http::Method::GET && uri.path() == "/agent/login" {
+        return Redirect::to("/agent").into_response();
+    }
+    error_page(&state, StatusCode::METHOD_NOT_ALLOWED, uri.path())
+}
+
 /// `GET /kb/{id}`: one entry with its sources, review date and related topics.
 async fn entry(State(state): State<AppState>, Path(id): Path<String>) -> Response {
     let knowledge = state.knowledge.get();

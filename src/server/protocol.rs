@@ -108,6 +108,8 @@ pub enum ServerFrame {
         /// Extension: how many more stored messages follow right after, as
         /// `reply` frames in seq order (replay is paged; 0 when none).
         more: u64,
+        /// Extension: whether a person can attend now, the hours and the next opening.
+        agents: crate::tickets::hours::Availability,
     },
     Reply(Reply),
     Ticket {

@@ -406,6 +406,7 @@ impl UserSocket {
                 .saturating_sub(first_page_end.max(self.sent_seq)),
             history: opened.history,
             resumed: opened.resumed,
+            agents: self.state.hub.availability(),
         };
         self.sent_seq = self.sent_seq.max(first_page_end);
         self.session = Some(opened.session);

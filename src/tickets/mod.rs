@@ -5,6 +5,7 @@
 //! Colombian public holidays (see [`holidays`]).
 
 pub mod holidays;
+pub mod hours;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -97,7 +98,8 @@ impl fmt::Display for Status {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// Ordered: `Alta` > `Normal`, so `max` keeps the more urgent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     #[default]

@@ -1,5 +1,6 @@
 //! Guided flows over the user socket.
 
+use chrono::Datelike;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -41,18 +42,17 @@ async fn plain_descriptions_start_the_right_flow() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// Whether this reply ends `flow` (the path under test).
-fn ends_flow(reply: &Value, flow: &str) -> bool {
-    if kind(reply) != "flow" || flow_id(reply) != flow {
-        // An answer, a notice, a ticket, another flow, or the escalation form.
-        return true;
-    }
-    let no_buttons = reply["buttons"].as_array().is_none_or(|b| b.is_empty());
-    no_buttons && reply["flow"].get("input").is_none()
+/// Whether a user who only presses buttons is done at this reply: it is not a
+/// flow step (an answer, a notice, a ticket), or it asks for typed data, or it
+/// offers no buttons.
+fn ends_button_path(reply: &Value) -> bool {
+    kind(reply) != "flow"
+        || reply["flow"].get("input").is_some_and(|i| !i.is_null())
+        || reply["buttons"].as_array().is_none_or(|b| b.is_empty())
 }
 
 /// Walks one path (button indexes) in a fresh conversation; returns the last
-/// bot reply and the steps visited.
+/// bot reply and the steps visited (`flow/step`).
 async fn walk(server: &TestServer, flow: &str, path: &[usize]) -> (Value, Vec<String>) {
     let (mut ws, _) = server.fresh().await;
     let frames = ws.choose(&format!("tema:{flow}")).await;
@@ -64,7 +64,7 @@ async fn walk(server: &TestServer, flow: &str, path: &[usize]) -> (Value, Vec<St
         pretty(&frames)
     );
     assert_eq!(flow_id(&last), flow);
-    let mut steps = vec![format!("flow:{flow}/{}", flow_step(&last))];
+    let mut steps = vec![format!("{flow}/{}", flow_step(&last))];
     for &i in path {
         let values = button_values(&last);
         let value = values
@@ -78,58 +78,101 @@ async fn walk(server: &TestServer, flow: &str, path: &[usize]) -> (Value, Vec<St
             pretty(&frames)
         );
         last = last_bot(&frames).clone();
-        steps.push(format!(
-            "{}:{}/{}",
-            kind(&last),
-            flow_id(&last),
-            flow_step(&last)
-        ));
+        steps.push(format!("{}/{}", flow_id(&last), flow_step(&last)));
     }
     ws.close().await;
     (last, steps)
 }
 
+/// Every path of button presses, following buttons into other flows, ends
+/// (an answer, the end of a flow, or a step that asks for typed data) within
+/// 12 steps and never comes back to a step it went through. The steps and
+/// buttons are discovered from the live server (each button of each step
+/// pressed once, in a fresh conversation reaching the step by its shortest
+/// path); the longest path and any cycle are then read off that graph.
 #[tokio::test]
-async fn every_button_path_ends_within_12_presses() {
-    let server = TestServer::default_start();
+async fn button_paths_across_flows_end_within_12_steps_without_cycles() {
+    use std::collections::{HashMap, VecDeque};
+    // One fresh conversation per button pressed: lift the per-address limit.
+    let server = TestServer::start(Opts {
+        args: [
+            "--new-conversations-per-minute",
+            "1000000",
+            "--new-conversations-burst",
+            "100000",
+        ]
+        .map(String::from)
+        .to_vec(),
+        ..Opts::default()
+    });
+    // step ("flow/step") → where each of its buttons leads (None: the path ends).
+    let mut graph: HashMap<String, Vec<Option<String>>> = HashMap::new();
+    let mut starts = Vec::new();
     for flow in [
         "correo-no-solicitado",
         "acceso-no-autorizado",
         "usuario-bloqueado",
+        "no-puedo-presentar-oferta",
     ] {
-        let mut stack: Vec<Vec<usize>> = vec![vec![]];
-        let mut ended = 0;
-        while let Some(path) = stack.pop() {
-            let (last, steps) = walk(&server, flow, &path).await;
-            if ends_flow(&last, flow) {
-                ended += 1;
+        let (first, steps) = walk(&server, flow, &[]).await;
+        let start = steps[0].clone();
+        starts.push(start.clone());
+        let mut queue = VecDeque::from([(start, vec![], button_values(&first).len())]);
+        while let Some((key, path, buttons)) = queue.pop_front() {
+            if graph.contains_key(&key) {
                 continue;
             }
-            assert!(
-                path.len() < 12,
-                "{flow}: path {path:?} is still in the flow after 12 presses: {steps:?}"
-            );
-            // A step seen twice on one path is a loop.
-            let here = flow_step(&last).to_owned();
-            let key = format!("flow:{flow}/{here}");
-            let visits = steps.iter().filter(|s| **s == key).count();
-            assert!(
-                visits <= 1,
-                "{flow}: path {path:?} loops back to step {here}: {steps:?}"
-            );
-            let n = button_values(&last).len();
-            assert!(
-                n > 0,
-                "{flow}: step {here} has neither buttons nor input: {last}"
-            );
-            for i in (0..n).rev() {
-                let mut p = path.clone();
+            let mut edges = Vec::new();
+            for i in 0..buttons {
+                let mut p: Vec<usize> = path.clone();
                 p.push(i);
-                stack.push(p);
+                let (last, steps) = walk(&server, flow, &p).await;
+                if ends_button_path(&last) {
+                    edges.push(None);
+                    continue;
+                }
+                let next = steps.last().unwrap().clone();
+                edges.push(Some(next.clone()));
+                queue.push_back((next, p, button_values(&last).len()));
+            }
+            graph.insert(key, edges);
+        }
+    }
+    // Longest path of steps from `key`; a step met again on the path is a cycle.
+    fn longest(
+        key: &str,
+        graph: &HashMap<String, Vec<Option<String>>>,
+        path: &mut Vec<String>,
+    ) -> Vec<String> {
+        assert!(
+            !path.iter().any(|p| p == key),
+            "button presses go round a cycle: {} → {key}",
+            path.join(" → ")
+        );
+        path.push(key.to_owned());
+        let mut best = Vec::new();
+        for next in graph[key].iter().flatten() {
+            let p = longest(next, graph, path);
+            if p.len() > best.len() {
+                best = p;
             }
         }
-        assert!(ended >= 3, "{flow}: only {ended} paths explored");
+        path.pop();
+        let mut out = vec![key.to_owned()];
+        out.extend(best);
+        out
     }
+    for start in &starts {
+        let path = longest(start, &graph, &mut Vec::new());
+        assert!(
+            path.len() <= 12,
+            "{} steps before the path ends: {}",
+            path.len(),
+            path.join(" → ")
+        );
+    }
+    let edges: usize = graph.values().map(Vec::len).sum();
+    assert!(graph.len() >= 12 && edges >= 30, "{graph:?}");
 }
 
 #[tokio::test]
@@ -393,4 +436,290 @@ async fn cancelar_leaves_the_flow() {
         "a stale flow button was accepted: {f}"
     );
     assert_eq!(f["code"], "unknown_choice", "{f}");
+}
+
+/// Fills the case form with valid data and stops at the summary; returns it.
+async fn fill_case_form(ws: &mut WsClient) -> Value {
+    let frames = ws.escalate(None).await;
+    let mut step = last_bot(&frames).clone();
+    for _ in 0..20 {
+        assert_eq!(flow_id(&step), "crear-caso", "{step}");
+        if flow_step(&step) == "confirmar" {
+            return step;
+        }
+        let frames = match step["flow"]["input"].as_str() {
+            Some("email") => ws.say("ana.perez@example.com").await,
+            Some("phone") => ws.say("3001234567").await,
+            Some("document") => ws.say("1020304050").await,
+            Some(_) => {
+                let text = match flow_step(&step) {
+                    "nombre" => "Ana María Pérez Gómez",
+                    "organizacion" => "Alcaldía de Villa de Leyva",
+                    _ => "No puedo cargar la oferta en el proceso CD-123-2026.",
+                };
+                ws.say(text).await
+            }
+            None => ws.choose(&button_values(&step)[0]).await,
+        };
+        step = last_bot(&frames).clone();
+    }
+    panic!("never reached the summary");
+}
+
+fn button_by_label(step: &Value, label: &str) -> String {
+    step["buttons"]
+        .as_array()
+        .and_then(|b| {
+            b.iter()
+                .find(|b| b["label"].as_str().is_some_and(|l| l.starts_with(label)))
+        })
+        .and_then(|b| b["value"].as_str())
+        .unwrap_or_else(|| panic!("no button «{label}» in {step}"))
+        .to_owned()
+}
+
+/// "Corregir un dato" lets the user pick the field: only that one is asked
+/// again, the others are kept, and the summary comes back. Corrections are
+/// bounded, so buttons alone can never go round the summary forever.
+#[tokio::test]
+async fn correcting_the_case_form_changes_one_field_and_keeps_the_rest() {
+    let server = TestServer::default_start();
+    let (mut ws, _) = server.fresh().await;
+    let mut summary = fill_case_form(&mut ws).await;
+    for (n, (field, typed, shown)) in [
+        (
+            "Correo",
+            "otro.correo@example.org",
+            "otro.correo@example.org",
+        ),
+        ("Teléfono", "7456788", "6017456788"),
+        ("Nombre", "Ana M. Pérez", "Ana M. Pérez"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let frames = ws.choose(&button_by_label(&summary, "Corregir")).await;
+        let menu = last_bot(&frames).clone();
+        assert_eq!(flow_step(&menu), "corregir", "{}", pretty(&frames));
+        let frames = ws.choose(&button_by_label(&menu, field)).await;
+        let ask = last_bot(&frames).clone();
+        assert!(ask["flow"]["input"].is_string(), "{field}: {ask}");
+        let frames = ws.say(typed).await;
+        summary = last_bot(&frames).clone();
+        assert_eq!(
+            flow_step(&summary),
+            "confirmar",
+            "after correcting {field} the summary should come back: {}",
+            pretty(&frames)
+        );
+        let text = summary["text"].as_str().unwrap();
+        assert!(text.contains(shown), "{field} not corrected: {text}");
+        assert!(
+            text.contains("Alcaldía de Villa de Leyva") && text.contains("1020304050"),
+            "other fields lost after correction {n}: {text}"
+        );
+    }
+    // Three corrections made: the summary no longer offers another one.
+    let labels: Vec<&str> = summary["buttons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| b["label"].as_str())
+        .collect();
+    assert!(
+        !labels.iter().any(|l| l.starts_with("Corregir")),
+        "{labels:?}"
+    );
+    assert!(
+        labels.iter().any(|l| l.starts_with("Confirmar")),
+        "{labels:?}"
+    );
+}
+
+/// A NIT whose check digit (DIAN's modulo-11) does not match is refused with
+/// the right digit; a 7-digit Bogotá landline is accepted as 601 + number.
+#[tokio::test]
+async fn nit_with_a_wrong_check_digit_is_refused_in_the_case_form() {
+    let server = TestServer::default_start();
+    let (mut ws, _) = server.fresh().await;
+    ws.escalate(None).await;
+    let mut step = last_bot(&ws.say("Luis Gómez").await).clone();
+    assert_eq!(flow_step(&step), "tipo-documento", "{step}");
+    step = last_bot(&ws.choose(&button_by_label(&step, "NIT")).await).clone();
+    assert_eq!(flow_step(&step), "numero-documento", "{step}");
+    // 899999061's check digit is 9 (Alcaldía Mayor de Bogotá's RUT).
+    for wrong in ["899999061-4", "899.999.061-0"] {
+        let reply = last_bot(&ws.say(wrong).await).clone();
+        assert_eq!(
+            flow_step(&reply),
+            "numero-documento",
+            "{wrong} accepted: {reply}"
+        );
+        let text = reply["text"].as_str().unwrap();
+        assert!(
+            text.contains("verificación") && text.contains("es 9"),
+            "{text}"
+        );
+    }
+    let next = last_bot(&ws.say("899999061-9").await).clone();
+    assert_eq!(flow_step(&next), "organizacion", "{next}");
+}
+
+/// A refusal says what is wrong and repeats only the question, not a long
+/// introduction.
+#[tokio::test]
+async fn refusal_repeats_only_the_question() {
+    let server = TestServer::default_start();
+    let (mut ws, _) = server.fresh().await;
+    let first = last_bot(&ws.escalate(None).await).clone();
+    assert_eq!(flow_step(&first), "nombre");
+    let intro = first["text"].as_str().unwrap();
+    let reply = last_bot(&ws.say("x").await).clone();
+    assert_eq!(flow_step(&reply), "nombre", "{reply}");
+    let text = reply["text"].as_str().unwrap();
+    assert!(text.contains("nombre completo"), "{text}");
+    let intro_first_line = intro.lines().next().unwrap();
+    assert!(
+        !text.contains(intro_first_line),
+        "the refusal repeats the introduction: {text}"
+    );
+}
+
+/// The seed's own case, told naturally, starts the intrusion flow.
+#[tokio::test]
+async fn seed_case_in_natural_words_starts_the_intrusion_flow() {
+    let server = TestServer::default_start();
+    for text in [
+        "Alguien intentó ingresar a mi cuenta de SECOP II esta tarde, me bloqueó la clave y después trató de recuperarla",
+        "hoy a las 9 am otra persona trató de entrar con mi usuario, la contraseña se bloqueó y alguien pidió restablecerla",
+    ] {
+        let reply = ask_fresh(&server, text).await;
+        assert_eq!(
+            (kind(&reply), flow_id(&reply)),
+            ("flow", "acceso-no-autorizado"),
+            "{text}: {reply}"
+        );
+    }
+}
+
+/// Security cases are `alta` wherever the user asks for a person: from a
+/// security flow's "Hablar con una persona" (a `normal` button), and by typing
+/// it after the flow ended.
+#[tokio::test]
+async fn security_cases_are_alta_wherever_they_start() {
+    let server = start_with_agents(&[("sonia", "agent")], &[]);
+    let (mut agent, _) = agent_console(&server, "sonia").await;
+
+    // 1. Intrusion flow → "Sí, todavía puedo entrar" → "Hablar con una persona".
+    let (mut ws, _) = server.fresh().await;
+    let session_a = ws.session.clone().unwrap();
+    let start = last_bot(&ws.choose("tema:acceso-no-autorizado").await).clone();
+    let step = last_bot(&ws.choose(&button_by_label(&start, "Sí")).await).clone();
+    ws.choose(&button_by_label(&step, "Hablar con una persona"))
+        .await;
+    let summary = fill_case_form(&mut ws).await;
+    ws.choose(&button_by_label(&summary, "Confirmar")).await;
+
+    // 2. Unrequested reset e-mail flow, ended, then typed.
+    let (mut ws2, _) = server.fresh().await;
+    let session_b = ws2.session.clone().unwrap();
+    let start = last_bot(&ws2.choose("tema:correo-no-solicitado").await).clone();
+    let step = last_bot(&ws2.choose(&button_by_label(&start, "No, no abrí")).await).clone();
+    ws2.choose(&button_by_label(&step, "Entendido")).await;
+    ws2.say("quiero hablar con una persona").await;
+    let summary = fill_case_form(&mut ws2).await;
+    ws2.choose(&button_by_label(&summary, "Confirmar")).await;
+
+    // 3. A case with no security flow stays normal.
+    let (_ws3, session_c, _) =
+        user_with_ticket(&server, "No encuentro el botón para cargar la factura").await;
+
+    for (session, want) in [
+        (&session_a, "alta"),
+        (&session_b, "alta"),
+        (&session_c, "normal"),
+    ] {
+        let frames = agent
+            .recv_until(|f| is_type(f, "queue") && queue_item(f, session).is_some())
+            .await;
+        let queue = frames.last().unwrap();
+        assert_eq!(
+            queue_item(queue, session).unwrap()["priority"],
+            want,
+            "{session}: {queue}"
+        );
+    }
+}
+
+/// Outside `--hours`, asking for a person says when agents are back and opens
+/// the case directly; `welcome.agents` tells the widget.
+#[tokio::test]
+async fn outside_hours_escalation_says_when_agents_are_back() {
+    // A schedule that is closed today in Bogotá: only tomorrow's weekday.
+    let days = ["lun", "mar", "mie", "jue", "vie", "sab", "dom"];
+    let today = (chrono::Utc::now() - chrono::Duration::hours(5))
+        .date_naive()
+        .weekday()
+        .num_days_from_monday() as usize;
+    let hours = format!("{} 08:00-17:00", days[(today + 1) % 7]);
+    let server = TestServer::start(Opts {
+        args: vec!["--hours".into(), hours],
+        ..Opts::default()
+    });
+    let (mut ws, welcome) = server.fresh().await;
+    let agents = &welcome["agents"];
+    assert_eq!(agents["available"], false, "{welcome}");
+    assert!(
+        agents["hours"].as_str().unwrap().contains("8:00 a 17:00"),
+        "{agents}"
+    );
+    assert!(
+        agents["next"].as_str().unwrap().contains("a las 8:00"),
+        "{agents}"
+    );
+    let frames = ws.escalate(None).await;
+    let notice = bot_replies(&frames)
+        .into_iter()
+        .find(|r| kind(r) == "notice")
+        .unwrap_or_else(|| panic!("no hours notice: {}", pretty(&frames)));
+    let text = notice["text"].as_str().unwrap();
+    assert!(text.contains("8:00") && text.contains("festivos"), "{text}");
+    assert_eq!(
+        flow_id(last_bot(&frames)),
+        "crear-caso",
+        "{}",
+        pretty(&frames)
+    );
+}
+
+/// Unknown addresses and wrong methods get a Spanish page, never an empty body;
+/// `GET /agent/login` leads to the console's login form.
+#[tokio::test]
+async fn unknown_paths_and_wrong_methods_get_spanish_pages() {
+    let server = TestServer::default_start();
+    let missing = server.get("/no-existe/de-verdad").await;
+    assert_eq!(missing.status, 404);
+    assert!(
+        missing.body.contains("No encontramos esa página"),
+        "{}",
+        missing.body
+    );
+    assert!(missing.body.contains("lang=\"es-CO\""));
+    let agent_missing = server.get("/agent/nada").await;
+    assert_eq!(agent_missing.status, 404);
+    assert!(
+        agent_missing.body.contains("href=\"/agent\""),
+        "{}",
+        agent_missing.body
+    );
+    let login = server.get("/agent/login").await;
+    assert!(
+        login.status == 303 || login.status == 307 || login.status == 302,
+        "GET /agent/login: {}",
+        login.status
+    );
+    assert_eq!(login.header("location"), Some("/agent"));
+    let wrong = server.get("/agent/unlock").await;
+    assert_eq!(wrong.status, 405);
+    assert!(wrong.body.contains("no se abre así"), "{}", wrong.body);
 }
