@@ -300,6 +300,15 @@ impl Application {
             Ok(Err(e)) => tracing::error!(error = %e, "final flush failed"),
             Err(e) => tracing::error!(error = %e, "final flush task failed"),
         }
+        // The channel's task may not get to run again before the runtime ends:
+        // remove its socket here, so no command waits on a server that is gone.
+        if let Some(socket) = &self.served.admin_socket {
+            if let Err(e) = std::fs::remove_file(socket) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(error = %e, "failed to remove the admin socket");
+                }
+            }
+        }
         Ok(())
     }
 }
