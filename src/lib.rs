@@ -19,6 +19,7 @@
 //!   related topics as views for the pages, ranked by the bot's own search.
 //! - [`text`]: text as people type it → one canonical form (NFC, no invisible
 //!   characters), applied once at the socket edge; credentials masked.
+//! - [`local_time`]: times shown to people, in Bogotá time and one format.
 //! - [`eval`], [`report`]: offline commands over the folder and the data.
 //!
 //! Data flows one way: socket → `server::ws_user` → `conversation` → `flows` or
@@ -35,6 +36,7 @@ pub mod eval;
 pub mod flows;
 pub mod help;
 pub mod knowledge;
+pub mod local_time;
 pub mod markdown;
 pub mod problem;
 pub mod render;

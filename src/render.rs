@@ -49,6 +49,7 @@ pub const PAGE_TEMPLATES: &[&str] = &[
     "agent_login",
     "tickets",
     "admin",
+    "agent_forbidden",
     "not_found",
     "error",
 ];

@@ -193,6 +193,16 @@ pub fn mask_secrets(text: &str) -> Option<String> {
             i += 1;
             continue;
         }
+        // "…use «¿Olvidó su contraseña?»**)." ends its sentence: what follows
+        // is not its value (agents insert help articles that name the word).
+        let raw = &text[tokens[i].start..tokens[i].end];
+        if raw
+            .trim_end_matches(['*', '_'])
+            .ends_with(['.', '?', '!', ')', '»', '”'])
+        {
+            i += 1;
+            continue;
+        }
         let is_code = matches!(word.as_str(), "código" | "codigo" | "pin" | "otp");
         let mut qualified = !matches!(word.as_str(), "código" | "codigo");
         let mut announced = tokens[i].trailing_colon(text);
@@ -218,6 +228,13 @@ pub fn mask_secrets(text: &str) -> Option<String> {
         let Some(value) = tokens.get(j) else {
             break;
         };
+        // A value is on the same line, and a parenthesis opens an aside
+        // ("la contraseña (por ejemplo…"), not a secret.
+        let gap = &text[tokens[j - 1].end..value.start];
+        if gap.contains('\n') || text[value.start..].starts_with('(') {
+            i = j;
+            continue;
+        }
         let (start, end) = value_span(&text[value.start..], value.end - value.start);
         let inner = &text[value.start + start..value.start + end];
         let quoted = start > 0;
@@ -411,6 +428,9 @@ mod tests {
             "mi clave es incorrecta",
             "el código del proceso es CO1.PCCNTR.123456",
             "qué es el código UNSPSC",
+            // A help article an agent inserts.
+            "1. Use la opción para recuperar la contraseña (por ejemplo, **«¿Olvidó su contraseña?»**).\n2. Escriba su usuario.",
+            "Cambie la contraseña.\n3. Listo",
         ] {
             assert_eq!(mask_secrets(text), None, "{text}");
         }

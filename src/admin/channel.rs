@@ -157,7 +157,7 @@ pub async fn handle(
                     .map(|e| {
                         format!(
                             "{}\t{}\t{}\t{}\n",
-                            super::bogota(e.at),
+                            crate::local_time::date_time(e.at),
                             e.actor,
                             e.target,
                             e.detail

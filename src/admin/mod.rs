@@ -367,13 +367,6 @@ fn role_label(role: Role) -> &'static str {
     }
 }
 
-/// A time as people in Colombia read it: `29/11/2026 10:44` (UTC−5 all year).
-pub fn bogota(at: chrono::DateTime<chrono::Utc>) -> String {
-    (at - chrono::Duration::hours(5))
-        .format("%d/%m/%Y %H:%M")
-        .to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,9 +401,5 @@ mod tests {
             assert_eq!(e.actor, "jefa");
             assert!(!e.detail.contains(&generated) && !e.detail.contains(&reset));
         }
-        assert_eq!(
-            bogota(chrono::DateTime::from_timestamp(0, 0).unwrap()),
-            "31/12/1969 19:00"
-        );
     }
 }

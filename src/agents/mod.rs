@@ -8,7 +8,9 @@
 
 pub mod accounts;
 pub mod cli;
+mod notes;
 mod throttle;
+pub mod typing;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -16,11 +18,12 @@ use std::time::Duration;
 
 use chrono::Utc;
 use serde_json::json;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
 pub use accounts::{Account, Role};
 pub use throttle::Throttle;
+use typing::TypingGate;
 
 use crate::config::ServeArgs;
 use crate::conversation::{
@@ -29,7 +32,7 @@ use crate::conversation::{
 use crate::server::protocol::{ErrorCode, QueueItem};
 use crate::shutdown::CancellationToken;
 use crate::store::StoreError;
-use crate::tickets::{Priority, Status, Ticket, TicketId};
+use crate::tickets::{Note, Priority, Status, Ticket, TicketId};
 
 /// One escalated conversation in the queue.
 #[derive(Debug, Clone)]
@@ -96,6 +99,10 @@ pub struct Agents {
     grace_period: Duration,
     /// Per agent, cancelled to close their consoles (account disabled or removed).
     revocations: Mutex<HashMap<String, CancellationToken>>,
+    /// Typing indicators, throttled per conversation and side.
+    typing: Arc<TypingGate>,
+    /// Internal notes as they are written, for the consoles holding the case.
+    notes: broadcast::Sender<(SessionId, Note)>,
     pub throttle: Throttle,
     pub login_hours: u64,
     pub allowed_origins: Vec<String>,
@@ -140,6 +147,8 @@ impl Agents {
             grace: Mutex::new(HashMap::new()),
             grace_period: Duration::from_secs(args.agent_grace_secs),
             revocations: Mutex::new(HashMap::new()),
+            typing: Arc::default(),
+            notes: broadcast::channel(256).0,
             throttle: Throttle::default(),
             login_hours: args.login_hours,
             allowed_origins: args.allowed_origins.clone(),
@@ -501,7 +510,11 @@ impl Agents {
         }
         // An agent pasting a user's credential back gets it masked too.
         let text = crate::text::mask_secrets(text).unwrap_or_else(|| text.to_owned());
+        // Agents write the same safe Markdown as entries (an inserted article
+        // keeps its bold and lists): the widget shows `html` when present.
+        let html = crate::markdown::markdown(&text);
         let mut reply = Reply::new(Author::Agent, ReplyKind::Agent, text);
+        reply.html = Some(html);
         reply.agent_name = Some(agent.display_name.clone());
         self.hub
             .append(session, move |_| (vec![reply], None))
@@ -523,6 +536,7 @@ impl Agents {
         );
         let notice = Reply::new(Author::System, ReplyKind::Notice, text);
         let live = self.record(session, &ticket, None, notice).await?;
+        self.typing.forget(session);
         self.announce(&live, false, display, &ticket);
         if let Ok(mut queue) = self.queue.lock() {
             if let Some(w) = queue.get_mut(session) {
@@ -559,6 +573,7 @@ impl Agents {
             due: Some(ticket.due.to_string()),
         });
         let live = self.record(session, &ticket, None, reply).await?;
+        self.typing.forget(session);
         self.announce(&live, false, agent.display_name.clone(), &ticket);
         if let Ok(mut queue) = self.queue.lock() {
             queue.remove(session);

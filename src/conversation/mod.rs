@@ -50,6 +50,12 @@ pub enum SessionEvent {
         joined: bool,
         name: String,
     },
+    /// Someone is (or stopped) typing: the user (for the agent holding the
+    /// conversation) or the agent (for the user's tabs). Never stored.
+    Typing {
+        by_agent: bool,
+        on: bool,
+    },
 }
 
 /// A live conversation: its state behind an async lock (held across the

@@ -60,11 +60,43 @@ impl Entry {
     }
 }
 
+/// A canned response for agents (`respuestas/<id>.md`): a title to find it
+/// by, and a Markdown text the agent edits before sending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Canned {
+    pub id: String,
+    pub title: String,
+    pub body: String,
+    pub path: PathBuf,
+}
+
+impl Canned {
+    /// Whether every word of `query` is in the title or the id, ignoring case
+    /// and accents (agents type `/contra` for «Contraseña»).
+    pub fn matches(&self, query: &str) -> bool {
+        let haystack = fold(&format!("{} {}", self.title, self.id));
+        fold(query)
+            .split_whitespace()
+            .all(|word| haystack.contains(word))
+    }
+}
+
+/// Lowercase without accents, for matching what agents type.
+fn fold(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    text.nfd()
+        .filter(|c| !('\u{300}'..='\u{36f}').contains(c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
 /// Everything read from the folder, problems included.
 #[derive(Debug, Default, Clone)]
 pub struct Loaded {
     pub entries: Vec<Entry>,
     pub flows: Vec<FlowDef>,
+    /// Canned responses for agents (`respuestas/`), in file order.
+    pub canned: Vec<Canned>,
     pub synonyms: Vec<Vec<String>>,
     /// Phrases that are out of scope (`fuera-de-alcance.txt`): matching one means "fallback".
     pub out_of_scope: Vec<String>,
@@ -146,6 +178,21 @@ pub fn load(dir: &Path) -> Loaded {
         };
         match flows::parse(&id, &path, &text) {
             Ok(flow) => out.flows.push(flow),
+            Err(mut problems) => out.problems.append(&mut problems),
+        }
+    }
+    // Same header and rules as an entry: a title, then a non-empty body.
+    for path in files(&dir.join("respuestas"), "md", &mut out) {
+        let Some((id, text)) = read_unique(&path, &mut ids, &mut out.problems) else {
+            continue;
+        };
+        match parse_entry(&id, EntryKind::Faq, &path, &text) {
+            Ok(e) => out.canned.push(Canned {
+                id: e.id,
+                title: e.title,
+                body: e.body,
+                path: e.path,
+            }),
             Err(mut problems) => out.problems.append(&mut problems),
         }
     }

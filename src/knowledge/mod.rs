@@ -25,7 +25,7 @@ use chrono::{DateTime, Utc};
 pub use analyzer::Mode;
 pub use decide::{Decision, Understanding};
 pub use index::{Hit, Target};
-pub use loader::{Entry, EntryKind};
+pub use loader::{Canned, Entry, EntryKind};
 
 use crate::flows::FlowDef;
 use crate::problem::{Problem, Problems};
@@ -150,6 +150,8 @@ impl Topic<'_> {
 pub struct Knowledge {
     pub entries: Vec<Entry>,
     pub flows: Vec<FlowDef>,
+    /// Canned responses for agents (not searched by the bot).
+    pub canned: Vec<Canned>,
     pub loaded_at: DateTime<Utc>,
     pub dir: PathBuf,
     /// Warnings of the load (missing sources, unreadable review dates).
@@ -246,6 +248,7 @@ impl Knowledge {
         Ok(Knowledge {
             entries: loaded.entries,
             flows: loaded.flows,
+            canned: loaded.canned,
             loaded_at: Utc::now(),
             dir: dir.to_path_buf(),
             warnings: loaded.warnings,

@@ -13,10 +13,10 @@ use axum::{Form, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::agent_pages::{current_agent, origin_ok};
 use super::pages::render_page;
-use super::ws_agent::{current_agent, origin_ok};
 use super::AppState;
-use crate::admin::{bogota, Admin, AdminError};
+use crate::admin::{Admin, AdminError};
 use crate::agents::accounts::{Account, Role};
 
 /// Audit entries shown on the page.
@@ -127,7 +127,7 @@ fn render(state: &AppState, me: &Account, status: StatusCode, outcome: Outcome) 
         })
         .into_iter()
         .map(|e| AuditRow {
-            at: bogota(e.at),
+            at: crate::local_time::date_time(e.at),
             iso: e.at.to_rfc3339(),
             actor: e.actor,
             target: e.target,

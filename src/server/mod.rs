@@ -4,6 +4,7 @@
 //! (through `LiveKnowledge`) and `agents`.
 
 pub mod admin;
+pub mod agent_pages;
 pub mod connections;
 pub mod limits;
 pub mod outbound;
@@ -459,6 +460,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::router())
         .merge(ws_user::router())
+        .merge(agent_pages::router())
         .merge(ws_agent::router())
         .merge(admin::router())
         .fallback(pages::not_found)

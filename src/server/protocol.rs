@@ -32,22 +32,47 @@ pub enum ClientFrame {
         seq: u64,
         useful: bool,
     },
+    /// Extension: the user is (or stopped) typing; forwarded to the agent
+    /// holding the conversation, never stored.
+    Typing {
+        on: bool,
+    },
 }
 
 /// The `type` values `ClientFrame` knows, to tell "unknown type" from "bad fields".
-const CLIENT_TYPES: &[&str] = &["hello", "say", "choose", "escalate", "feedback"];
+const CLIENT_TYPES: &[&str] = &["hello", "say", "choose", "escalate", "feedback", "typing"];
 
 /// A frame sent by an agent's console.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AgentFrame {
-    Claim { session: String },
-    Say { session: String, text: String },
-    Release { session: String },
-    Resolve { session: String, note: String },
+    Claim {
+        session: String,
+    },
+    Say {
+        session: String,
+        text: String,
+    },
+    Release {
+        session: String,
+    },
+    Resolve {
+        session: String,
+        note: String,
+    },
+    /// Extension: the agent is (or stopped) typing to the user.
+    Typing {
+        session: String,
+        on: bool,
+    },
+    /// Extension: an internal note on the case, for agents only.
+    Note {
+        session: String,
+        text: String,
+    },
 }
 
-const AGENT_TYPES: &[&str] = &["claim", "say", "release", "resolve"];
+const AGENT_TYPES: &[&str] = &["claim", "say", "release", "resolve", "typing", "note"];
 
 impl ClientFrame {
     /// Every string made canonical ([`crate::text::normalize`]): the one place
@@ -68,7 +93,7 @@ impl ClientFrame {
             ClientFrame::Escalate { text } => ClientFrame::Escalate {
                 text: text.map(|t| normalize(&t)),
             },
-            f @ ClientFrame::Feedback { .. } => f,
+            f @ (ClientFrame::Feedback { .. } | ClientFrame::Typing { .. }) => f,
         }
     }
 }
@@ -91,6 +116,14 @@ impl AgentFrame {
             AgentFrame::Resolve { session, note } => AgentFrame::Resolve {
                 session: normalize(&session),
                 note: normalize(&note),
+            },
+            AgentFrame::Typing { session, on } => AgentFrame::Typing {
+                session: normalize(&session),
+                on,
+            },
+            AgentFrame::Note { session, text } => AgentFrame::Note {
+                session: normalize(&session),
+                text: normalize(&text),
             },
         }
     }
@@ -133,6 +166,11 @@ pub enum ServerFrame {
     Message {
         session: String,
         reply: Reply,
+    },
+    /// Extension: the other side is typing (`from` is `agent` on the user socket).
+    Typing {
+        from: &'static str,
+        on: bool,
     },
 }
 

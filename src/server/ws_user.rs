@@ -280,6 +280,14 @@ impl UserSocket {
                 Some(s) => self.state.hub.feedback(s, seq, useful).await.map(|()| true),
                 None => return self.refuse(ErrorCode::NotReady).await,
             },
+            // Extension (typing indicators): the agents module forwards or drops it.
+            ClientFrame::Typing { on } => match &self.session {
+                Some(s) => {
+                    self.state.agents.typing_from_user(s, on);
+                    return ControlFlow::Continue(());
+                }
+                None => return self.refuse(ErrorCode::NotReady).await,
+            },
         };
         if self.closing {
             return ControlFlow::Break(());
@@ -474,6 +482,11 @@ impl UserSocket {
                 };
                 self.deliver(&ServerFrame::Agent { event, name }).await
             }
+            Ok(SessionEvent::Typing { by_agent: true, on }) => {
+                self.deliver(&ServerFrame::Typing { from: "agent", on })
+                    .await
+            }
+            Ok(SessionEvent::Typing { .. }) => ControlFlow::Continue(()),
             Err(broadcast::error::RecvError::Lagged(n)) => {
                 // Missed live events (say, during a long replay): every message
                 // is stored, so read the gap back rather than drop the tab.

@@ -55,8 +55,11 @@ pub struct BackupInfo {
 
 impl std::fmt::Display for BackupInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let bogota = self.taken_at - chrono::Duration::hours(5);
-        write!(f, "copia del {}", bogota.format("%d/%m/%Y %H:%M"))?;
+        write!(
+            f,
+            "copia del {}",
+            crate::local_time::date_time(self.taken_at)
+        )?;
         for (tree, n) in &self.counts {
             write!(f, "\n  {tree}: {n} registros")?;
         }

@@ -149,6 +149,19 @@ pub struct Ticket {
     pub handled_by: Option<String>,
     pub resolution: Option<String>,
     pub resolved_at: Option<DateTime<Utc>>,
+    /// Internal notes between agents: never shown to the user.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<Note>,
+}
+
+/// An internal note on a case, written by an agent for the other agents and
+/// supervisors (the user never sees it).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Note {
+    pub text: String,
+    /// The agent's display name.
+    pub agent: String,
+    pub ts: DateTime<Utc>,
 }
 
 impl Ticket {
@@ -189,6 +202,7 @@ impl Ticket {
             handled_by: None,
             resolution: None,
             resolved_at: None,
+            notes: Vec::new(),
         }
     }
 

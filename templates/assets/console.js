@@ -18,6 +18,11 @@
   var ALERT_CLEAR_MS = 15000;
   var NOTICE_CLEAR_MS = 12000;
   var EXCERPT_CHARS = 280;
+  var NOTE_HINT = "El usuario leerá esta nota en el chat y queda en el caso: explíquele con claridad qué se resolvió.";
+  var TYPING_EVERY_MS = 1000;
+  var TYPING_IDLE_MS = 4000;
+  var SOUND_KEY = "secobot.console.sound";
+  var NOTIFY_ASKED_KEY = "secobot.console.notify-asked";
 
   var FIELD_LABELS = [
     ["nombre", "Nombre"],
@@ -122,12 +127,60 @@
     return isNaN(d.getTime()) ? null : d;
   }
 
+  /* Times are shown in Bogotá time, whatever the agent's computer says, in
+   * one format: 29/11/2026 10:44. */
+  var BOGOTA = (function () {
+    try {
+      return new Intl.DateTimeFormat("es-CO", {
+        timeZone: "America/Bogota",
+        year: "numeric",
+        month: "2-digit",
+        day: "2-digit",
+        hour: "2-digit",
+        minute: "2-digit",
+        hourCycle: "h23"
+      });
+    } catch (e) {
+      return null;
+    }
+  })();
+
+  function bogotaParts(date) {
+    var out = {};
+    if (BOGOTA && typeof BOGOTA.formatToParts === "function") {
+      BOGOTA.formatToParts(date).forEach(function (p) {
+        out[p.type] = p.value;
+      });
+      if (out.hour === "24") {
+        out.hour = "00";
+      }
+      return out;
+    }
+    // No time-zone support: Colombia is UTC−5 all year (no daylight saving since 1993).
+    var d = new Date(date.getTime() - 5 * 3600 * 1000);
+    return {
+      year: String(d.getUTCFullYear()),
+      month: pad2(d.getUTCMonth() + 1),
+      day: pad2(d.getUTCDate()),
+      hour: pad2(d.getUTCHours()),
+      minute: pad2(d.getUTCMinutes())
+    };
+  }
+
   function hhmm(date) {
-    return pad2(date.getHours()) + ":" + pad2(date.getMinutes());
+    var p = bogotaParts(date);
+    return p.hour + ":" + p.minute;
   }
 
   function fullDate(date) {
-    return date.getFullYear() + "-" + pad2(date.getMonth() + 1) + "-" + pad2(date.getDate()) + " " + hhmm(date);
+    var p = bogotaParts(date);
+    return p.day + "/" + p.month + "/" + p.year + " " + p.hour + ":" + p.minute;
+  }
+
+  /* A calendar date from the server (YYYY-MM-DD) as 29/11/2026. */
+  function dayText(value) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(str(value));
+    return m ? m[3] + "/" + m[2] + "/" + m[1] : str(value);
   }
 
   function waitingText(since) {
@@ -390,6 +443,7 @@
         break;
       case "queue":
         state.queue = Array.isArray(frame.items) ? frame.items : [];
+        noticeNewWaiting(state.queue);
         renderQueue();
         break;
       case "claimed":
@@ -406,6 +460,15 @@
         break;
       case "search_results":
         onSearchResults(frame);
+        break;
+      case "note":
+        onNote(frame);
+        break;
+      case "typing":
+        onTyping(frame);
+        break;
+      case "canned_results":
+        onCannedResults(frame);
         break;
       case "error":
         onError(frame);
@@ -484,7 +547,7 @@
     if (els.queueCount) {
       els.queueCount.textContent = "(" + waiting + (waiting === 1 ? " en espera)" : " en espera)");
     }
-    document.title = (waiting > 0 ? "(" + waiting + ") " : "") + baseTitle;
+    renderTitle(waiting);
 
     if (focusSession) {
       var again = els.queue.querySelector('.queue-item[data-session="' + cssEscape(focusSession) + '"]');
@@ -496,6 +559,21 @@
         target.focus();
       }
     }
+  }
+
+  /* A case that was not waiting before (new, or handed back) asks for attention;
+   * the first queue after connecting only sets what is known. */
+  function noticeNewWaiting(items) {
+    var now = Object.create(null);
+    items.forEach(function (item) {
+      if (item && item.session && !item.held_by) {
+        now[item.session] = true;
+        if (state.knownWaiting && !state.knownWaiting[item.session]) {
+          attention("Nuevo caso en espera: " + str(item.ticket), str(item.preview).slice(0, 140), "queue-" + str(item.session));
+        }
+      }
+    });
+    state.knownWaiting = now;
   }
 
   function queueItem(item) {
@@ -610,6 +688,11 @@
     return ticket && ticket.id ? "Caso " + str(ticket.id) : "Caso";
   }
 
+  /* "caso SB-000003" inside a sentence: the id keeps its own capitals. */
+  function caseRef(ticket) {
+    return ticket && ticket.id ? "caso " + str(ticket.id) : "caso";
+  }
+
   function createConversation(session) {
     var conv = {
       session: session,
@@ -624,6 +707,8 @@
     var kbId = nextId("conv-kb");
     var noteId = nextId("conv-note");
     var noteErrId = nextId("conv-note-error");
+    var cannedId = nextId("conv-canned");
+    var internalId = nextId("conv-internal");
 
     var section = el("section", "conversation");
     section.setAttribute("data-session", session);
@@ -662,6 +747,12 @@
     transcript.setAttribute("aria-label", "Conversación");
     section.appendChild(transcript);
 
+    // "El usuario está escribiendo…": polite, and only changed when it changes.
+    var typing = el("p", "conv-typing");
+    typing.setAttribute("role", "status");
+    typing.setAttribute("aria-live", "polite");
+    section.appendChild(typing);
+
     // Message box.
     var compose = el("form", "compose");
     compose.setAttribute("novalidate", "");
@@ -676,13 +767,25 @@
     input.rows = 3;
     input.setAttribute("spellcheck", "true");
     input.setAttribute("aria-describedby", hintId);
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-controls", cannedId);
     row.appendChild(input);
     var sendBtn = el("button", "btn btn-primary agent-send", "Enviar");
     sendBtn.type = "submit";
     row.appendChild(sendBtn);
     compose.appendChild(row);
-    var hint = el("p", "hint", "Ctrl+Enter para enviar. El usuario ve su nombre de asesor.");
+    var hint = el("p", "hint", "Ctrl+Enter para enviar. Escriba / y parte del título para usar una respuesta guardada. El usuario ve su nombre de asesor.");
     hint.id = hintId;
+    var canned = el("ul", "canned-list");
+    canned.id = cannedId;
+    canned.setAttribute("role", "listbox");
+    canned.setAttribute("aria-label", "Respuestas guardadas");
+    canned.hidden = true;
+    compose.appendChild(canned);
+    var cannedState = el("p", "canned-state visually-hidden");
+    cannedState.setAttribute("role", "status");
+    cannedState.setAttribute("aria-live", "polite");
+    compose.appendChild(cannedState);
     compose.appendChild(hint);
     section.appendChild(compose);
 
@@ -718,6 +821,33 @@
     kb.appendChild(kbBody);
     section.appendChild(kb);
 
+    // Internal notes: for agents and supervisors only.
+    var notes = el("div", "internal-notes");
+    var notesTitle = el("h4", "notes-title", "Notas internas");
+    notes.appendChild(notesTitle);
+    notes.appendChild(el("p", "hint", "Solo las ven los asesores y supervisores; el usuario no las recibe."));
+    var notesList = el("ul", "notes-list");
+    notesList.setAttribute("aria-label", "Notas internas del caso");
+    notes.appendChild(notesList);
+    var noteForm = el("form", "note-form");
+    noteForm.setAttribute("novalidate", "");
+    noteForm.setAttribute("autocomplete", "off");
+    var internalLabel = el("label", "label", "Nueva nota interna");
+    internalLabel.htmlFor = internalId;
+    noteForm.appendChild(internalLabel);
+    var internalRow = el("div", "compose-row");
+    var internal = el("textarea", "note-input");
+    internal.id = internalId;
+    internal.name = "internal-note";
+    internal.rows = 2;
+    internalRow.appendChild(internal);
+    var internalBtn = el("button", "btn btn-secondary note-save", "Guardar nota");
+    internalBtn.type = "submit";
+    internalRow.appendChild(internalBtn);
+    noteForm.appendChild(internalRow);
+    notes.appendChild(noteForm);
+    section.appendChild(notes);
+
     // Actions.
     var actions = el("div", "conv-actions");
     var releaseBtn = el("button", "btn btn-secondary release", "Devolver al bot");
@@ -737,7 +867,7 @@
     var resolveForm = el("form", "resolve-form");
     resolveForm.setAttribute("novalidate", "");
     resolveForm.hidden = true;
-    var noteLabel = el("label", "label", "Nota de resolución (obligatoria)");
+    var noteLabel = el("label", "label", "Nota de resolución para el usuario (obligatoria)");
     noteLabel.htmlFor = noteId;
     resolveForm.appendChild(noteLabel);
     var note = el("textarea", "resolve-note");
@@ -750,7 +880,7 @@
     resolveForm.appendChild(note);
     var noteErr = el("p", "hint resolve-error");
     noteErr.id = noteErrId;
-    noteErr.textContent = "Describa qué se resolvió; queda en el caso.";
+    noteErr.textContent = NOTE_HINT;
     resolveForm.appendChild(noteErr);
     var resolveButtons = el("div", "resolve-buttons");
     var confirmBtn = el("button", "btn btn-confirm resolve-confirm", "Confirmar resolución");
@@ -784,6 +914,16 @@
     conv.note = note;
     conv.noteErr = noteErr;
     conv.confirmBtn = confirmBtn;
+    conv.typing = typing;
+    conv.canned = canned;
+    conv.cannedState = cannedState;
+    conv.cannedItems = [];
+    conv.cannedActive = -1;
+    conv.notesList = notesList;
+    conv.noteInput = internal;
+    conv.noteSave = internalBtn;
+    conv.typingSentAt = 0;
+    conv.typingOn = false;
 
     state.conversations.set(session, conv);
     els.conversations.appendChild(section);
@@ -798,7 +938,7 @@
     var name = str(fields.nombre).trim();
     conv.title.textContent = ticketLabel(t) + (name ? " · " + name : "");
     conv.el.setAttribute("data-ticket", str(t.id));
-    conv.transcript.setAttribute("aria-label", "Conversación del " + ticketLabel(t).toLowerCase());
+    conv.transcript.setAttribute("aria-label", "Conversación del " + caseRef(t));
 
     while (conv.badges.firstChild) {
       conv.badges.removeChild(conv.badges.firstChild);
@@ -811,7 +951,7 @@
     if (t.status) {
       conv.badges.appendChild(el("span", "badge badge-status", STATUS_LABELS[t.status] || str(t.status)));
     }
-    conv.due.textContent = t.due ? "Fecha límite: " + str(t.due) : "";
+    conv.due.textContent = t.due ? "Fecha límite: " + dayText(t.due) : "";
 
     while (conv.dl.firstChild) {
       conv.dl.removeChild(conv.dl.firstChild);
@@ -884,11 +1024,18 @@
     node.appendChild(meta);
 
     var text = str(reply.text);
-    if (from === "bot" || from === "system") {
-      // Bot wording is Markdown; show it as plain text without the ** marks.
-      text = text.replace(/\*\*([^*\n]+)\*\*/g, "$1");
+    var rendered = from !== "user" && typeof reply.html === "string" && reply.html.trim() ? richText(reply.html) : null;
+    if (rendered) {
+      // What the user sees: the server's sanitised Markdown.
+      rendered.className = "msg-text is-html";
+      node.appendChild(rendered);
+    } else {
+      if (from === "bot" || from === "system") {
+        // Bot wording is Markdown; show it as plain text without the ** marks.
+        text = text.replace(/\*\*([^*\n]+)\*\*/g, "$1");
+      }
+      node.appendChild(el("div", "msg-text", text));
     }
-    node.appendChild(el("div", "msg-text", text));
 
     if (Array.isArray(reply.buttons) && reply.buttons.length) {
       var labels = reply.buttons
@@ -901,6 +1048,57 @@
       }
     }
     return node;
+  }
+
+  /* The server's sanitised HTML rebuilt element by element from an inert
+   * document: only these tags, only http(s) or relative links, text as text.
+   * (This file still never assigns innerHTML.) */
+  var RICH_TAGS = {
+    P: 1, BR: 1, STRONG: 1, B: 1, EM: 1, I: 1, UL: 1, OL: 1, LI: 1, CODE: 1, PRE: 1,
+    BLOCKQUOTE: 1, A: 1, H1: 1, H2: 1, H3: 1, H4: 1, H5: 1, H6: 1, DEL: 1,
+    TABLE: 1, THEAD: 1, TBODY: 1, TR: 1, TH: 1, TD: 1
+  };
+
+  function richText(html) {
+    if (typeof window.DOMParser !== "function") {
+      return null;
+    }
+    var doc;
+    try {
+      doc = new window.DOMParser().parseFromString(html, "text/html");
+    } catch (e) {
+      return null;
+    }
+    var out = el("div");
+    (function copy(from, to) {
+      for (var n = from.firstChild; n; n = n.nextSibling) {
+        if (n.nodeType === 3) {
+          to.appendChild(document.createTextNode(n.nodeValue));
+        } else if (n.nodeType === 1) {
+          var tag = n.tagName.toUpperCase();
+          if (!RICH_TAGS[tag]) {
+            copy(n, to);
+            continue;
+          }
+          // Headings inside a message read as bold lines.
+          var made = document.createElement(/^H[1-6]$/.test(tag) ? "strong" : tag.toLowerCase());
+          if (tag === "A") {
+            var href = n.getAttribute("href") || "";
+            if (/^(https?:\/\/|\/(?!\/))/i.test(href)) {
+              made.setAttribute("href", href);
+              made.setAttribute("target", "_blank");
+              made.setAttribute("rel", "noopener noreferrer");
+            }
+          }
+          copy(n, made);
+          to.appendChild(made);
+          if (/^H[1-6]$/.test(tag)) {
+            to.appendChild(document.createElement("br"));
+          }
+        }
+      }
+    })(doc.body, out);
+    return out;
   }
 
   function appendReply(conv, reply, forceScroll) {
@@ -961,14 +1159,20 @@
     history.forEach(function (reply) {
       appendReply(conv, reply, false);
     });
+    while (conv.notesList.firstChild) {
+      conv.notesList.removeChild(conv.notesList.firstChild);
+    }
+    (Array.isArray(frame.notes) ? frame.notes : []).forEach(function (note) {
+      addNote(conv, note);
+    });
     conv.transcript.scrollTop = conv.transcript.scrollHeight;
     setBusy(conv, false);
     renderQueue();
     if (wasPending) {
-      showNotice("Tomó el " + ticketLabel(conv.ticket).toLowerCase() + ". El usuario ya puede escribirle.");
+      showNotice("Tomó el " + caseRef(conv.ticket) + ". El usuario ya puede escribirle.");
       focusConversation(conv);
     } else if (isNew) {
-      showNotice("Se recuperó la conversación del " + ticketLabel(conv.ticket).toLowerCase() + ".");
+      showNotice("Se recuperó la conversación del " + caseRef(conv.ticket) + ".");
     }
   }
 
@@ -992,7 +1196,335 @@
     if (!conv) {
       return;
     }
+    var fresh = frame.reply && !conv.seqs[Number(frame.reply.seq)];
     appendReply(conv, frame.reply, false);
+    if (fresh && frame.reply.from === "user") {
+      setTyping(conv, false);
+      attention("El usuario del " + caseRef(conv.ticket) + " escribió", str(frame.reply.text).slice(0, 140), "msg-" + conv.session);
+    }
+  }
+
+  /* ------------------------------------------------------ internal notes */
+
+  function addNote(conv, note) {
+    if (!note || typeof note !== "object") {
+      return;
+    }
+    var key = str(note.ts) + "|" + str(note.text);
+    var items = conv.notesList.children;
+    for (var i = 0; i < items.length; i++) {
+      if (items[i].getAttribute("data-key") === key) {
+        return;
+      }
+    }
+    var li = el("li", "note");
+    li.setAttribute("data-key", key);
+    var meta = el("p", "msg-meta");
+    meta.appendChild(el("span", "msg-author", str(note.agent) || "Asesor"));
+    var when = parseTime(note.ts);
+    if (when) {
+      meta.appendChild(document.createTextNode(" · "));
+      var time = el("time", "msg-time", fullDate(when));
+      time.setAttribute("datetime", str(note.ts));
+      meta.appendChild(time);
+    }
+    li.appendChild(meta);
+    li.appendChild(el("p", "note-text", str(note.text)));
+    conv.notesList.appendChild(li);
+  }
+
+  function onNote(frame) {
+    var conv = state.conversations.get(str(frame.session));
+    if (conv) {
+      addNote(conv, frame);
+    }
+  }
+
+  function saveNote(conv) {
+    if (conv.stale) {
+      return;
+    }
+    var text = conv.noteInput.value.trim();
+    if (!text) {
+      showAlert("Escriba la nota interna antes de guardarla.");
+      conv.noteInput.focus();
+      return;
+    }
+    if (send({ type: "note", session: conv.session, text: text })) {
+      clearAlert();
+      conv.noteInput.value = "";
+      showNotice("Nota interna guardada en el " + caseRef(conv.ticket) + ". El usuario no la ve.");
+    }
+  }
+
+  /* ---------------------------------------------------- typing indicators */
+
+  function setTyping(conv, on) {
+    var text = on ? "El usuario está escribiendo…" : "";
+    // Only a change is written, so a screen reader hears it once.
+    if (conv.typing.textContent !== text) {
+      conv.typing.textContent = text;
+    }
+  }
+
+  function onTyping(frame) {
+    var conv = state.conversations.get(str(frame.session));
+    if (conv && frame.from === "user") {
+      setTyping(conv, frame.on === true);
+    }
+  }
+
+  /* Tells the user the agent is typing: at most once a second, and "off"
+   * after a few seconds without keys, on sending or on an empty box. */
+  function agentTyping(conv) {
+    if (conv.stale || !state.connected) {
+      return;
+    }
+    var typing = conv.input.value.trim() !== "" && conv.input.value.charAt(0) !== "/";
+    clearTimeout(conv.typingTimer);
+    if (!typing) {
+      stopTyping(conv);
+      return;
+    }
+    var now = Date.now();
+    if (!conv.typingOn || now - conv.typingSentAt >= TYPING_EVERY_MS) {
+      if (state.ws && state.ws.readyState === 1) {
+        state.ws.send(JSON.stringify({ type: "typing", session: conv.session, on: true }));
+      }
+      conv.typingOn = true;
+      conv.typingSentAt = now;
+    }
+    conv.typingTimer = setTimeout(function () {
+      stopTyping(conv);
+    }, TYPING_IDLE_MS);
+  }
+
+  function stopTyping(conv) {
+    clearTimeout(conv.typingTimer);
+    if (!conv.typingOn) {
+      return;
+    }
+    conv.typingOn = false;
+    if (state.ws && state.ws.readyState === 1 && state.conversations.get(conv.session) === conv) {
+      state.ws.send(JSON.stringify({ type: "typing", session: conv.session, on: false }));
+    }
+  }
+
+  /* --------------------------------------------------- canned responses */
+
+  function cannedQuery(conv) {
+    var value = conv.input.value;
+    if (value.charAt(0) !== "/" || value.indexOf("\n") !== -1) {
+      closeCanned(conv);
+      return;
+    }
+    var query = value.slice(1).trim();
+    clearTimeout(conv.cannedTimer);
+    conv.cannedTimer = setTimeout(function () {
+      conv.cannedAsked = query;
+      send({ type: "canned", query: query });
+    }, 120);
+  }
+
+  function onCannedResults(frame) {
+    var query = str(frame.query);
+    state.conversations.forEach(function (conv) {
+      if (conv.cannedAsked === query && conv.input.value.charAt(0) === "/") {
+        renderCanned(conv, Array.isArray(frame.items) ? frame.items : []);
+      }
+    });
+  }
+
+  function renderCanned(conv, items) {
+    var list = conv.canned;
+    while (list.firstChild) {
+      list.removeChild(list.firstChild);
+    }
+    conv.cannedItems = items.filter(function (item) {
+      return item && typeof item.text === "string";
+    });
+    conv.cannedActive = conv.cannedItems.length ? 0 : -1;
+    conv.cannedItems.forEach(function (item, index) {
+      var li = el("li", "canned-option", str(item.title) || str(item.id));
+      li.id = conv.canned.id + "-" + index;
+      li.setAttribute("role", "option");
+      li.setAttribute("data-index", String(index));
+      list.appendChild(li);
+    });
+    list.hidden = !conv.cannedItems.length;
+    conv.cannedState.textContent = conv.cannedItems.length
+      ? conv.cannedItems.length + (conv.cannedItems.length === 1 ? " respuesta guardada" : " respuestas guardadas") + ". Flechas para elegir, Enter para usarla, Escape para cerrar."
+      : "No hay respuestas guardadas con ese título.";
+    highlightCanned(conv);
+  }
+
+  function highlightCanned(conv) {
+    var options = conv.canned.children;
+    for (var i = 0; i < options.length; i++) {
+      var on = i === conv.cannedActive;
+      options[i].setAttribute("aria-selected", on ? "true" : "false");
+      options[i].classList.toggle("is-active", on);
+    }
+    if (conv.cannedActive >= 0 && options[conv.cannedActive]) {
+      conv.input.setAttribute("aria-activedescendant", options[conv.cannedActive].id);
+      if (typeof options[conv.cannedActive].scrollIntoView === "function") {
+        options[conv.cannedActive].scrollIntoView({ block: "nearest" });
+      }
+    } else {
+      conv.input.removeAttribute("aria-activedescendant");
+    }
+  }
+
+  function closeCanned(conv) {
+    clearTimeout(conv.cannedTimer);
+    conv.cannedAsked = null;
+    conv.cannedItems = [];
+    conv.cannedActive = -1;
+    conv.canned.hidden = true;
+    while (conv.canned.firstChild) {
+      conv.canned.removeChild(conv.canned.firstChild);
+    }
+    conv.input.removeAttribute("aria-activedescendant");
+  }
+
+  function chooseCanned(conv, index) {
+    var item = conv.cannedItems[index];
+    if (!item) {
+      return;
+    }
+    closeCanned(conv);
+    conv.input.value = str(item.text).trim();
+    conv.cannedState.textContent = "Respuesta «" + str(item.title) + "» en el cuadro de mensaje: revísela antes de enviar.";
+    conv.input.focus();
+    try {
+      conv.input.setSelectionRange(conv.input.value.length, conv.input.value.length);
+    } catch (e) {
+      /* ignore */
+    }
+  }
+
+  /* Arrow keys, Enter and Escape while the list is open; true when handled. */
+  function cannedKey(conv, event) {
+    if (conv.canned.hidden || !conv.cannedItems.length) {
+      return false;
+    }
+    var n = conv.cannedItems.length;
+    if (event.key === "ArrowDown") {
+      conv.cannedActive = (conv.cannedActive + 1) % n;
+    } else if (event.key === "ArrowUp") {
+      conv.cannedActive = (conv.cannedActive - 1 + n) % n;
+    } else if (event.key === "Enter" && !event.ctrlKey && !event.metaKey) {
+      chooseCanned(conv, conv.cannedActive < 0 ? 0 : conv.cannedActive);
+      return true;
+    } else if (event.key === "Escape") {
+      closeCanned(conv);
+      conv.cannedState.textContent = "Lista de respuestas guardadas cerrada.";
+      return true;
+    } else {
+      return false;
+    }
+    highlightCanned(conv);
+    return true;
+  }
+
+  /* ------------------------------------------------------- notifications */
+
+  var attentionState = { unread: 0, audio: null };
+
+  function soundOn() {
+    try {
+      return window.localStorage.getItem(SOUND_KEY) === "1";
+    } catch (e) {
+      return false;
+    }
+  }
+
+  function renderSoundToggle() {
+    var button = document.getElementById("sound-toggle");
+    if (!button) {
+      return;
+    }
+    var on = soundOn();
+    button.setAttribute("aria-pressed", on ? "true" : "false");
+    button.textContent = on ? "Sonido: sí" : "Sonido: no";
+  }
+
+  /* A short beep made with WebAudio (no sound file to download). */
+  function beep() {
+    var Ctx = window.AudioContext || window.webkitAudioContext;
+    if (!Ctx) {
+      return;
+    }
+    try {
+      attentionState.audio = attentionState.audio || new Ctx();
+      var ctx = attentionState.audio;
+      var osc = ctx.createOscillator();
+      var gain = ctx.createGain();
+      osc.type = "sine";
+      osc.frequency.value = 880;
+      gain.gain.setValueAtTime(0.0001, ctx.currentTime);
+      gain.gain.exponentialRampToValueAtTime(0.2, ctx.currentTime + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, ctx.currentTime + 0.25);
+      osc.connect(gain);
+      gain.connect(ctx.destination);
+      osc.start();
+      osc.stop(ctx.currentTime + 0.3);
+      attentionState.beeps = (attentionState.beeps || 0) + 1;
+    } catch (e) {
+      /* no sound is better than a broken console */
+    }
+  }
+
+  function renderNotifyToggle() {
+    var button = document.getElementById("notify-toggle");
+    if (!button) {
+      return;
+    }
+    var asked = false;
+    try {
+      asked = window.localStorage.getItem(NOTIFY_ASKED_KEY) === "1";
+    } catch (e) {
+      asked = false;
+    }
+    var N = window.Notification;
+    button.hidden = !N || asked || N.permission !== "default";
+  }
+
+  function renderTitle(waiting) {
+    if (typeof waiting === "number") {
+      attentionState.waiting = waiting;
+    }
+    var unread = attentionState.unread;
+    var prefix = unread > 0 ? "(" + unread + " sin leer) " : attentionState.waiting > 0 ? "(" + attentionState.waiting + ") " : "";
+    document.title = prefix + baseTitle;
+  }
+
+  /* Something needs the agent: a case entered the queue or a held user wrote.
+   * While the tab is hidden it counts as unread (tab title), and it may beep
+   * and show a desktop notification. */
+  function attention(title, body, tag) {
+    if (!document.hidden) {
+      return;
+    }
+    attentionState.unread += 1;
+    renderTitle();
+    if (soundOn()) {
+      beep();
+    }
+    var N = window.Notification;
+    if (N && N.permission === "granted") {
+      try {
+        var n = new N(title, { body: body, tag: tag, lang: "es-CO" });
+        n.onclick = function () {
+          window.focus();
+          if (typeof n.close === "function") {
+            n.close();
+          }
+        };
+      } catch (e) {
+        /* some browsers only notify from a service worker */
+      }
+    }
   }
 
   function onClosed(frame, how) {
@@ -1011,7 +1543,12 @@
   }
 
   function removeConversation(conv) {
-    var hadFocus = conv.el.contains(document.activeElement);
+    // A disabled button (hand-back, resolve) drops focus to the body: that
+    // focus was in this panel too.
+    var active = document.activeElement;
+    var hadFocus = conv.el.contains(active) || ((!active || active === document.body) && conv.actedHere);
+    clearTimeout(conv.typingTimer);
+    closeCanned(conv);
     state.conversations.delete(conv.session);
     state.searches = state.searches.filter(function (s) {
       return s.session !== conv.session;
@@ -1027,8 +1564,11 @@
           next = c;
         }
       });
+      var claimable = els.queue ? els.queue.querySelector("button.claim:not(:disabled)") : null;
       if (next) {
         next.input.focus();
+      } else if (claimable) {
+        claimable.focus();
       } else if (els.conversationsRegion) {
         els.conversationsRegion.focus();
       }
@@ -1060,6 +1600,10 @@
     conv.sendBtn.disabled = true;
     conv.kbInput.disabled = true;
     conv.kbButton.disabled = true;
+    conv.noteInput.disabled = true;
+    conv.noteSave.disabled = true;
+    closeCanned(conv);
+    setTyping(conv, false);
     conv.resolveForm.hidden = true;
     conv.resolveBtn.setAttribute("aria-expanded", "false");
     conv.closeBtn.hidden = false;
@@ -1075,6 +1619,8 @@
     conv.sendBtn.disabled = false;
     conv.kbInput.disabled = false;
     conv.kbButton.disabled = false;
+    conv.noteInput.disabled = false;
+    conv.noteSave.disabled = false;
     conv.closeBtn.hidden = true;
     setBusy(conv, false);
   }
@@ -1094,6 +1640,7 @@
     if (send({ type: "say", session: conv.session, text: text })) {
       clearAlert();
       conv.input.value = "";
+      stopTyping(conv);
       conv.input.focus();
     }
   }
@@ -1103,6 +1650,8 @@
       return;
     }
     if (send({ type: "release", session: conv.session })) {
+      conv.actedHere = true;
+      stopTyping(conv);
       setBusy(conv, true);
     }
   }
@@ -1125,7 +1674,7 @@
     conv.resolveForm.hidden = true;
     conv.resolveBtn.setAttribute("aria-expanded", "false");
     conv.note.removeAttribute("aria-invalid");
-    conv.noteErr.textContent = "Describa qué se resolvió; queda en el caso.";
+    conv.noteErr.textContent = NOTE_HINT;
     conv.noteErr.classList.remove("is-error");
     conv.resolveBtn.focus();
   }
@@ -1147,6 +1696,8 @@
     conv.noteErr.classList.remove("is-error");
     if (send({ type: "resolve", session: conv.session, note: note })) {
       clearAlert();
+      conv.actedHere = true;
+      stopTyping(conv);
       setBusy(conv, true);
     }
   }
@@ -1274,6 +1825,14 @@
 
   if (els.conversations) {
     els.conversations.addEventListener("click", function (event) {
+      var option = event.target.closest ? event.target.closest(".canned-option") : null;
+      if (option) {
+        var owner = conversationOf(option);
+        if (owner) {
+          chooseCanned(owner, Number(option.getAttribute("data-index")));
+        }
+        return;
+      }
       var button = event.target.closest("button");
       if (!button || button.disabled) {
         return;
@@ -1308,6 +1867,8 @@
         confirmResolve(conv);
       } else if (form.classList.contains("kb-form")) {
         search(conv);
+      } else if (form.classList.contains("note-form")) {
+        saveNote(conv);
       }
     });
 
@@ -1321,7 +1882,9 @@
         return;
       }
       var ctrlEnter = event.key === "Enter" && (event.ctrlKey || event.metaKey);
-      if (ctrlEnter && target.classList.contains("agent-input")) {
+      if (target.classList.contains("agent-input") && cannedKey(conv, event)) {
+        event.preventDefault();
+      } else if (ctrlEnter && target.classList.contains("agent-input")) {
         event.preventDefault();
         say(conv);
       } else if (ctrlEnter && target.classList.contains("resolve-note")) {
@@ -1335,11 +1898,18 @@
 
     els.conversations.addEventListener("input", function (event) {
       var target = event.target;
+      if (target && target.classList && target.classList.contains("agent-input")) {
+        var owner = conversationOf(target);
+        if (owner) {
+          cannedQuery(owner);
+          agentTyping(owner);
+        }
+      }
       if (target && target.classList && target.classList.contains("resolve-note") && target.value.trim()) {
         var conv = conversationOf(target);
         if (conv && target.getAttribute("aria-invalid")) {
           target.removeAttribute("aria-invalid");
-          conv.noteErr.textContent = "Describa qué se resolvió; queda en el caso.";
+          conv.noteErr.textContent = NOTE_HINT;
           conv.noteErr.classList.remove("is-error");
         }
       }
@@ -1356,7 +1926,56 @@
     }
   });
 
+  var soundToggle = document.getElementById("sound-toggle");
+  if (soundToggle) {
+    soundToggle.addEventListener("click", function () {
+      var on = !soundOn();
+      try {
+        window.localStorage.setItem(SOUND_KEY, on ? "1" : "0");
+      } catch (e) {
+        /* private mode: the choice lasts this page only */
+      }
+      renderSoundToggle();
+      if (on) {
+        beep(); // a sample, and browsers only allow audio after a gesture
+      }
+    });
+  }
+
+  var notifyToggle = document.getElementById("notify-toggle");
+  if (notifyToggle) {
+    // Asked once, from this click: the browser remembers the answer.
+    notifyToggle.addEventListener("click", function () {
+      try {
+        window.localStorage.setItem(NOTIFY_ASKED_KEY, "1");
+      } catch (e) {
+        /* ignore */
+      }
+      var N = window.Notification;
+      var done = function () {
+        renderNotifyToggle();
+        showNotice(N && N.permission === "granted" ? "Avisos del escritorio activados." : "Los avisos del escritorio no están permitidos en este navegador.");
+      };
+      if (N && typeof N.requestPermission === "function") {
+        var asked = N.requestPermission(done);
+        if (asked && typeof asked.then === "function") {
+          asked.then(done, done);
+        }
+      } else {
+        done();
+      }
+      notifyToggle.hidden = true;
+      if (els.conversationsRegion) {
+        els.conversationsRegion.focus();
+      }
+    });
+  }
+
   document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && attentionState.unread) {
+      attentionState.unread = 0;
+      renderTitle();
+    }
     if (document.visibilityState === "visible" && !state.connected && !state.ws) {
       reconnectNow();
     }
@@ -1364,6 +1983,8 @@
 
   setInterval(updateWaits, WAIT_TICK_MS);
 
+  renderSoundToggle();
+  renderNotifyToggle();
   updateConversationsUi();
   renderQueue();
   connect();

@@ -684,9 +684,14 @@
         break;
       case 'ticket':
         showTicket(frame.id, frame.status);
+        typing.onTicket(frame.status);
         break;
       case 'agent':
         showAgent(frame.event, frame.name);
+        typing.onAgent(frame.event);
+        break;
+      case 'typing':
+        typing.onFrame(frame);
         break;
       case 'error':
         if (!state.ready && frame.code === 'unknown_session' && !state.helloRetried) {
@@ -735,6 +740,60 @@
     updateControls();
     if (history.length) scrollToBottom(false);
   }
+
+  // ---------------------------------------------------------------- typing
+  // While an agent holds the chat: tell them when the user types (at most once
+  // a second; "off" after a pause, on sending or on an empty box), and show
+  // "El asesor está escribiendo…" in a polite status line written only when
+  // it changes, so it is announced once.
+  const typing = (() => {
+    const EVERY_MS = 1000;
+    const IDLE_MS = 4000;
+    const SHOWN_MAX_MS = 10000;
+    let held = false;
+    let on = false;
+    let sentAt = 0;
+    let idle = 0;
+    let shownTimer = 0;
+    const line = document.createElement('p');
+    line.id = 'chat-typing';
+    line.className = 'chat-typing';
+    line.setAttribute('role', 'status');
+    line.setAttribute('aria-live', 'polite');
+    Object.assign(line.style, { margin: '0', padding: '0 1rem', minHeight: '1.25em', fontSize: '0.875rem', fontStyle: 'italic' });
+    ui.log.insertAdjacentElement('afterend', line);
+    const stop = () => {
+      window.clearTimeout(idle);
+      if (on) { on = false; send({ type: 'typing', on: false }); }
+    };
+    const show = (value) => {
+      const text = value ? 'El asesor está escribiendo…' : '';
+      if (line.textContent !== text) line.textContent = text;
+      window.clearTimeout(shownTimer);
+      if (value) shownTimer = window.setTimeout(() => show(false), SHOWN_MAX_MS);
+    };
+    const setHeld = (value) => {
+      held = value;
+      if (!held) { stop(); show(false); }
+    };
+    ui.input.addEventListener('input', () => {
+      if (!held || !state.ready) return;
+      window.clearTimeout(idle);
+      if (!ui.input.value.trim()) { stop(); return; }
+      const now = Date.now();
+      if ((!on || now - sentAt >= EVERY_MS) && send({ type: 'typing', on: true })) {
+        on = true;
+        sentAt = now;
+      }
+      idle = window.setTimeout(stop, IDLE_MS);
+    });
+    ui.form.addEventListener('submit', stop);
+    return {
+      onFrame(frame) { if (frame.from === 'agent') show(frame.on === true); },
+      onAgent(event) { setHeld(event === 'joined'); },
+      onTicket(status) { setHeld(status === 'en_atencion'); },
+    };
+  })();
 
   // ---------------------------------------------------------------- events
 

@@ -712,3 +712,410 @@ async fn console_knowledge_search_answers_the_panel_that_asked() {
         "{results}"
     );
 }
+
+// ------------------------------------------------- issue 13: console side
+
+/// `GET path` with the agent's cookie.
+async fn get_as(server: &TestServer, cookie: &str, path: &str) -> HttpResponse {
+    http_request(&server.http_url, "GET", path, &[("Cookie", cookie)], b"").await
+}
+
+/// A user with an open ticket whose conversation `agent` has claimed.
+async fn held_conversation(
+    server: &TestServer,
+    agent: &mut WsClient,
+    descripcion: &str,
+) -> (WsClient, String, String, Value) {
+    let (mut user, session, id) = user_with_ticket(server, descripcion).await;
+    let claimed = claim(agent, &session).await;
+    assert!(is_type(&claimed, "claimed"), "{claimed}");
+    user.recv_until(|f| is_agent_event(f, "joined")).await;
+    (user, session, id, claimed)
+}
+
+#[tokio::test]
+async fn agent_markdown_reaches_the_user_as_safe_html() {
+    let server = start_with_agents(&[("ana", "agent")], &[]);
+    let (mut agent, _) = agent_console(&server, "ana").await;
+    let (mut user, session, _, _) =
+        held_conversation(&server, &mut agent, "No puedo entrar.").await;
+    let text = "1. Use **«¿Olvidó su contraseña?»**.\n\n- Revise el spam.\n- Use el enlace más reciente.\n\n<img src=x onerror=alert(1)>";
+    agent
+        .send_json(json!({"type": "say", "session": session, "text": text}))
+        .await;
+    let frames = user
+        .recv_until(|f| is_type(f, "reply") && f["from"] == "agent")
+        .await;
+    let reply = frames.last().unwrap();
+    let html = reply["html"]
+        .as_str()
+        .unwrap_or_else(|| panic!("an agent's Markdown reached the user without html: {reply}"));
+    assert!(
+        html.contains("<strong>«¿Olvidó su contraseña?»</strong>"),
+        "{html}"
+    );
+    assert!(html.contains("<li>Revise el spam.</li>"), "{html}");
+    assert!(!html.contains("**"), "{html}");
+    assert!(
+        !html.contains("onerror") && !html.contains("<script"),
+        "unsafe HTML: {html}"
+    );
+    // The plain text stays as written (clients without HTML, the stored record).
+    assert_eq!(reply["text"], text.trim());
+}
+
+#[tokio::test]
+async fn users_see_display_names_never_usernames() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("data");
+    add_agent(&dir, "asesor7", &["--display-name", "Laura Gómez"]);
+    let server = TestServer::start(Opts {
+        data_dir: Some(dir),
+        ..Opts::default()
+    });
+    let (mut agent, _) = agent_console(&server, "asesor7").await;
+    let (mut user, session, id, _) =
+        held_conversation(&server, &mut agent, "No puedo publicar.").await;
+    agent
+        .send_json(json!({"type": "say", "session": session, "text": "Hola, ¿en qué le ayudo?"}))
+        .await;
+    agent
+        .send_json(json!({"type": "release", "session": session}))
+        .await;
+    user.recv_until(|f| is_agent_event(f, "left")).await;
+    let claimed = claim(&mut agent, &session).await;
+    assert!(is_type(&claimed, "claimed"), "{claimed}");
+    agent
+        .send_json(json!({"type": "resolve", "session": session, "note": "Se publicó."}))
+        .await;
+    user.recv_until(|f| is_ticket_status(f, &id, "resuelto"))
+        .await;
+    user.say("estado de mi caso").await;
+    let mut again = server.connect().await;
+    let welcome = again.hello(Some(&session), None).await;
+    let log: Vec<String> = user.log.iter().map(Value::to_string).collect();
+    let everything = format!("{}\n{welcome}", log.join("\n"));
+    assert!(
+        !everything.contains("asesor7"),
+        "the user saw the agent's username:\n{everything}"
+    );
+    let joined = user
+        .log
+        .iter()
+        .find(|f| is_agent_event(f, "joined"))
+        .unwrap();
+    assert_eq!(joined["name"], "Laura Gómez", "{joined}");
+    assert!(
+        everything.contains("Laura Gómez, del equipo de soporte, se unió"),
+        "{everything}"
+    );
+}
+
+#[tokio::test]
+async fn typing_is_forwarded_only_while_held_throttled_and_never_stored() {
+    let server = start_with_agents(&[("ana", "agent")], &[]);
+    let (mut agent, _) = agent_console(&server, "ana").await;
+    let (mut user, session, _) = user_with_ticket(&server, "No me llega el correo.").await;
+    // Nobody holds the conversation: nothing is forwarded, and no error either.
+    user.send_json(json!({"type": "typing", "on": true})).await;
+    let quiet = agent.drain(Duration::from_millis(700)).await;
+    assert!(
+        !quiet.iter().any(|f| is_type(f, "typing")),
+        "typing forwarded with nobody holding the conversation:\n{}",
+        pretty(&quiet)
+    );
+    assert!(
+        !user
+            .drain(Duration::from_millis(200))
+            .await
+            .iter()
+            .any(|f| is_type(f, "error")),
+        "typing got an error"
+    );
+    let claimed = claim(&mut agent, &session).await;
+    assert!(is_type(&claimed, "claimed"), "{claimed}");
+    user.recv_until(|f| is_agent_event(f, "joined")).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    // User → agent: one "on" for a burst, then the "off".
+    for _ in 0..6 {
+        user.send_json(json!({"type": "typing", "on": true})).await;
+    }
+    let first = agent.recv_until(|f| is_type(f, "typing")).await;
+    let on = first.last().unwrap();
+    assert_eq!(
+        on,
+        &json!({"type": "typing", "session": session, "from": "user", "on": true})
+    );
+    let burst = agent.drain(Duration::from_millis(500)).await;
+    assert!(
+        !burst
+            .iter()
+            .any(|f| is_type(f, "typing") && f["on"] == true),
+        "a burst of typing was not throttled:\n{}",
+        pretty(&burst)
+    );
+    user.send_json(json!({"type": "typing", "on": false})).await;
+    let off = agent.recv_until(|f| is_type(f, "typing")).await;
+    assert_eq!(off.last().unwrap()["on"], false);
+
+    // Agent → user, and an "off" on its own after a silence.
+    agent
+        .send_json(json!({"type": "typing", "session": session, "on": true}))
+        .await;
+    let frames = user.recv_until(|f| is_type(f, "typing")).await;
+    assert_eq!(
+        frames.last().unwrap(),
+        &json!({"type": "typing", "from": "agent", "on": true})
+    );
+    let mut off = None;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(9);
+    while off.is_none() && tokio::time::Instant::now() < deadline {
+        if let Some(f) = user.try_recv(Duration::from_millis(500)).await {
+            if is_type(&f, "typing") {
+                off = Some(f);
+            }
+        }
+    }
+    assert_eq!(
+        off.unwrap_or_else(|| panic!("no typing off after the agent went quiet")),
+        json!({"type": "typing", "from": "agent", "on": false})
+    );
+    // The user's own tabs never get the user's typing; nothing is stored.
+    user.send_json(json!({"type": "typing", "on": true})).await;
+    let mut tab = server.connect().await;
+    let welcome = tab.hello(Some(&session), None).await;
+    let later = tab.drain(Duration::from_millis(500)).await;
+    assert!(!welcome.to_string().contains("typing"), "{welcome}");
+    assert!(
+        !later.iter().any(|f| is_type(f, "typing")),
+        "a user's tab got the user's own typing:\n{}",
+        pretty(&later)
+    );
+}
+
+#[tokio::test]
+async fn internal_notes_reach_agents_and_supervisors_never_the_user() {
+    let server = start_with_agents(&[("ana", "agent"), ("sofia", "supervisor")], &[]);
+    let cookie = login(&server, "ana").await;
+    let (mut agent, _) = agent_socket(&server, &cookie).await;
+    let (mut user, session, id, claimed) =
+        held_conversation(&server, &mut agent, "Error al firmar el pliego.").await;
+    assert_eq!(claimed["notes"], json!([]), "{claimed}");
+    // A second console of the same agent opens the case it holds.
+    let (mut second, _) = agent_socket(&server, &cookie).await;
+    second.recv_until(|f| is_type(f, "claimed")).await;
+    let secret = "Nota interna: el usuario ya llamó dos veces, revisar certificado";
+    agent
+        .send_json(json!({"type": "note", "session": session, "text": secret}))
+        .await;
+    let frames = agent.recv_until(|f| is_type(f, "note")).await;
+    let note = frames.last().unwrap();
+    assert_eq!(note["session"], session.as_str());
+    assert_eq!(note["text"], secret);
+    assert_eq!(note["agent"], "ana");
+    assert!(
+        note["ts"].as_str().is_some_and(|t| t.contains('T')),
+        "{note}"
+    );
+    // The other console that has the case open gets it too.
+    second
+        .recv_until(|f| is_type(f, "note") && f["text"] == secret)
+        .await;
+    // An empty note is refused; a note on a case not held is refused.
+    agent
+        .send_json(json!({"type": "note", "session": session, "text": "  "}))
+        .await;
+    let e = agent.recv_until(|f| is_type(f, "error")).await;
+    assert_eq!(e.last().unwrap()["code"], "empty_text");
+
+    // The user: nothing live, nothing in the history.
+    let live = user.drain(Duration::from_millis(800)).await;
+    let mut tab = server.connect().await;
+    let welcome = tab.hello(Some(&session), None).await;
+    let replayed = tab.drain(Duration::from_millis(300)).await;
+    let seen: Vec<String> = std::iter::once(&welcome)
+        .chain(&live)
+        .chain(&replayed)
+        .map(Value::to_string)
+        .collect();
+    let seen = seen.join("\n");
+    assert!(
+        !seen.contains("llamó dos veces"),
+        "the user received an internal note:\n{seen}"
+    );
+
+    // Kept with the case: in `claimed` after a hand-back and a new claim…
+    agent
+        .send_json(json!({"type": "release", "session": session}))
+        .await;
+    agent.recv_until(|f| is_type(f, "released")).await;
+    let again = claim(&mut agent, &session).await;
+    assert_eq!(again["notes"][0]["text"], secret, "{again}");
+    // …and on the supervisors' list.
+    let sofia = login(&server, "sofia").await;
+    let r = get_as(&server, &sofia, &format!("/agent/tickets?q={id}")).await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.body.contains("llamó dos veces"),
+        "note not on /agent/tickets"
+    );
+}
+
+#[tokio::test]
+async fn tickets_page_times_are_bogota_in_one_format() {
+    let server = start_with_agents(&[("ana", "agent"), ("sofia", "supervisor")], &[]);
+    let (mut agent, _) = agent_console(&server, "ana").await;
+    let (_user, _session, id, claimed) =
+        held_conversation(&server, &mut agent, "No puedo publicar.").await;
+    let created: chrono::DateTime<chrono::Utc> = claimed["ticket"]["created_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Colombia is UTC−5 all year.
+    let local = (created - chrono::Duration::hours(5))
+        .format("%d/%m/%Y %H:%M")
+        .to_string();
+    let due =
+        chrono::NaiveDate::parse_from_str(claimed["ticket"]["due"].as_str().unwrap(), "%Y-%m-%d")
+            .unwrap()
+            .format("%d/%m/%Y")
+            .to_string();
+    let sofia = login(&server, "sofia").await;
+    let r = get_as(&server, &sofia, &format!("/agent/tickets?q={id}")).await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.body.contains(&format!(">{local}</time>")),
+        "created time {local} (Bogotá) not on the page:\n{}",
+        r.body
+    );
+    assert!(
+        r.body.contains(&format!(">{due}</time>")),
+        "due date {due} not on the page"
+    );
+    let utc_iso = created.format("%Y-%m-%d %H:%M").to_string();
+    assert!(
+        !r.body.contains(&utc_iso),
+        "a UTC time in another format: {utc_iso}"
+    );
+}
+
+#[tokio::test]
+async fn agents_get_no_supervision_link_and_a_spanish_403_page() {
+    let server = start_with_agents(&[("ana", "agent"), ("sofia", "supervisor")], &[]);
+    let ana = login(&server, "ana").await;
+    let console = get_as(&server, &ana, "/agent").await;
+    assert!(
+        !console.body.contains("/agent/tickets"),
+        "an agent's console links to the supervisors' page"
+    );
+    let r = get_as(&server, &ana, "/agent/tickets").await;
+    assert_eq!(r.status, 403);
+    assert!(
+        r.header("content-type").unwrap_or("").contains("text/html"),
+        "{:?}",
+        r.headers
+    );
+    assert!(r.body.contains("<html lang=\"es-CO\""), "{}", r.body);
+    assert!(r.body.contains("solo para supervisores"), "{}", r.body);
+    assert!(
+        r.body.contains("href=\"/agent\""),
+        "no way back: {}",
+        r.body
+    );
+    let sofia = login(&server, "sofia").await;
+    let console = get_as(&server, &sofia, "/agent").await;
+    assert!(console.body.contains("href=\"/agent/tickets\""));
+}
+
+#[tokio::test]
+async fn canned_responses_are_checked_searchable_and_reloaded() {
+    // `check`: a missing title, an empty body, an id used twice, with path:line.
+    let (_tmp, k) = knowledge_copy();
+    let answers = k.join("respuestas");
+    std::fs::write(
+        answers.join("sin-titulo.md"),
+        "---\ntitle: \"\"\n---\nHola.\n",
+    )
+    .unwrap();
+    std::fs::write(answers.join("vacia.md"), "---\ntitle: Vacía\n---\n\n").unwrap();
+    std::fs::write(
+        answers.join("olvide-mi-contrasena.md"),
+        "---\ntitle: Repetida\n---\nTexto.\n",
+    )
+    .unwrap();
+    let out = run_cli(&["check", "--knowledge", k.to_str().unwrap()], "");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    for (file, line, needle) in [
+        ("sin-titulo.md", 2, "falta el título"),
+        ("vacia.md", 4, "vacía"),
+        ("olvide-mi-contrasena.md", 1, "ya existe"),
+    ] {
+        let path = answers.join(file);
+        let expected = format!("{}:{line}:", path.display());
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&expected) && l.contains(needle)),
+            "no «{expected} …{needle}…» in:\n{text}"
+        );
+    }
+
+    // The console finds the bundled ones by a few letters of the title.
+    let server = start_with_agents(&[("ana", "agent")], &[]);
+    let (mut agent, _) = agent_console(&server, "ana").await;
+    agent
+        .send_json(json!({"type": "canned", "query": "contrasena"}))
+        .await;
+    let frames = agent.recv_until(|f| is_type(f, "canned_results")).await;
+    let items = frames.last().unwrap()["items"].as_array().unwrap().clone();
+    let reset = items
+        .iter()
+        .find(|i| i["title"] == "Pasos para restablecer la contraseña")
+        .unwrap_or_else(|| panic!("not found by «contrasena»: {items:?}"));
+    assert!(reset["text"]
+        .as_str()
+        .unwrap()
+        .contains("**«¿Olvidó su contraseña?»**"));
+    agent
+        .send_json(json!({"type": "canned", "query": ""}))
+        .await;
+    let all = agent.recv_until(|f| is_type(f, "canned_results")).await;
+    let n = all.last().unwrap()["items"].as_array().unwrap().len();
+    assert!((6..=10).contains(&n), "{n} canned responses bundled");
+    // The bot never answers with them.
+    let answer = ask_fresh(&server, "Cierre de la conversación").await;
+    assert!(
+        !answer.to_string().contains("Que tenga un buen día"),
+        "{answer}"
+    );
+
+    // Reloaded with the folder.
+    std::fs::write(
+        server
+            .knowledge_dir
+            .join("respuestas")
+            .join("horario-de-atencion.md"),
+        "---\ntitle: Horario de atención\n---\nLe atendemos por este chat.\n",
+    )
+    .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        agent
+            .send_json(json!({"type": "canned", "query": "horario"}))
+            .await;
+        let f = agent.recv_until(|f| is_type(f, "canned_results")).await;
+        if f.last().unwrap()["items"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "a canned response added to the folder was not found within 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}

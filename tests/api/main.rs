@@ -10,6 +10,7 @@ mod admin;
 mod agents;
 mod browser;
 mod browser_agents;
+mod browser_console;
 mod cli;
 mod flows;
 mod hardening;
