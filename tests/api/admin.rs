@@ -392,6 +392,17 @@ async fn browser_supervisor_adds_an_agent_on_admin_page() {
         .await;
         let v = b.axe_violations().await;
         assert!(v.is_empty(), "{scheme:?} /agent/admin: {v:#?}");
+        // The page follows the scheme (axe alone would pass one that ignores it).
+        let rgb = b
+            .js("const m = getComputedStyle(document.body).backgroundColor.match(/\\d+/g).map(Number); return m[0] + m[1] + m[2];")
+            .await
+            .as_u64()
+            .unwrap();
+        if scheme == Scheme::Dark {
+            assert!(rgb < 200, "dark /agent/admin background sums to {rgb}");
+        } else {
+            assert!(rgb > 500, "light /agent/admin background sums to {rgb}");
+        }
 
         let name = match scheme {
             Scheme::Light => "clara",
