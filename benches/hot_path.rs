@@ -121,6 +121,7 @@ fn store(c: &mut Criterion) {
                         session: Some((&id, &s)),
                         messages: std::slice::from_ref(&r),
                         ticket: None,
+                        mail: &[],
                     })
                     .expect("apply")
             },
@@ -139,6 +140,7 @@ fn store(c: &mut Criterion) {
                             session: Some((&id, &s)),
                             messages: std::slice::from_ref(&r),
                             ticket: None,
+                            mail: &[],
                         })
                         .await
                         .expect("commit")

@@ -34,6 +34,14 @@ if [ ! -f target/axe/node_modules/axe-core/axe.min.js ] ||
   npm install --silent --no-audit --no-fund --prefix target/axe "axe-core@$AXE_VERSION"
 fi
 
+# aiosmtpd, the real SMTP server the mail tests start (scripts/smtp-sink.py).
+AIOSMTPD_VERSION=1.4.6
+if [ ! -f "target/pylib/aiosmtpd-$AIOSMTPD_VERSION.dist-info/METADATA" ]; then
+  echo "==> installing aiosmtpd $AIOSMTPD_VERSION (pip, under target/pylib)"
+  rm -rf target/pylib
+  python3 -m pip install --quiet --disable-pip-version-check --target target/pylib "aiosmtpd==$AIOSMTPD_VERSION"
+fi
+
 echo "==> cargo fmt --check"
 cargo fmt --check
 echo "==> cargo clippy"

@@ -133,6 +133,27 @@ pub struct ServeArgs {
     /// it, agents are available whenever a console is open.
     #[arg(long, env = "SECOBOT_HOURS")]
     pub hours: Option<crate::tickets::hours::BusinessHours>,
+    /// SMTP server for e-mail to users: smtp://host:25, smtp://host:587?tls=required
+    /// (STARTTLS) or smtps://host:465 (TLS); user and password from
+    /// SECOBOT_SMTP_USER and SECOBOT_SMTP_PASSWORD. Without it, mail is queued
+    /// in the outbox but not sent.
+    #[arg(long, env = "SECOBOT_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// The sender of e-mail to users.
+    #[arg(
+        long,
+        env = "SECOBOT_MAIL_FROM",
+        default_value = "Soporte SECOP II <soporte@secop.invalid>"
+    )]
+    pub mail_from: String,
+    /// The address users open the chat at (e.g. https://ayuda.entidad.gov.co),
+    /// for links in e-mail; without it, mail has no links.
+    #[arg(long, env = "SECOBOT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Seconds before the first retry of a mail SMTP did not take; each next
+    /// retry waits twice as long, up to an hour.
+    #[arg(long, env = "SECOBOT_MAIL_RETRY_SECS", default_value_t = 30)]
+    pub mail_retry_secs: u64,
     /// Hours an agent login lasts.
     #[arg(long, env = "SECOBOT_LOGIN_HOURS", default_value_t = 12)]
     pub login_hours: u64,

@@ -37,6 +37,7 @@ pub mod flows;
 pub mod help;
 pub mod knowledge;
 pub mod local_time;
+pub mod mail;
 pub mod markdown;
 pub mod problem;
 pub mod render;

@@ -40,6 +40,10 @@ pub const REPLY_TEMPLATES: &[&str] = &[
     "secret_masked",
 ];
 
+/// The e-mail templates; each must exist as `templates/mail/<name>.hbs`, plain
+/// text whose first line is `Asunto: …`, then a blank line and the body.
+pub const MAIL_TEMPLATES: &[&str] = &["caso_abierto", "respuesta_agente", "caso_resuelto"];
+
 /// The page templates; each must exist as `templates/<name>.hbs`.
 pub const PAGE_TEMPLATES: &[&str] = &[
     "widget",
@@ -52,6 +56,7 @@ pub const PAGE_TEMPLATES: &[&str] = &[
     "agent_forbidden",
     "not_found",
     "error",
+    "transcript",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +121,14 @@ impl Renderer {
         for name in REPLY_TEMPLATES {
             register(&mut replies, name, source, &format!("replies/{name}.hbs"))?;
         }
+        for name in MAIL_TEMPLATES {
+            register(
+                &mut replies,
+                &format!("mail/{name}"),
+                source,
+                &format!("mail/{name}.hbs"),
+            )?;
+        }
         let mut assets = HashMap::new();
         let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
         for (name, bytes) in read_assets(source)? {
@@ -140,6 +153,24 @@ impl Renderer {
             assets,
             asset_version: format!("{hash:016x}"),
         })
+    }
+
+    /// An e-mail's subject and body from `templates/mail/<name>.hbs`.
+    ///
+    /// # Errors
+    /// The template failed, or has no `Asunto:` first line.
+    pub fn mail<T: Serialize>(&self, name: &str, data: &T) -> Result<(String, String), String> {
+        let text = self
+            .replies
+            .render(&format!("mail/{name}"), data)
+            .map_err(|e| format!("plantilla de correo {name}: {e}"))?;
+        let (first, body) = text.split_once('\n').unwrap_or((text.as_str(), ""));
+        let subject = first
+            .strip_prefix("Asunto:")
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| format!("la plantilla de correo {name} debe empezar con «Asunto: …»"))?;
+        Ok((subject.to_owned(), body.trim().to_owned() + "\n"))
     }
 
     /// Renders reply wording. A failure is logged and the template name is

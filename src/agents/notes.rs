@@ -49,6 +49,7 @@ impl Agents {
                 session: None,
                 messages: &[],
                 ticket: Some(&ticket),
+                mail: &[],
             })
             .await;
         if let Err(e) = stored {

@@ -8,6 +8,7 @@
 //! holding it). So the order on disk is the order on every screen.
 
 mod bot;
+mod rating;
 mod reply;
 mod state;
 
@@ -17,15 +18,17 @@ use std::sync::{Arc, Mutex, Weak};
 
 use chrono::Utc;
 use serde_json::json;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, Notify};
 
 pub use bot::{Bot, Effects, UserInput, ESCALATE_VALUE};
+pub use rating::RateError;
 pub use reply::{Author, Button, FlowRef, Reply, ReplyKind, Source, TicketRef};
 pub use state::{ConversationState, SessionId};
 
 use crate::knowledge::LiveKnowledge;
+use crate::mail::{self, MailSettings};
 use crate::render::Renderer;
-use crate::store::{Commit, Feedback, Store, StoreError};
+use crate::store::{Commit, Feedback, OutboundMail, Store, StoreError};
 use crate::tickets::hours::{Availability, BusinessHours};
 use crate::tickets::{Ticket, TicketId};
 
@@ -64,6 +67,26 @@ pub struct Session {
     pub id: SessionId,
     state: tokio::sync::Mutex<ConversationState>,
     events: broadcast::Sender<SessionEvent>,
+    /// User tabs open on this conversation (see [`Presence`]): an agent's
+    /// reply is e-mailed when there are none.
+    user_tabs: AtomicUsize,
+}
+
+/// A user tab's presence on a conversation, counted while it is held: the
+/// socket keeps it for as long as it is connected.
+pub struct Presence(Arc<Session>);
+
+impl Presence {
+    fn new(session: &Arc<Session>) -> Self {
+        session.user_tabs.fetch_add(1, Ordering::Relaxed);
+        Presence(session.clone())
+    }
+}
+
+impl Drop for Presence {
+    fn drop(&mut self) {
+        self.0.user_tabs.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Session {
@@ -98,6 +121,8 @@ pub struct Opened {
     pub resumed: bool,
     pub history: Vec<Reply>,
     pub events: broadcast::Receiver<SessionEvent>,
+    /// Counts this tab as present until dropped; keep it with the socket.
+    pub presence: Presence,
     /// The conversation's ticket and its status, so a returning user sees it.
     pub ticket: Option<(String, String)>,
     /// The conversation's last seq when it was opened.
@@ -128,6 +153,11 @@ pub struct Hub {
     opened: broadcast::Sender<Ticket>,
     /// When agents attend (`--hours`); `None`: whenever a console is open.
     hours: Option<BusinessHours>,
+    /// What mail needs (links, Message-ID domain), and the outbox worker's bell.
+    mail: MailSettings,
+    mail_wake: Arc<Notify>,
+    /// Whether `--smtp-url` is set (mail is only queued without it).
+    smtp_configured: bool,
 }
 
 impl Hub {
@@ -147,7 +177,58 @@ impl Hub {
             agents_online: AtomicUsize::new(0),
             opened: broadcast::channel(256).0,
             hours,
+            mail: MailSettings::default(),
+            mail_wake: Arc::new(Notify::new()),
+            smtp_configured: false,
         }
+    }
+
+    /// Sets how mail is written, and the bell that wakes the outbox worker.
+    pub fn with_mail(mut self, settings: MailSettings, wake: Arc<Notify>) -> Self {
+        self.mail = settings;
+        self.mail_wake = wake;
+        self
+    }
+
+    /// Records whether `--smtp-url` is set.
+    pub fn with_smtp_configured(mut self, configured: bool) -> Self {
+        self.smtp_configured = configured;
+        self
+    }
+
+    /// Whether mail is sent (`--smtp-url` set) or only queued.
+    pub fn smtp_configured(&self) -> bool {
+        self.smtp_configured
+    }
+
+    /// The mail this commit causes, with outbox ids (see [`mail::for_commit`]).
+    fn mail_for(
+        &self,
+        session: &Session,
+        state: &ConversationState,
+        messages: &[Reply],
+        ticket: Option<&Ticket>,
+    ) -> Result<Vec<OutboundMail>, StoreError> {
+        let Some(id) = state
+            .ticket
+            .as_deref()
+            .and_then(|t| TicketId::parse(t).ok())
+        else {
+            return Ok(Vec::new());
+        };
+        let stored = self.store.ticket(&id)?;
+        let ctx = mail::MailContext {
+            stored_ticket: stored.as_ref(),
+            ticket,
+            messages,
+            user_connected: session.user_tabs.load(Ordering::Relaxed) > 0,
+            session: session.id.as_str(),
+        };
+        let mut out = mail::for_commit(&self.render, &self.mail, &ctx, Utc::now());
+        for m in &mut out {
+            m.id = self.store.next_mail_id()?;
+        }
+        Ok(out)
     }
 
     pub fn store(&self) -> &Store {
@@ -185,6 +266,7 @@ impl Hub {
             id: id.clone(),
             state: tokio::sync::Mutex::new(state),
             events,
+            user_tabs: AtomicUsize::new(0),
         });
         let Ok(mut sessions) = self.sessions.lock() else {
             return fresh;
@@ -232,6 +314,7 @@ impl Hub {
                 let ticket = state.ticket.clone().zip(state.ticket_status.clone());
                 drop(state);
                 return Ok(Opened {
+                    presence: Presence::new(&session),
                     session,
                     resumed: true,
                     history,
@@ -275,6 +358,7 @@ impl Hub {
         };
         // The receiver also got these; the socket skips seqs already in history.
         Ok(Opened {
+            presence: Presence::new(&session),
             session,
             resumed: false,
             history,
@@ -572,6 +656,13 @@ impl Hub {
             m.seq = state.last_seq;
             m.ts.clone_from(&now);
         }
+        let mail = match self.mail_for(session, state, &messages, ticket) {
+            Ok(m) => m,
+            Err(e) => {
+                state.last_seq = before;
+                return Err(e);
+            }
+        };
         // The greeting, if nobody had written yet: stored now, before the rest.
         let unsaved = std::mem::take(&mut state.unsaved);
         let result = if unsaved.is_empty() {
@@ -580,6 +671,7 @@ impl Hub {
                     session: Some((&session.id, state)),
                     messages: &messages,
                     ticket,
+                    mail: &mail,
                 })
                 .await
         } else {
@@ -589,9 +681,13 @@ impl Hub {
                     session: Some((&session.id, state)),
                     messages: &all,
                     ticket,
+                    mail: &mail,
                 })
                 .await
         };
+        if result.is_ok() && !mail.is_empty() {
+            self.mail_wake.notify_one();
+        }
         if let Err(e) = result {
             state.last_seq = before;
             state.unsaved = unsaved;

@@ -307,6 +307,8 @@ struct TicketRow {
     organizacion: Option<String>,
     tipo_usuario: Option<String>,
     resolution: Option<String>,
+    /// The user's satisfaction rating (issue 13, item 12).
+    rating: Option<crate::tickets::rating::Rating>,
     notes: Vec<NoteRow>,
 }
 
@@ -426,6 +428,7 @@ async fn tickets(
             organizacion: t.fields.get("organizacion").cloned(),
             tipo_usuario: t.fields.get("tipo_usuario").cloned(),
             resolution: t.resolution.clone(),
+            rating: t.rating.clone(),
             notes: t
                 .notes
                 .iter()

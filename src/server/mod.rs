@@ -6,10 +6,12 @@
 pub mod admin;
 pub mod agent_pages;
 pub mod connections;
+pub mod embed;
 pub mod limits;
 pub mod outbound;
 pub mod pages;
 pub mod protocol;
+pub mod transcript;
 pub mod ws_agent;
 pub mod ws_user;
 
@@ -144,16 +146,48 @@ impl Application {
                 "failed to open the data folder (is another secobot using it?)".to_string()
             })?;
         let live = Arc::new(LiveKnowledge::new(knowledge));
-        let hub = Arc::new(Hub::new(
-            store.clone(),
-            live.clone(),
-            render.clone(),
-            Limits {
-                fanout: 16,
-                history: 500,
+        let sender = match &args.smtp_url {
+            Some(url) => Some(
+                crate::mail::worker::Sender::new(url, &args.mail_from)
+                    .map_err(anyhow::Error::msg)?,
+            ),
+            None => None,
+        };
+        let domain = sender.as_ref().map_or_else(
+            || {
+                args.mail_from
+                    .rsplit_once('@')
+                    .map(|(_, d)| d.trim_end_matches('>').to_owned())
+                    .unwrap_or_else(|| "secobot".into())
             },
-            args.hours.clone(),
-        ));
+            crate::mail::worker::Sender::domain,
+        );
+        let mail_wake = Arc::new(tokio::sync::Notify::new());
+        let mail_settings = crate::mail::MailSettings {
+            public_url: args.public_url.clone(),
+            domain,
+        };
+        let smtp_configured = sender.is_some();
+        crate::mail::worker::spawn(
+            store.clone(),
+            sender,
+            mail_wake.clone(),
+            Duration::from_secs(args.mail_retry_secs),
+        );
+        let hub = Arc::new(
+            Hub::new(
+                store.clone(),
+                live.clone(),
+                render.clone(),
+                Limits {
+                    fanout: 16,
+                    history: 500,
+                },
+                args.hours.clone(),
+            )
+            .with_mail(mail_settings, mail_wake)
+            .with_smtp_configured(smtp_configured),
+        );
         let agents =
             Agents::start(hub.clone(), args).context("failed to load agents and tickets")?;
         let reloader = Reloader {
@@ -459,6 +493,8 @@ fn spawn_sighup_reload(state: &AppState) {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::router())
+        .merge(transcript::router())
+        .merge(embed::router())
         .merge(ws_user::router())
         .merge(agent_pages::router())
         .merge(ws_agent::router())

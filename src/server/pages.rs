@@ -273,6 +273,11 @@ async fn healthz(State(state): State<AppState>) -> Response {
             "error": error,
         },
         "agents_online": state.agents.online(),
+        // Extension: e-mail waiting in the outbox; `smtp` false without --smtp-url.
+        "outbox": {
+            "smtp": state.hub.smtp_configured(),
+            "backlog": state.hub.store().mail_backlog(chrono::Utc::now()).ok(),
+        },
     }))
     .into_response()
 }

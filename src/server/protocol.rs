@@ -20,13 +20,20 @@ pub enum ClientFrame {
     },
     Say {
         text: String,
+        /// Extension: the client's own name for this message, echoed in its `ack`.
+        #[serde(default)]
+        client_id: Option<String>,
     },
     Choose {
         value: String,
+        #[serde(default)]
+        client_id: Option<String>,
     },
     Escalate {
         #[serde(default)]
         text: Option<String>,
+        #[serde(default)]
+        client_id: Option<String>,
     },
     Feedback {
         seq: u64,
@@ -37,10 +44,23 @@ pub enum ClientFrame {
     Typing {
         on: bool,
     },
+    /// Extension: the user rates the attention on their resolved case.
+    Rating {
+        /// 1–5; any integer is accepted here so a bad one gets `invalid_rating`.
+        score: i64,
+        #[serde(default)]
+        comment: Option<String>,
+    },
 }
 
 /// The `type` values `ClientFrame` knows, to tell "unknown type" from "bad fields".
-const CLIENT_TYPES: &[&str] = &["hello", "say", "choose", "escalate", "feedback", "typing"];
+const CLIENT_TYPES: &[&str] = &[
+    "hello", "say", "choose", "escalate", "feedback", "typing", "rating",
+];
+
+/// Longest `client_id` echoed back; a longer one is not echoed (the message is
+/// still taken).
+pub const MAX_CLIENT_ID: usize = 64;
 
 /// A frame sent by an agent's console.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -84,14 +104,21 @@ impl ClientFrame {
                 session: session.map(|s| normalize(&s)),
                 last_seq,
             },
-            ClientFrame::Say { text } => ClientFrame::Say {
+            ClientFrame::Say { text, client_id } => ClientFrame::Say {
                 text: normalize(&text),
+                client_id,
             },
-            ClientFrame::Choose { value } => ClientFrame::Choose {
+            ClientFrame::Choose { value, client_id } => ClientFrame::Choose {
                 value: normalize(&value),
+                client_id,
             },
-            ClientFrame::Escalate { text } => ClientFrame::Escalate {
+            ClientFrame::Escalate { text, client_id } => ClientFrame::Escalate {
                 text: text.map(|t| normalize(&t)),
+                client_id,
+            },
+            ClientFrame::Rating { score, comment } => ClientFrame::Rating {
+                score,
+                comment: comment.map(|c| normalize(&c)),
             },
             f @ (ClientFrame::Feedback { .. } | ClientFrame::Typing { .. }) => f,
         }
@@ -141,8 +168,24 @@ pub enum ServerFrame {
         /// Extension: how many more stored messages follow right after, as
         /// `reply` frames in seq order (replay is paged; 0 when none).
         more: u64,
+        /// Extension: the conversation's case is resolved and not rated yet,
+        /// so the widget asks for a rating (absent when false).
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        rating_due: bool,
         /// Extension: whether a person can attend now, the hours and the next opening.
         agents: crate::tickets::hours::Availability,
+    },
+    /// Extension: the user's message (say, choose, escalate) is stored with
+    /// `seq`; sent only to the socket that sent it, and only when it carried a
+    /// `client_id`, whoever answers it (bot, agent, or nobody yet).
+    Ack {
+        seq: u64,
+        client_id: String,
+    },
+    /// Extension: the rating was stored (sent to the tab that rated).
+    Rated {
+        ticket: String,
+        score: u8,
     },
     Reply(Reply),
     Ticket {
@@ -214,6 +257,10 @@ pub enum ErrorCode {
     UnknownSession,
     YaTomado,
     NotHeld,
+    /// A rating with a score outside 1–5 or a comment too long.
+    InvalidRating,
+    /// A rating when the conversation has no resolved case, or one already rated.
+    RatingNotDue,
     /// The message could not be written to disk: it was not saved or sent.
     NotSaved,
     Internal,
@@ -233,7 +280,7 @@ impl ErrorCode {
             }
             ErrorCode::EmptyText => "El mensaje está vacío. Escriba su pregunta.",
             ErrorCode::TextTooLong => {
-                "El texto es demasiado largo. Resuma su pregunta en menos palabras."
+                "El texto es demasiado largo: el límite es de 4.000 caracteres. Acórtelo e intente de nuevo."
             }
             ErrorCode::NotReady => {
                 "La conversación aún no ha comenzado: envíe primero el saludo (hello)."
@@ -250,6 +297,12 @@ impl ErrorCode {
             ErrorCode::UnknownSession => "No encontramos esa conversación.",
             ErrorCode::YaTomado => "Otro asesor ya tomó esta conversación.",
             ErrorCode::NotHeld => "Usted no tiene esta conversación a su cargo.",
+            ErrorCode::InvalidRating => {
+                "La calificación debe ser un número de 1 a 5, con un comentario de máximo 1.000 caracteres."
+            }
+            ErrorCode::RatingNotDue => {
+                "Solo puede calificar la atención una vez, cuando un asesor haya resuelto su caso."
+            }
             ErrorCode::NotSaved => {
                 "No pudimos guardar su mensaje por un problema de almacenamiento en el servidor, así que no se envió. Intente de nuevo en unos minutos."
             }
@@ -263,6 +316,19 @@ impl ErrorCode {
         ServerFrame::Error {
             code: self,
             message: self.message().to_owned(),
+            retry_after_ms: None,
+        }
+    }
+
+    /// `text_too_long` naming the limit (`--max-text`) and how long the text was.
+    pub fn text_too_long(limit: usize, length: usize) -> ServerFrame {
+        ServerFrame::Error {
+            code: ErrorCode::TextTooLong,
+            message: format!(
+                "El texto es demasiado largo: el límite es de {} caracteres y el suyo tiene {}. Acórtelo e intente de nuevo.",
+                thousands(limit),
+                thousands(length)
+            ),
             retry_after_ms: None,
         }
     }
@@ -283,6 +349,19 @@ impl ErrorCode {
             retry_after_ms: Some(ms),
         }
     }
+}
+
+/// `4000` as `4.000`, as numbers are written in Colombia.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Decodes a user frame, classifying what is wrong with it.
@@ -345,6 +424,36 @@ mod tests {
     }
 
     #[test]
+    fn text_too_long_names_the_limit_as_written_in_colombia() {
+        assert_eq!(thousands(4000), "4.000");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_234_567), "1.234.567");
+        let ServerFrame::Error { message, .. } = ErrorCode::text_too_long(4000, 4100) else {
+            panic!("not an error frame");
+        };
+        assert!(message.contains("4.000 caracteres"), "{message}");
+        assert!(message.contains("4.100"), "{message}");
+    }
+
+    #[test]
+    fn old_clients_without_client_id_still_decode() {
+        assert_eq!(
+            decode_client(r#"{"type":"say","text":"hola"}"#),
+            Ok(ClientFrame::Say {
+                text: "hola".into(),
+                client_id: None
+            })
+        );
+        assert_eq!(
+            decode_client(r#"{"type":"rating","score":4}"#),
+            Ok(ClientFrame::Rating {
+                score: 4,
+                comment: None
+            })
+        );
+    }
+
+    #[test]
     fn decodes_good_frames() {
         assert_eq!(
             decode_client(r#"{"type":"hello","session":null}"#),
@@ -355,7 +464,10 @@ mod tests {
         );
         assert_eq!(
             decode_client(r#"{"type":"escalate"}"#),
-            Ok(ClientFrame::Escalate { text: None })
+            Ok(ClientFrame::Escalate {
+                text: None,
+                client_id: None
+            })
         );
         assert_eq!(
             decode_agent(r#"{"type":"claim","session":"abc"}"#),

@@ -21,9 +21,12 @@ use futures_util::StreamExt;
 use tokio::sync::broadcast;
 
 use super::outbound::{self, Outbox, QueueError};
-use super::protocol::{decode_client, AgentEvent, ClientFrame, ErrorCode, ServerFrame};
+use super::protocol::{
+    decode_client, AgentEvent, ClientFrame, ErrorCode, ServerFrame, MAX_CLIENT_ID,
+};
 use super::AppState;
-use crate::conversation::{Author, ConversationError, Session, SessionEvent, UserInput};
+use crate::conversation::{Author, ConversationError, RateError, Session, SessionEvent, UserInput};
+use crate::tickets::rating::RatingRefused;
 
 /// Frames bigger than this close the connection (tungstenite's own limit);
 /// frames between `max_frame` and this get an `error` and the socket goes on.
@@ -130,6 +133,8 @@ struct UserSocket {
     state: AppState,
     session: Option<Arc<Session>>,
     events: Option<broadcast::Receiver<SessionEvent>>,
+    /// This tab counted as present on its conversation (mail goes out when none is).
+    presence: Option<crate::conversation::Presence>,
     /// Highest seq already sent (in `welcome` or live), so none is sent twice.
     sent_seq: u64,
     strikes: u32,
@@ -157,6 +162,7 @@ impl UserSocket {
             state,
             session: None,
             events: None,
+            presence: None,
             sent_seq: 0,
             strikes: 0,
             limit,
@@ -259,22 +265,31 @@ impl UserSocket {
             ClientFrame::Hello { session, last_seq } => {
                 return self.hello(session, last_seq.unwrap_or(0)).await
             }
-            ClientFrame::Say { text } => {
+            ClientFrame::Say { text, client_id } => {
                 let text = text.trim();
                 if text.is_empty() {
                     return self.refuse(ErrorCode::EmptyText).await;
                 }
-                if text.chars().count() > self.state.sockets.max_text {
-                    return self.refuse(ErrorCode::TextTooLong).await;
+                let length = text.chars().count();
+                let limit = self.state.sockets.max_text;
+                if length > limit {
+                    return self
+                        .refuse_with(
+                            ErrorCode::TextTooLong,
+                            &ErrorCode::text_too_long(limit, length),
+                        )
+                        .await;
                 }
-                self.input(UserInput::Say(text.to_owned())).await
+                self.input(UserInput::Say(text.to_owned()), client_id).await
             }
-            ClientFrame::Choose { value } => self.input(UserInput::Choose(value)).await,
-            ClientFrame::Escalate { text } => {
+            ClientFrame::Choose { value, client_id } => {
+                self.input(UserInput::Choose(value), client_id).await
+            }
+            ClientFrame::Escalate { text, client_id } => {
                 let text = text
                     .map(|t| t.trim().chars().take(self.state.sockets.max_text).collect())
                     .filter(|t: &String| !t.is_empty());
-                self.input(UserInput::Escalate(text)).await
+                self.input(UserInput::Escalate(text), client_id).await
             }
             ClientFrame::Feedback { seq, useful } => match &self.session {
                 Some(s) => self.state.hub.feedback(s, seq, useful).await.map(|()| true),
@@ -288,6 +303,9 @@ impl UserSocket {
                 }
                 None => return self.refuse(ErrorCode::NotReady).await,
             },
+            ClientFrame::Rating { score, comment } => {
+                return self.rate(score, comment.as_deref()).await
+            }
         };
         if self.closing {
             return ControlFlow::Break(());
@@ -314,7 +332,11 @@ impl UserSocket {
     ///
     /// This tab's own replies are delivered before the next frame is read, so a
     /// fast typist's burst can never make the tab lag behind its own answers.
-    async fn input(&mut self, input: UserInput) -> Result<bool, ConversationError> {
+    async fn input(
+        &mut self,
+        input: UserInput,
+        client_id: Option<String>,
+    ) -> Result<bool, ConversationError> {
         let Some(session) = self.session.clone() else {
             return Ok(false);
         };
@@ -325,13 +347,53 @@ impl UserSocket {
             .map(|r| r.seq)
             .collect();
         self.patient = true;
-        let delivered = self.drain_events().await;
+        // The message is stored: confirm it by its seq before anything answers
+        // it (an agent may answer much later, or the bot not at all).
+        let ack = client_id
+            .filter(|c| !c.is_empty() && c.chars().count() <= MAX_CLIENT_ID)
+            .zip(self.own_echoes.first().copied());
+        let delivered = match ack {
+            Some((client_id, seq)) => match self.send(&ServerFrame::Ack { seq, client_id }).await {
+                ControlFlow::Continue(()) => self.drain_events().await,
+                brk => brk,
+            },
+            None => self.drain_events().await,
+        };
         self.patient = false;
         if delivered.is_break() {
             // The socket is gone or too slow; the turn itself is stored.
             self.closing = true;
         }
         Ok(true)
+    }
+
+    /// A `rating` of the conversation's resolved case: stored, counted, and
+    /// confirmed with `rated`; refused with `invalid_rating` or `rating_not_due`.
+    async fn rate(&mut self, score: i64, comment: Option<&str>) -> ControlFlow<()> {
+        let Some(session) = self.session.clone() else {
+            return self.refuse(ErrorCode::NotReady).await;
+        };
+        match self.state.hub.rate(&session, score, comment).await {
+            Ok(ticket) => {
+                let score = ticket.rating.as_ref().map_or(0, |r| r.score);
+                metrics::counter!("secobot_ratings_total", "score" => score.to_string())
+                    .increment(1);
+                self.strikes = 0;
+                self.send(&ServerFrame::Rated {
+                    ticket: ticket.id.to_string(),
+                    score,
+                })
+                .await
+            }
+            Err(RateError::Refused(RatingRefused::BadScore | RatingRefused::CommentTooLong)) => {
+                self.refuse(ErrorCode::InvalidRating).await
+            }
+            Err(RateError::Refused(_)) => self.refuse(ErrorCode::RatingNotDue).await,
+            Err(RateError::Store(e)) => {
+                tracing::error!(error = %e, "failed to store a rating");
+                self.send(&ErrorCode::NotSaved.frame()).await
+            }
+        }
     }
 
     /// Delivers every event already published, without waiting for more.
@@ -407,7 +469,13 @@ impl UserSocket {
             opened.history.last().map_or(0, |r| r.seq)
         };
         let first_page_end = opened.history.last().map_or(self.sent_seq, |r| r.seq);
+        let rating_due = opened
+            .ticket
+            .as_ref()
+            .is_some_and(|(_, status)| status == "resuelto")
+            && self.state.hub.rating_due(&opened.session).await;
         let welcome = ServerFrame::Welcome {
+            rating_due,
             session: opened.session.id.to_string(),
             more: opened
                 .last_seq
@@ -419,6 +487,7 @@ impl UserSocket {
         self.sent_seq = self.sent_seq.max(first_page_end);
         self.session = Some(opened.session);
         self.events = Some(opened.events);
+        self.presence = Some(opened.presence);
         self.strikes = 0;
         self.send(&welcome).await?;
         // The rest of the replay, always up to the newest message.

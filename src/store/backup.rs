@@ -163,6 +163,9 @@ fn check_record(tree: &str, key: &[u8], value: &[u8]) -> Result<(), super::Store
         }
         "tickets" => decode::<Ticket>(key, value).map(drop),
         "audit" => decode::<AuditEntry>(key, value).map(drop),
+        "outbox" | "mail_sent" | "mail_failed" => {
+            decode::<super::OutboundMail>(key, value).map(drop)
+        }
         "agents" | "logins" => decode::<serde_json::Value>(key, value).map(drop),
         _ => Ok(()),
     }
@@ -288,6 +291,7 @@ mod tests {
                 session: Some((&id, &state)),
                 messages: std::slice::from_ref(&m),
                 ticket: None,
+                mail: &[],
             })
             .await
             .unwrap();

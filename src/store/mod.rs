@@ -6,6 +6,7 @@
 //!   `SESSION '!' SEQ` → feedback on that message.
 //! - tree `tickets`: `TICKET-ID` → ticket (JSON); tree `meta`: counters.
 //! - trees `agents` (name → account) and `logins` (token → login session).
+//! - trees `outbox`, `mail_sent`, `mail_failed`: e-mail (see [`outbox`]).
 //! - tree `audit`: who changed what, append-only (see [`audit`]).
 //!
 //! Every write passes the backup gate (`Store::write` or `Store::commit`), so a
@@ -19,6 +20,7 @@
 pub mod audit;
 pub mod backup;
 mod group_commit;
+mod outbox;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -33,6 +35,7 @@ use crate::tickets::{Ticket, TicketId};
 pub use audit::AuditEntry;
 pub use backup::{BackupError, BackupInfo};
 use group_commit::GroupCommit;
+pub use outbox::{Backlog, OutboundMail};
 
 /// Something went wrong reading or writing the data folder.
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +78,8 @@ pub struct Commit<'a> {
     pub session: Option<(&'a SessionId, &'a ConversationState)>,
     pub messages: &'a [Reply],
     pub ticket: Option<&'a Ticket>,
+    /// E-mail the event causes, queued in the same transaction (ids assigned).
+    pub mail: &'a [OutboundMail],
 }
 
 /// Feedback a user gave on one message.
@@ -120,6 +125,9 @@ struct Db {
     agents: sled::Tree,
     logins: sled::Tree,
     audit: sled::Tree,
+    outbox: sled::Tree,
+    mail_sent: sled::Tree,
+    mail_failed: sled::Tree,
     group: GroupCommit,
 }
 
@@ -132,6 +140,9 @@ impl Db {
             agents: db.open_tree("agents")?,
             logins: db.open_tree("logins")?,
             audit: db.open_tree("audit")?,
+            outbox: db.open_tree("outbox")?,
+            mail_sent: db.open_tree("mail_sent")?,
+            mail_failed: db.open_tree("mail_failed")?,
             group: GroupCommit::start(db.clone()),
             db,
         })
@@ -151,6 +162,7 @@ impl Db {
 struct Rollback {
     conversations: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     tickets: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    outbox: Vec<(Vec<u8>, Option<Vec<u8>>)>,
 }
 
 const TICKET_COUNTER: &[u8] = b"ticket_counter";
@@ -278,6 +290,9 @@ impl Store {
             let previous = db.tickets.get(&key)?.map(|v| v.to_vec());
             undo.tickets.push((key, previous));
         }
+        for mail in commit.mail {
+            undo.outbox.push((mail.id.to_be_bytes().to_vec(), None));
+        }
         Ok(undo)
     }
 
@@ -298,16 +313,26 @@ impl Store {
                 conv_batch.insert(message_key(id, message.seq).to_vec(), encode(message)?);
             }
         }
-        let Some(ticket) = commit.ticket else {
+        if commit.ticket.is_none() && commit.mail.is_empty() {
             // One tree: a batch is atomic and much cheaper than a transaction.
             db.conversations.apply_batch(conv_batch)?;
             return Ok(());
+        }
+        let ticket = match commit.ticket {
+            Some(t) => Some((t.id.as_str().as_bytes().to_vec(), encode(t)?)),
+            None => None,
         };
-        let (key, value) = (ticket.id.as_str().as_bytes().to_vec(), encode(ticket)?);
+        let mut mail_batch = sled::Batch::default();
+        for mail in commit.mail {
+            mail_batch.insert(mail.id.to_be_bytes().to_vec(), encode(mail)?);
+        }
         let result: std::result::Result<(), TransactionError<()>> =
-            (&db.conversations, &db.tickets).transaction(|(conv, tickets)| {
+            (&db.conversations, &db.tickets, &db.outbox).transaction(|(conv, tickets, outbox)| {
                 conv.apply_batch(&conv_batch)?;
-                tickets.insert(key.as_slice(), value.as_slice())?;
+                if let Some((key, value)) = &ticket {
+                    tickets.insert(key.as_slice(), value.as_slice())?;
+                }
+                outbox.apply_batch(&mail_batch)?;
                 Ok::<(), ConflictableTransactionError<()>>(())
             });
         match result {
@@ -407,6 +432,7 @@ impl Store {
             for undo in pending.iter().rev() {
                 restore(&db.conversations, &undo.conversations)?;
                 restore(&db.tickets, &undo.tickets)?;
+                restore(&db.outbox, &undo.outbox)?;
             }
             db.meta
                 .insert(PROBE, chrono::Utc::now().to_rfc3339().as_bytes())?;
@@ -814,6 +840,7 @@ mod tests {
                 session: Some((&id, &state)),
                 messages: &messages,
                 ticket: None,
+                mail: &[],
             })
             .await
             .unwrap();

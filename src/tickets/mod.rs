@@ -6,6 +6,7 @@
 
 pub mod holidays;
 pub mod hours;
+pub mod rating;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -149,6 +150,9 @@ pub struct Ticket {
     pub handled_by: Option<String>,
     pub resolution: Option<String>,
     pub resolved_at: Option<DateTime<Utc>>,
+    /// The user's satisfaction rating, once the case is resolved (see `rating`).
+    #[serde(default)]
+    pub rating: Option<rating::Rating>,
     /// Internal notes between agents: never shown to the user.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<Note>,
@@ -203,6 +207,7 @@ impl Ticket {
             resolution: None,
             resolved_at: None,
             notes: Vec::new(),
+            rating: None,
         }
     }
 

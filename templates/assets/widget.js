@@ -23,6 +23,11 @@
     info: byId('chat-info'),
     ticket: byId('chat-ticket'),
     agent: byId('chat-agent'),
+    agents: byId('chat-agents'),
+    retryIn: byId('chat-retry-in'),
+    newer: byId('chat-new'),
+    counter: byId('chat-counter'),
+    transcript: byId('chat-transcript'),
   };
   if (!ui.log || !ui.form || !ui.input || !ui.send) return;
 
@@ -47,6 +52,10 @@
   // ------------------------------------------------------------------ state
 
   const RETRY_MAX_MS = 30000;
+  /** The server's `--max-text` (characters), from the page. */
+  const MAX_TEXT = Number(ui.input.dataset.maxText) || 4000;
+  /** Show the character counter from this length on. */
+  const COUNTER_FROM = Math.floor(MAX_TEXT * 0.9);
   const WELCOME_TIMEOUT_MS = 15000;
   const ALERT_MS = 7000;
 
@@ -66,10 +75,24 @@
     welcomeTimer: 0,
     retryAt: 0,
     alertTimer: 0,
-    lastAction: 'input', // 'input' | 'button': what the user used last
-    // This tab's own messages, shown at once; the server echoes them only to
-    // the session's other tabs. Each gets its seq from the bot reply that follows.
+    // This tab's own messages sent and not yet confirmed, oldest first:
+    // {id, msg, text}. The server confirms each with `ack {seq, client_id}`
+    // once stored, whoever answers it (bot, agent, or nobody yet).
     pending: [],
+    // Messages typed while offline, oldest first: sent on reconnect, in order.
+    outbox: [],
+    nextId: 1,
+    // Keep the newest message in view (false once the user scrolls up to read).
+    follow: true,
+    // The first message of the current answer: it stays in view while the
+    // rest of the answer arrives below it.
+    turnStart: null,
+    // The scrollTop this script set last (its own scroll events are not the user's).
+    autoTop: -1,
+    // The first message that arrived while the user was reading above.
+    firstUnseen: null,
+    ticketStatus: null,
+    rating: null, // the rating form, while shown
   };
 
   const coarsePointer = window.matchMedia ? window.matchMedia('(pointer: coarse)') : null;
@@ -118,28 +141,44 @@
     return STATUS_LABELS[s] || s.replace(/_/g, ' ');
   }
 
+  // Times are shown in Bogotá time, as `29/11/2026 10:44` (time only: `10:44`).
+  let bogota = null;
+  try {
+    bogota = new Intl.DateTimeFormat('es-CO', {
+      timeZone: 'America/Bogota', year: 'numeric', month: '2-digit', day: '2-digit',
+      hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+    });
+  } catch (_) { /* very old browser: UTC−5 by hand below */ }
+
+  function bogotaParts(d) {
+    if (bogota) {
+      const p = {};
+      bogota.formatToParts(d).forEach((x) => { p[x.type] = x.value; });
+      return p;
+    }
+    const b = new Date(d.getTime() - 5 * 3600 * 1000); // Colombia has no daylight saving
+    const two = (n) => String(n).padStart(2, '0');
+    return {
+      day: two(b.getUTCDate()), month: two(b.getUTCMonth() + 1), year: String(b.getUTCFullYear()),
+      hour: two(b.getUTCHours()), minute: two(b.getUTCMinutes()),
+    };
+  }
+
   function formatDate(value) {
     const s = str(value);
+    const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
+    if (day) return day[3] + '/' + day[2] + '/' + day[1];
     const d = new Date(s);
     if (!s || Number.isNaN(d.getTime())) return s;
-    const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(s);
-    try {
-      return dateOnly
-        ? d.toLocaleDateString('es-CO', { timeZone: 'UTC', day: 'numeric', month: 'long', year: 'numeric' })
-        : d.toLocaleString('es-CO', { day: 'numeric', month: 'long', year: 'numeric', hour: 'numeric', minute: '2-digit' });
-    } catch (_) {
-      return s;
-    }
+    const p = bogotaParts(d);
+    return p.day + '/' + p.month + '/' + p.year + ' ' + p.hour + ':' + p.minute;
   }
 
   function formatTime(value) {
     const d = new Date(str(value));
     if (!value || Number.isNaN(d.getTime())) return '';
-    try {
-      return d.toLocaleTimeString('es-CO', { hour: 'numeric', minute: '2-digit' });
-    } catch (_) {
-      return '';
-    }
+    const p = bogotaParts(d);
+    return p.hour + ':' + p.minute;
   }
 
   function pageHasFocus() {
@@ -161,18 +200,29 @@
 
   // ------------------------------------------------------------ status bar
 
+  /** The live status region changes only when the state does (announced once). */
   function setStatus(stateName, text) {
     if (!ui.status) return;
     ui.status.dataset.state = stateName;
     if (ui.status.textContent !== text) ui.status.textContent = text;
     if (ui.retry) ui.retry.hidden = stateName !== 'offline';
+    if (ui.retryIn && stateName !== 'offline') {
+      ui.retryIn.hidden = true;
+      ui.retryIn.textContent = '';
+    }
+  }
+
+  /** The countdown to the next try: visible, never announced (not a live region). */
+  function setRetryIn(text) {
+    if (!ui.retryIn) return;
+    ui.retryIn.textContent = text;
+    ui.retryIn.hidden = !text;
   }
 
   function updateControls() {
+    // The text box and Enter keep working offline: messages wait in the outbox.
     const off = !state.ready;
-    ui.send.disabled = off;
     if (ui.escalate) ui.escalate.disabled = off;
-    ui.form.setAttribute('aria-busy', off ? 'true' : 'false');
   }
 
   function refreshInfo() {
@@ -226,6 +276,51 @@
 
   function offlineAlert() {
     showAlert('Sin conexión. Espere a que se restablezca para continuar.');
+  }
+
+  function tooLongMessage(length) {
+    const n = (x) => String(x).replace(/\B(?=(\d{3})+(?!\d))/g, '.');
+    return 'El texto es demasiado largo: el límite es de ' + n(MAX_TEXT) + ' caracteres y el suyo tiene '
+      + n(length) + '. Acórtelo e intente de nuevo.';
+  }
+
+  /** Shows how many characters are left once the text nears the limit. */
+  function updateCounter() {
+    if (!ui.counter) return;
+    const length = Array.from(ui.input.value).length;
+    if (length < COUNTER_FROM) {
+      ui.counter.hidden = true;
+      ui.counter.textContent = '';
+      return;
+    }
+    const n = (x) => String(x).replace(/\B(?=(\d{3})+(?!\d))/g, '.');
+    ui.counter.hidden = false;
+    ui.counter.dataset.over = length > MAX_TEXT ? 'true' : 'false';
+    ui.counter.textContent = n(length) + ' de ' + n(MAX_TEXT) + ' caracteres'
+      + (length > MAX_TEXT ? ': el texto es demasiado largo.' : '');
+  }
+
+  /** "Asesores disponibles", or when they are back (the `welcome.agents` field). */
+  function showAgentsAvailability(agents) {
+    if (!ui.agents) return;
+    if (!agents || typeof agents !== 'object') {
+      ui.agents.hidden = true;
+      return;
+    }
+    let text;
+    const next = typeof agents.next === 'string' ? agents.next.trim() : '';
+    if (agents.available === true) {
+      text = 'Asesores disponibles';
+    } else if (next) {
+      // `next` is "30/11/2026 07:00" or already "el lunes 30/11/2026 a las 7:00".
+      text = 'Asesores fuera de horario · disponibles desde ' + (/^el\s/i.test(next) ? next : 'el ' + next);
+    } else {
+      // Within hours (or none set) but nobody at a console right now.
+      text = 'Asesores no disponibles en este momento';
+    }
+    ui.agents.textContent = text;
+    ui.agents.dataset.available = agents.available === true ? 'true' : 'false';
+    ui.agents.hidden = false;
   }
 
   function updateEmpty() {
@@ -290,10 +385,14 @@
       box.appendChild(feedbackThanks());
       return box;
     }
-    const make = (label, aria, useful) => {
-      const b = el('button', 'feedback-btn', label);
+    // The visible words are the button's name (no aria-label that differs:
+    // speech users say what they see); the emoji is decoration.
+    const make = (icon, label, useful) => {
+      const b = el('button', 'feedback-btn');
+      const i = el('span', 'feedback-icon', icon);
+      i.setAttribute('aria-hidden', 'true');
+      b.append(i, ' ' + label);
       b.type = 'button';
-      b.setAttribute('aria-label', aria);
       b.dataset.useful = useful ? 'true' : 'false';
       b.addEventListener('click', () => {
         if (!state.ready) { offlineAlert(); return; }
@@ -306,8 +405,8 @@
       return b;
     };
     box.append(
-      make('👍 Útil', 'La respuesta me sirvió', true),
-      make('👎 No me sirvió', 'La respuesta no me sirvió', false),
+      make('👍', 'Me sirvió', true),
+      make('👎', 'No me sirvió', false),
     );
     return box;
   }
@@ -334,12 +433,14 @@
       b.addEventListener('click', () => {
         if (b.disabled) return;
         if (!state.ready) { offlineAlert(); return; }
-        if (!send({ type: 'choose', value })) { offlineAlert(); return; }
-        renderOwn(label);
-        state.lastAction = 'button';
+        const id = nextClientId();
+        if (!send({ type: 'choose', value, client_id: id })) { offlineAlert(); return; }
+        renderOwn(label, id);
         b.classList.add('is-chosen');
         b.setAttribute('aria-pressed', 'true');
         disableButtons(group.parentNode || group);
+        // The pressed button is now disabled: the text box takes the focus.
+        focusInput(false);
       });
       group.appendChild(b);
     });
@@ -359,7 +460,7 @@
         const a = el('a', 'source', title);
         a.setAttribute('href', href);
         a.setAttribute('target', '_blank');
-        a.setAttribute('rel', 'noopener');
+        a.setAttribute('rel', 'noopener noreferrer');
         if (src.id != null) a.dataset.id = String(src.id);
         p.appendChild(a);
       } else {
@@ -385,13 +486,64 @@
     return log.scrollHeight - log.scrollTop - log.clientHeight < 80;
   }
 
-  function scrollToBottom(smooth) {
-    const reduce = window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
-    const top = ui.log.scrollHeight;
-    if (smooth && !reduce && typeof ui.log.scrollTo === 'function') {
-      ui.log.scrollTo({ top, behavior: 'smooth' });
+  // Scrolling is instant: a smooth scroll's intermediate positions would look
+  // like the user scrolling away.
+  function scrollLogTo(top) {
+    const max = Math.max(0, ui.log.scrollHeight - ui.log.clientHeight);
+    const target = Math.max(0, Math.min(max, Math.round(top)));
+    state.autoTop = target;
+    ui.log.scrollTop = target;
+  }
+
+  function scrollToBottom() {
+    scrollLogTo(ui.log.scrollHeight);
+    state.follow = true;
+    state.turnStart = null;
+    hideNewer();
+  }
+
+  /** Where `node` starts inside the log's scrolled content (the log is positioned). */
+  function topInLog(node) {
+    const pad = parseFloat(window.getComputedStyle(ui.log).paddingTop) || 0;
+    return node.offsetTop - Math.min(pad, 12);
+  }
+
+  /**
+   * A new message from the other side: its answer's first line must be in
+   * view. The view follows the answer down only as far as its start stays on
+   * screen; a user reading above is not moved, a button offers the new message.
+   */
+  function revealLive(msg) {
+    if (!state.follow) {
+      if (!state.firstUnseen) state.firstUnseen = msg;
+      showNewer();
+      return;
+    }
+    if (!state.turnStart || !state.turnStart.isConnected) state.turnStart = msg;
+    const bottom = ui.log.scrollHeight - ui.log.clientHeight;
+    scrollLogTo(Math.min(bottom, topInLog(state.turnStart)));
+  }
+
+  function showNewer() {
+    if (ui.newer) ui.newer.hidden = false;
+  }
+
+  function hideNewer() {
+    state.firstUnseen = null;
+    if (ui.newer) ui.newer.hidden = true;
+  }
+
+  /** The user scrolled: follow new messages again only once back at the bottom. */
+  function onLogScroll() {
+    const top = ui.log.scrollTop;
+    if (Math.abs(top - state.autoTop) <= 2) return; // our own scroll
+    state.autoTop = -1;
+    if (isNearBottom()) {
+      state.follow = true;
+      hideNewer();
     } else {
-      ui.log.scrollTop = top;
+      state.follow = false;
+      state.turnStart = null;
     }
   }
 
@@ -406,11 +558,8 @@
     if (state.rendered.has(seq)) return null;
 
     const from = token(reply.from, 'bot');
-    // The bot answers right after the user's message; agents and notices may not.
-    if (live && from === 'bot') settleOwn(seq);
     if (from === 'user' && adoptOwn(reply, seq)) return null;
     const kind = token(reply.kind, 'notice');
-    const stick = !live || from === 'user' || isNearBottom();
 
     const msg = el('div', 'msg msg-' + from + ' kind-' + kind);
     msg.dataset.seq = String(seq);
@@ -439,7 +588,7 @@
       body.classList.add('is-html');
       body.querySelectorAll('a[href]').forEach((a) => {
         a.setAttribute('target', '_blank');
-        a.setAttribute('rel', 'noopener');
+        a.setAttribute('rel', 'noopener noreferrer');
       });
     } else {
       body.textContent = str(reply.text);
@@ -479,27 +628,45 @@
       state.maxSeq = seq;
       store.set(KEY_LAST_SEQ, seq);
     }
-    ui.log.appendChild(msg);
+    insertMessage(msg);
     updateEmpty();
-    if (stick) scrollToBottom(live);
+    if (live) {
+      revealLive(msg); // an echo here is another tab's message
+    }
+    if (from === 'user' || kind === 'echo') showTranscriptLink();
 
     // Adapt the text box to what the latest message expects.
     if (from !== 'user') {
       const flow = reply.flow && typeof reply.flow === 'object' ? reply.flow : null;
       const expects = flow && typeof flow.input === 'string' && flow.input ? flow.input : null;
       setInputMode(expects, expects ? body.id : null);
-      if (live) {
-        const firstButton = group && group.querySelector('button:not([disabled])');
-        if (expects) {
-          focusInput(true);
-        } else if (firstButton && state.lastAction === 'button') {
-          focusNode(firstButton);
-        } else if (state.lastAction === 'button' || document.activeElement === document.body) {
-          focusInput(false);
-        }
-      }
+      // After every turn the text box has the focus, never a button (a
+      // sentence typed next must not press "Confirmar y crear el caso").
+      if (live && !answeringRating()) focusInput(!!expects || isInsideLog(document.activeElement));
     }
     return msg;
+  }
+
+  /** The user is filling in the rating form: a new message must not take the focus away. */
+  function answeringRating() {
+    return !!state.rating && state.rating.contains(document.activeElement);
+  }
+
+  function isInsideLog(node) {
+    return !!node && node !== ui.log && ui.log.contains(node);
+  }
+
+  /** Messages with a seq go in seq order; local notes (rating form) stay last. */
+  function insertMessage(msg) {
+    const tail = state.rating && state.rating.isConnected ? state.rating : null;
+    if (tail) ui.log.insertBefore(msg, tail);
+    else ui.log.appendChild(msg);
+  }
+
+  function showTranscriptLink() {
+    if (!ui.transcript || !state.session) return;
+    ui.transcript.setAttribute('href', '/chat/transcript?session=' + encodeURIComponent(state.session));
+    ui.transcript.hidden = false;
   }
 
   /** Error codes that mean the message this tab just sent was not taken. */
@@ -508,54 +675,185 @@
     'unknown_choice', 'internal', 'invalid_frame',
   ]);
 
-  /** Shows a message this tab just sent; its seq arrives with the bot's reply. */
-  function renderOwn(text) {
-    const msg = el('div', 'msg msg-user kind-echo is-pending');
+  function nextClientId() {
+    const id = 'c' + Date.now().toString(36) + '-' + state.nextId;
+    state.nextId += 1;
+    return id;
+  }
+
+  /** Shows a message this tab just sent (or queued): faded until the server confirms it. */
+  function renderOwn(text, id, queued) {
+    const msg = el('div', 'msg msg-user kind-echo ' + (queued ? 'is-queued' : 'is-pending'));
     msg.appendChild(el('span', 'visually-hidden', 'Usted:'));
     msg.appendChild(el('div', 'msg-body', text));
-    ui.log.appendChild(msg);
-    state.pending.push(msg);
+    if (queued) msg.appendChild(el('p', 'msg-queued-note', 'Se enviará al reconectar.'));
+    insertMessage(msg);
+    const entry = { id, msg, text };
+    if (queued) state.outbox.push(entry);
+    else state.pending.push(entry);
     updateEmpty();
-    scrollToBottom(true);
+    scrollToBottom();
+    return entry;
   }
 
-  /** The server answered this tab's oldest pending message: it had the seq before. */
-  function settleOwn(replySeq) {
-    const msg = state.pending.shift();
-    if (!msg) return;
-    const seq = replySeq - 1;
-    msg.classList.remove('is-pending');
+  function settle(entry, seq) {
+    entry.msg.classList.remove('is-pending', 'is-queued');
+    const note = entry.msg.querySelector('.msg-queued-note');
+    if (note) note.remove();
     if (seq > 0 && !state.rendered.has(seq)) {
-      msg.dataset.seq = String(seq);
+      entry.msg.dataset.seq = String(seq);
       state.rendered.add(seq);
+      if (seq > state.maxSeq) {
+        state.maxSeq = seq;
+        store.set(KEY_LAST_SEQ, seq);
+      }
     }
   }
 
-  /** A replayed message of this tab that is still on screen unsettled. */
+  /** `ack`: the server stored this tab's message with `seq`. */
+  function onAck(frame) {
+    const seq = Number(frame.seq);
+    const i = state.pending.findIndex((p) => p.id === frame.client_id);
+    if (i < 0 || !Number.isSafeInteger(seq)) return;
+    settle(state.pending.splice(i, 1)[0], seq);
+    showTranscriptLink();
+  }
+
+  /** A replayed message of this tab still unconfirmed (the socket closed first). */
   function adoptOwn(reply, seq) {
-    const i = state.pending.findIndex((m) => {
-      const body = m.querySelector('.msg-body');
-      return body && body.textContent === str(reply.text);
-    });
+    const i = state.pending.findIndex((p) => p.text === str(reply.text));
     if (i < 0) return false;
-    const msg = state.pending.splice(i, 1)[0];
-    msg.classList.remove('is-pending');
-    msg.dataset.seq = String(seq);
-    state.rendered.add(seq);
-    if (seq > state.maxSeq) {
-      state.maxSeq = seq;
-      store.set(KEY_LAST_SEQ, seq);
-    }
+    settle(state.pending.splice(i, 1)[0], seq);
     return true;
   }
 
-  /** The server refused this tab's last message: say so on it. */
-  function failOwn() {
-    const msg = state.pending.pop();
-    if (!msg) return;
-    msg.classList.remove('is-pending');
-    msg.classList.add('is-failed');
-    msg.appendChild(el('p', 'msg-failed-note', 'No se envió.'));
+  /**
+   * The server refused one of this tab's messages: frames are answered in
+   * order, so it is the oldest one not yet confirmed. Says so on it; a text
+   * refused as too long goes back into the empty text box to be shortened.
+   */
+  function failOwn(code) {
+    const entry = state.pending.shift();
+    if (!entry) return;
+    entry.msg.classList.remove('is-pending');
+    entry.msg.classList.add('is-failed');
+    entry.msg.appendChild(el('p', 'msg-failed-note', 'No se envió.'));
+    if (code === 'text_too_long' && !ui.input.value) {
+      ui.input.value = entry.text;
+      updateCounter();
+    }
+  }
+
+  /** After a reconnect: messages that never reached the server go now, in order. */
+  function flushOutbox() {
+    while (state.outbox.length && state.ready) {
+      const entry = state.outbox[0];
+      if (!send({ type: 'say', text: entry.text, client_id: entry.id })) return;
+      state.outbox.shift();
+      entry.msg.classList.remove('is-queued');
+      entry.msg.classList.add('is-pending');
+      const note = entry.msg.querySelector('.msg-queued-note');
+      if (note) note.remove();
+      state.pending.push(entry);
+    }
+  }
+
+  // --------------------------------------------------------------- rating
+
+  const SCORES = [
+    [1, '1 · Muy mala'],
+    [2, '2 · Mala'],
+    [3, '3 · Regular'],
+    [4, '4 · Buena'],
+    [5, '5 · Excelente'],
+  ];
+  const MAX_COMMENT = 1000;
+
+  /** The agent resolved the case just now: ask for a rating. */
+  function onTicketStatus(status) {
+    const before = state.ticketStatus;
+    state.ticketStatus = str(status);
+    if (state.ticketStatus === 'resuelto' && before && before !== 'resuelto') showRating();
+  }
+
+  /** "¿Cómo le pareció la atención?": five radio buttons and an optional comment. */
+  function showRating() {
+    if (state.rating && state.rating.isConnected) return;
+    const form = el('form', 'rating');
+    form.noValidate = true;
+    const set = el('fieldset', 'rating-set');
+    set.appendChild(el('legend', 'rating-question', '¿Cómo le pareció la atención?'));
+    const options = el('div', 'rating-options');
+    SCORES.forEach(([score, label]) => {
+      const id = 'rating-score-' + score;
+      const input = el('input', 'rating-radio');
+      input.type = 'radio';
+      input.name = 'score';
+      input.value = String(score);
+      input.id = id;
+      const lab = el('label', 'rating-option', label);
+      lab.htmlFor = id;
+      const wrap = el('span', 'rating-choice');
+      wrap.append(input, lab);
+      options.appendChild(wrap);
+    });
+    set.appendChild(options);
+    const commentLabel = el('label', 'rating-comment-label', 'Comentario (opcional)');
+    commentLabel.htmlFor = 'rating-comment';
+    const comment = el('textarea', 'rating-comment');
+    comment.id = 'rating-comment';
+    comment.name = 'comment';
+    comment.rows = 2;
+    comment.maxLength = MAX_COMMENT;
+    const submit = el('button', 'btn btn-primary rating-send', 'Enviar calificación');
+    submit.type = 'submit';
+    form.append(set, commentLabel, comment, submit);
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const chosen = form.querySelector('input[name="score"]:checked');
+      if (!chosen) {
+        showAlert('Elija una calificación de 1 a 5.');
+        const first = form.querySelector('input[name="score"]');
+        if (first) first.focus();
+        return;
+      }
+      if (!state.ready) { offlineAlert(); return; }
+      const frame = { type: 'rating', score: Number(chosen.value) };
+      const text = comment.value.trim();
+      if (text) frame.comment = text;
+      if (!send(frame)) { offlineAlert(); return; }
+      submit.disabled = true;
+    });
+    state.rating = form;
+    ui.log.appendChild(form);
+    updateEmpty();
+    if (state.follow) scrollLogTo(ui.log.scrollHeight);
+    else showNewer();
+  }
+
+  function closeRating(text) {
+    const form = state.rating;
+    state.rating = null;
+    if (!form || !form.isConnected) return;
+    const p = el('p', 'local-notice rating-thanks', text);
+    p.tabIndex = -1;
+    const hadFocus = form.contains(document.activeElement);
+    form.replaceWith(p);
+    if (hadFocus) focusInput(false);
+  }
+
+  function onRated(frame) {
+    const score = Number(frame.score);
+    closeRating('Gracias por calificar la atención' + (score >= 1 && score <= 5 ? ' (' + score + ' de 5).' : '.'));
+  }
+
+  function onRatingRefused(code) {
+    if (code === 'rating_not_due') {
+      closeRating('La atención de este caso ya fue calificada.');
+    } else if (state.rating) {
+      const submit = state.rating.querySelector('.rating-send');
+      if (submit) submit.disabled = false;
+    }
   }
 
   /** A local notice (no seq: it is not part of the server's conversation). */
@@ -569,6 +867,10 @@
     ui.log.replaceChildren();
     state.rendered.clear();
     state.maxSeq = 0;
+    state.pending = [];
+    state.rating = null;
+    state.ticketStatus = null;
+    if (ui.transcript) ui.transcript.hidden = true;
     store.set(KEY_LAST_SEQ, 0);
     clearInfo();
     setInputMode(null, null);
@@ -611,7 +913,8 @@
 
   function tick() {
     const secs = Math.max(1, Math.ceil((state.retryAt - Date.now()) / 1000));
-    setStatus('offline', 'Sin conexión. Reintentando en ' + secs + ' s…');
+    setStatus('offline', 'Sin conexión.');
+    setRetryIn('Reintentando en ' + secs + ' s…');
   }
 
   function scheduleReconnect() {
@@ -633,7 +936,10 @@
     if (state.ws && (state.ws.readyState === WebSocket.CONNECTING || state.ws.readyState === WebSocket.OPEN)) return;
     state.ready = false;
     updateControls();
-    setStatus('connecting', 'Conectando…');
+    // A retry while offline is not news: the live status keeps saying
+    // "Sin conexión" until connected (announced once per change).
+    if (ui.status && ui.status.dataset.state === 'offline') setRetryIn('Reintentando…');
+    else setStatus('connecting', 'Conectando…');
 
     let ws;
     try {
@@ -685,6 +991,7 @@
       case 'ticket':
         showTicket(frame.id, frame.status);
         typing.onTicket(frame.status);
+        onTicketStatus(frame.status);
         break;
       case 'agent':
         showAgent(frame.event, frame.name);
@@ -692,6 +999,12 @@
         break;
       case 'typing':
         typing.onFrame(frame);
+        break;
+      case 'ack':
+        onAck(frame);
+        break;
+      case 'rated':
+        onRated(frame);
         break;
       case 'error':
         if (!state.ready && frame.code === 'unknown_session' && !state.helloRetried) {
@@ -705,7 +1018,8 @@
           break;
         }
         if (!state.ready && frame.code === 'not_ready') break;
-        if (REFUSED_MESSAGE.has(frame.code)) failOwn();
+        if (REFUSED_MESSAGE.has(frame.code)) failOwn(frame.code);
+        if (frame.code === 'invalid_rating' || frame.code === 'rating_not_due') onRatingRefused(frame.code);
         showAlert(frame.message);
         break;
       default:
@@ -733,12 +1047,18 @@
       .slice()
       .sort((a, b) => Number(a && a.seq) - Number(b && b.seq))
       .forEach((reply) => renderReply(reply, false));
+    // Messages typed offline come after what was said before them (and
+    // survive a conversation the server no longer knows).
+    state.outbox.forEach((entry) => insertMessage(entry.msg));
 
+    showAgentsAvailability(frame.agents);
     state.ready = true;
     state.attempt = 0;
     setStatus('online', 'Conectado');
     updateControls();
-    if (history.length) scrollToBottom(false);
+    if (history.length) scrollToBottom();
+    if (frame.rating_due === true) showRating();
+    flushOutbox();
   }
 
   // ---------------------------------------------------------------- typing
@@ -804,27 +1124,68 @@
       ui.input.focus();
       return;
     }
-    if (!state.ready) {
-      offlineAlert();
+    const length = Array.from(text).length;
+    if (length > MAX_TEXT) {
+      // The text stays in the box to be shortened.
+      showAlert(tooLongMessage(length));
+      ui.input.focus();
       return;
     }
-    if (send({ type: 'say', text })) {
-      renderOwn(text);
-      ui.input.value = '';
-      state.lastAction = 'input';
+    const id = nextClientId();
+    if (state.ready && send({ type: 'say', text, client_id: id })) {
+      renderOwn(text, id, false);
     } else {
-      offlineAlert();
+      // Offline: shown at once as waiting, sent in order on reconnect.
+      renderOwn(text, id, true);
     }
+    ui.input.value = '';
+    updateCounter();
   });
+
+  ui.input.addEventListener('input', updateCounter);
 
   if (ui.escalate) {
     ui.escalate.addEventListener('click', () => {
       if (!state.ready) { offlineAlert(); return; }
-      if (send({ type: 'escalate' })) {
-        renderOwn('Quiero hablar con una persona');
-        state.lastAction = 'button';
-      }
+      const id = nextClientId();
+      if (send({ type: 'escalate', client_id: id })) renderOwn('Quiero hablar con una persona', id, false);
       else offlineAlert();
+    });
+  }
+
+  ui.log.addEventListener('scroll', onLogScroll, { passive: true });
+
+  if (ui.newer) {
+    ui.newer.addEventListener('click', () => {
+      const target = state.firstUnseen;
+      hideNewer();
+      state.follow = true;
+      if (target && target.isConnected) {
+        state.turnStart = target;
+        const bottom = ui.log.scrollHeight - ui.log.clientHeight;
+        scrollLogTo(Math.min(bottom, topInLog(target)));
+      } else {
+        scrollToBottom();
+      }
+      focusInput(false);
+    });
+  }
+
+  // Typing while a button of the conversation has the focus goes to the text
+  // box: a sentence must never press a button (space and Enter would).
+  ui.log.addEventListener('keydown', (event) => {
+    const t = event.target;
+    if (!t || t.tagName !== 'BUTTON' || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (typeof event.key !== 'string' || event.key.length !== 1 || event.key === ' ') return;
+    if (ui.input.disabled) return;
+    ui.input.focus();
+  });
+
+  // Inside the embed launcher's panel, Escape closes it (the page is another origin).
+  if (window.parent !== window) {
+    document.addEventListener('keydown', (event) => {
+      if (event.key !== 'Escape' || event.defaultPrevented) return;
+      try { window.parent.postMessage({ type: 'secobot:close' }, '*'); } catch (_) { /* ignore */ }
     });
   }
 

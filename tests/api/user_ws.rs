@@ -557,3 +557,264 @@ async fn a_client_that_keeps_sending_garbage_is_closed_with_1008() {
     let frames = other.say(PASSWORD_QUESTION).await;
     assert_eq!(source_id(first_bot(&frames)), "olvide-mi-contrasena");
 }
+
+#[tokio::test]
+async fn ack_confirms_the_senders_message_by_seq_even_when_nobody_answers() {
+    let server = start_with_agents(&[("ana", "agent")], &[]);
+    let (mut user, session, _) = user_with_ticket(&server, "No puedo cargar la factura").await;
+    let (mut agent, _) = agent_console(&server, "ana").await;
+    assert!(is_type(&claim(&mut agent, &session).await, "claimed"));
+    user.drain(Duration::from_millis(300)).await;
+    // Held by an agent: the bot is quiet, the ack still comes, with the echo's seq.
+    user.send_json(json!({"type": "say", "text": "¿Sigue ahí?", "client_id": "c-1"}))
+        .await;
+    let ack = user.recv_until(|f| is_type(f, "ack")).await.pop().unwrap();
+    assert_eq!(ack["client_id"], "c-1", "{ack}");
+    let echo = agent
+        .recv_until(|f| is_type(f, "message") && f["reply"]["from"] == "user")
+        .await
+        .pop()
+        .unwrap();
+    assert_eq!(
+        ack["seq"], echo["reply"]["seq"],
+        "ack {ack} vs stored {echo}"
+    );
+    // A client without client_id (an old one) gets no ack: nothing changes for it.
+    user.send_json(json!({"type": "say", "text": "Otra pregunta"}))
+        .await;
+    let frames = user.drain(Duration::from_millis(500)).await;
+    assert!(
+        !frames.iter().any(|f| is_type(f, "ack")),
+        "{}",
+        pretty(&frames)
+    );
+    // Back with the bot: the ack comes before the answer, one below its seq.
+    agent
+        .send_json(json!({"type": "release", "session": session}))
+        .await;
+    user.drain(Duration::from_millis(300)).await;
+    user.send_json(json!({"type": "say", "text": PASSWORD_QUESTION, "client_id": "c-2"}))
+        .await;
+    let frames = user
+        .recv_until(|f| is_type(f, "reply") && f["from"] == "bot")
+        .await;
+    let ack = frames
+        .iter()
+        .find(|f| is_type(f, "ack"))
+        .unwrap_or_else(|| panic!("no ack before the answer:\n{}", pretty(&frames)));
+    assert_eq!(ack["client_id"], "c-2");
+    assert_eq!(
+        seq(ack) + 1,
+        seq(frames.last().unwrap()),
+        "{}",
+        pretty(&frames)
+    );
+}
+
+#[tokio::test]
+async fn too_long_text_is_refused_naming_the_limit() {
+    let server = TestServer::default_start();
+    let (mut ws, _) = server.fresh().await;
+    ws.send_json(json!({"type": "say", "text": "a".repeat(4001)}))
+        .await;
+    let error = ws.recv_until(|f| is_type(f, "error")).await.pop().unwrap();
+    assert_eq!(error["code"], "text_too_long");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("4.000 caracteres"), "{message}");
+}
+
+#[tokio::test]
+async fn rating_only_after_resolution_once_and_in_range() {
+    let server = start_with_agents(&[("sara", "supervisor")], &[]);
+    let (mut user, session, ticket) = user_with_ticket(&server, "No puedo cargar la factura").await;
+    let rate = |score: i64| json!({"type": "rating", "score": score, "comment": "Gracias"});
+    // Not resolved yet.
+    user.send_json(rate(5)).await;
+    let e = user
+        .recv_until(|f| is_type(f, "error"))
+        .await
+        .pop()
+        .unwrap();
+    assert_eq!(e["code"], "rating_not_due", "{e}");
+
+    let (mut agent, _) = agent_console(&server, "sara").await;
+    assert!(is_type(&claim(&mut agent, &session).await, "claimed"));
+    agent
+        .send_json(json!({"type": "resolve", "session": session, "note": "Listo."}))
+        .await;
+    user.recv_until(|f| is_type(f, "ticket") && f["status"] == "resuelto")
+        .await;
+    // A new tab is told a rating is due.
+    let mut other = server.connect().await;
+    let welcome = other.hello(Some(&session), None).await;
+    assert_eq!(welcome["rating_due"], true, "{welcome}");
+
+    for bad in [0, 6, -3] {
+        user.send_json(rate(bad)).await;
+        let e = user
+            .recv_until(|f| is_type(f, "error"))
+            .await
+            .pop()
+            .unwrap();
+        assert_eq!(e["code"], "invalid_rating", "score {bad}: {e}");
+    }
+    user.send_json(json!({"type": "rating", "score": 3, "comment": "x".repeat(1001)}))
+        .await;
+    let e = user
+        .recv_until(|f| is_type(f, "error"))
+        .await
+        .pop()
+        .unwrap();
+    assert_eq!(e["code"], "invalid_rating", "{e}");
+
+    user.send_json(rate(5)).await;
+    let rated = user
+        .recv_until(|f| is_type(f, "rated"))
+        .await
+        .pop()
+        .unwrap();
+    assert_eq!(
+        rated,
+        json!({"type": "rated", "ticket": ticket, "score": 5})
+    );
+    // Once.
+    other.send_json(rate(1)).await;
+    let e = other
+        .recv_until(|f| is_type(f, "error"))
+        .await
+        .pop()
+        .unwrap();
+    assert_eq!(e["code"], "rating_not_due", "{e}");
+    let mut third = server.connect().await;
+    let welcome = third.hello(Some(&session), None).await;
+    assert!(welcome.get("rating_due").is_none(), "{welcome}");
+    let metrics = http_get(&server.http_url, "/metrics").await.body;
+    assert!(
+        metrics.contains("secobot_ratings_total{score=\"5\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn transcript_is_private_printable_and_in_bogota_time() {
+    let server = start_with_agents(&[("ana", "agent")], &[]);
+    let (user, session, ticket) = user_with_ticket(&server, "No puedo cargar la factura").await;
+    user.close().await;
+    let page = http_get(
+        &server.http_url,
+        &format!("/chat/transcript?session={session}"),
+    )
+    .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert!(page.body.contains(&ticket), "no ticket number");
+    assert!(page.body.contains("No puedo cargar la factura"));
+    assert!(page.body.contains("hora de Bogotá"));
+    // Times as dd/mm/aaaa HH:MM, in Bogotá (UTC−5).
+    let now = chrono::Utc::now() - chrono::Duration::hours(5);
+    assert!(
+        page.body.contains(&now.format("%d/%m/%Y").to_string()),
+        "no Bogotá date in the transcript"
+    );
+
+    // An unknown or missing token: the Spanish 404 page, still not cached.
+    for path in [
+        "/chat/transcript?session=AAAAAAAAAAAAAAAAAAAAAA",
+        "/chat/transcript",
+        "/chat/transcript?session=../../etc",
+    ] {
+        let r = http_get(&server.http_url, path).await;
+        assert_eq!(r.status, 404, "{path}");
+        assert!(r.body.contains("No encontramos"), "{path}: {}", r.body);
+        assert_eq!(r.header("cache-control"), Some("no-store"), "{path}");
+    }
+
+    // Agents see it by ticket, logged in; never with the user's token.
+    let anonymous = http_get(&server.http_url, &format!("/agent/transcript/{ticket}")).await;
+    assert!(
+        anonymous.status == 303 || anonymous.status == 302 || anonymous.status == 307,
+        "an anonymous request got {}",
+        anonymous.status
+    );
+    assert!(!anonymous.body.contains("No puedo cargar la factura"));
+    let cookie = login(&server, "ana").await;
+    let agent_page = http_request(
+        &server.http_url,
+        "GET",
+        &format!("/agent/transcript/{}", ticket.to_lowercase()),
+        &[("Cookie", &cookie)],
+        b"",
+    )
+    .await;
+    assert_eq!(agent_page.status, 200);
+    assert!(agent_page.body.contains("No puedo cargar la factura"));
+    assert!(agent_page.body.contains(&ticket));
+    let missing = http_request(
+        &server.http_url,
+        "GET",
+        "/agent/transcript/SB-999999",
+        &[("Cookie", &cookie)],
+        b"",
+    )
+    .await;
+    assert_eq!(missing.status, 404);
+}
+
+#[tokio::test]
+async fn embed_script_carries_only_the_allowed_origins() {
+    let server = TestServer::start(Opts {
+        args: vec![
+            "--allowed-origins".into(),
+            "https://www.colombiacompra.gov.co,bad origin;x".into(),
+        ],
+        ..Opts::default()
+    });
+    let js = http_get(&server.http_url, "/embed.js").await;
+    assert_eq!(js.status, 200);
+    assert!(
+        js.header("content-type")
+            .unwrap()
+            .starts_with("text/javascript"),
+        "{:?}",
+        js.headers
+    );
+    assert!(
+        js.body
+            .contains(r#"const ALLOWED = ["https://www.colombiacompra.gov.co"];"#),
+        "{}",
+        &js.body[..600.min(js.body.len())]
+    );
+    let widget = http_get(&server.http_url, "/").await;
+    let csp = widget.header("content-security-policy").unwrap();
+    assert!(
+        csp.contains("frame-ancestors 'self' https://www.colombiacompra.gov.co"),
+        "{csp}"
+    );
+    let plain = TestServer::default_start();
+    let js = http_get(&plain.http_url, "/embed.js").await;
+    assert!(js.body.contains("const ALLOWED = [];"));
+}
+
+#[tokio::test]
+async fn every_page_links_the_favicon_and_it_is_served() {
+    let server = TestServer::default_start();
+    for path in [
+        "/",
+        "/kb",
+        "/kb/olvide-mi-contrasena",
+        "/kb/no-existe",
+        "/agent",
+        "/ruta-que-no-existe",
+    ] {
+        let page = http_get(&server.http_url, path).await;
+        assert!(
+            page.body
+                .contains(r#"<link rel="icon" href="/assets/favicon.svg""#),
+            "{path} has no favicon"
+        );
+    }
+    let icon = http_get(&server.http_url, "/assets/favicon.svg").await;
+    assert_eq!(icon.status, 200);
+    assert_eq!(icon.header("content-type"), Some("image/svg+xml"));
+}
