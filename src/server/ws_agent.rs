@@ -62,6 +62,8 @@ async fn upgrade(
 enum ConsoleFrame {
     Hello {
         agent: serde_json::Value,
+        /// Whether mail to users is sent (`smtp`) and how much waits (`queued`).
+        mail: serde_json::Value,
     },
     Claimed {
         session: String,
@@ -130,6 +132,10 @@ impl AgentSocket {
         let revoked = agents.revocation(&me.account.name);
         let hello = ConsoleFrame::Hello {
             agent: json!({ "name": me.account.name, "display_name": me.account.display_name, "role": me.account.role.as_str() }),
+            mail: json!({
+                "smtp": me.state.hub.smtp_configured(),
+                "queued": me.state.hub.store().mail_backlog(chrono::Utc::now()).map(|b| b.queued).unwrap_or(0),
+            }),
         };
         let mut flow = me.send_json(&hello).await;
         if flow.is_continue() {

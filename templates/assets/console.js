@@ -56,6 +56,7 @@
     retry: document.getElementById("console-retry"),
     alert: document.getElementById("console-alert"),
     notice: document.getElementById("console-notice"),
+    mail: document.getElementById("console-mail"),
     agentName: document.getElementById("agent-name"),
     queue: document.getElementById("queue"),
     queueEmpty: document.getElementById("queue-empty"),
@@ -494,6 +495,26 @@
       me.role = str(agent.role);
       root.setAttribute("data-role", me.role);
     }
+    showMailStatus(frame.mail);
+  }
+
+  /* Without --smtp-url, e-mail to users is queued but never sent: say so. */
+  function showMailStatus(mail) {
+    if (!els.mail || !mail) {
+      return;
+    }
+    if (mail.smtp) {
+      els.mail.hidden = true;
+      els.mail.textContent = "";
+      return;
+    }
+    var queued = Number(mail.queued) || 0;
+    els.mail.textContent =
+      "El correo a los usuarios no está configurado (falta --smtp-url): " +
+      (queued === 1 ? "1 correo espera" : queued + " correos esperan") +
+      " en la cola de salida y no se enviará" + (queued === 1 ? "" : "n") +
+      " hasta configurarlo.";
+    els.mail.hidden = false;
   }
 
   function onError(frame) {

@@ -272,3 +272,21 @@ async fn without_smtp_url_mail_is_queued_not_sent() {
     assert_eq!(o["smtp"], false, "{o}");
     assert_eq!(o["backlog"]["queued"], 1, "{o}");
 }
+
+/// The console says when mail is not configured, and how much waits.
+#[tokio::test]
+async fn console_says_mail_is_not_configured() {
+    let server = start_with_agents(&[("sonia", "agent")], &[]);
+    user_with_ticket(&server, "No me llega el correo de activación").await;
+    let cookie = login(&server, "sonia").await;
+    let ws = ws_upgrade(&agent_ws_url(&server), &[("Cookie", &cookie)])
+        .await
+        .unwrap_or_else(|status| panic!("agent upgrade refused with {status}"));
+    let hello = WsClient::from_stream(ws).recv().await;
+    assert_eq!(hello["type"], "hello", "{hello}");
+    assert_eq!(
+        hello["mail"],
+        json!({"smtp": false, "queued": 1}),
+        "{hello}"
+    );
+}
