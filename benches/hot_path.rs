@@ -81,7 +81,10 @@ fn search(c: &mut Criterion) {
 }
 
 fn render(c: &mut Criterion) {
-    let renderer = Renderer::load(&manifest().join("templates")).expect("templates");
+    let renderer = Renderer::load(&secobot::render::TemplateSource::Dir(
+        manifest().join("templates"),
+    ))
+    .expect("templates");
     let data = serde_json::json!({ "id": "SB-000123", "due": "01/12/2026", "correo": "ana@entidad.gov.co" });
     c.bench_function("render/ticket_opened", |b| {
         b.iter(|| renderer.reply("ticket_opened", &data))
@@ -159,7 +162,12 @@ fn turn(c: &mut Criterion) {
             Thresholds::default(),
         )
         .expect("folder");
-        let render = Arc::new(Renderer::load(&manifest().join("templates")).expect("templates"));
+        let render = Arc::new(
+            Renderer::load(&secobot::render::TemplateSource::Dir(
+                manifest().join("templates"),
+            ))
+            .expect("templates"),
+        );
         Arc::new(Hub::new(
             store,
             Arc::new(LiveKnowledge::new(knowledge)),

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use crate::bundled::TemplateSource;
 use crate::config::{DataArgs, KnowledgeArgs, ServeArgs};
 use crate::knowledge::{Knowledge, Mode};
 
@@ -31,7 +32,17 @@ struct ServeOnly {
 pub enum Command {
     /// Runs the server (the default).
     Serve(Box<ServeArgs>),
-    /// Validates the knowledge folder: one `path:line: message` per problem; exit 1 if any.
+    /// Writes the bundled knowledge folder (and the templates, with
+    /// `--templates`) into DIR to start a new deployment; never overwrites.
+    Init {
+        /// Also write the templates (pages, reply wording, widget assets).
+        #[arg(long)]
+        templates: bool,
+        dir: PathBuf,
+    },
+    /// Validates the knowledge folder (--knowledge, else ./knowledge if it
+    /// exists, else the embedded copy; the one checked is named in the output):
+    /// one `path:line: message` per problem; exit 1 if any.
     Check {
         #[command(flatten)]
         knowledge: KnowledgeArgs,
@@ -53,9 +64,10 @@ pub enum Command {
         /// contributed, thresholds, and why the reply kind was chosen.
         #[arg(long)]
         explain: bool,
-        /// Templates folder (reply wording).
-        #[arg(long, env = "SECOBOT_TEMPLATES", default_value = "templates")]
-        templates: PathBuf,
+        /// Templates folder (reply wording); without it ./templates if it
+        /// exists, else the embedded copy.
+        #[arg(long, env = "SECOBOT_TEMPLATES")]
+        templates: Option<PathBuf>,
         /// The question.
         question: Vec<String>,
     },
@@ -69,9 +81,10 @@ pub enum Command {
         /// prints all three systems' figures.
         #[arg(long, num_args = 0..=1, default_missing_value = "tantivy", value_enum)]
         baseline: Option<crate::eval::System>,
-        /// Templates folder (reply wording).
-        #[arg(long, env = "SECOBOT_TEMPLATES", default_value = "templates")]
-        templates: PathBuf,
+        /// Templates folder (reply wording); without it ./templates if it
+        /// exists, else the embedded copy.
+        #[arg(long, env = "SECOBOT_TEMPLATES")]
+        templates: Option<PathBuf>,
         /// Print every row, not only the misses.
         #[arg(long)]
         verbose: bool,
@@ -83,7 +96,21 @@ pub enum Command {
         #[command(flatten)]
         knowledge: KnowledgeArgs,
     },
-    /// Agent accounts.
+    /// Writes a consistent copy of the data folder into OUT (a new folder),
+    /// through the running server when there is one.
+    Backup {
+        #[command(flatten)]
+        data: DataArgs,
+        out: PathBuf,
+    },
+    /// Checks a backup (every record decodes, counts match) and restores it
+    /// into --data, which must be empty or not exist.
+    Restore {
+        backup: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Agent accounts (through the running server when there is one).
     Agent {
         #[command(subcommand)]
         command: AgentCommand,
@@ -97,7 +124,8 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum AgentCommand {
-    /// Creates an account, or resets its password; the password is read from stdin.
+    /// Creates an account, or resets its password, role and display name; the
+    /// password is read from stdin.
     Add {
         name: String,
         /// `agent` or `supervisor`.
@@ -114,9 +142,41 @@ pub enum AgentCommand {
         #[command(flatten)]
         data: DataArgs,
     },
-    /// Removes an account.
+    /// Removes an account and ends its logins.
     Remove {
         name: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Disables an account: its logins end and its consoles close.
+    Disable {
+        name: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Enables a disabled account.
+    Enable {
+        name: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Clears the failed logins counted against an account (running server).
+    Unlock {
+        name: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Sets a new random password, printed once; the account's logins end.
+    Password {
+        name: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// The audit log of account changes, newest first (Bogotá time).
+    Audit {
+        /// How many entries.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
         #[command(flatten)]
         data: DataArgs,
     },
@@ -167,7 +227,10 @@ pub fn run() -> anyhow::Result<i32> {
             explain,
             templates,
             question,
-        } => crate::eval::ask(&knowledge, &templates, &question.join(" "), json, explain),
+        } => {
+            let templates = TemplateSource::resolve(templates.as_deref());
+            crate::eval::ask(&knowledge, &templates, &question.join(" "), json, explain)
+        }
         Command::Eval {
             knowledge,
             baseline,
@@ -176,10 +239,14 @@ pub fn run() -> anyhow::Result<i32> {
             file,
         } => {
             let show = baseline.unwrap_or_default();
+            let templates = TemplateSource::resolve(templates.as_deref());
             crate::eval::run(&knowledge, &templates, &file, show, verbose)
         }
         Command::Calibrate { knowledge } => calibrate(&knowledge),
+        Command::Init { templates, dir } => init(&dir, templates),
         Command::Agent { command } => crate::agents::cli::run(command),
+        Command::Backup { data, out } => crate::agents::cli::backup(&data, &out),
+        Command::Restore { backup, data } => restore(&backup, &data.data),
         Command::Report {
             command: ReportCommand::Unanswered { data, json },
         } => crate::report::unanswered(&data, json),
@@ -188,7 +255,9 @@ pub fn run() -> anyhow::Result<i32> {
 
 fn check(args: &KnowledgeArgs, strict: bool, max_review_months: u32) -> anyhow::Result<i32> {
     let mut out = std::io::stdout().lock();
-    let loaded = Knowledge::load(&args.knowledge, Mode::Spanish, args.thresholds()).and_then(|k| {
+    let source = args.source()?;
+    eprintln!("revisando: {source}");
+    let loaded = Knowledge::load(source.path(), Mode::Spanish, args.thresholds()).and_then(|k| {
         let problems = crate::render::check_flow_templates(&k);
         if problems.is_empty() {
             Ok(k)
@@ -201,7 +270,7 @@ fn check(args: &KnowledgeArgs, strict: bool, max_review_months: u32) -> anyhow::
             for path in &k.ignored {
                 eprintln!(
                     "{}: ignorado: no es un archivo de conocimiento (copia de respaldo, temporal u oculto)",
-                    path.display()
+                    source.shown(path).display()
                 );
             }
             // Colombia keeps UTC−5 all year (no daylight saving).
@@ -216,7 +285,7 @@ fn check(args: &KnowledgeArgs, strict: bool, max_review_months: u32) -> anyhow::
                 writeln!(
                     out,
                     "{}:{}: aviso: {}",
-                    w.path.display(),
+                    source.shown(&w.path).display(),
                     w.line.max(1),
                     w.message
                 )?;
@@ -224,7 +293,7 @@ fn check(args: &KnowledgeArgs, strict: bool, max_review_months: u32) -> anyhow::
             writeln!(
                 out,
                 "{}: {} entradas y {} flujos, sin problemas{}",
-                args.knowledge.display(),
+                source,
                 k.entries.len(),
                 k.flows.len(),
                 match warnings.len() {
@@ -237,15 +306,56 @@ fn check(args: &KnowledgeArgs, strict: bool, max_review_months: u32) -> anyhow::
         }
         Err(problems) => {
             for p in &problems.0 {
-                writeln!(out, "{p}")?;
+                let shown =
+                    crate::problem::Problem::new(&source.shown(&p.path), p.line, &*p.message);
+                writeln!(out, "{shown}")?;
             }
             Ok(1)
         }
     }
 }
 
+fn restore(backup: &std::path::Path, data: &std::path::Path) -> anyhow::Result<i32> {
+    match crate::store::backup::restore(backup, data) {
+        Ok(info) => {
+            writeln!(
+                std::io::stdout(),
+                "restaurada en {}: {info}",
+                data.display()
+            )?;
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(1)
+        }
+    }
+}
+
+fn init(dir: &std::path::Path, templates: bool) -> anyhow::Result<i32> {
+    match crate::bundled::init(dir, templates) {
+        Ok(written) => {
+            let mut out = std::io::stdout().lock();
+            for folder in written {
+                writeln!(out, "escrito: {}", folder.display())?;
+            }
+            writeln!(
+                out,
+                "Para empezar: cd {} && secobot check && secobot serve --data datos",
+                dir.display()
+            )?;
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(1)
+        }
+    }
+}
+
 fn calibrate(args: &KnowledgeArgs) -> anyhow::Result<i32> {
-    let results = crate::knowledge::calibrate::calibrate(&args.knowledge)
+    let source = args.source()?;
+    let results = crate::knowledge::calibrate::calibrate(source.path())
         .map_err(|p| anyhow::anyhow!("{p}"))?;
     let mut out = std::io::stdout().lock();
     writeln!(

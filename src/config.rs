@@ -6,14 +6,16 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::bundled::{KnowledgeSource, TemplateSource};
 use crate::knowledge::Thresholds;
 
 /// Where the knowledge folder is (shared by every command that reads it).
 #[derive(Debug, Clone, Args)]
 pub struct KnowledgeArgs {
-    /// The knowledge folder (faq/, terms/, flows/, synonyms.txt).
-    #[arg(long, env = "SECOBOT_KNOWLEDGE", default_value = "knowledge")]
-    pub knowledge: PathBuf,
+    /// The knowledge folder (faq/, terms/, flows/, synonyms.txt). Without it:
+    /// ./knowledge if it exists, else the copy embedded in the binary.
+    #[arg(long, env = "SECOBOT_KNOWLEDGE")]
+    pub knowledge: Option<PathBuf>,
     /// Confidence at or above which the bot answers.
     #[arg(long, env = "SECOBOT_ANSWER_THRESHOLD", default_value_t = Thresholds::default().answer)]
     pub answer_threshold: f32,
@@ -26,6 +28,14 @@ pub struct KnowledgeArgs {
 }
 
 impl KnowledgeArgs {
+    /// The folder to load, by the rule in `bundled`.
+    ///
+    /// # Errors
+    /// When the embedded copy cannot be written to a temporary folder.
+    pub fn source(&self) -> Result<KnowledgeSource, crate::bundled::BundledError> {
+        KnowledgeSource::resolve(self.knowledge.as_deref())
+    }
+
     pub fn thresholds(&self) -> Thresholds {
         Thresholds {
             answer: self.answer_threshold,
@@ -56,9 +66,10 @@ pub struct ServeArgs {
     pub data: DataArgs,
     #[command(flatten)]
     pub knowledge: KnowledgeArgs,
-    /// Templates folder (pages, reply wording, widget assets).
-    #[arg(long, env = "SECOBOT_TEMPLATES", default_value = "templates")]
-    pub templates: PathBuf,
+    /// Templates folder (pages, reply wording, widget assets). Without it:
+    /// ./templates if it exists, else the copy embedded in the binary.
+    #[arg(long, env = "SECOBOT_TEMPLATES")]
+    pub templates: Option<PathBuf>,
     /// Largest WebSocket frame accepted, in bytes.
     #[arg(long, env = "SECOBOT_MAX_FRAME", default_value_t = 64 * 1024)]
     pub max_frame: usize,
@@ -199,6 +210,11 @@ impl ServeArgs {
             );
         }
         Ok(())
+    }
+
+    /// Where the templates come from, by the rule in `bundled`.
+    pub fn template_source(&self) -> TemplateSource {
+        TemplateSource::resolve(self.templates.as_deref())
     }
 
     /// The per-address connection cap, resolved.

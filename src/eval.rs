@@ -10,7 +10,7 @@ use crate::config::KnowledgeArgs;
 use crate::conversation::{Bot, ConversationState, Effects, Reply, ReplyKind, UserInput};
 use crate::knowledge::classifier::Classifier;
 use crate::knowledge::{Knowledge, Mode, ESCALATION_FLOW};
-use crate::render::Renderer;
+use crate::render::{Renderer, TemplateSource};
 use crate::tickets::hours::Availability;
 
 /// The label a first reply earns, in the vocabulary of the evaluation files:
@@ -62,19 +62,15 @@ pub fn first_reply(
 
 fn load(
     args: &KnowledgeArgs,
-    templates: &Path,
+    templates: &TemplateSource,
     mode: Mode,
 ) -> anyhow::Result<(Knowledge, Renderer)> {
-    let knowledge = Knowledge::load(&args.knowledge, mode, args.thresholds())
+    let source = args.source()?;
+    let knowledge = Knowledge::load(source.path(), mode, args.thresholds())
         .map_err(|p| anyhow::anyhow!("{p}"))
-        .with_context(|| {
-            format!(
-                "the knowledge folder {} has problems",
-                args.knowledge.display()
-            )
-        })?;
+        .with_context(|| format!("the knowledge folder {source} has problems"))?;
     let render = Renderer::load(templates)
-        .with_context(|| format!("failed to load templates from {}", templates.display()))?;
+        .with_context(|| format!("failed to load templates from {templates}"))?;
     Ok((knowledge, render))
 }
 
@@ -84,7 +80,7 @@ fn load(
 /// When the folder or the templates cannot be loaded.
 pub fn ask(
     args: &KnowledgeArgs,
-    templates: &Path,
+    templates: &TemplateSource,
     question: &str,
     json: bool,
     explain: bool,
@@ -267,7 +263,7 @@ pub enum System {
 /// When the file, the folder or the templates cannot be loaded.
 pub fn run(
     args: &KnowledgeArgs,
-    templates: &Path,
+    templates: &TemplateSource,
     file: &Path,
     show: System,
     verbose: bool,

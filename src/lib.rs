@@ -11,7 +11,9 @@
 //! - [`flows`]: guided flows, a pure state machine.
 //! - [`tickets`]: support cases, lifecycle, business-day deadlines.
 //! - [`agents`]: accounts, logins, the live queue, claims.
+//! - [`admin`]: account changes while running (page, local admin socket, CLI) and their audit log.
 //! - [`store`]: the only module that imports sled; durable group commit.
+//! - [`bundled`]: templates and knowledge embedded in the binary; which copy a command uses.
 //! - [`render`]: handlebars templates for reply wording and pages; Markdown → safe HTML.
 //! - [`help`]: the help center (`/kb`): entries by group, search results and
 //!   related topics as views for the pages, ranked by the bot's own search.
@@ -24,7 +26,9 @@
 //! `knowledge` → `Reply` → `render` → `store` (append, durable) → socket.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod admin;
 pub mod agents;
+pub mod bundled;
 pub mod cli;
 pub mod config;
 pub mod conversation;

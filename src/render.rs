@@ -1,5 +1,6 @@
 //! Everything people read that is not knowledge content: reply wording and
-//! pages, from handlebars templates under `templates/`, plus Markdown → safe HTML.
+//! pages, from handlebars templates under `templates/` (a folder on disk, or the
+//! copy embedded in the binary: see `bundled`), plus Markdown → safe HTML.
 //!
 //! All templates are registered at start-up in strict mode, so a broken one
 //! (or one missing) stops the server before it serves anything. Pages are
@@ -7,10 +8,12 @@
 //! text), so they are not.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use handlebars::Handlebars;
 use serde::Serialize;
+
+pub use crate::bundled::TemplateSource;
 
 /// The reply templates the code uses; each must exist as `templates/replies/<name>.hbs`.
 pub const REPLY_TEMPLATES: &[&str] = &[
@@ -49,6 +52,7 @@ pub const PAGE_TEMPLATES: &[&str] = &[
     "agent",
     "agent_login",
     "tickets",
+    "admin",
     "agent_forbidden",
     "not_found",
     "error",
@@ -96,11 +100,11 @@ pub struct Renderer {
 }
 
 impl Renderer {
-    /// Loads and checks every template under `dir`.
+    /// Loads and checks every template from `source`.
     ///
     /// # Errors
     /// A template that cannot be read or parsed, or one the code needs that is missing.
-    pub fn load(dir: &Path) -> Result<Self, RenderError> {
+    pub fn load(source: &TemplateSource) -> Result<Self, RenderError> {
         let mut pages = Handlebars::new();
         pages.set_strict_mode(true);
         let mut replies = Handlebars::new();
@@ -112,51 +116,34 @@ impl Renderer {
         flow_markdown.register_escape_fn(escape_markdown);
 
         for name in PAGE_TEMPLATES {
-            register(&mut pages, name, &dir.join(format!("{name}.hbs")))?;
+            register(&mut pages, name, source, &format!("{name}.hbs"))?;
         }
         for name in REPLY_TEMPLATES {
-            register(
-                &mut replies,
-                name,
-                &dir.join("replies").join(format!("{name}.hbs")),
-            )?;
+            register(&mut replies, name, source, &format!("replies/{name}.hbs"))?;
         }
         for name in MAIL_TEMPLATES {
             register(
                 &mut replies,
                 &format!("mail/{name}"),
-                &dir.join("mail").join(format!("{name}.hbs")),
+                source,
+                &format!("mail/{name}.hbs"),
             )?;
         }
         let mut assets = HashMap::new();
         let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        let assets_dir = dir.join("assets");
-        if let Ok(read) = std::fs::read_dir(&assets_dir) {
-            let mut paths: Vec<PathBuf> = read.filter_map(Result::ok).map(|e| e.path()).collect();
-            paths.sort();
-            for path in paths.into_iter().filter(|p| p.is_file()) {
-                let bytes = std::fs::read(&path).map_err(|source| RenderError::Read {
-                    path: path.clone(),
-                    source,
-                })?;
-                for b in &bytes {
-                    // FNV-1a: a cheap content fingerprint, not a security measure.
-                    hash = (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-                }
-                let name = path
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .unwrap_or_default()
-                    .to_owned();
-                let content_type = content_type(&name);
-                assets.insert(
-                    name,
-                    Asset {
-                        bytes,
-                        content_type,
-                    },
-                );
+        for (name, bytes) in read_assets(source)? {
+            for b in &bytes {
+                // FNV-1a: a cheap content fingerprint, not a security measure.
+                hash = (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
             }
+            let content_type = content_type(&name);
+            assets.insert(
+                name,
+                Asset {
+                    bytes,
+                    content_type,
+                },
+            );
         }
         Ok(Renderer {
             pages,
@@ -282,24 +269,77 @@ pub fn escape_markdown(value: &str) -> String {
     out
 }
 
-fn register(hb: &mut Handlebars<'static>, name: &str, path: &Path) -> Result<(), RenderError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(RenderError::Missing(path.display().to_string()))
+fn register(
+    hb: &mut Handlebars<'static>,
+    name: &str,
+    source: &TemplateSource,
+    relative: &str,
+) -> Result<(), RenderError> {
+    let (text, path) = match source {
+        TemplateSource::Dir(dir) => {
+            let path = dir.join(relative);
+            match std::fs::read_to_string(&path) {
+                Ok(t) => (t, path),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(RenderError::Missing(path.display().to_string()))
+                }
+                Err(source) => return Err(RenderError::Read { path, source }),
+            }
         }
-        Err(source) => {
-            return Err(RenderError::Read {
-                path: path.to_path_buf(),
-                source,
-            })
+        TemplateSource::Embedded => {
+            let bytes = crate::bundled::template(relative)
+                .ok_or_else(|| RenderError::Missing(relative.to_owned()))?;
+            (
+                String::from_utf8_lossy(&bytes).into_owned(),
+                PathBuf::from(relative),
+            )
         }
     };
     hb.register_template_string(name, text)
         .map_err(|source| RenderError::Template {
-            path: path.to_path_buf(),
+            path,
             source: Box::new(source),
         })
+}
+
+/// The files directly under `assets/`, by name, in name order.
+fn read_assets(source: &TemplateSource) -> Result<Vec<(String, Vec<u8>)>, RenderError> {
+    let mut out = Vec::new();
+    match source {
+        TemplateSource::Dir(dir) => {
+            let Ok(read) = std::fs::read_dir(dir.join("assets")) else {
+                return Ok(out);
+            };
+            let mut paths: Vec<PathBuf> = read.filter_map(Result::ok).map(|e| e.path()).collect();
+            paths.sort();
+            for path in paths.into_iter().filter(|p| p.is_file()) {
+                let bytes = std::fs::read(&path).map_err(|source| RenderError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default()
+                    .to_owned();
+                out.push((name, bytes));
+            }
+        }
+        TemplateSource::Embedded => {
+            for path in crate::bundled::template_paths() {
+                let Some(name) = path.strip_prefix("assets/") else {
+                    continue;
+                };
+                if name.contains('/') {
+                    continue;
+                }
+                if let Some(bytes) = crate::bundled::template(&path) {
+                    out.push((name.to_owned(), bytes.into_owned()));
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn content_type(name: &str) -> &'static str {
@@ -323,11 +363,12 @@ pub fn date(d: chrono::NaiveDate) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn typed_values_stay_text_in_flow_html() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
-        let r = Renderer::load(&dir).unwrap();
+        let r = Renderer::load(&TemplateSource::Dir(dir)).unwrap();
         let md = r.flow_markdown(
             "**Nombre:** {{nombre}}",
             &serde_json::json!({"nombre": "<img src=x onerror=alert(1)> *hola* [a](http://x)"}),
@@ -346,10 +387,19 @@ mod tests {
     #[test]
     fn bundled_templates_load() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
-        let r = Renderer::load(&dir).unwrap();
+        let r = Renderer::load(&TemplateSource::Dir(dir)).unwrap();
         assert!(r.asset("widget.js").is_some());
         let text = r.reply("greeting", &serde_json::json!({}));
         assert!(!text.is_empty());
+    }
+
+    #[test]
+    fn embedded_templates_match_the_folder() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let disk = Renderer::load(&TemplateSource::Dir(dir)).unwrap();
+        let embedded = Renderer::load(&TemplateSource::Embedded).unwrap();
+        assert_eq!(disk.asset_version, embedded.asset_version);
+        assert!(embedded.asset("console.js").is_some());
     }
 
     #[test]

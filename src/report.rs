@@ -103,16 +103,27 @@ pub fn unanswered(data: &DataArgs, json: bool) -> anyhow::Result<i32> {
         .context("failed to start the async runtime")?;
     let dumps = runtime.block_on(async {
         let cache = data.cache_mb * 1024 * 1024;
-        // A running server holds sled's lock; then read a copy of the folder.
-        // Every message is flushed before it is sent, so the copy holds them all.
+        // A running server holds sled's lock; then it writes a consistent copy
+        // (a backup, through its admin socket) and the report reads that.
         let _copy;
         let store = match Store::open(&data.data, cache) {
             Ok(s) => s,
             Err(_) if data.data.is_dir() => {
                 _copy = tempfile::tempdir().context("failed to create a temporary folder")?;
-                crate::knowledge::synthetic::copy_dir(&data.data, _copy.path())
-                    .context("failed to copy the data folder")?;
-                Store::open(_copy.path(), cache)
+                let out = _copy.path().join("copia");
+                let request = crate::admin::channel::Request::Backup { out: out.clone() };
+                match crate::admin::channel::call(&data.data, &request).await {
+                    Ok(Some(done)) if done.code == 0 => {}
+                    Ok(Some(failed)) => anyhow::bail!(
+                        "the running server could not copy its data folder: {}",
+                        failed.stderr.trim()
+                    ),
+                    Ok(None) | Err(_) => anyhow::bail!(
+                        "the data folder {} is in use and its server's admin socket does not answer",
+                        data.data.display()
+                    ),
+                }
+                Store::open(&out, cache)
                     .with_context(|| format!("failed to open a copy of {}", data.data.display()))?
             }
             Err(e) => {

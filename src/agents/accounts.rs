@@ -40,6 +40,9 @@ pub struct Account {
     /// argon2id PHC string.
     pub password_hash: String,
     pub created_at: DateTime<Utc>,
+    /// A disabled account cannot log in and its logins no longer count.
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 /// A logged-in console: the cookie's token maps to this.
@@ -121,16 +124,14 @@ pub async fn upsert(
     let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await
         .map_err(|e| AccountError::Hash(e.to_string()))??;
-    let created_at = store
-        .record::<Account>(RecordKind::Agent, name)?
-        .map(|a| a.created_at)
-        .unwrap_or_else(Utc::now);
+    let existing = store.record::<Account>(RecordKind::Agent, name)?;
     let account = Account {
         name: name.to_owned(),
         display_name: display_name.to_owned(),
         role,
         password_hash,
-        created_at,
+        created_at: existing.as_ref().map_or_else(Utc::now, |a| a.created_at),
+        disabled: existing.is_some_and(|a| a.disabled),
     };
     store.put_record(RecordKind::Agent, name, &account).await?;
     Ok(account)
@@ -198,7 +199,36 @@ pub fn account_for_token(store: &Store, token: &str) -> Result<Option<Account>, 
     if login.expires_at < Utc::now() {
         return Ok(None);
     }
-    store.record::<Account>(RecordKind::Agent, &login.agent)
+    Ok(store
+        .record::<Account>(RecordKind::Agent, &login.agent)?
+        .filter(|a| !a.disabled))
+}
+
+/// Ends every login of `agent` (disabled, removed, or its password reset).
+/// Returns how many there were.
+///
+/// # Errors
+/// On a storage failure.
+pub async fn remove_logins_of(store: &Store, agent: &str) -> Result<usize, StoreError> {
+    let mine: Vec<String> = store
+        .records::<Login>(RecordKind::Login)?
+        .into_iter()
+        .filter(|(_, l)| l.agent == agent)
+        .map(|(key, _)| key)
+        .collect();
+    for key in &mine {
+        store.remove_record(RecordKind::Login, key).await?;
+    }
+    Ok(mine.len())
+}
+
+/// A new password to show once (18 random characters, URL-safe).
+pub fn new_password() -> String {
+    let mut bytes = [0u8; 14];
+    // As in `new_token`: without the OS generator no secret can be made.
+    #[allow(clippy::expect_used)]
+    getrandom::fill(&mut bytes).expect("the operating system's random generator failed");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 #[cfg(test)]

@@ -1,77 +1,95 @@
-//! `secobot agent add|list|remove`.
+//! `secobot agent …`, `secobot backup`: through the running server's admin
+//! channel when one serves the data folder, else on the folder directly.
 
 use std::io::{BufRead, Write};
 
 use anyhow::Context;
 
-use super::accounts::{self, Account, Role};
+use crate::admin::channel::{self, Outcome, Request};
 use crate::cli::AgentCommand;
 use crate::config::DataArgs;
-use crate::store::{RecordKind, Store};
+use crate::store::Store;
 
 /// Runs an agent command; returns the exit code.
 ///
 /// # Errors
 /// Storage failures or bad input, with context.
 pub fn run(command: AgentCommand) -> anyhow::Result<i32> {
+    let (data, request) = match command {
+        AgentCommand::Add {
+            name,
+            role,
+            display_name,
+            data,
+        } => {
+            let mut password = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut password)
+                .context("failed to read the password from stdin")?;
+            let password = password.trim_end_matches(['\r', '\n']).to_owned();
+            let display_name = display_name.unwrap_or_else(|| name.clone());
+            (
+                data,
+                Request::AgentAdd {
+                    name,
+                    display_name,
+                    role,
+                    password,
+                },
+            )
+        }
+        AgentCommand::List { data } => (data, Request::AgentList),
+        AgentCommand::Remove { name, data } => (data, Request::AgentRemove { name }),
+        AgentCommand::Disable { name, data } => (data, Request::AgentDisable { name }),
+        AgentCommand::Enable { name, data } => (data, Request::AgentEnable { name }),
+        AgentCommand::Unlock { name, data } => (data, Request::AgentUnlock { name }),
+        AgentCommand::Password { name, data } => (data, Request::AgentPassword { name }),
+        AgentCommand::Audit { limit, data } => (data, Request::Audit { limit }),
+    };
+    perform(&data, request)
+}
+
+/// `secobot backup --data DIR OUT`.
+///
+/// # Errors
+/// When the copy fails, with context.
+pub fn backup(data: &DataArgs, out: &std::path::Path) -> anyhow::Result<i32> {
+    let out =
+        std::path::absolute(out).with_context(|| format!("failed to resolve {}", out.display()))?;
+    perform(data, Request::Backup { out })
+}
+
+/// Sends `request` to the running server, or does it here when none runs.
+fn perform(data: &DataArgs, request: Request) -> anyhow::Result<i32> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("failed to start the async runtime")?;
-    runtime.block_on(async move {
-        match command {
-            AgentCommand::Add {
-                name,
-                role,
-                display_name,
-                data,
-            } => {
-                let role = Role::parse(&role)
-                    .with_context(|| format!("unknown role {role:?}: use agent or supervisor"))?;
-                let store = open(&data)?;
-                let mut password = String::new();
-                std::io::stdin()
-                    .lock()
-                    .read_line(&mut password)
-                    .context("failed to read the password from stdin")?;
-                let password = password.trim_end_matches(['\r', '\n']);
-                let display = display_name.unwrap_or_else(|| name.clone());
-                let account = accounts::upsert(&store, &name, &display, role, password).await?;
-                writeln!(
-                    std::io::stdout(),
-                    "cuenta {} ({}) lista",
-                    account.name,
-                    account.role.as_str()
-                )?;
-                Ok(0)
-            }
-            AgentCommand::List { data } => {
-                let store = open(&data)?;
-                let mut out = std::io::stdout().lock();
-                for (_, a) in store.records::<Account>(RecordKind::Agent)? {
-                    writeln!(out, "{}\t{}\t{}", a.name, a.role.as_str(), a.display_name)?;
-                }
-                Ok(0)
-            }
-            AgentCommand::Remove { name, data } => {
-                let store = open(&data)?;
-                if store.remove_record(RecordKind::Agent, &name).await? {
-                    writeln!(std::io::stdout(), "cuenta {name} eliminada")?;
-                    Ok(0)
-                } else {
-                    writeln!(std::io::stderr(), "no existe la cuenta {name}")?;
-                    Ok(1)
-                }
-            }
+    let outcome = runtime.block_on(async move {
+        if let Some(outcome) = channel::call(&data.data, &request)
+            .await
+            .context("failed to talk to the running server through its admin socket")?
+        {
+            return Ok::<Outcome, anyhow::Error>(outcome);
         }
-    })
+        let store = open(data)?;
+        let actor = format!("línea de comandos: {}", channel::operator());
+        let outcome = channel::handle(&store, None, &actor, request).await;
+        store.flush().await?;
+        Ok(outcome)
+    })?;
+    std::io::stdout().write_all(outcome.stdout.as_bytes())?;
+    std::io::stderr().write_all(outcome.stderr.as_bytes())?;
+    Ok(outcome.code)
 }
 
 fn open(data: &DataArgs) -> anyhow::Result<Store> {
     Store::open(&data.data, data.cache_mb * 1024 * 1024).with_context(|| {
         format!(
-            "failed to open the data folder {} (is the server running on it? stop it first)",
-            data.data.display()
+            "failed to open the data folder {} (a server is using it but its admin socket {} does not answer)",
+            data.data.display(),
+            channel::socket_path(&data.data).display()
         )
     })
 }

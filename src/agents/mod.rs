@@ -30,6 +30,7 @@ use crate::conversation::{
     Author, ConversationError, Hub, Reply, ReplyKind, SessionEvent, SessionId, TicketRef,
 };
 use crate::server::protocol::{ErrorCode, QueueItem};
+use crate::shutdown::CancellationToken;
 use crate::store::StoreError;
 use crate::tickets::{Note, Priority, Status, Ticket, TicketId};
 
@@ -96,6 +97,8 @@ pub struct Agents {
     /// Pending hand-backs of a disconnected agent's conversations.
     grace: Mutex<HashMap<String, JoinHandle<()>>>,
     grace_period: Duration,
+    /// Per agent, cancelled to close their consoles (account disabled or removed).
+    revocations: Mutex<HashMap<String, CancellationToken>>,
     /// Typing indicators, throttled per conversation and side.
     typing: Arc<TypingGate>,
     /// Internal notes as they are written, for the consoles holding the case.
@@ -143,6 +146,7 @@ impl Agents {
             online: Mutex::new(HashMap::new()),
             grace: Mutex::new(HashMap::new()),
             grace_period: Duration::from_secs(args.agent_grace_secs),
+            revocations: Mutex::new(HashMap::new()),
             typing: Arc::default(),
             notes: broadcast::channel(256).0,
             throttle: Throttle::default(),
@@ -299,6 +303,26 @@ impl Agents {
         items.sort_by_key(|(normal, at, _)| (*normal, *at));
         self.published
             .send_replace(Arc::new(items.into_iter().map(|(_, _, i)| i).collect()));
+    }
+
+    /// Cancelled when `agent`'s consoles must close (the account was disabled
+    /// or removed); a console socket watches it.
+    pub fn revocation(&self, agent: &str) -> CancellationToken {
+        match self.revocations.lock() {
+            Ok(mut r) => r.entry(agent.to_owned()).or_default().clone(),
+            // A poisoned map: a token that is never cancelled (the login check
+            // still refuses a disabled account on every request).
+            Err(_) => CancellationToken::new(),
+        }
+    }
+
+    /// Closes every console of `agent` now.
+    pub fn revoke(&self, agent: &str) {
+        if let Ok(mut r) = self.revocations.lock() {
+            if let Some(token) = r.remove(agent) {
+                token.cancel();
+            }
+        }
     }
 
     /// The queue now, and its changes from now on.

@@ -179,6 +179,12 @@ async fn login(
         );
     };
     state.agents.throttle.succeeded(attempt);
+    if account.disabled {
+        return respond(
+            StatusCode::FORBIDDEN,
+            "Su usuario está deshabilitado. Pida a un supervisor que lo habilite.",
+        );
+    }
     let (token, _) =
         match accounts::create_login(state.hub.store(), &account.name, state.agents.login_hours)
             .await
@@ -342,8 +348,22 @@ async fn unlock(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
             .into_response();
     };
     let username = crate::text::normalize(username.trim()).to_lowercase();
-    state.agents.throttle.unlock(&username);
-    tracing::info!(supervisor = %account.name, user = %username, "login throttle cleared");
+    // Through `admin`, so the unlock is in the audit log like the page's.
+    let admin = crate::admin::Admin::new(state.hub.store(), Some(&state.agents), account.name);
+    match admin.unlock(&username).await {
+        Ok(()) => {}
+        Err(e) if e.is_client_error() => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "error": e.to_string() })),
+            )
+                .into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "failed to record an unlock");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "Error interno.").into_response();
+        }
+    }
     Json(json!({ "ok": true, "username": username })).into_response()
 }
 

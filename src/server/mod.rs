@@ -3,6 +3,7 @@
 //! Never imports sled or tantivy: it talks to `conversation`, `knowledge`
 //! (through `LiveKnowledge`) and `agents`.
 
+pub mod admin;
 pub mod agent_pages;
 pub mod connections;
 pub mod embed;
@@ -78,6 +79,19 @@ pub struct Application {
     /// Connections per client address.
     caps: Arc<connections::AddressCaps>,
     header_timeout: Duration,
+    served: Served,
+    /// Keeps the embedded knowledge's temporary copy while the server runs
+    /// (reloads read it).
+    _knowledge_source: crate::bundled::KnowledgeSource,
+}
+
+/// What the server reads and writes, for the start-up message.
+#[derive(Debug, Clone)]
+pub struct Served {
+    pub data: std::path::PathBuf,
+    pub admin_socket: Option<std::path::PathBuf>,
+    pub knowledge: String,
+    pub templates: String,
 }
 
 impl Application {
@@ -102,12 +116,12 @@ impl Application {
             Err(e) => tracing::warn!(error = %e, "could not raise the open-file limit"),
         }
         let thresholds = args.knowledge.thresholds();
-        let knowledge = Knowledge::load(&args.knowledge.knowledge, Mode::Spanish, thresholds)
+        let knowledge_source = args.knowledge.source()?;
+        let knowledge = Knowledge::load(knowledge_source.path(), Mode::Spanish, thresholds)
             .map_err(|p| anyhow::anyhow!("{p}"))
             .with_context(|| {
                 format!(
-                    "the knowledge folder {} has problems (run `secobot check`)",
-                    args.knowledge.knowledge.display()
+                    "the knowledge folder {knowledge_source} has problems (run `secobot check`)"
                 )
             })?;
         let template_problems = crate::render::check_flow_templates(&knowledge);
@@ -122,9 +136,11 @@ impl Application {
             flows = knowledge.flows.len(),
             "knowledge loaded"
         );
-        let render = Arc::new(Renderer::load(&args.templates).with_context(|| {
-            format!("failed to load templates from {}", args.templates.display())
-        })?);
+        let template_source = args.template_source();
+        let render = Arc::new(
+            Renderer::load(&template_source)
+                .with_context(|| format!("failed to load templates from {template_source}"))?,
+        );
         let store =
             Store::open(&args.data.data, args.data.cache_mb * 1024 * 1024).with_context(|| {
                 "failed to open the data folder (is another secobot using it?)".to_string()
@@ -176,7 +192,7 @@ impl Application {
             Agents::start(hub.clone(), args).context("failed to load agents and tickets")?;
         let reloader = Reloader {
             live: live.clone(),
-            dir: args.knowledge.knowledge.clone(),
+            dir: knowledge_source.path().to_path_buf(),
             mode: Mode::Spanish,
             thresholds,
             validate: crate::render::check_flow_templates,
@@ -214,20 +230,53 @@ impl Application {
         let addr = listener
             .local_addr()
             .context("failed to read the bound address")?;
-        let watcher = state
-            .reloader
-            .clone()
-            .watch(Duration::from_millis(args.reload_debounce_ms), state.shutdown.clone())
-            .map_err(|e| tracing::warn!(error = %e, "cannot watch the knowledge folder; reload with SIGHUP"))
-            .ok();
+        // The embedded copy never changes: nothing to watch.
+        let watcher = if knowledge_source.is_embedded() {
+            None
+        } else {
+            state
+                .reloader
+                .clone()
+                .watch(Duration::from_millis(args.reload_debounce_ms), state.shutdown.clone())
+                .map_err(|e| tracing::warn!(error = %e, "cannot watch the knowledge folder; reload with SIGHUP"))
+                .ok()
+        };
+        // `secobot agent …` and `secobot backup` reach the running server here.
+        let admin_socket = crate::admin::channel::serve(
+            &args.data.data,
+            state.hub.store().clone(),
+            state.agents.clone(),
+            state.shutdown.clone(),
+        )
+        .map_err(|e| tracing::warn!(error = %e, "no admin socket: agent commands need the server stopped"))
+        .ok();
         spawn_sighup_reload(&state);
         spawn_storage_watch(&state);
         spawn_retention(&state, args);
+        let served = Served {
+            data: crate::bundled::absolute(&args.data.data),
+            admin_socket: admin_socket.map(|p| crate::bundled::absolute(&p)),
+            knowledge: if knowledge_source.is_embedded() {
+                knowledge_source.to_string()
+            } else {
+                crate::bundled::absolute(knowledge_source.path())
+                    .display()
+                    .to_string()
+            },
+            templates: match &template_source {
+                crate::bundled::TemplateSource::Dir(d) => {
+                    crate::bundled::absolute(d).display().to_string()
+                }
+                embedded => embedded.to_string(),
+            },
+        };
         Ok(Application {
             listener,
             state,
             addr,
             watcher,
+            served,
+            _knowledge_source: knowledge_source,
             caps: connections::AddressCaps::new(args.per_address_connections()),
             header_timeout: Duration::from_secs(args.header_timeout_secs),
         })
@@ -235,6 +284,10 @@ impl Application {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    pub fn served(&self) -> &Served {
+        &self.served
     }
 
     pub fn state(&self) -> &AppState {
@@ -281,6 +334,15 @@ impl Application {
             Ok(Ok(_)) => tracing::info!("storage flushed; bye"),
             Ok(Err(e)) => tracing::error!(error = %e, "final flush failed"),
             Err(e) => tracing::error!(error = %e, "final flush task failed"),
+        }
+        // The channel's task may not get to run again before the runtime ends:
+        // remove its socket here, so no command waits on a server that is gone.
+        if let Some(socket) = &self.served.admin_socket {
+            if let Err(e) = std::fs::remove_file(socket) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(error = %e, "failed to remove the admin socket");
+                }
+            }
         }
         Ok(())
     }
@@ -436,6 +498,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ws_user::router())
         .merge(agent_pages::router())
         .merge(ws_agent::router())
+        .merge(admin::router())
         .fallback(pages::not_found)
         .method_not_allowed_fallback(pages::method_not_allowed)
         .with_state(state)
@@ -450,7 +513,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let addr = app.addr();
     {
         use std::io::Write;
+        let served = app.served();
         let mut out = std::io::stdout().lock();
+        writeln!(out, "datos: {}", served.data.display())?;
+        if let Some(socket) = &served.admin_socket {
+            writeln!(out, "administración local: {}", socket.display())?;
+        }
+        writeln!(out, "conocimiento: {}", served.knowledge)?;
+        writeln!(out, "plantillas: {}", served.templates)?;
         writeln!(out, "secobot escuchando en http://{addr}")?;
         out.flush()?;
     }

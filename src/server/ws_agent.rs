@@ -129,6 +129,7 @@ impl AgentSocket {
         let mut queue = me.state.agents.queue();
         let mut notes = me.state.agents.notes();
         let shutdown = me.state.shutdown.clone();
+        let revoked = agents.revocation(&me.account.name);
         let hello = ConsoleFrame::Hello {
             agent: json!({ "name": me.account.name, "display_name": me.account.display_name, "role": me.account.role.as_str() }),
             mail: json!({
@@ -152,6 +153,10 @@ impl AgentSocket {
             flow = tokio::select! {
                 _ = shutdown.cancelled() => {
                     let _ = me.socket.send(Message::Close(Some(CloseFrame { code: 1001, reason: "El servidor se está reiniciando.".into() }))).await;
+                    ControlFlow::Break(())
+                }
+                _ = revoked.cancelled() => {
+                    let _ = me.socket.send(Message::Close(Some(CloseFrame { code: 1008, reason: "Su usuario fue deshabilitado.".into() }))).await;
                     ControlFlow::Break(())
                 }
                 message = me.socket.recv() => match message {

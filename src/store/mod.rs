@@ -7,17 +7,23 @@
 //! - tree `tickets`: `TICKET-ID` → ticket (JSON); tree `meta`: counters.
 //! - trees `agents` (name → account) and `logins` (token → login session).
 //! - trees `outbox`, `mail_sent`, `mail_failed`: e-mail (see [`outbox`]).
+//! - tree `audit`: who changed what, append-only (see [`audit`]).
+//!
+//! Every write passes the backup gate (`Store::write` or `Store::commit`), so a
+//! backup ([`backup`]) copies a consistent point in time.
 //!
 //! Every write that someone will be told about goes through [`Store::commit`],
 //! which applies it in one transaction and then waits for a *group commit*: all
 //! writers waiting at the same moment share one `flush`, so durability costs one
 //! fsync per batch instead of one per message (sled only syncs every 500 ms by itself).
 
+pub mod audit;
+pub mod backup;
 mod group_commit;
 mod outbox;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use arc_swap::ArcSwapOption;
 
@@ -26,6 +32,8 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 
 use crate::conversation::{ConversationState, Reply, SessionId};
 use crate::tickets::{Ticket, TicketId};
+pub use audit::AuditEntry;
+pub use backup::{BackupError, BackupInfo};
 use group_commit::GroupCommit;
 pub use outbox::{Backlog, OutboundMail};
 
@@ -104,6 +112,8 @@ struct Shared {
     degraded: Mutex<Option<String>>,
     /// Undo records of writes that failed, applied after reopening.
     rollbacks: Mutex<Vec<Rollback>>,
+    /// Writes hold it shared, a backup exclusively (see [`backup`]).
+    gate: RwLock<()>,
 }
 
 /// One open sled database and its trees.
@@ -114,6 +124,7 @@ struct Db {
     meta: sled::Tree,
     agents: sled::Tree,
     logins: sled::Tree,
+    audit: sled::Tree,
     outbox: sled::Tree,
     mail_sent: sled::Tree,
     mail_failed: sled::Tree,
@@ -128,6 +139,7 @@ impl Db {
             meta: db.open_tree("meta")?,
             agents: db.open_tree("agents")?,
             logins: db.open_tree("logins")?,
+            audit: db.open_tree("audit")?,
             outbox: db.open_tree("outbox")?,
             mail_sent: db.open_tree("mail_sent")?,
             mail_failed: db.open_tree("mail_failed")?,
@@ -189,6 +201,7 @@ impl Store {
                 live: ArcSwapOption::from_pointee(Db::new(db)?),
                 degraded: Mutex::new(None),
                 rollbacks: Mutex::new(Vec::new()),
+                gate: RwLock::new(()),
             }),
         })
     }
@@ -231,6 +244,7 @@ impl Store {
     /// Runs a write; a failure degrades the store.
     fn write<T>(&self, f: impl FnOnce(&Db) -> Result<T>) -> Result<T> {
         let db = self.writable()?;
+        let _gate = self.shared.gate.read().unwrap_or_else(|p| p.into_inner());
         f(&db).inspect_err(|e| self.failed(e))
     }
 
@@ -242,7 +256,11 @@ impl Store {
     pub async fn commit(&self, commit: Commit<'_>) -> Result<()> {
         let db = self.writable()?;
         let rollback = Self::undo_record(&db, &commit)?;
-        let result = match self.apply_to(&db, &commit) {
+        let applied = {
+            let _gate = self.shared.gate.read().unwrap_or_else(|p| p.into_inner());
+            self.apply_to(&db, &commit)
+        };
+        let result = match applied {
             Ok(()) => db.group.flush().await,
             Err(e) => Err(e),
         };
@@ -546,7 +564,7 @@ impl Store {
         self.write(|db| Ok(db.conversations.apply_batch(batch)?))
     }
 
-    /// The stored state of a conversation, if it exists.    /// The stored state of a conversation, if it exists.
+    /// The stored state of a conversation, if it exists.
     ///
     /// # Errors
     /// On a storage failure or a corrupt record.

@@ -6,6 +6,7 @@ mod browser_support;
 mod helpers;
 
 mod accessibility;
+mod admin;
 mod agents;
 mod browser;
 mod browser_agents;
@@ -17,4 +18,5 @@ mod hardening;
 mod kb;
 mod knowledge_files;
 mod mail;
+mod operations;
 mod user_ws;
