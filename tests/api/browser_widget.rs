@@ -984,6 +984,8 @@ async fn axe_pages(scheme: Scheme) -> Vec<String> {
         "/kb/olvide-mi-contrasena",
         transcript.as_str(),
         "/kb/no-existe",
+        "/no-existe/de-verdad",
+        "/agent/unlock",
     ] {
         browser.goto(&format!("{}{path}", server.http_url)).await;
         for v in browser.axe_violations().await {
