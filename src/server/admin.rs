@@ -158,6 +158,14 @@ fn render(state: &AppState, me: &Account, status: StatusCode, outcome: Outcome) 
     response
 }
 
+/// The supervisor posting a change (origin and role checked), and the account
+/// operations acting in their name (so the audit log records them).
+fn acting<'a>(state: &'a AppState, headers: &HeaderMap) -> Result<(Account, Admin<'a>), Refusal> {
+    let me = supervisor(state, headers, true)?;
+    let admin = Admin::new(state.hub.store(), Some(&state.agents), me.name.clone());
+    Ok((me, admin))
+}
+
 /// Renders the page after a change: the notice, or the refusal.
 fn after(state: &AppState, me: &Account, result: Result<Outcome, AdminError>) -> Response {
     match result {
@@ -211,11 +219,10 @@ async fn add(
     headers: HeaderMap,
     Form(f): Form<AddForm>,
 ) -> Response {
-    let me = match supervisor(&state, &headers, true) {
-        Ok(me) => me,
+    let (me, admin) = match acting(&state, &headers) {
+        Ok(pair) => pair,
         Err(r) => return r.into_response(),
     };
-    let admin = Admin::new(state.hub.store(), Some(&state.agents), me.name.clone());
     let result = admin
         .add(&f.username, &f.display_name, &f.role, None, false)
         .await
@@ -249,11 +256,10 @@ async fn display_name(
     headers: HeaderMap,
     Form(f): Form<DisplayNameForm>,
 ) -> Response {
-    let me = match supervisor(&state, &headers, true) {
-        Ok(me) => me,
+    let (me, admin) = match acting(&state, &headers) {
+        Ok(pair) => pair,
         Err(r) => return r.into_response(),
     };
-    let admin = Admin::new(state.hub.store(), Some(&state.agents), me.name.clone());
     let result = admin
         .set_display_name(&f.username, &f.display_name)
         .await
@@ -280,11 +286,10 @@ async fn role(
     headers: HeaderMap,
     Form(f): Form<RoleForm>,
 ) -> Response {
-    let me = match supervisor(&state, &headers, true) {
-        Ok(me) => me,
+    let (me, admin) = match acting(&state, &headers) {
+        Ok(pair) => pair,
         Err(r) => return r.into_response(),
     };
-    let admin = Admin::new(state.hub.store(), Some(&state.agents), me.name.clone());
     let result = admin.set_role(&f.username, &f.role).await.map(|a| Outcome {
         notice: Some(format!(
             "La cuenta «{}» ahora tiene el rol {}.",
@@ -317,11 +322,10 @@ async fn enable(
 }
 
 async fn set_enabled(state: AppState, headers: HeaderMap, f: NameForm, enabled: bool) -> Response {
-    let me = match supervisor(&state, &headers, true) {
-        Ok(me) => me,
+    let (me, admin) = match acting(&state, &headers) {
+        Ok(pair) => pair,
         Err(r) => return r.into_response(),
     };
-    let admin = Admin::new(state.hub.store(), Some(&state.agents), me.name.clone());
     let result = admin
         .set_enabled(&f.username, enabled)
         .await
@@ -344,11 +348,10 @@ async fn password(
     headers: HeaderMap,
     Form(f): Form<NameForm>,
 ) -> Response {
-    let me = match supervisor(&state, &headers, true) {
-        Ok(me) => me,
+    let (me, admin) = match acting(&state, &headers) {
+        Ok(pair) => pair,
         Err(r) => return r.into_response(),
     };
-    let admin = Admin::new(state.hub.store(), Some(&state.agents), me.name.clone());
     let result = admin.reset_password(&f.username).await.map(|p| Outcome {
         notice: Some(format!(
             "Contraseña de «{}» restablecida; sus sesiones se cerraron.",
@@ -365,11 +368,10 @@ async fn unlock(
     headers: HeaderMap,
     Form(f): Form<NameForm>,
 ) -> Response {
-    let me = match supervisor(&state, &headers, true) {
-        Ok(me) => me,
+    let (me, admin) = match acting(&state, &headers) {
+        Ok(pair) => pair,
         Err(r) => return r.into_response(),
     };
-    let admin = Admin::new(state.hub.store(), Some(&state.agents), me.name.clone());
     let result = admin.unlock(&f.username).await.map(|()| Outcome {
         notice: Some(format!(
             "Usuario «{}» desbloqueado: puede volver a intentar el ingreso.",
