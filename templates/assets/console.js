@@ -1262,18 +1262,7 @@
   }
 
   function saveNote(conv) {
-    if (conv.stale) {
-      return;
-    }
-    var text = conv.noteInput.value.trim();
-    if (!text) {
-      showAlert("Escriba la nota interna antes de guardarla.");
-      conv.noteInput.focus();
-      return;
-    }
-    if (send({ type: "note", session: conv.session, text: text })) {
-      clearAlert();
-      conv.noteInput.value = "";
+    if (sendTyped(conv, conv.noteInput, "note", "Escriba la nota interna antes de guardarla.")) {
       showNotice("Nota interna guardada en el " + caseRef(conv.ticket) + ". El usuario no la ve.");
     }
   }
@@ -1648,19 +1637,28 @@
 
   /* ------------------------------------------------------------ actions */
 
-  function say(conv) {
+  /* Sends the text typed in `input` as a `type` frame of the conversation;
+     an empty box gets `emptyMessage` instead. True when sent (the box is cleared). */
+  function sendTyped(conv, input, type, emptyMessage) {
     if (conv.stale) {
-      return;
+      return false;
     }
-    var text = conv.input.value.trim();
+    var text = input.value.trim();
     if (!text) {
-      showAlert("Escriba un mensaje antes de enviar.");
-      conv.input.focus();
-      return;
+      showAlert(emptyMessage);
+      input.focus();
+      return false;
     }
-    if (send({ type: "say", session: conv.session, text: text })) {
-      clearAlert();
-      conv.input.value = "";
+    if (!send({ type: type, session: conv.session, text: text })) {
+      return false;
+    }
+    clearAlert();
+    input.value = "";
+    return true;
+  }
+
+  function say(conv) {
+    if (sendTyped(conv, conv.input, "say", "Escriba un mensaje antes de enviar.")) {
       stopTyping(conv);
       conv.input.focus();
     }
