@@ -209,9 +209,15 @@ impl Hub {
         messages: &[Reply],
         ticket: Option<&Ticket>,
     ) -> Result<Vec<OutboundMail>, StoreError> {
+        // Only a case message or an agent's words can cause mail: any other
+        // turn skips the ticket read.
+        let may_mail = messages
+            .iter()
+            .any(|m| m.kind == ReplyKind::Ticket || m.from == Author::Agent);
         let Some(id) = state
             .ticket
             .as_deref()
+            .filter(|_| may_mail)
             .and_then(|t| TicketId::parse(t).ok())
         else {
             return Ok(Vec::new());
