@@ -38,6 +38,13 @@ pub const REPLY_TEMPLATES: &[&str] = &[
     "ticket_resolved",
     "also_asked",
     "secret_masked",
+    "case_follow_up",
+    "case_lookup_number",
+    "case_lookup_email",
+    "case_lookup_cancelled",
+    "case_lookup_not_found",
+    "case_lookup_locked",
+    "case_lookup_found",
 ];
 
 /// The e-mail templates; each must exist as `templates/mail/<name>.hbs`, plain
@@ -52,6 +59,7 @@ pub const PAGE_TEMPLATES: &[&str] = &[
     "agent",
     "agent_login",
     "tickets",
+    "case",
     "admin",
     "agent_forbidden",
     "not_found",

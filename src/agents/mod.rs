@@ -7,6 +7,7 @@
 //! queue is updated and published.
 
 pub mod accounts;
+mod cases;
 pub mod cli;
 mod notes;
 mod throttle;
@@ -22,6 +23,7 @@ use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
 pub use accounts::{Account, Role};
+pub use cases::MAX_REPLY_CHARS;
 pub use throttle::Throttle;
 use typing::TypingGate;
 
@@ -54,6 +56,10 @@ pub enum AgentError {
     Unknown,
     #[error("empty text")]
     Empty,
+    #[error("text longer than {MAX_REPLY_CHARS} characters")]
+    TooLong,
+    #[error("no case with that number")]
+    UnknownCase,
     #[error(transparent)]
     Conversation(#[from] ConversationError),
     #[error(transparent)]
@@ -75,6 +81,28 @@ impl AgentError {
                 ErrorCode::NotSaved
             }
             _ => ErrorCode::Internal,
+        }
+    }
+
+    /// What an agent reads on a page, in Spanish, with what to do.
+    pub fn explain(&self) -> String {
+        match self {
+            AgentError::Taken => "Otro asesor atiende esta conversación en vivo; resuélvala desde su consola o pídale que la devuelva.".into(),
+            AgentError::NotHeld => "Usted no tiene tomada esta conversación.".into(),
+            AgentError::Unknown | AgentError::Conversation(ConversationError::UnknownSession) => {
+                "La conversación de este caso ya no existe (se eliminó por la política de retención).".into()
+            }
+            AgentError::UnknownCase => "No existe un caso con ese número.".into(),
+            AgentError::Empty => "Escriba el texto antes de enviarlo.".into(),
+            AgentError::TooLong => format!(
+                "El texto supera los {} caracteres; acórtelo o divídalo en dos mensajes.",
+                crate::server::protocol::thousands(MAX_REPLY_CHARS)
+            ),
+            AgentError::Ticket(e) => e.to_string(),
+            AgentError::Store(_) | AgentError::Conversation(ConversationError::Store(_)) => {
+                "No se pudo guardar: el almacenamiento del servidor falló. Intente de nuevo en unos minutos; si persiste, avise al administrador.".into()
+            }
+            AgentError::Conversation(_) => "Error interno. Intente de nuevo.".into(),
         }
     }
 }
@@ -118,7 +146,8 @@ impl Agents {
         let mut queue = BTreeMap::new();
         let mut orphaned = Vec::new();
         for ticket in hub.store().tickets()? {
-            if ticket.status == Status::Resolved {
+            // A case waiting for the user joins the queue when they write again.
+            if matches!(ticket.status, Status::Resolved | Status::WaitingUser) {
                 continue;
             }
             let Some(session) = SessionId::parse(&ticket.session) else {
@@ -508,6 +537,15 @@ impl Agents {
         if text.is_empty() {
             return Err(AgentError::Empty);
         }
+        let reply = Self::agent_message(agent, text);
+        self.hub
+            .append(session, move |_| (vec![reply], None))
+            .await?;
+        Ok(())
+    }
+
+    /// An agent's words as the user gets them.
+    fn agent_message(agent: &Account, text: &str) -> Reply {
         // An agent pasting a user's credential back gets it masked too.
         let text = crate::text::mask_secrets(text).unwrap_or_else(|| text.to_owned());
         // Agents write the same safe Markdown as entries (an inserted article
@@ -516,10 +554,7 @@ impl Agents {
         let mut reply = Reply::new(Author::Agent, ReplyKind::Agent, text);
         reply.html = Some(html);
         reply.agent_name = Some(agent.display_name.clone());
-        self.hub
-            .append(session, move |_| (vec![reply], None))
-            .await?;
-        Ok(())
+        reply
     }
 
     /// Hands the conversation back to the bot; the ticket stays open in the queue.
@@ -560,7 +595,18 @@ impl Agents {
         session: &SessionId,
         note: &str,
     ) -> Result<Ticket, AgentError> {
-        let mut ticket = self.check_holder(&agent.name, session)?;
+        let ticket = self.check_holder(&agent.name, session)?;
+        self.close(agent, session, ticket, note).await
+    }
+
+    /// Resolves `ticket`, tells the user and takes it off the queue.
+    async fn close(
+        &self,
+        agent: &Account,
+        session: &SessionId,
+        mut ticket: Ticket,
+        note: &str,
+    ) -> Result<Ticket, AgentError> {
         ticket.resolve(&agent.name, note.trim(), Utc::now())?;
         let text = self.hub.render().reply(
             "ticket_resolved",

@@ -30,6 +30,8 @@ pub struct Effects {
     pub open_ticket: bool,
     /// The user asked about their case: answer with its live status.
     pub ticket_status: bool,
+    /// Look up a case from another browser: (case number, e-mail).
+    pub case_lookup: Option<(String, String)>,
 }
 
 /// Button values. Stateless ones (`tema:`, `escalar`) work any time; the
@@ -96,6 +98,10 @@ impl Bot<'_> {
         effects: &mut Effects,
     ) -> Vec<Reply> {
         let mut out = Vec::new();
+        if !matches!(input, UserInput::Say(_)) {
+            // A button or "talk to a person" leaves a case follow-up.
+            state.lookup = None;
+        }
         match input {
             UserInput::Say(text) => self.on_text(state, text, effects, &mut out),
             UserInput::Choose(value) => self.on_choose(state, value, effects, &mut out),
@@ -137,6 +143,9 @@ impl Bot<'_> {
         effects: &mut Effects,
         out: &mut Vec<Reply>,
     ) {
+        if self.lookup_text(state, text, effects, out) {
+            return;
+        }
         if let Some(flow_state) = state.flow.clone() {
             let Some(flow) = self.knowledge.flow(&flow_state.flow) else {
                 state.flow = None;
@@ -347,10 +356,14 @@ impl Bot<'_> {
     ) {
         match topic {
             Topic::Entry(entry) => {
-                if entry.id == CASE_STATUS_ENTRY && state.ticket.is_some() {
-                    effects.ticket_status = true;
-                }
                 out.push(self.entry_reply(entry));
+                if entry.id == CASE_STATUS_ENTRY {
+                    if state.ticket.is_some() {
+                        effects.ticket_status = true;
+                    } else {
+                        self.start_lookup(state, out);
+                    }
+                }
             }
             Topic::Flow(flow) if flow.id == ESCALATION_FLOW => {
                 self.escalate(state, Priority::Normal, effects, out)
@@ -377,7 +390,11 @@ impl Bot<'_> {
                     ReplyKind::Notice,
                     self.render.reply(
                         "ticket_exists",
-                        &json!({ "id": id, "status": status.replace('_', " ") }),
+                        &json!({
+                            "id": id,
+                            "status": crate::tickets::Status::parse(status)
+                                .map_or_else(|| status.replace('_', " "), |s| s.label().to_owned()),
+                        }),
                     ),
                 ));
                 return;
@@ -592,7 +609,7 @@ fn escalate_button() -> Button {
     }
 }
 
-fn is_cancel(text: &str) -> bool {
+pub(super) fn is_cancel(text: &str) -> bool {
     let folded: Vec<String> = text
         .split_whitespace()
         .map(fold)

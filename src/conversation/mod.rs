@@ -8,6 +8,8 @@
 //! holding it). So the order on disk is the order on every screen.
 
 mod bot;
+mod case_lookup;
+mod cases;
 mod rating;
 mod reply;
 mod state;
@@ -259,6 +261,12 @@ impl Hub {
         Ok(Some(self.register(id.clone(), state)))
     }
 
+    /// Whether a tab of the user has conversation `id` open now.
+    pub fn user_connected(&self, id: &SessionId) -> bool {
+        self.live(id)
+            .is_some_and(|s| s.user_tabs.load(Ordering::Relaxed) > 0)
+    }
+
     fn live(&self, id: &SessionId) -> Option<Arc<Session>> {
         let sessions = self.sessions.lock().ok()?;
         sessions.get(id).and_then(Weak::upgrade)
@@ -430,7 +438,21 @@ impl Hub {
             ));
         }
         let mut ticket = None;
-        if state.held_by.is_none() {
+        if matches!(input, UserInput::Say(_) | UserInput::Escalate(_)) {
+            // Words for a case that waited on the user go to the case.
+            match self.user_follow_up(&mut state) {
+                Ok(Some((t, reply))) => {
+                    messages.push(reply);
+                    ticket = Some(t);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    *state = before;
+                    return Err(e.into());
+                }
+            }
+        }
+        if state.held_by.is_none() && ticket.is_none() {
             let mut effects = Effects::default();
             messages.extend(bot.respond(&mut state, &input, &mut effects));
             let extra = self.effects(session, &mut state, &effects);
@@ -484,6 +506,9 @@ impl Hub {
             if let Some(reply) = self.ticket_status_reply(state)? {
                 replies.push(reply);
             }
+        }
+        if let Some((id, email)) = &effects.case_lookup {
+            replies.push(self.case_lookup_reply(state, id, email)?);
         }
         Ok((ticket, replies))
     }

@@ -85,11 +85,32 @@ pub struct ConversationState {
     /// The agent holding the conversation; the bot is quiet meanwhile.
     #[serde(default)]
     pub held_by: Option<String>,
+    /// A case follow-up from this browser in progress (`estado-de-caso`
+    /// without a case of its own): what it asks next.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookup: Option<CaseLookup>,
+    /// Case follow-ups that matched no case (number and e-mail): bounded so
+    /// nobody can try numbers and addresses here forever.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lookup_failures: u8,
     /// Messages shown but not stored yet: the greeting of a conversation
     /// nobody has written in. Stored with the first turn, so a conversation
     /// that never got past the greeting leaves nothing on disk.
     #[serde(skip)]
     pub unsaved: Vec<Reply>,
+}
+
+/// A case follow-up from any browser: the case number, then the e-mail the
+/// case was opened with.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseLookup {
+    Number,
+    Email { id: String },
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
 }
 
 impl ConversationState {

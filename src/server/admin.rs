@@ -9,11 +9,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::{Form, Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::agent_pages::{current_agent, origin_ok};
+use super::login::{current_agent, origin_ok};
 use super::pages::render_page;
 use super::AppState;
 use crate::admin::{Admin, AdminError};
@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/agent/admin/enable", post(enable))
         .route("/agent/admin/password", post(password))
         .route("/agent/admin/unlock", post(unlock))
+        .route("/agent/unlock", post(unlock_json))
 }
 
 const NOT_SUPERVISOR: &str =
@@ -198,6 +199,18 @@ fn after(state: &AppState, me: &Account, result: Result<Outcome, AdminError>) ->
 async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match supervisor(&state, &headers, false) {
         Ok(me) => render(&state, &me, StatusCode::OK, Outcome::default()),
+        Err(Refusal::NotSupervisor) => match current_agent(&state, &headers) {
+            Some(me) => render_page(
+                &state,
+                StatusCode::FORBIDDEN,
+                "agent_forbidden",
+                &json!({
+                    "asset_version": state.render.asset_version,
+                    "display_name": me.display_name,
+                }),
+            ),
+            None => Refusal::NotLoggedIn { posting: false }.into_response(),
+        },
         Err(r) => r.into_response(),
     }
 }
@@ -380,4 +393,55 @@ async fn unlock(
         ..Outcome::default()
     });
     after(&state, &me, result)
+}
+
+/// `POST /agent/unlock {username}`: a supervisor clears the failed logins
+/// counted against an account.
+async fn unlock_json(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if !origin_ok(&state, &headers) {
+        return (StatusCode::FORBIDDEN, "Origen no permitido.").into_response();
+    }
+    let Some(account) = current_agent(&state, &headers) else {
+        return (StatusCode::UNAUTHORIZED, "Inicie sesión en /agent.").into_response();
+    };
+    if account.role != Role::Supervisor {
+        return (
+            StatusCode::FORBIDDEN,
+            "Solo los supervisores pueden desbloquear usuarios.",
+        )
+            .into_response();
+    }
+    #[derive(serde::Deserialize)]
+    struct Unlock {
+        username: String,
+    }
+    let Ok(Unlock { username }) = serde_json::from_slice::<Unlock>(&body) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "error": "Indique el usuario a desbloquear (username)." })),
+        )
+            .into_response();
+    };
+    let username = crate::text::normalize(username.trim()).to_lowercase();
+    // Through `admin`, so the unlock is in the audit log like the page's.
+    let admin = crate::admin::Admin::new(state.hub.store(), Some(&state.agents), account.name);
+    match admin.unlock(&username).await {
+        Ok(()) => {}
+        Err(e) if e.is_client_error() => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "error": e.to_string() })),
+            )
+                .into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "failed to record an unlock");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "Error interno.").into_response();
+        }
+    }
+    Json(json!({ "ok": true, "username": username })).into_response()
 }

@@ -4,13 +4,14 @@
 //! (through `LiveKnowledge`) and `agents`.
 
 pub mod admin;
-pub mod agent_pages;
 pub mod connections;
 pub mod embed;
 pub mod limits;
+pub mod login;
 pub mod outbound;
 pub mod pages;
 pub mod protocol;
+pub mod tickets;
 pub mod transcript;
 pub mod ws_agent;
 pub mod ws_user;
@@ -496,7 +497,8 @@ pub fn router(state: AppState) -> Router {
         .merge(transcript::router())
         .merge(embed::router())
         .merge(ws_user::router())
-        .merge(agent_pages::router())
+        .merge(login::router())
+        .merge(tickets::router())
         .merge(ws_agent::router())
         .merge(admin::router())
         .fallback(pages::not_found)

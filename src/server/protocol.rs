@@ -352,7 +352,7 @@ impl ErrorCode {
 }
 
 /// `4000` as `4.000`, as numbers are written in Colombia.
-fn thousands(n: usize) -> String {
+pub fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {

@@ -30,7 +30,7 @@ pub fn router() -> Router<AppState> {
 
 /// One message as the transcript shows it.
 #[derive(Serialize)]
-struct Line {
+pub(super) struct Line {
     author: String,
     from: &'static str,
     time: String,
@@ -40,8 +40,11 @@ struct Line {
     html: Option<String>,
 }
 
-fn line(reply: Reply) -> Line {
+/// `reply` as a transcript line; agents read the user as «Usuario», the
+/// user reads «Usted».
+pub(super) fn line(reply: Reply, for_agent: bool) -> Line {
     let (author, from) = match reply.from {
+        Author::User if for_agent => ("Usuario".to_owned(), "user"),
         Author::User => ("Usted".to_owned(), "user"),
         Author::Bot => ("Asistente".to_owned(), "bot"),
         Author::Agent => (
@@ -97,7 +100,7 @@ fn page(
             "ended": ended,
             "printed": crate::local_time::date_time(Utc::now()),
             "for_agent": for_agent,
-            "messages": messages.into_iter().map(line).collect::<Vec<_>>(),
+            "messages": messages.into_iter().map(|m| line(m, for_agent)).collect::<Vec<_>>(),
         }),
     );
     keep_secret(&mut response);
@@ -160,7 +163,7 @@ async fn agent_transcript(
     headers: HeaderMap,
     Path(ticket): Path<String>,
 ) -> Response {
-    if super::agent_pages::current_agent(&state, &headers).is_none() {
+    if super::login::current_agent(&state, &headers).is_none() {
         return Redirect::to("/agent").into_response();
     }
     let ticket = match TicketId::parse(&ticket).map(|id| state.hub.store().ticket(&id)) {

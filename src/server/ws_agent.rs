@@ -1,6 +1,6 @@
 //! The console's socket (`/agent/ws`): decodes an agent's frames, calls the
 //! `agents` operations and encodes what comes back. Login and pages are in
-//! `agent_pages`.
+//! `login`.
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
@@ -16,8 +16,8 @@ use serde_json::json;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::agent_pages::current_agent;
-pub(super) use super::agent_pages::origin_ok;
+use super::login::current_agent;
+pub(super) use super::login::origin_ok;
 use super::protocol::{decode_agent, AgentFrame, ErrorCode, ServerFrame};
 use super::ws_user::SOCKET_BUFFER;
 use super::AppState;

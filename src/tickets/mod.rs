@@ -53,7 +53,7 @@ impl fmt::Display for TicketId {
 pub enum TicketError {
     #[error("not a ticket id: {0}")]
     BadId(String),
-    #[error("ticket {id} cannot go from {from} to {to}")]
+    #[error("El caso {id} no puede pasar de «{}» a «{}».", .from.title(), .to.title())]
     BadTransition {
         id: TicketId,
         from: Status,
@@ -61,14 +61,19 @@ pub enum TicketError {
     },
 }
 
-/// Lifecycle: `abierto` → `en_atencion` → `resuelto` (and back to `abierto` when
-/// an agent hands the conversation back without resolving it).
+/// Lifecycle: `abierto` → `en_atencion` → `esperando_usuario` → `resuelto`.
+/// An agent answering a case whose user is not chatting live moves it to
+/// `esperando_usuario`: the ball is in the user's court and the deadline does
+/// not run. When the user writes again the case goes back to `abierto` with a
+/// fresh deadline. Handing a live chat back to the bot returns it to `abierto`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Status {
     #[serde(rename = "abierto")]
     Open,
     #[serde(rename = "en_atencion")]
     InProgress,
+    #[serde(rename = "esperando_usuario")]
+    WaitingUser,
     #[serde(rename = "resuelto")]
     Resolved,
 }
@@ -79,17 +84,41 @@ impl Status {
         match self {
             Status::Open => "abierto",
             Status::InProgress => "en_atencion",
+            Status::WaitingUser => "esperando_usuario",
             Status::Resolved => "resuelto",
         }
     }
 
-    /// How a person reads it.
+    /// How the user reads it, after "Su caso … está".
     pub fn label(self) -> &'static str {
         match self {
             Status::Open => "abierto, en espera de un asesor",
             Status::InProgress => "en atención",
+            Status::WaitingUser => "en espera de su respuesta",
             Status::Resolved => "resuelto",
         }
+    }
+
+    /// How agents read it, as a column value.
+    pub fn title(self) -> &'static str {
+        match self {
+            Status::Open => "Abierto",
+            Status::InProgress => "En atención",
+            Status::WaitingUser => "Esperando usuario",
+            Status::Resolved => "Resuelto",
+        }
+    }
+
+    /// Parses the wire string.
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Status::Open,
+            Status::InProgress,
+            Status::WaitingUser,
+            Status::Resolved,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
     }
 }
 
@@ -201,7 +230,7 @@ impl Ticket {
             fields,
             created_at: now,
             updated_at: now,
-            due: add_business_days(local_day, 3),
+            due: add_business_days(local_day, DUE_BUSINESS_DAYS),
             origin,
             handled_by: None,
             resolution: None,
@@ -246,6 +275,40 @@ impl Ticket {
         Ok(())
     }
 
+    /// An agent answers the case. Chatting `live` with the user it stays (or
+    /// becomes) `en_atencion`; otherwise the case waits for the user's reply.
+    ///
+    /// # Errors
+    /// When the ticket is already resolved.
+    pub fn answer(
+        &mut self,
+        agent: &str,
+        live: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), TicketError> {
+        let to = if live {
+            Status::InProgress
+        } else {
+            Status::WaitingUser
+        };
+        self.transition(to, now)?;
+        self.handled_by = Some(agent.to_owned());
+        Ok(())
+    }
+
+    /// The user wrote again on a case that waited for them: back to `abierto`,
+    /// due [`DUE_BUSINESS_DAYS`] business days from today. Returns whether the
+    /// case changed (only a waiting case does).
+    pub fn user_replied(&mut self, now: DateTime<Utc>) -> bool {
+        if self.status != Status::WaitingUser {
+            return false;
+        }
+        self.status = Status::Open;
+        self.updated_at = now;
+        self.due = add_business_days(holidays::bogota_date(now), DUE_BUSINESS_DAYS);
+        true
+    }
+
     fn transition(&mut self, to: Status, now: DateTime<Utc>) -> Result<(), TicketError> {
         if self.status == Status::Resolved {
             return Err(TicketError::BadTransition {
@@ -259,11 +322,18 @@ impl Ticket {
         Ok(())
     }
 
-    /// Open past its due date (in Bogotá's calendar).
+    /// Past its due date (in Bogotá's calendar) while support owes an answer:
+    /// not when resolved, nor while the case waits for the user.
     pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
-        self.status != Status::Resolved && holidays::bogota_date(now) > self.due
+        !matches!(self.status, Status::Resolved | Status::WaitingUser)
+            && holidays::bogota_date(now) > self.due
     }
 }
+
+/// Business days support has to answer a case (the agency's published term
+/// for cases of the support form: "un término no superior a tres (3) días
+/// hábiles", see `knowledge/faq/soporte/estado-de-caso.md`).
+pub const DUE_BUSINESS_DAYS: u32 = 3;
 
 /// `days` business days after `from` (weekends and Colombian holidays skipped).
 pub fn add_business_days(from: NaiveDate, days: u32) -> NaiveDate {
@@ -285,6 +355,7 @@ pub fn is_business_day(date: NaiveDate) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
@@ -310,6 +381,34 @@ mod tests {
     }
 
     #[test]
+    fn waiting_for_the_user_stops_the_clock_and_a_reply_restarts_it() {
+        let opened = Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap(); // Monday
+        let mut t = Ticket::open(
+            TicketId::from_number(8),
+            "s".into(),
+            BTreeMap::new(),
+            Priority::Normal,
+            None,
+            opened,
+        );
+        assert_eq!(t.due, d(2026, 11, 26));
+        let later = Utc.with_ymd_and_hms(2026, 12, 1, 15, 0, 0).unwrap(); // Tuesday after
+        assert!(t.is_overdue(later));
+        t.answer("ana", false, opened).unwrap();
+        assert!(!t.is_overdue(later), "waiting for the user is not overdue");
+        assert!(!t.user_replied(later) || t.status == Status::Open);
+        assert_eq!(t.status, Status::Open);
+        // Tuesday 1 Dec + 3 business days; Tue 8 Dec is a holiday but is after.
+        assert_eq!(t.due, d(2026, 12, 4));
+        assert!(!t.user_replied(later), "only a waiting case changes");
+        assert_eq!(
+            Status::parse("esperando_usuario"),
+            Some(Status::WaitingUser)
+        );
+        assert_eq!(Status::parse("otro"), None);
+    }
+
+    #[test]
     fn lifecycle() {
         let now = Utc::now();
         let mut t = Ticket::open(
@@ -325,8 +424,13 @@ mod tests {
         assert_eq!(t.status, Status::InProgress);
         t.release(now).unwrap();
         assert_eq!(t.status, Status::Open);
+        t.answer("ana", false, now).unwrap();
+        assert_eq!(t.status, Status::WaitingUser);
+        t.answer("ana", true, now).unwrap();
+        assert_eq!(t.status, Status::InProgress);
         t.resolve("ana", "listo", now).unwrap();
         assert!(t.claim("luis", now).is_err());
+        assert!(t.answer("luis", false, now).is_err());
         assert_eq!(TicketId::parse("sb-000007").unwrap(), t.id);
         assert!(TicketId::parse("SB-").is_err());
     }

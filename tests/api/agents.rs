@@ -560,8 +560,9 @@ async fn supervisors_list_tickets_and_users_hear_when_nobody_is_online() {
         b"",
     )
     .await;
-    assert_eq!(r.status, 403, "an agent got the supervisors' list");
-    assert!(!r.body.contains(&id));
+    // Every agent answers cases from the list (issue 14, item 3).
+    assert_eq!(r.status, 200, "an agent cannot list the cases");
+    assert!(r.body.contains(&id));
 
     let sofia = login(&server, "sofia").await;
     let r = http_request(
@@ -1002,15 +1003,16 @@ async fn tickets_page_times_are_bogota_in_one_format() {
 }
 
 #[tokio::test]
-async fn agents_get_no_supervision_link_and_a_spanish_403_page() {
+async fn agents_see_cases_but_not_the_admin_page_and_get_a_spanish_403() {
     let server = start_with_agents(&[("ana", "agent"), ("sofia", "supervisor")], &[]);
     let ana = login(&server, "ana").await;
     let console = get_as(&server, &ana, "/agent").await;
+    assert!(console.body.contains("href=\"/agent/tickets\""));
     assert!(
-        !console.body.contains("/agent/tickets"),
+        !console.body.contains("/agent/admin"),
         "an agent's console links to the supervisors' page"
     );
-    let r = get_as(&server, &ana, "/agent/tickets").await;
+    let r = get_as(&server, &ana, "/agent/admin").await;
     assert_eq!(r.status, 403);
     assert!(
         r.header("content-type").unwrap_or("").contains("text/html"),
@@ -1026,7 +1028,7 @@ async fn agents_get_no_supervision_link_and_a_spanish_403_page() {
     );
     let sofia = login(&server, "sofia").await;
     let console = get_as(&server, &sofia, "/agent").await;
-    assert!(console.body.contains("href=\"/agent/tickets\""));
+    assert!(console.body.contains("href=\"/agent/admin\""));
 }
 
 #[tokio::test]

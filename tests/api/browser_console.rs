@@ -489,7 +489,7 @@ async fn console_pages_have_no_axe_violations_in_either_scheme() {
         for v in b.axe_violations().await {
             failures.push(format!("{scheme:?} console: {v}"));
         }
-        b.goto(&format!("{}/agent/tickets", server.http_url)).await;
+        b.goto(&format!("{}/agent/admin", server.http_url)).await;
         for v in b.axe_violations().await {
             failures.push(format!("{scheme:?} 403 page: {v}"));
         }
@@ -507,6 +507,17 @@ async fn console_pages_have_no_axe_violations_in_either_scheme() {
         .await;
         for v in b.axe_violations().await {
             failures.push(format!("{scheme:?} tickets: {v}"));
+        }
+        b.goto(&format!("{}/agent/tickets/{id}", server.http_url))
+            .await;
+        b.wait_js(
+            "the case page",
+            "document.querySelector('#case-reply')",
+            WAIT,
+        )
+        .await;
+        for v in b.axe_violations().await {
+            failures.push(format!("{scheme:?} case page: {v}"));
         }
         let table = b
             .js("const m = getComputedStyle(document.querySelector('.table-wrap')).backgroundColor.match(/\\d+/g).map(Number); return m[0] + m[1] + m[2];")

@@ -290,3 +290,65 @@ async fn console_says_mail_is_not_configured() {
         "{hello}"
     );
 }
+
+#[tokio::test]
+async fn reply_from_the_tickets_page_reaches_a_user_who_left_by_mail_and_in_the_chat() {
+    let smtp = SmtpSink::start_on(free_port(), 0);
+    let args = mail_args(&smtp.url());
+    let server = {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        start_with_agents(&[("sonia", "agent")], &a)
+    };
+    let (ws, session, id) = user_with_ticket(&server, "No puedo cargar la póliza").await;
+    let last_seen = ws.max_seq();
+    smtp.wait_for(1, "the confirmation").await;
+    ws.close().await;
+    let cookie = login(&server, "sonia").await;
+    let case = format!("/agent/tickets/{id}");
+    eventually(
+        Duration::from_secs(10),
+        "the user's tab to close",
+        || async {
+            let r = http_request(&server.http_url, "GET", &case, &[("Cookie", &cookie)], b"").await;
+            if r.body.contains("El usuario no está conectado") {
+                Ok(())
+            } else {
+                Err(r.body)
+            }
+        },
+    )
+    .await;
+    let origin = server.http_url.trim_end_matches('/').to_owned();
+    let r = http_request(
+        &server.http_url,
+        "POST",
+        &format!("{case}/reply"),
+        &[
+            ("Cookie", &cookie),
+            ("Origin", &origin),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        format!(
+            "texto={}",
+            form_encode("La póliza debe subirse en PDF de menos de 10 MB; inténtelo de nuevo.")
+        )
+        .as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let mail = smtp.wait_for(2, "the reply from the tickets page").await;
+    assert!(mail[1].contains("menos de 10 MB"), "{}", mail[1]);
+    assert_eq!(header(&mail[1], "To"), Some("ana.perez@example.com"));
+    assert!(mail[1].contains(&id), "{}", mail[1]);
+    // Back in the same browser: the reply is in the conversation.
+    let mut back = server.connect().await;
+    let welcome = back.hello(Some(&session), Some(last_seen)).await;
+    assert!(
+        welcome["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["from"] == "agent" && m["text"].as_str().unwrap().contains("menos de 10 MB")),
+        "{welcome}"
+    );
+}

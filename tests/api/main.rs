@@ -12,6 +12,7 @@ mod browser;
 mod browser_agents;
 mod browser_console;
 mod browser_widget;
+mod cases;
 mod cli;
 mod flows;
 mod hardening;

@@ -1,25 +1,21 @@
-//! The agent side over plain HTTP: login and logout, the console page and
-//! the supervisors' ticket list. The console's socket is `ws_agent`.
-//!
-//! Ticket rules live in `agents`; this module checks who is asking (cookie,
-//! `Origin`) and renders what they may see.
+//! Who is asking, on the agent side: login and logout, the session cookie,
+//! the `Origin` check every state-changing request makes, and `GET /agent`
+//! (the console for a logged-in agent, the login form otherwise). The
+//! console's socket is `ws_agent`; cases are `tickets`; accounts are `admin`.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, FromRequest, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
-use chrono::Utc;
-use serde::{Deserialize, Serialize};
+use axum::{Form, Json, Router};
+use serde::Deserialize;
 use serde_json::json;
 
 use super::pages::render_page;
 use super::AppState;
-use crate::agents::accounts::{self, Account, Role};
+use crate::agents::accounts::{self, Account};
 use crate::store::RecordKind;
 
 const COOKIE: &str = "secobot_agent";
@@ -29,8 +25,6 @@ pub fn router() -> Router<AppState> {
         .route("/agent", get(console))
         .route("/agent/login", post(login))
         .route("/agent/logout", post(logout))
-        .route("/agent/tickets", get(tickets))
-        .route("/agent/unlock", post(unlock))
 }
 
 /// The logged-in account behind the request's cookie.
@@ -106,9 +100,9 @@ struct Credentials {
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Response {
+    let headers = request.headers().clone();
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -123,10 +117,18 @@ async fn login(
     if !origin_ok(&state, &headers) {
         return respond(StatusCode::FORBIDDEN, "Origen no permitido.");
     }
+    // The console posts JSON; the no-script login form posts
+    // `application/x-www-form-urlencoded`.
     let creds: Option<Credentials> = if is_json {
-        serde_json::from_slice(&body).ok()
+        Json::<Credentials>::from_request(request, &state)
+            .await
+            .ok()
+            .map(|Json(c)| c)
     } else {
-        serde_urlencoded_form(&body)
+        Form::<Credentials>::from_request(request, &state)
+            .await
+            .ok()
+            .map(|Form(c)| c)
     };
     let Some(creds) = creds else {
         return respond(
@@ -233,39 +235,6 @@ fn behind_tls(headers: &HeaderMap) -> bool {
     forwarded || origin
 }
 
-/// Parses `username=…&password=…` (application/x-www-form-urlencoded).
-fn serde_urlencoded_form(body: &[u8]) -> Option<Credentials> {
-    let text = std::str::from_utf8(body).ok()?;
-    let mut fields: HashMap<String, String> = HashMap::new();
-    for pair in text.split('&') {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        fields.insert(decode_component(k)?, decode_component(v)?);
-    }
-    Some(Credentials {
-        username: fields.remove("username")?,
-        password: fields.remove("password")?,
-    })
-}
-
-fn decode_component(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
-}
-
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if !origin_ok(&state, &headers) {
         return (StatusCode::FORBIDDEN, "Origen no permitido.").into_response();
@@ -281,176 +250,4 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
         HeaderValue::from_static("secobot_agent=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
     );
     response
-}
-
-#[derive(Deserialize)]
-struct TicketFilter {
-    #[serde(default)]
-    estado: Option<String>,
-    #[serde(default)]
-    q: Option<String>,
-}
-
-#[derive(Serialize)]
-struct TicketRow {
-    id: String,
-    status: String,
-    status_label: String,
-    priority: String,
-    created_at: String,
-    created_datetime: String,
-    due: String,
-    due_datetime: String,
-    overdue: bool,
-    handled_by: Option<String>,
-    nombre: Option<String>,
-    organizacion: Option<String>,
-    tipo_usuario: Option<String>,
-    resolution: Option<String>,
-    /// The user's satisfaction rating (issue 13, item 12).
-    rating: Option<crate::tickets::rating::Rating>,
-    notes: Vec<NoteRow>,
-}
-
-#[derive(Serialize)]
-struct NoteRow {
-    text: String,
-    agent: String,
-    at: String,
-    datetime: String,
-}
-
-/// `POST /agent/unlock {username}`: a supervisor clears the failed logins
-/// counted against an account.
-async fn unlock(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    if !origin_ok(&state, &headers) {
-        return (StatusCode::FORBIDDEN, "Origen no permitido.").into_response();
-    }
-    let Some(account) = current_agent(&state, &headers) else {
-        return (StatusCode::UNAUTHORIZED, "Inicie sesión en /agent.").into_response();
-    };
-    if account.role != Role::Supervisor {
-        return (
-            StatusCode::FORBIDDEN,
-            "Solo los supervisores pueden desbloquear usuarios.",
-        )
-            .into_response();
-    }
-    #[derive(serde::Deserialize)]
-    struct Unlock {
-        username: String,
-    }
-    let Ok(Unlock { username }) = serde_json::from_slice::<Unlock>(&body) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({ "error": "Indique el usuario a desbloquear (username)." })),
-        )
-            .into_response();
-    };
-    let username = crate::text::normalize(username.trim()).to_lowercase();
-    // Through `admin`, so the unlock is in the audit log like the page's.
-    let admin = crate::admin::Admin::new(state.hub.store(), Some(&state.agents), account.name);
-    match admin.unlock(&username).await {
-        Ok(()) => {}
-        Err(e) if e.is_client_error() => {
-            return (
-                StatusCode::BAD_REQUEST,
-                Json(json!({ "error": e.to_string() })),
-            )
-                .into_response()
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "failed to record an unlock");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "Error interno.").into_response();
-        }
-    }
-    Json(json!({ "ok": true, "username": username })).into_response()
-}
-
-async fn tickets(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(filter): Query<TicketFilter>,
-) -> Response {
-    let Some(account) = current_agent(&state, &headers) else {
-        return Redirect::to("/agent").into_response();
-    };
-    if account.role != Role::Supervisor {
-        return render_page(
-            &state,
-            StatusCode::FORBIDDEN,
-            "agent_forbidden",
-            &json!({
-                "asset_version": state.render.asset_version,
-                "display_name": account.display_name,
-            }),
-        );
-    }
-    let all = match state.agents.tickets() {
-        Ok(t) => t,
-        Err(e) => {
-            tracing::error!(error = %e, "failed to list tickets");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "Error interno.").into_response();
-        }
-    };
-    let now = Utc::now();
-    let estado = filter.estado.unwrap_or_else(|| "todos".into());
-    let q = filter.q.unwrap_or_default();
-    let needle = q.to_lowercase();
-    let rows: Vec<TicketRow> = all
-        .into_iter()
-        .rev()
-        .filter(|t| match estado.as_str() {
-            "abiertos" => t.status != crate::tickets::Status::Resolved,
-            "vencidos" => t.is_overdue(now),
-            "resueltos" => t.status == crate::tickets::Status::Resolved,
-            _ => true,
-        })
-        .filter(|t| {
-            needle.is_empty()
-                || t.id.as_str().to_lowercase().contains(&needle)
-                || t.fields
-                    .values()
-                    .any(|v| v.to_lowercase().contains(&needle))
-        })
-        .map(|t| TicketRow {
-            id: t.id.to_string(),
-            status: t.status.as_str().to_owned(),
-            status_label: t.status.label().to_owned(),
-            priority: t.priority.as_str().to_owned(),
-            created_at: crate::local_time::date_time(t.created_at),
-            created_datetime: t.created_at.to_rfc3339(),
-            due: crate::local_time::date(t.due),
-            due_datetime: t.due.to_string(),
-            overdue: t.is_overdue(now),
-            handled_by: t.handled_by.clone(),
-            nombre: t.fields.get("nombre").cloned(),
-            organizacion: t.fields.get("organizacion").cloned(),
-            tipo_usuario: t.fields.get("tipo_usuario").cloned(),
-            resolution: t.resolution.clone(),
-            rating: t.rating.clone(),
-            notes: t
-                .notes
-                .iter()
-                .map(|n| NoteRow {
-                    text: n.text.clone(),
-                    agent: n.agent.clone(),
-                    at: crate::local_time::date_time(n.ts),
-                    datetime: n.ts.to_rfc3339(),
-                })
-                .collect(),
-        })
-        .collect();
-    render_page(
-        &state,
-        StatusCode::OK,
-        "tickets",
-        &json!({
-            "asset_version": state.render.asset_version,
-            "display_name": account.display_name,
-            "tickets": rows,
-            "filter": estado,
-            "q": q,
-        }),
-    )
 }
