@@ -508,6 +508,15 @@ async fn console_pages_have_no_axe_violations_in_either_scheme() {
         for v in b.axe_violations().await {
             failures.push(format!("{scheme:?} tickets: {v}"));
         }
+        let table = b
+            .js("const m = getComputedStyle(document.querySelector('.table-wrap')).backgroundColor.match(/\\d+/g).map(Number); return m[0] + m[1] + m[2];")
+            .await
+            .as_u64()
+            .unwrap();
+        assert!(
+            if dark { table < 200 } else { table > 500 },
+            "{scheme:?}: the ticket table's background sums to {table}"
+        );
         b.goto(&format!("{}/agent/tickets/{id}", server.http_url))
             .await;
         b.wait_js(
@@ -519,15 +528,6 @@ async fn console_pages_have_no_axe_violations_in_either_scheme() {
         for v in b.axe_violations().await {
             failures.push(format!("{scheme:?} case page: {v}"));
         }
-        let table = b
-            .js("const m = getComputedStyle(document.querySelector('.table-wrap')).backgroundColor.match(/\\d+/g).map(Number); return m[0] + m[1] + m[2];")
-            .await
-            .as_u64()
-            .unwrap();
-        assert!(
-            if dark { table < 200 } else { table > 500 },
-            "{scheme:?}: the ticket table's background sums to {table}"
-        );
         b.close().await;
     }
     let _ = session;
@@ -536,4 +536,98 @@ async fn console_pages_have_no_axe_violations_in_either_scheme() {
         "axe violations:\n{}",
         failures.join("\n")
     );
+}
+
+const TAB: &str = "\u{E004}";
+
+/// Presses `keys` on whatever has the focus.
+async fn keys_to_focus(b: &Browser, keys: &str) {
+    b.c()
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(keys)
+        .await
+        .unwrap();
+}
+
+/// Presses Tab until `css` has the focus (at most 60 times), as a keyboard user does.
+async fn tab_to(b: &Browser, css: &str) {
+    let check = format!(
+        "return document.activeElement === document.querySelector({});",
+        json!(css)
+    );
+    for _ in 0..60 {
+        if b.js(&check).await == json!(true) {
+            return;
+        }
+        keys_to_focus(b, TAB).await;
+    }
+    panic!("Tab never reached {css}");
+}
+
+/// With `SECOBOT_SCREENSHOTS=DIR`, saves the page at phone and desktop size
+/// (for reviewing layouts by eye; nothing is asserted on them).
+async fn screenshots(b: &Browser, name: &str) {
+    let Ok(dir) = std::env::var("SECOBOT_SCREENSHOTS") else {
+        return;
+    };
+    for (w, h) in [(390u32, 844u32), (1280, 800)] {
+        b.c().set_window_size(w, h).await.unwrap();
+        let png = b.c().screenshot().await.unwrap();
+        std::fs::write(format!("{dir}/{name}-{w}.png"), png).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn browser_case_page_reply_and_resolve_by_keyboard_only() {
+    let server = start_with_agents(&[("ana", "agent")], &[]);
+    let (user, session, id) = user_with_ticket(&server, "No puedo ver mis procesos.").await;
+    let last_seen = user.max_seq();
+    user.close().await;
+    let b = Browser::start().await;
+    console_login(&b, &server, "ana").await;
+    b.goto(&format!("{}/agent/tickets", server.http_url)).await;
+    let link = format!("a[href=\"/agent/tickets/{id}\"]");
+    tab_to(&b, &link).await;
+    keys_to_focus(&b, ENTER).await;
+    b.wait_js(
+        "the case page",
+        "document.querySelector('#reply-text')",
+        WAIT,
+    )
+    .await;
+    screenshots(&b, "case-open").await;
+    tab_to(&b, "#reply-text").await;
+    keys_to_focus(&b, "Ya habilitamos su acceso; ingrese de nuevo, por favor.").await;
+    keys_to_focus(&b, TAB).await;
+    keys_to_focus(&b, ENTER).await;
+    b.wait_js(
+        "the confirmation",
+        "(document.querySelector('#case-status-message')||{textContent:''}).textContent.includes('Respuesta enviada')",
+        WAIT,
+    )
+    .await;
+    let status = b
+        .js("return document.querySelector('#case-status').textContent;")
+        .await;
+    assert_eq!(status, json!("Esperando usuario"));
+    screenshots(&b, "case-answered").await;
+    tab_to(&b, "#resolve-note").await;
+    keys_to_focus(&b, "Acceso habilitado.").await;
+    keys_to_focus(&b, TAB).await;
+    keys_to_focus(&b, ENTER).await;
+    b.wait_js(
+        "the case resolved",
+        "document.querySelector('#case-status').textContent === 'Resuelto'",
+        WAIT,
+    )
+    .await;
+    b.close().await;
+    // The user, back, reads both.
+    let mut back = server.connect().await;
+    let welcome = back.hello(Some(&session), Some(last_seen)).await;
+    let text = welcome["history"].to_string();
+    assert!(text.contains("Ya habilitamos su acceso"), "{welcome}");
+    assert!(text.contains("Acceso habilitado."), "{welcome}");
 }
