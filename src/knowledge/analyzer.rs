@@ -284,8 +284,10 @@ pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
 pub struct Vocabulary {
     /// word → how often it appears.
     counts: HashMap<String, u32>,
-    /// Words by length (in characters), so a correction scans few candidates.
-    by_len: HashMap<usize, Vec<String>>,
+    /// Words by first letter and length (in characters), in the order first
+    /// seen, so a correction scans only the words it may become (typos keep
+    /// the first letter, and change the length by at most one).
+    by_start_len: HashMap<(char, usize), Vec<String>>,
 }
 
 impl Vocabulary {
@@ -304,7 +306,11 @@ impl Vocabulary {
         match self.counts.get_mut(folded) {
             Some(n) => *n += 1,
             None => {
-                self.by_len.entry(len).or_default().push(folded.to_owned());
+                let first = folded.chars().next().unwrap_or(' ');
+                self.by_start_len
+                    .entry((first, len))
+                    .or_default()
+                    .push(folded.to_owned());
                 self.counts.insert(folded.to_owned(), 1);
             }
         }
@@ -368,24 +374,22 @@ impl Vocabulary {
             return None;
         }
         let max = if len <= 7 { 1 } else { 2 };
+        // Typos rarely hit the first letter; requiring it keeps "gmail" from
+        // becoming "email".
+        let first = word.chars().next()?;
         let mut best: Option<(&str, usize, u32)> = None;
         // At most one letter more or less: a word two letters shorter is more
         // often another word ("presidente" is not "presente") than a typo.
         for l in len.saturating_sub(1)..=len + 1 {
-            let Some(bucket) = self.by_len.get(&l) else {
+            let Some(bucket) = self.by_start_len.get(&(first, l)) else {
                 continue;
             };
             for candidate in bucket {
-                let count = self.counts.get(candidate).copied().unwrap_or(0);
-                // Typos rarely hit the first letter; requiring it keeps "gmail"
-                // from becoming "email".
-                if candidate.chars().next() != word.chars().next() {
-                    continue;
-                }
                 let d = strsim::damerau_levenshtein(word, candidate);
                 if d == 0 || d > max {
                     continue;
                 }
+                let count = self.counts.get(candidate).copied().unwrap_or(0);
                 let better = match best {
                     None => true,
                     Some((_, bd, bc)) => d < bd || (d == bd && count > bc),
