@@ -21,6 +21,8 @@ pub mod audit;
 pub mod backup;
 mod group_commit;
 mod outbox;
+pub mod rewrite;
+pub mod subject;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -36,6 +38,8 @@ pub use audit::AuditEntry;
 pub use backup::{BackupError, BackupInfo};
 use group_commit::GroupCommit;
 pub use outbox::{Backlog, OutboundMail};
+pub use rewrite::RewriteError;
+pub use subject::{Subject, SubjectRecords};
 
 /// Something went wrong reading or writing the data folder.
 #[derive(Debug, thiserror::Error)]
@@ -243,8 +247,10 @@ impl Store {
 
     /// Runs a write; a failure degrades the store.
     fn write<T>(&self, f: impl FnOnce(&Db) -> Result<T>) -> Result<T> {
-        let db = self.writable()?;
+        // The gate first, then the database: a rewrite (see [`rewrite`]) holds
+        // the gate while it swaps the database, so no writer may hold the old one.
         let _gate = self.shared.gate.read().unwrap_or_else(|p| p.into_inner());
+        let db = self.writable()?;
         f(&db).inspect_err(|e| self.failed(e))
     }
 
@@ -254,11 +260,13 @@ impl Store {
     /// On a storage failure; nothing must be sent to anyone then, and what the
     /// write may have left is undone when the store recovers.
     pub async fn commit(&self, commit: Commit<'_>) -> Result<()> {
-        let db = self.writable()?;
-        let rollback = Self::undo_record(&db, &commit)?;
-        let applied = {
+        let (db, rollback, applied) = {
+            // The gate before the database, as in `write`.
             let _gate = self.shared.gate.read().unwrap_or_else(|p| p.into_inner());
-            self.apply_to(&db, &commit)
+            let db = self.writable()?;
+            let rollback = Self::undo_record(&db, &commit)?;
+            let applied = self.apply_to(&db, &commit);
+            (db, rollback, applied)
         };
         let result = match applied {
             Ok(()) => db.group.flush().await,

@@ -143,8 +143,11 @@ impl Store {
         self.write(|db| {
             let result: std::result::Result<(), TransactionError<()>> = (&db.outbox, to(db))
                 .transaction(|(outbox, done)| {
-                    outbox.remove(&key(mail.id))?;
-                    done.insert(&key(mail.id), value.as_slice())?;
+                    // Gone from the outbox means erased meanwhile (`data
+                    // delete`): it must not come back as sent or failed.
+                    if outbox.remove(&key(mail.id))?.is_some() {
+                        done.insert(&key(mail.id), value.as_slice())?;
+                    }
                     Ok::<(), ConflictableTransactionError<()>>(())
                 });
             result.map_err(|e| match e {
