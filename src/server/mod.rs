@@ -186,6 +186,7 @@ impl Application {
                 args.hours.clone(),
             )
             .with_mail(mail_settings, mail_wake)
+            .with_privacy_url(args.privacy_url.clone())
             .with_smtp_configured(smtp_configured),
         );
         let agents =

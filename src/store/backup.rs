@@ -220,7 +220,10 @@ pub fn restore(backup: &Path, data: &Path) -> Result<BackupInfo, BackupError> {
 
 /// Copies every tree (but sled's default one and a backup's info) of `from`
 /// into `to`; returns records per tree.
-pub(super) fn copy_trees(from: &sled::Db, to: &sled::Db) -> Result<BTreeMap<String, u64>, BackupError> {
+pub(super) fn copy_trees(
+    from: &sled::Db,
+    to: &sled::Db,
+) -> Result<BTreeMap<String, u64>, BackupError> {
     let mut counts = BTreeMap::new();
     for name in from.tree_names() {
         if name.as_ref() == DEFAULT_TREE || name.as_ref() == INFO_TREE.as_bytes() {
