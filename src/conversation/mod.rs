@@ -767,16 +767,22 @@ impl Hub {
     }
 
     /// Forgets a conversation whose data was erased (`secobot data delete`):
-    /// a tab still open on it keeps a blank state (no fields, no history), so
-    /// its next turn cannot write the erased data back, and a new `hello`
-    /// with its token starts over.
+    /// a tab still open on it goes on from a blank state (no fields, no case;
+    /// only the message numbering is kept, so the tab accepts what follows),
+    /// so its next turn cannot write the erased data back; a new `hello` with
+    /// its token gets none of the erased history.
     pub async fn forget(&self, id: &SessionId) {
         let live = self.live(id);
         if let Ok(mut sessions) = self.sessions.lock() {
             sessions.remove(id);
         }
         if let Some(session) = live {
-            *session.state.lock().await = ConversationState::default();
+            let mut state = session.state.lock().await;
+            *state = ConversationState {
+                last_seq: state.last_seq,
+                created_at: Utc::now().to_rfc3339(),
+                ..ConversationState::default()
+            };
         }
     }
 

@@ -14,6 +14,7 @@ mod browser_console;
 mod browser_widget;
 mod cli;
 mod flows;
+mod habeas_data;
 mod hardening;
 mod kb;
 mod knowledge_files;
