@@ -521,6 +521,8 @@ impl Store {
                     continue;
                 }
                 self.scrub_conversation(&db, &ticket.session, &removed)?;
+                // Its e-mails repeat the name, address and description.
+                report.mail += self.remove_ticket_mail(&db, ticket.id.as_str())?;
                 let encoded = encode(&ticket)?;
                 self.write(|db| Ok(db.tickets.insert(key, encoded).map(|_| ())?))?;
                 report.anonymized += 1;
@@ -754,6 +756,8 @@ impl Store {
 pub struct Sweep {
     pub deleted: usize,
     pub anonymized: usize,
+    /// E-mails of the anonymised tickets removed (queued, sent or failed).
+    pub mail: usize,
 }
 
 /// The small keyed trees behind [`Store::put_record`].

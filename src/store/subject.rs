@@ -257,6 +257,32 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Removes every e-mail about ticket `id` (queued, sent or failed), for
+    /// the retention sweep; returns how many.
+    ///
+    /// # Errors
+    /// On a storage failure or a corrupt record.
+    pub(super) fn remove_ticket_mail(&self, db: &super::Db, id: &str) -> Result<usize> {
+        let mut removed = 0;
+        let trees: [fn(&super::Db) -> &sled::Tree; 3] =
+            [|d| &d.outbox, |d| &d.mail_sent, |d| &d.mail_failed];
+        for tree in trees {
+            let mut batch = sled::Batch::default();
+            for item in tree(db).iter() {
+                let (key, value) = item?;
+                let mail: OutboundMail = decode(&key, &value)?;
+                if mail.ticket.as_deref() == Some(id) {
+                    batch.remove(key);
+                    removed += 1;
+                }
+            }
+            self.write(|live| Ok(tree(live).apply_batch(batch)?))?;
+        }
+        Ok(removed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -427,3 +427,45 @@ async fn data_delete_by_document_with_the_server_stopped() {
     let exported = export(&data, "--document", OTTO.document);
     assert_eq!(exported["tickets"][0]["id"], kept.as_str());
 }
+
+/// Retention applies to cases: a resolved case past `--anonymize-after-days`
+/// loses its personal fields, its e-mails go, and the database is rewritten so
+/// the old values are not left in sled's log either.
+#[tokio::test]
+async fn retention_leaves_no_bytes_of_an_anonymised_case() {
+    // 0.00003 days ≈ 2.6 s.
+    let server = start_with_agents(
+        &[("ana", "agent")],
+        &[
+            "--anonymize-after-days",
+            "0.00003",
+            "--retention-every-secs",
+            "1",
+        ],
+    );
+    let mut user = server.connect().await;
+    user.hello(None, None).await;
+    let id = open_case(&mut user, &ZULEIMA, "No puedo firmar el contrato").await;
+    let session = user.session.clone().unwrap();
+    let (mut agent, _) = agent_console(&server, "ana").await;
+    assert!(is_type(&claim(&mut agent, &session).await, "claimed"));
+    agent
+        .send_json(serde_json::json!({"type": "resolve", "session": session, "note": "Resuelto."}))
+        .await;
+    agent.recv_until(|f| is_type(f, "resolved")).await;
+    let data = server.data_dir.clone();
+    assert!(!grep_data(&data, &ZULEIMA.needles()).is_empty());
+    eventually(
+        std::time::Duration::from_secs(20),
+        "no byte of the resolved case's personal fields on disk",
+        || async {
+            match grep_data(&data, &ZULEIMA.needles()) {
+                hits if hits.is_empty() => Ok(()),
+                hits => Err(format!("{hits:?}")),
+            }
+        },
+    )
+    .await;
+    // The case itself is kept, anonymised.
+    assert!(!grep_data(&data, &[id.as_str()]).is_empty());
+}
