@@ -50,3 +50,30 @@ impl PrivacyConsent {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consent_is_recorded_once_and_only_when_accepted() {
+        let now = Utc::now();
+        let mut fields = BTreeMap::new();
+        assert_eq!(
+            PrivacyConsent::newly_given(&fields, None, "https://x.test", now),
+            None
+        );
+        fields.insert(CONSENT_FIELD.to_owned(), String::new());
+        assert_eq!(
+            PrivacyConsent::newly_given(&fields, None, "https://x.test", now),
+            None
+        );
+        fields.insert(CONSENT_FIELD.to_owned(), ACCEPTED.to_owned());
+        let given = PrivacyConsent::newly_given(&fields, None, "https://x.test", now).unwrap();
+        assert_eq!(given.policy_url, "https://x.test");
+        assert_eq!(
+            PrivacyConsent::newly_given(&fields, Some(&given), "https://y.test", now),
+            None
+        );
+    }
+}
