@@ -45,17 +45,57 @@ impl Subject {
             Subject::Document(_) => "documento",
         }
     }
+}
+
+/// The e-mails and document numbers known to be one person's.
+#[derive(Debug, Default)]
+struct Identifiers {
+    /// Lower-cased.
+    emails: BTreeSet<String>,
+    /// Digits only.
+    documents: BTreeSet<String>,
+}
+
+/// Shorter numbers are too common in typed text to say whose it is.
+const MIN_DOCUMENT_DIGITS: usize = 5;
+
+impl Identifiers {
+    fn len(&self) -> usize {
+        self.emails.len() + self.documents.len()
+    }
 
     /// Whether case fields (a ticket's or a conversation's) are this person's.
     fn matches(&self, fields: &std::collections::BTreeMap<String, String>) -> bool {
-        match self {
-            Subject::Email(email) => fields
-                .get("correo")
-                .is_some_and(|c| c.trim().to_lowercase() == *email),
-            Subject::Document(number) => fields
+        fields
+            .get("correo")
+            .is_some_and(|c| self.emails.contains(&c.trim().to_lowercase()))
+            || fields
                 .get("numero_documento")
-                .is_some_and(|d| digits(d) == *number),
+                .is_some_and(|d| self.documents.contains(&digits(d)))
+    }
+
+    fn learn(&mut self, fields: &std::collections::BTreeMap<String, String>) {
+        if let Some(c) = fields.get("correo").map(|c| c.trim().to_lowercase()) {
+            if c.contains('@') {
+                self.emails.insert(c);
+            }
         }
+        if let Some(d) = fields.get("numero_documento").map(|d| digits(d)) {
+            if d.len() >= MIN_DOCUMENT_DIGITS {
+                self.documents.insert(d);
+            }
+        }
+    }
+
+    /// Whether a typed text names one of the e-mails or documents.
+    fn mentioned_in(&self, text: &str) -> bool {
+        let lower = text.to_lowercase();
+        let undotted: String = text.chars().filter(|c| *c != '.').collect();
+        self.emails.iter().any(|e| lower.contains(e.as_str()))
+            || self
+                .documents
+                .iter()
+                .any(|d| d.len() >= MIN_DOCUMENT_DIGITS && undotted.contains(d.as_str()))
     }
 }
 
@@ -115,40 +155,74 @@ impl Store {
     /// On a storage failure or a corrupt record.
     pub fn subject_records(&self, subject: &Subject) -> Result<SubjectRecords> {
         let db = self.db()?;
-        let mut records = SubjectRecords::default();
-        let mut sessions: BTreeSet<String> = BTreeSet::new();
-        let mut emails: BTreeSet<String> = BTreeSet::new();
-        let mut ticket_ids: BTreeSet<String> = BTreeSet::new();
-        if let Subject::Email(e) = subject {
-            emails.insert(e.clone());
-        }
-        let mut note_fields = |fields: &std::collections::BTreeMap<String, String>| {
-            if let Some(c) = fields.get("correo") {
-                emails.insert(c.trim().to_lowercase());
-            }
+        let mut known = Identifiers::default();
+        match subject {
+            Subject::Email(e) => known.emails.insert(e.clone()),
+            Subject::Document(d) => known.documents.insert(d.clone()),
         };
-        for item in db.tickets.iter() {
-            let (key, value) = item?;
-            let ticket: Ticket = decode(&key, &value)?;
-            if subject.matches(&ticket.fields) {
-                note_fields(&ticket.fields);
-                sessions.insert(ticket.session.clone());
-                ticket_ids.insert(ticket.id.to_string());
-                records.tickets.push(ticket);
-            }
-        }
-        // Forms filled without a case being opened hold the same data.
+        let tickets: Vec<Ticket> = db
+            .tickets
+            .iter()
+            .map(|item| {
+                let (key, value) = item?;
+                decode(&key, &value)
+            })
+            .collect::<Result<_>>()?;
+        let mut states: Vec<(String, ConversationState)> = Vec::new();
         for item in db.conversations.iter() {
             let (key, value) = item?;
-            if key.last() != Some(&b'#') {
-                continue;
-            }
-            let state: ConversationState = decode(&key, &value)?;
-            if subject.matches(&state.fields) {
-                note_fields(&state.fields);
-                sessions.insert(String::from_utf8_lossy(&key[..key.len() - 1]).into_owned());
+            if key.last() == Some(&b'#') {
+                let session = String::from_utf8_lossy(&key[..key.len() - 1]).into_owned();
+                states.push((session, decode(&key, &value)?));
             }
         }
+        // A person found by e-mail may have given only their document in
+        // another form (or the other way round): what their records say about
+        // them is searched for too, until nothing new turns up.
+        let mut sessions: BTreeSet<String> = BTreeSet::new();
+        let mut mine: BTreeSet<usize> = BTreeSet::new();
+        loop {
+            let before = (known.len(), sessions.len());
+            for (i, ticket) in tickets.iter().enumerate() {
+                if known.matches(&ticket.fields) {
+                    known.learn(&ticket.fields);
+                    sessions.insert(ticket.session.clone());
+                    mine.insert(i);
+                }
+            }
+            for (session, state) in &states {
+                if known.matches(&state.fields) {
+                    known.learn(&state.fields);
+                    sessions.insert(session.clone());
+                }
+            }
+            if (known.len(), sessions.len()) == before {
+                break;
+            }
+        }
+        // Conversations where the person typed their e-mail or document
+        // outside a form.
+        for (session, _) in &states {
+            if sessions.contains(session) {
+                continue;
+            }
+            let typed_it = self
+                .subject_conversation(&db, session)?
+                .messages
+                .iter()
+                .any(|m| {
+                    m.from == crate::conversation::Author::User && known.mentioned_in(&m.text)
+                });
+            if typed_it {
+                sessions.insert(session.clone());
+            }
+        }
+        let mut records = SubjectRecords {
+            tickets: mine.iter().map(|&i| tickets[i].clone()).collect(),
+            ..SubjectRecords::default()
+        };
+        let ticket_ids: BTreeSet<String> =
+            records.tickets.iter().map(|t| t.id.to_string()).collect();
         for session in &sessions {
             records
                 .conversations
@@ -162,7 +236,7 @@ impl Store {
             for item in tree.iter() {
                 let (key, value) = item?;
                 let mail: OutboundMail = decode(&key, &value)?;
-                let theirs = emails.contains(&mail.to.trim().to_lowercase())
+                let theirs = known.emails.contains(&mail.to.trim().to_lowercase())
                     || mail.ticket.as_ref().is_some_and(|t| ticket_ids.contains(t));
                 if theirs {
                     records.mail.push(SubjectMail { folder, mail });
@@ -301,12 +375,15 @@ mod tests {
         assert_eq!(Subject::document("abc"), None);
         let fields = std::collections::BTreeMap::from([
             ("correo".to_owned(), "ANA.perez@example.com".to_owned()),
-            ("numero_documento".to_owned(), "1020304050".to_owned()),
+            ("numero_documento".to_owned(), "1.020.304.050".to_owned()),
         ]);
-        assert!(Subject::email("ana.perez@example.com")
-            .unwrap()
-            .matches(&fields));
-        assert!(Subject::document("1 020 304 050").unwrap().matches(&fields));
-        assert!(!Subject::document("1020304051").unwrap().matches(&fields));
+        let mut known = Identifiers::default();
+        known.emails.insert("ana.perez@example.com".into());
+        assert!(known.matches(&fields));
+        known.learn(&fields);
+        assert!(known.documents.contains("1020304050"));
+        assert!(known.mentioned_in("mi cédula es 1.020.304.050"));
+        assert!(known.mentioned_in("escríbame a Ana.Perez@example.com"));
+        assert!(!known.mentioned_in("el proceso 1020-2026"));
     }
 }

@@ -314,6 +314,19 @@ async fn data_delete_leaves_no_personal_field_in_the_data_folder() {
     let session = ws.session.clone().unwrap();
     let (mut other, _) = server.fresh().await;
     let kept = open_case(&mut other, &OTTO, "Otro problema distinto").await;
+    // Elsewhere she typed her address in a question, and started a form that
+    // she left after giving her name and document: both are hers too.
+    let (mut chat, _) = server.fresh().await;
+    chat.say(&format!("no me llegan los correos a {}", ZULEIMA.email))
+        .await;
+    let (mut left, _) = server.fresh().await;
+    let first = escalate_past_the_notice(&mut left).await;
+    assert_eq!(flow_step(&first), "nombre");
+    let kind_step = last_bot(&left.say(ZULEIMA.name).await).clone();
+    left.choose(&button(&kind_step, "Cédula de ciudadanía"))
+        .await;
+    left.say(ZULEIMA.document).await;
+    left.say("cancelar").await;
     let data = server.data_dir.clone();
     let data_s = data.to_str().unwrap();
     assert!(
