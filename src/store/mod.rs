@@ -133,11 +133,23 @@ struct Db {
     mail_sent: sled::Tree,
     mail_failed: sled::Tree,
     group: GroupCommit,
+    /// Added to sled's id generator (see [`Db::next_id`]).
+    id_base: u64,
 }
+
+/// `meta` key: where ids go on after a rewrite (a fresh sled starts at 0).
+const ID_BASE: &[u8] = b"id_base";
 
 impl Db {
     fn new(db: sled::Db) -> Result<Self> {
+        let meta = db.open_tree("meta")?;
+        let id_base = meta
+            .get(ID_BASE)?
+            .and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0);
         Ok(Db {
+            id_base,
             conversations: db.open_tree("conversations")?,
             tickets: db.open_tree("tickets")?,
             meta: db.open_tree("meta")?,
@@ -150,6 +162,13 @@ impl Db {
             group: GroupCommit::start(db.clone()),
             db,
         })
+    }
+
+    /// A fresh id for audit entries and mail, increasing across restarts and
+    /// across rewrites ([`rewrite`] sets the new files' `id_base` past the old
+    /// files' last id).
+    fn next_id(&self) -> Result<u64> {
+        Ok(self.id_base + self.db.generate_id()?)
     }
 
     fn tree(&self, kind: RecordKind) -> &sled::Tree {

@@ -62,7 +62,7 @@ impl Store {
     /// # Errors
     /// On a storage failure.
     pub fn next_mail_id(&self) -> Result<u64> {
-        Ok(self.db()?.db.generate_id()?)
+        self.db()?.next_id()
     }
 
     /// Mail due at `now`, oldest first, at most `limit`.

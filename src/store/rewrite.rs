@@ -73,11 +73,13 @@ impl Store {
         {
             let fresh = sled::Config::new().path(&new_dir).open()?;
             super::backup::copy_trees(&live.db, &fresh)?;
-            // Audit and mail keys come from sled's id generator: the new
-            // database must go on after the old one's last id, or new entries
-            // would overwrite old ones.
-            let next = live.db.generate_id()?;
-            while fresh.generate_id()? < next {}
+            // Audit and mail keys come from sled's id generator, which starts
+            // at 0 in a fresh database: ids go on from the old files' next one,
+            // or new entries would overwrite old ones.
+            let next = live.next_id()?;
+            fresh
+                .open_tree("meta")?
+                .insert(super::ID_BASE, &next.to_be_bytes())?;
             fresh.flush()?;
         }
         drop(live);
