@@ -55,6 +55,10 @@ pub enum StoreError {
     },
     #[error("failed to encode a record: {0}")]
     Encode(serde_json::Error),
+    /// A rewrite of the files (`data delete`) was interrupted and could not
+    /// be finished or undone; nothing was opened.
+    #[error("an interrupted rewrite of the data folder could not be recovered: {0}")]
+    Interrupted(String),
     #[error("the storage flusher has stopped")]
     FlusherGone,
     /// A write failed earlier (disk full, I/O error) and the database has not
@@ -203,6 +207,7 @@ impl Store {
     /// When the folder cannot be created or sled cannot open it (e.g. another
     /// process holds it).
     pub fn open(path: &Path, cache_bytes: u64) -> Result<Self> {
+        rewrite::recover(path).map_err(|e| StoreError::Interrupted(e.to_string()))?;
         let db = open_sled(path, cache_bytes)?;
         Self::from_db(db, Some(path.to_path_buf()), cache_bytes)
     }

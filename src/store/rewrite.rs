@@ -160,23 +160,57 @@ fn move_all(files: Vec<PathBuf>, to: &Path) -> Result<(), RewriteError> {
     Ok(())
 }
 
+/// Written into `rewrite.old` once every old file is in it.
+const COMPLETE: &str = "complete";
+
 fn swap_files(data: &Path, new_dir: &Path, old_dir: &Path) -> Result<(), RewriteError> {
     move_all(sled_files(data)?, old_dir)?;
+    let marker = old_dir.join(COMPLETE);
+    std::fs::write(&marker, b"").map_err(io(&marker))?;
     let fresh: Vec<PathBuf> = sled_files(new_dir)?;
     move_all(fresh, data)?;
     std::fs::remove_dir_all(new_dir).map_err(io(new_dir))
 }
 
+/// Puts the old files back. Files of the data folder are new ones only once
+/// every old one was moved aside (the `complete` marker); before that, they
+/// are old ones that were not moved yet.
 fn restore_files(data: &Path, old_dir: &Path) -> Result<(), RewriteError> {
-    for file in sled_files(data)? {
-        if file.is_dir() {
-            std::fs::remove_dir_all(&file).map_err(io(&file))?;
-        } else {
-            std::fs::remove_file(&file).map_err(io(&file))?;
+    if old_dir.join(COMPLETE).exists() {
+        for file in sled_files(data)? {
+            if file.is_dir() {
+                std::fs::remove_dir_all(&file).map_err(io(&file))?;
+            } else {
+                std::fs::remove_file(&file).map_err(io(&file))?;
+            }
         }
     }
     move_all(sled_files(old_dir)?, data)?;
     std::fs::remove_dir_all(old_dir).map_err(io(old_dir))
+}
+
+/// Finishes or undoes a rewrite that a crash interrupted, before the folder is
+/// opened (sled would otherwise start an empty database where the files were
+/// moved aside): `rewrite.new` gone means the new files were all in place, so
+/// the old ones (and the data they still hold) are removed; otherwise the old
+/// files are put back.
+///
+/// # Errors
+/// When files cannot be moved or removed.
+pub(super) fn recover(data: &Path) -> Result<(), RewriteError> {
+    let (new_dir, old_dir) = (data.join(NEW_DIR), data.join(OLD_DIR));
+    if old_dir.exists() {
+        if new_dir.exists() {
+            tracing::warn!("an interrupted database rewrite is undone: the old files are put back");
+            restore_files(data, &old_dir)?;
+        } else {
+            std::fs::remove_dir_all(&old_dir).map_err(io(&old_dir))?;
+        }
+    }
+    if new_dir.exists() {
+        std::fs::remove_dir_all(&new_dir).map_err(io(&new_dir))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -206,6 +240,33 @@ mod tests {
             }
         }
         out
+    }
+
+    #[tokio::test]
+    async fn an_interrupted_rewrite_is_undone_or_finished_when_the_folder_opens() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        let store = Store::open(&data, 1 << 20).unwrap();
+        store
+            .audit(&AuditEntry::now("ana", "x", "sigue", "uno"))
+            .await
+            .unwrap();
+        drop(store);
+        // Crash after every old file was moved aside, with half the new ones in.
+        std::fs::create_dir_all(data.join(NEW_DIR)).unwrap();
+        move_all(sled_files(&data).unwrap(), &data.join(OLD_DIR)).unwrap();
+        std::fs::write(data.join(OLD_DIR).join(COMPLETE), b"").unwrap();
+        std::fs::write(data.join("conf"), b"a half-moved new file").unwrap();
+        let store = Store::open(&data, 1 << 20).unwrap();
+        assert_eq!(store.audit_log(10).unwrap()[0].target, "sigue");
+        assert!(!data.join(OLD_DIR).exists() && !data.join(NEW_DIR).exists());
+        drop(store);
+        // Crash after the new files were all in: the old ones go.
+        std::fs::create_dir_all(data.join(OLD_DIR)).unwrap();
+        std::fs::write(data.join(OLD_DIR).join("db"), b"old personal data").unwrap();
+        let store = Store::open(&data, 1 << 20).unwrap();
+        assert_eq!(store.audit_log(10).unwrap().len(), 1);
+        assert!(!data.join(OLD_DIR).exists());
     }
 
     #[tokio::test]
