@@ -62,6 +62,9 @@ pub struct ConversationState {
     /// Case fields known so far (nombre, correo…), reused by the escalation.
     #[serde(default)]
     pub fields: Fields,
+    /// The privacy notice's acceptance, copied onto the cases opened here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy: Option<crate::tickets::privacy::PrivacyConsent>,
     /// Priority and origin of an escalation in progress.
     #[serde(default)]
     pub priority: Priority,
@@ -85,9 +88,6 @@ pub struct ConversationState {
     /// The agent holding the conversation; the bot is quiet meanwhile.
     #[serde(default)]
     pub held_by: Option<String>,
-    /// The privacy notice's acceptance, copied onto the cases opened here.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub privacy: Option<crate::tickets::privacy::PrivacyConsent>,
     /// Messages shown but not stored yet: the greeting of a conversation
     /// nobody has written in. Stored with the first turn, so a conversation
     /// that never got past the greeting leaves nothing on disk.
