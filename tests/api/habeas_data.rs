@@ -412,6 +412,10 @@ async fn data_delete_by_document_with_the_server_stopped() {
     let data = server.data_dir.clone();
     let data_s = data.to_str().unwrap();
 
+    // Export works on the folder directly too.
+    let exported = export(&data, "--email", ZULEIMA.email);
+    assert_eq!(exported["tickets"][0]["id"], id.as_str());
+
     let (code, stdout, stderr) = cli(&[
         "data",
         "delete",
