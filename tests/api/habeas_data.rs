@@ -486,3 +486,44 @@ async fn retention_leaves_no_bytes_of_an_anonymised_case() {
     // The case itself is kept, anonymised.
     assert!(!grep_data(&data, &[id.as_str()]).is_empty());
 }
+
+/// Writes that arrive while `data delete` rewrites the database wait for it and
+/// land in the new files: another user's conversation loses nothing.
+#[tokio::test]
+async fn turns_during_a_delete_are_kept() {
+    let server = server();
+    let (mut ws, _) = server.fresh().await;
+    open_case(&mut ws, &ZULEIMA, "No puedo publicar el pliego").await;
+    let (mut other, _) = server.fresh().await;
+    let session = other.session.clone().unwrap();
+    let data = server.data_dir.clone();
+    let delete = tokio::task::spawn_blocking(move || {
+        cli(&[
+            "data",
+            "delete",
+            "--email",
+            ZULEIMA.email,
+            "--data",
+            data.to_str().unwrap(),
+        ])
+    });
+    let mut said = Vec::new();
+    for n in 0..15 {
+        let text = format!("pregunta número {n} sobre el proceso");
+        other.say(&text).await;
+        said.push(text);
+    }
+    let (code, stdout, stderr) = delete.await.unwrap();
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(grep_data(&server.data_dir, &ZULEIMA.needles()), vec![]);
+    let mut back = server.connect().await;
+    let welcome = back.hello(Some(&session), Some(0)).await;
+    assert_eq!(welcome["resumed"], true, "{welcome}");
+    let history = welcome["history"].to_string();
+    for text in &said {
+        assert!(
+            history.contains(text.as_str()),
+            "{text} was lost:\n{history}"
+        );
+    }
+}
