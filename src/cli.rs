@@ -115,6 +115,12 @@ pub enum Command {
         #[command(subcommand)]
         command: AgentCommand,
     },
+    /// A person's data (Ley 1581 de 2012, habeas data): export it as JSON or
+    /// erase it (through the running server when there is one).
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
+    },
     /// Reports over stored conversations.
     Report {
         #[command(subcommand)]
@@ -177,6 +183,40 @@ pub enum AgentCommand {
         /// How many entries.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+/// Who a habeas data request is about: exactly one of `--email`, `--document`.
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct SubjectArgs {
+    /// The person's e-mail, as given in the case form (case-insensitive).
+    #[arg(long)]
+    pub email: Option<String>,
+    /// The person's document number (only its digits count).
+    #[arg(long)]
+    pub document: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Prints as JSON everything held about the person: cases (fields, notes,
+    /// rating, privacy acceptance), their conversations, feedback and mail.
+    /// Exit 1 when nothing matches.
+    Export {
+        #[command(flatten)]
+        subject: SubjectArgs,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Erases everything held about the person (cases, conversations, mail),
+    /// writes an audit line and rewrites the database files so nothing of it
+    /// remains on disk. Exit 1 when nothing matches.
+    Delete {
+        #[command(flatten)]
+        subject: SubjectArgs,
         #[command(flatten)]
         data: DataArgs,
     },
@@ -245,6 +285,7 @@ pub fn run() -> anyhow::Result<i32> {
         Command::Calibrate { knowledge } => calibrate(&knowledge),
         Command::Init { templates, dir } => init(&dir, templates),
         Command::Agent { command } => crate::agents::cli::run(command),
+        Command::Data { command } => crate::admin::personal_data::run(command),
         Command::Backup { data, out } => crate::agents::cli::backup(&data, &out),
         Command::Restore { backup, data } => restore(&backup, &data.data),
         Command::Report {

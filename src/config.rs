@@ -118,6 +118,12 @@ pub struct ServeArgs {
     /// Days after a ticket is resolved its personal fields are anonymised (0: never).
     #[arg(long, env = "SECOBOT_ANONYMIZE_AFTER_DAYS", default_value_t = 365.0)]
     pub anonymize_after_days: f64,
+    /// The agency's data-treatment policy (Ley 1581 de 2012), linked from the
+    /// privacy notice the case form shows before asking for personal data.
+    /// The default is the agency's site (its policy page's exact address is
+    /// not confirmed): set the policy page itself.
+    #[arg(long, env = "SECOBOT_PRIVACY_URL", default_value = crate::tickets::privacy::DEFAULT_POLICY_URL)]
+    pub privacy_url: String,
     /// Seconds between retention sweeps.
     #[arg(long, env = "SECOBOT_RETENTION_EVERY_SECS", default_value_t = 3600)]
     pub retention_every_secs: u64,
@@ -187,6 +193,14 @@ impl ServeArgs {
             && self.anonymize_after_days >= 0.0)
         {
             return Err("rate limits and retention days must be 0 or more".into());
+        }
+        if !(self.privacy_url.starts_with("https://") || self.privacy_url.starts_with("http://"))
+            || self.privacy_url.contains(char::is_whitespace)
+        {
+            return Err(format!(
+                "--privacy-url must be a web address (https://…), not {:?}",
+                self.privacy_url
+            ));
         }
         if self.retention_every_secs == 0 {
             return Err("--retention-every-secs must be above 0".into());

@@ -49,6 +49,7 @@ pub fn first_reply(
         knowledge,
         render,
         availability: Availability::always(),
+        privacy_url: crate::tickets::privacy::DEFAULT_POLICY_URL,
     };
     let mut state = ConversationState::default();
     let mut effects = Effects::default();

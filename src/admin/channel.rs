@@ -22,7 +22,7 @@ use tokio::net::{UnixListener, UnixStream};
 use super::Admin;
 use crate::agents::Agents;
 use crate::shutdown::CancellationToken;
-use crate::store::Store;
+use crate::store::{Store, Subject};
 
 /// The socket's file name inside the data folder.
 pub const SOCKET: &str = "admin.sock";
@@ -62,6 +62,14 @@ pub enum Request {
     Backup {
         /// Absolute: the server's working directory is not the caller's.
         out: PathBuf,
+    },
+    /// Everything held about a person, as JSON (habeas data).
+    DataExport {
+        subject: Subject,
+    },
+    /// Erases everything held about a person (habeas data).
+    DataDelete {
+        subject: Subject,
     },
 }
 
@@ -166,6 +174,12 @@ pub async fn handle(
                     .collect()
             })
             .map_err(super::AdminError::from),
+        Request::DataExport { subject } => {
+            return super::personal_data::export(store, actor, &subject).await
+        }
+        Request::DataDelete { subject } => {
+            return super::personal_data::delete(store, live, actor, &subject).await
+        }
         Request::Backup { out } => {
             let store = store.clone();
             let target = out.clone();

@@ -8,6 +8,7 @@
 //! reported done; a password never is.
 
 pub mod channel;
+pub mod personal_data;
 
 use std::sync::Arc;
 

@@ -60,8 +60,12 @@ pub fn backup(data: &DataArgs, out: &std::path::Path) -> anyhow::Result<i32> {
     perform(data, Request::Backup { out })
 }
 
-/// Sends `request` to the running server, or does it here when none runs.
-fn perform(data: &DataArgs, request: Request) -> anyhow::Result<i32> {
+/// Sends `request` to the running server, or does it here when none runs;
+/// prints its output and returns its exit code.
+///
+/// # Errors
+/// When neither the server nor the folder can be reached.
+pub fn perform(data: &DataArgs, request: Request) -> anyhow::Result<i32> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -300,6 +300,20 @@ impl Agents {
         waiting.into_iter().map(|(s, _)| s.clone()).collect()
     }
 
+    /// Drops erased conversations (`secobot data delete`) from the queue and
+    /// from the live conversations.
+    pub async fn forget(&self, sessions: &[SessionId]) {
+        if let Ok(mut queue) = self.queue.lock() {
+            for s in sessions {
+                queue.remove(s);
+            }
+        }
+        for s in sessions {
+            self.hub.forget(s).await;
+        }
+        self.publish();
+    }
+
     fn publish(&self) {
         let Ok(queue) = self.queue.lock() else { return };
         let mut items: Vec<(bool, chrono::DateTime<Utc>, QueueItem)> = queue

@@ -13,7 +13,7 @@ use crate::knowledge::analyzer::fold;
 use crate::knowledge::{Decision, Entry, Knowledge, Topic, ESCALATION_FLOW};
 use crate::render::{markdown, Renderer};
 use crate::tickets::hours::Availability;
-use crate::tickets::Priority;
+use crate::tickets::{privacy, Priority};
 
 /// What the user did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +58,8 @@ pub struct Bot<'a> {
     pub render: &'a Renderer,
     /// Whether agents attend now: outside hours an escalation says when they are back.
     pub availability: Availability,
+    /// The data-treatment policy (`--privacy-url`), for `{{politica_datos_url}}`.
+    pub privacy_url: &'a str,
 }
 
 impl Bot<'_> {
@@ -537,13 +539,14 @@ impl Bot<'_> {
             Some(_) => last_paragraph(&step.say),
             None => step.say.as_str(),
         };
-        let said = self.render.flow_text(say, &state.fields);
+        let fields = self.with_policy_url(say, &state.fields);
+        let said = self.render.flow_text(say, &*fields);
         // Field values are the user's own text: in the HTML they are escaped
         // (not merely sanitised), so typed markup always shows as text.
         let html = match (&prefix, step.is_static()) {
             (None, true) => step.static_html.get_or_init(|| markdown(&said)).clone(),
             _ => {
-                let said_md = self.render.flow_markdown(say, &state.fields);
+                let said_md = self.render.flow_markdown(say, &*fields);
                 match &prefix {
                     Some(p) => markdown(&format!("{p}\n\n{said_md}")),
                     None => markdown(&said_md),
@@ -572,6 +575,25 @@ impl Bot<'_> {
             input,
         });
         reply
+    }
+
+    /// The fields a step's text is rendered with, plus the privacy policy's
+    /// address when the text names it (the only value a flow gets from the
+    /// server's configuration rather than from the user).
+    fn with_policy_url<'f>(
+        &self,
+        say: &str,
+        fields: &'f flows::engine::Fields,
+    ) -> std::borrow::Cow<'f, flows::engine::Fields> {
+        if !say.contains(privacy::POLICY_URL_VAR) {
+            return std::borrow::Cow::Borrowed(fields);
+        }
+        let mut with = fields.clone();
+        with.insert(
+            privacy::POLICY_URL_VAR.to_owned(),
+            self.privacy_url.to_owned(),
+        );
+        std::borrow::Cow::Owned(with)
     }
 
     /// The same step again, after a refusal or an unclear answer: the reason,

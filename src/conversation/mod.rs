@@ -32,6 +32,7 @@ use crate::mail::{self, MailSettings};
 use crate::render::Renderer;
 use crate::store::{Commit, Feedback, OutboundMail, Store, StoreError};
 use crate::tickets::hours::{Availability, BusinessHours};
+use crate::tickets::privacy::PrivacyConsent;
 use crate::tickets::{Ticket, TicketId};
 
 /// Something a conversation's subscribers must see.
@@ -160,6 +161,8 @@ pub struct Hub {
     mail_wake: Arc<Notify>,
     /// Whether `--smtp-url` is set (mail is only queued without it).
     smtp_configured: bool,
+    /// The data-treatment policy the case form's privacy notice links to.
+    privacy_url: String,
 }
 
 impl Hub {
@@ -180,6 +183,7 @@ impl Hub {
             opened: broadcast::channel(256).0,
             hours,
             mail: MailSettings::default(),
+            privacy_url: crate::tickets::privacy::DEFAULT_POLICY_URL.to_owned(),
             mail_wake: Arc::new(Notify::new()),
             smtp_configured: false,
         }
@@ -189,6 +193,12 @@ impl Hub {
     pub fn with_mail(mut self, settings: MailSettings, wake: Arc<Notify>) -> Self {
         self.mail = settings;
         self.mail_wake = wake;
+        self
+    }
+
+    /// Sets the policy the privacy notice links to (`--privacy-url`).
+    pub fn with_privacy_url(mut self, url: String) -> Self {
+        self.privacy_url = url;
         self
     }
 
@@ -350,6 +360,7 @@ impl Hub {
             knowledge: &knowledge,
             render: &self.render,
             availability: self.availability(),
+            privacy_url: &self.privacy_url,
         };
         let mut first = Vec::new();
         if requested.is_some() {
@@ -405,6 +416,7 @@ impl Hub {
             knowledge: &knowledge,
             render: &self.render,
             availability: self.availability(),
+            privacy_url: &self.privacy_url,
         };
         let mut messages = Vec::new();
         match &input {
@@ -455,6 +467,14 @@ impl Hub {
         if state.held_by.is_none() && ticket.is_none() {
             let mut effects = Effects::default();
             messages.extend(bot.respond(&mut state, &input, &mut effects));
+            if let Some(consent) = PrivacyConsent::newly_given(
+                &state.fields,
+                state.privacy.as_ref(),
+                &self.privacy_url,
+                Utc::now(),
+            ) {
+                state.privacy = Some(consent);
+            }
             let extra = self.effects(session, &mut state, &effects);
             match extra {
                 Ok((t, replies)) => {
@@ -575,6 +595,10 @@ impl Hub {
             state.origin.clone(),
             Utc::now(),
         );
+        let ticket = Ticket {
+            privacy: state.privacy.clone(),
+            ..ticket
+        };
         state.ticket = Some(ticket.id.to_string());
         state.ticket_status = Some(ticket.status.as_str().to_owned());
         let due = ticket.due.format("%d/%m/%Y").to_string();
@@ -765,6 +789,26 @@ impl Hub {
 
     pub fn set_agents_online(&self, n: usize) {
         self.agents_online.store(n, Ordering::Relaxed);
+    }
+
+    /// Forgets a conversation whose data was erased (`secobot data delete`):
+    /// a tab still open on it goes on from a blank state (no fields, no case;
+    /// only the message numbering is kept, so the tab accepts what follows),
+    /// so its next turn cannot write the erased data back; a new `hello` with
+    /// its token gets none of the erased history.
+    pub async fn forget(&self, id: &SessionId) {
+        let live = self.live(id);
+        if let Ok(mut sessions) = self.sessions.lock() {
+            sessions.remove(id);
+        }
+        if let Some(session) = live {
+            let mut state = session.state.lock().await;
+            *state = ConversationState {
+                last_seq: state.last_seq,
+                created_at: Utc::now().to_rfc3339(),
+                ..ConversationState::default()
+            };
+        }
     }
 
     /// Tickets opened from now on.

@@ -62,6 +62,9 @@ pub struct ConversationState {
     /// Case fields known so far (nombre, correo…), reused by the escalation.
     #[serde(default)]
     pub fields: Fields,
+    /// The privacy notice's acceptance, copied onto the cases opened here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy: Option<crate::tickets::privacy::PrivacyConsent>,
     /// Priority and origin of an escalation in progress.
     #[serde(default)]
     pub priority: Priority,

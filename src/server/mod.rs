@@ -187,6 +187,7 @@ impl Application {
                 args.hours.clone(),
             )
             .with_mail(mail_settings, mail_wake)
+            .with_privacy_url(args.privacy_url.clone())
             .with_smtp_configured(smtp_configured),
         );
         let agents =
@@ -443,16 +444,24 @@ fn spawn_retention(state: &AppState, args: &ServeArgs) {
             let store = store.clone();
             let now = chrono::Utc::now();
             let swept = tokio::task::spawn_blocking(move || {
-                store.sweep(
+                let swept = store.sweep(
                     delete_after.map(|d| now - d),
                     anonymize_after.map(|d| now - d),
-                )
+                )?;
+                if swept.deleted + swept.anonymized > 0 {
+                    // What was removed stays in sled's log until the files are rewritten.
+                    if let Err(e) = store.rewrite() {
+                        tracing::warn!(error = %e, "retention: the database was not rewritten; old values stay on disk until the next sweep that changes something");
+                    }
+                }
+                Ok::<_, crate::store::StoreError>(swept)
             })
             .await;
             match swept {
                 Ok(Ok(s)) if s.deleted + s.anonymized > 0 => tracing::info!(
                     deleted = s.deleted,
                     anonymized = s.anonymized,
+                    mail = s.mail,
                     "retention sweep"
                 ),
                 Ok(Ok(_)) => {}

@@ -1,8 +1,9 @@
 //! The audit log: who changed what about an agent account (and, later, about a
 //! person's data), and when. Append-only; supervisors read it on `/agent/admin`.
 //!
-//! Tree `audit`: `ID(u64 BE)` → [`AuditEntry`] (JSON). IDs come from sled's
-//! monotonic id generator, so key order is append order across restarts.
+//! Tree `audit`: `ID(u64 BE)` → [`AuditEntry`] (JSON). IDs come from
+//! `Db::next_id` (sled's monotonic id generator, continued across a rewrite),
+//! so key order is append order across restarts.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -45,7 +46,7 @@ impl Store {
     pub async fn audit(&self, entry: &AuditEntry) -> Result<()> {
         let value = encode(entry)?;
         self.write(|db| {
-            let id = db.db.generate_id()?;
+            let id = db.next_id()?;
             db.audit.insert(id.to_be_bytes(), value)?;
             Ok(())
         })?;

@@ -210,6 +210,8 @@ pub fn restore(backup: &Path, data: &Path) -> Result<BackupInfo, BackupError> {
                 info.counts
             )));
         }
+        continue_ids(&again)?;
+        again.flush()?;
         Ok(info)
     })();
     if result.is_err() {
@@ -220,7 +222,10 @@ pub fn restore(backup: &Path, data: &Path) -> Result<BackupInfo, BackupError> {
 
 /// Copies every tree (but sled's default one and a backup's info) of `from`
 /// into `to`; returns records per tree.
-fn copy_trees(from: &sled::Db, to: &sled::Db) -> Result<BTreeMap<String, u64>, BackupError> {
+pub(super) fn copy_trees(
+    from: &sled::Db,
+    to: &sled::Db,
+) -> Result<BTreeMap<String, u64>, BackupError> {
     let mut counts = BTreeMap::new();
     for name in from.tree_names() {
         if name.as_ref() == DEFAULT_TREE || name.as_ref() == INFO_TREE.as_bytes() {
@@ -242,6 +247,30 @@ fn copy_trees(from: &sled::Db, to: &sled::Db) -> Result<BTreeMap<String, u64>, B
         counts.insert(String::from_utf8_lossy(&name).into_owned(), n);
     }
     Ok(counts)
+}
+
+/// A restored folder is a fresh sled database, whose id generator starts at
+/// 0: audit and mail ids must go on after the highest one restored, or new
+/// entries would overwrite old ones (see `Db::next_id`).
+fn continue_ids(db: &sled::Db) -> Result<(), BackupError> {
+    let mut next = 0u64;
+    for tree in ["audit", "outbox", "mail_sent", "mail_failed"] {
+        if let Some((key, _)) = db.open_tree(tree)?.last()? {
+            if let Ok(bytes) = <[u8; 8]>::try_from(key.as_ref()) {
+                next = next.max(u64::from_be_bytes(bytes).saturating_add(1));
+            }
+        }
+    }
+    let meta = db.open_tree("meta")?;
+    let base = meta
+        .get(super::ID_BASE)?
+        .and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(0);
+    if next > base {
+        meta.insert(super::ID_BASE, &next.to_be_bytes())?;
+    }
+    Ok(())
 }
 
 fn open(path: &Path) -> Result<sled::Db, BackupError> {
@@ -316,6 +345,13 @@ mod tests {
         let back = Store::open(&restored, 1 << 20).unwrap();
         assert_eq!(back.messages_after(&id, 0, 10).unwrap()[0].text, "hola");
         assert_eq!(back.audit_log(10).unwrap().len(), 1);
+        // A new entry goes after the restored one instead of replacing it.
+        back.audit(&AuditEntry::now("ana", "agent_add", "pedro", "creada"))
+            .await
+            .unwrap();
+        let log = back.audit_log(10).unwrap();
+        let targets: Vec<&str> = log.iter().map(|e| e.target.as_str()).collect();
+        assert_eq!(targets, ["pedro", "luis"]);
     }
 
     #[test]

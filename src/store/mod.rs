@@ -21,6 +21,8 @@ pub mod audit;
 pub mod backup;
 mod group_commit;
 mod outbox;
+pub mod rewrite;
+pub mod subject;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -36,6 +38,8 @@ pub use audit::AuditEntry;
 pub use backup::{BackupError, BackupInfo};
 use group_commit::GroupCommit;
 pub use outbox::{Backlog, OutboundMail};
+pub use rewrite::RewriteError;
+pub use subject::{Subject, SubjectRecords};
 
 /// Something went wrong reading or writing the data folder.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +55,10 @@ pub enum StoreError {
     },
     #[error("failed to encode a record: {0}")]
     Encode(serde_json::Error),
+    /// A rewrite of the files (`data delete`) was interrupted and could not
+    /// be finished or undone; nothing was opened.
+    #[error("an interrupted rewrite of the data folder could not be recovered: {0}")]
+    Interrupted(String),
     #[error("the storage flusher has stopped")]
     FlusherGone,
     /// A write failed earlier (disk full, I/O error) and the database has not
@@ -129,11 +137,23 @@ struct Db {
     mail_sent: sled::Tree,
     mail_failed: sled::Tree,
     group: GroupCommit,
+    /// Added to sled's id generator (see [`Db::next_id`]).
+    id_base: u64,
 }
+
+/// `meta` key: where ids go on after a rewrite (a fresh sled starts at 0).
+const ID_BASE: &[u8] = b"id_base";
 
 impl Db {
     fn new(db: sled::Db) -> Result<Self> {
+        let meta = db.open_tree("meta")?;
+        let id_base = meta
+            .get(ID_BASE)?
+            .and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0);
         Ok(Db {
+            id_base,
             conversations: db.open_tree("conversations")?,
             tickets: db.open_tree("tickets")?,
             meta: db.open_tree("meta")?,
@@ -146,6 +166,13 @@ impl Db {
             group: GroupCommit::start(db.clone()),
             db,
         })
+    }
+
+    /// A fresh id for audit entries and mail, increasing across restarts and
+    /// across rewrites ([`rewrite`] sets the new files' `id_base` past the old
+    /// files' last id).
+    fn next_id(&self) -> Result<u64> {
+        Ok(self.id_base + self.db.generate_id()?)
     }
 
     fn tree(&self, kind: RecordKind) -> &sled::Tree {
@@ -180,6 +207,7 @@ impl Store {
     /// When the folder cannot be created or sled cannot open it (e.g. another
     /// process holds it).
     pub fn open(path: &Path, cache_bytes: u64) -> Result<Self> {
+        rewrite::recover(path).map_err(|e| StoreError::Interrupted(e.to_string()))?;
         let db = open_sled(path, cache_bytes)?;
         Self::from_db(db, Some(path.to_path_buf()), cache_bytes)
     }
@@ -243,8 +271,10 @@ impl Store {
 
     /// Runs a write; a failure degrades the store.
     fn write<T>(&self, f: impl FnOnce(&Db) -> Result<T>) -> Result<T> {
-        let db = self.writable()?;
+        // The gate first, then the database: a rewrite (see [`rewrite`]) holds
+        // the gate while it swaps the database, so no writer may hold the old one.
         let _gate = self.shared.gate.read().unwrap_or_else(|p| p.into_inner());
+        let db = self.writable()?;
         f(&db).inspect_err(|e| self.failed(e))
     }
 
@@ -254,11 +284,13 @@ impl Store {
     /// On a storage failure; nothing must be sent to anyone then, and what the
     /// write may have left is undone when the store recovers.
     pub async fn commit(&self, commit: Commit<'_>) -> Result<()> {
-        let db = self.writable()?;
-        let rollback = Self::undo_record(&db, &commit)?;
-        let applied = {
+        let (db, rollback, applied) = {
+            // The gate before the database, as in `write`.
             let _gate = self.shared.gate.read().unwrap_or_else(|p| p.into_inner());
-            self.apply_to(&db, &commit)
+            let db = self.writable()?;
+            let rollback = Self::undo_record(&db, &commit)?;
+            let applied = self.apply_to(&db, &commit);
+            (db, rollback, applied)
         };
         let result = match applied {
             Ok(()) => db.group.flush().await,
@@ -513,6 +545,8 @@ impl Store {
                     continue;
                 }
                 self.scrub_conversation(&db, &ticket.session, &removed)?;
+                // Its e-mails repeat the name, address and description.
+                report.mail += self.remove_ticket_mail(&db, ticket.id.as_str())?;
                 let encoded = encode(&ticket)?;
                 self.write(|db| Ok(db.tickets.insert(key, encoded).map(|_| ())?))?;
                 report.anonymized += 1;
@@ -746,6 +780,8 @@ impl Store {
 pub struct Sweep {
     pub deleted: usize,
     pub anonymized: usize,
+    /// E-mails of the anonymised tickets removed (queued, sent or failed).
+    pub mail: usize,
 }
 
 /// The small keyed trees behind [`Store::put_record`].

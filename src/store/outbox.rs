@@ -62,7 +62,7 @@ impl Store {
     /// # Errors
     /// On a storage failure.
     pub fn next_mail_id(&self) -> Result<u64> {
-        Ok(self.db()?.db.generate_id()?)
+        self.db()?.next_id()
     }
 
     /// Mail due at `now`, oldest first, at most `limit`.
@@ -143,8 +143,11 @@ impl Store {
         self.write(|db| {
             let result: std::result::Result<(), TransactionError<()>> = (&db.outbox, to(db))
                 .transaction(|(outbox, done)| {
-                    outbox.remove(&key(mail.id))?;
-                    done.insert(&key(mail.id), value.as_slice())?;
+                    // Gone from the outbox means erased meanwhile (`data
+                    // delete`): it must not come back as sent or failed.
+                    if outbox.remove(&key(mail.id))?.is_some() {
+                        done.insert(&key(mail.id), value.as_slice())?;
+                    }
                     Ok::<(), ConflictableTransactionError<()>>(())
                 });
             result.map_err(|e| match e {

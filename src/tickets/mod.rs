@@ -6,6 +6,7 @@
 
 pub mod holidays;
 pub mod hours;
+pub mod privacy;
 pub mod rating;
 
 use std::collections::BTreeMap;
@@ -185,6 +186,10 @@ pub struct Ticket {
     /// Internal notes between agents: never shown to the user.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<Note>,
+    /// When the user accepted the privacy notice, and its policy (none on
+    /// cases opened before the notice existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy: Option<privacy::PrivacyConsent>,
 }
 
 /// An internal note on a case, written by an agent for the other agents and
@@ -237,6 +242,7 @@ impl Ticket {
             resolved_at: None,
             notes: Vec::new(),
             rating: None,
+            privacy: None,
         }
     }
 

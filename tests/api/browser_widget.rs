@@ -366,6 +366,25 @@ async fn browser_widget_typing_opens_a_case_by_accident_focus_is_the_text_box_af
         }
         let has = |l: &str| step.contains(l);
         let before = answers(&browser).await;
+        if has("No acepto") {
+            // The privacy notice: its policy opens in a new tab, and it is
+            // accepted with the keyboard like any other button.
+            let link = browser
+                .js("const m = Array.from(document.querySelectorAll('#chat-log .msg-bot')).pop(); const a = m && m.querySelector('a[href]'); return a ? [a.textContent, a.target, a.rel] : null;")
+                .await;
+            assert_eq!(
+                link[0],
+                json!("política de tratamiento de datos personales"),
+                "{link}"
+            );
+            assert_eq!(link[1], json!("_blank"), "{link}");
+            assert!(
+                link[2].as_str().unwrap_or("").contains("noopener"),
+                "{link}"
+            );
+            press_by_keyboard(&browser, "Acepto").await;
+            continue;
+        }
         if has("Cédula de ciudadanía") {
             press_by_keyboard(&browser, "Cédula de ciudadanía").await;
             continue;

@@ -542,7 +542,7 @@ async fn correcting_the_case_form_changes_one_field_and_keeps_the_rest() {
 async fn nit_with_a_wrong_check_digit_is_refused_in_the_case_form() {
     let server = TestServer::default_start();
     let (mut ws, _) = server.fresh().await;
-    ws.escalate(None).await;
+    escalate_past_the_notice(&mut ws).await;
     let mut step = last_bot(&ws.say("Luis Gómez").await).clone();
     assert_eq!(flow_step(&step), "tipo-documento", "{step}");
     step = last_bot(&ws.choose(&button_by_label(&step, "NIT")).await).clone();
@@ -571,7 +571,7 @@ async fn nit_with_a_wrong_check_digit_is_refused_in_the_case_form() {
 async fn refusal_repeats_only_the_question() {
     let server = TestServer::default_start();
     let (mut ws, _) = server.fresh().await;
-    let first = last_bot(&ws.escalate(None).await).clone();
+    let first = escalate_past_the_notice(&mut ws).await;
     assert_eq!(flow_step(&first), "nombre");
     let intro = first["text"].as_str().unwrap();
     let reply = last_bot(&ws.say("x").await).clone();

@@ -1037,6 +1037,15 @@ pub async fn next_claimed(agent: &mut WsClient) -> Value {
         .unwrap()
 }
 
+/// Escalates and accepts the privacy notice that opens `crear-caso`;
+/// returns the first question of the form.
+pub async fn escalate_past_the_notice(ws: &mut WsClient) -> Value {
+    let notice = last_bot(&ws.escalate(None).await).clone();
+    assert_eq!(flow_step(&notice), "aviso-datos", "{notice}");
+    let accept = notice["buttons"][0]["value"].as_str().unwrap().to_owned();
+    last_bot(&ws.choose(&accept).await).clone()
+}
+
 /// Walks `crear-caso` from an escalation to the confirmation, answering each
 /// step by its `flow.input`; returns the ticket id and the frames of the
 /// confirming turn (plus the `ticket` frame if it came later).

@@ -15,6 +15,7 @@ mod browser_widget;
 mod cases;
 mod cli;
 mod flows;
+mod habeas_data;
 mod hardening;
 mod kb;
 mod knowledge_files;
