@@ -422,6 +422,9 @@ fn spawn_storage_watch(state: &AppState) {
 /// Retention, every `--retention-every-secs`: conversations without a ticket
 /// deleted `--retention-days` after their last message, resolved tickets'
 /// personal fields anonymised `--anonymize-after-days` after resolution.
+/// Least time between two rewrites of the database caused by retention.
+const REWRITE_EVERY: Duration = Duration::from_secs(24 * 3600);
+
 fn spawn_retention(state: &AppState, args: &ServeArgs) {
     let store = state.hub.store().clone();
     let token = state.shutdown.clone();
@@ -436,6 +439,12 @@ fn spawn_retention(state: &AppState, args: &ServeArgs) {
     // Ends with the shutdown token.
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
+        // What a sweep removed stays in sled's log until the files are
+        // rewritten; a rewrite holds every write while it copies the whole
+        // database, so it runs at most once per REWRITE_EVERY (the first time
+        // a sweep changes something, then at most daily).
+        let mut last_rewrite: Option<std::time::Instant> = None;
+        let mut pending = false;
         loop {
             tokio::select! {
                 _ = token.cancelled() => break,
@@ -443,20 +452,34 @@ fn spawn_retention(state: &AppState, args: &ServeArgs) {
             }
             let store = store.clone();
             let now = chrono::Utc::now();
+            let due = last_rewrite.is_none_or(|at| at.elapsed() >= REWRITE_EVERY);
             let swept = tokio::task::spawn_blocking(move || {
                 let swept = store.sweep(
                     delete_after.map(|d| now - d),
                     anonymize_after.map(|d| now - d),
                 )?;
-                if swept.deleted + swept.anonymized > 0 {
-                    // What was removed stays in sled's log until the files are rewritten.
-                    if let Err(e) = store.rewrite() {
-                        tracing::warn!(error = %e, "retention: the database was not rewritten; old values stay on disk until the next sweep that changes something");
+                let changed = swept.deleted + swept.anonymized > 0;
+                let mut rewrote = false;
+                if (changed || pending) && due {
+                    match store.rewrite() {
+                        Ok(()) => rewrote = true,
+                        Err(e) => tracing::warn!(error = %e, "retention: the database was not rewritten; old values stay on disk until the next rewrite"),
                     }
                 }
-                Ok::<_, crate::store::StoreError>(swept)
+                Ok::<_, crate::store::StoreError>((swept, changed, rewrote))
             })
             .await;
+            let swept = match swept {
+                Ok(Ok((s, changed, rewrote))) => {
+                    pending = (pending || changed) && !rewrote;
+                    if rewrote {
+                        last_rewrite = Some(std::time::Instant::now());
+                    }
+                    Ok(Ok(s))
+                }
+                Ok(Err(e)) => Ok(Err(e)),
+                Err(e) => Err(e),
+            };
             match swept {
                 Ok(Ok(s)) if s.deleted + s.anonymized > 0 => tracing::info!(
                     deleted = s.deleted,

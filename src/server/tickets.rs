@@ -407,5 +407,10 @@ fn case_view(t: &Ticket, now: chrono::DateTime<Utc>) -> serde_json::Value {
             "datetime": n.ts.to_rfc3339(),
         })).collect::<Vec<_>>(),
         "rating": t.rating,
+        "privacy": t.privacy.as_ref().map(|p| json!({
+            "at": crate::local_time::date_time(p.accepted_at),
+            "datetime": p.accepted_at.to_rfc3339(),
+            "policy_url": p.policy_url,
+        })),
     })
 }
