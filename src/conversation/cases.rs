@@ -1,16 +1,20 @@
-//! The user's side of a case after an agent answered it offline: the next
-//! thing the user writes goes to the case (which returns to the queue with a
-//! fresh deadline), and a case can be followed from any browser with its
-//! number and e-mail (see `case_lookup`).
+//! A conversation's case: opening it from the form, its status on request,
+//! the mail each case event causes, the user's words on a case that waited
+//! for them (it returns to the queue with a fresh deadline), and following a
+//! case from any browser with its number and e-mail (see `case_lookup`).
+
+use std::sync::atomic::Ordering;
 
 use chrono::Utc;
 use serde::Serialize;
 use serde_json::json;
 
 use super::reply::{Author, Reply, ReplyKind, TicketRef};
+use super::session::Session;
 use super::state::{ConversationState, SessionId};
 use super::Hub;
-use crate::store::StoreError;
+use crate::mail;
+use crate::store::{OutboundMail, StoreError};
 use crate::tickets::{Status, Ticket, TicketId};
 
 /// Agent replies a follow-up shows, the latest ones.
@@ -25,6 +29,120 @@ struct AgentReply {
 }
 
 impl Hub {
+    /// The mail this commit causes, with outbox ids (see [`mail::for_commit`]).
+    pub(super) fn mail_for(
+        &self,
+        session: &Session,
+        state: &ConversationState,
+        messages: &[Reply],
+        ticket: Option<&Ticket>,
+    ) -> Result<Vec<OutboundMail>, StoreError> {
+        // Only a case message or an agent's words can cause mail: any other
+        // turn skips the ticket read.
+        let may_mail = messages
+            .iter()
+            .any(|m| m.kind == ReplyKind::Ticket || m.from == Author::Agent);
+        let Some(id) = state
+            .ticket
+            .as_deref()
+            .filter(|_| may_mail)
+            .and_then(|t| TicketId::parse(t).ok())
+        else {
+            return Ok(Vec::new());
+        };
+        let stored = self.store.ticket(&id)?;
+        let ctx = mail::MailContext {
+            stored_ticket: stored.as_ref(),
+            ticket,
+            messages,
+            user_connected: session.user_tabs.load(Ordering::Relaxed) > 0,
+            session: session.id.as_str(),
+        };
+        let mut out = mail::for_commit(&self.render, &self.mail, &ctx, Utc::now());
+        for m in &mut out {
+            m.id = self.store.next_mail_id()?;
+        }
+        Ok(out)
+    }
+
+    /// Builds a ticket from the conversation's fields and the confirming reply.
+    pub(super) fn open_ticket(
+        &self,
+        session: &Session,
+        state: &mut ConversationState,
+    ) -> Result<(Ticket, Vec<Reply>), StoreError> {
+        let number = self.store.next_ticket_number()?;
+        let ticket = Ticket::open(
+            TicketId::from_number(number),
+            session.id.to_string(),
+            state.fields.clone(),
+            state.priority,
+            state.origin.clone(),
+            Utc::now(),
+        );
+        let ticket = Ticket {
+            privacy: state.privacy.clone(),
+            ..ticket
+        };
+        state.ticket = Some(ticket.id.to_string());
+        state.ticket_status = Some(ticket.status.as_str().to_owned());
+        let due = ticket.due.format("%d/%m/%Y").to_string();
+        let text = self.render.reply(
+            "ticket_opened",
+            &json!({
+                "id": ticket.id.as_str(),
+                "due": due,
+                "correo": state.fields.get("correo").cloned().unwrap_or_else(|| "que nos indicó".into()),
+            }),
+        );
+        let mut reply = Reply::bot(ReplyKind::Ticket, text);
+        reply.ticket = Some(TicketRef::of(&ticket));
+        let mut replies = vec![reply];
+        // With agents online, the queue tells the user their place instead.
+        let availability = self.availability();
+        if !availability.available {
+            let no_agents = self.render.reply(
+                "no_agents",
+                &json!({
+                    "id": ticket.id.as_str(),
+                    "due": due,
+                    "hours": availability.hours,
+                    "next": availability.next,
+                }),
+            );
+            replies.push(Reply::bot(ReplyKind::Notice, no_agents));
+        }
+        Ok((ticket, replies))
+    }
+
+    pub(super) fn ticket_status_reply(
+        &self,
+        state: &ConversationState,
+    ) -> Result<Option<Reply>, StoreError> {
+        let Some(id) = state
+            .ticket
+            .as_deref()
+            .and_then(|t| TicketId::parse(t).ok())
+        else {
+            return Ok(None);
+        };
+        let Some(ticket) = self.store.ticket(&id)? else {
+            return Ok(None);
+        };
+        let text = self.render.reply(
+            "ticket_status",
+            &json!({
+                "id": ticket.id.as_str(),
+                "status": ticket.status.label(),
+                "due": (ticket.status != crate::tickets::Status::Resolved).then(|| ticket.due.format("%d/%m/%Y").to_string()),
+                "resolution": ticket.resolution,
+            }),
+        );
+        let mut reply = Reply::bot(ReplyKind::Ticket, text);
+        reply.ticket = Some(TicketRef::of(&ticket));
+        Ok(Some(reply))
+    }
+
     /// The user wrote on a case that waited for them: the case goes back to
     /// `abierto` (due again in business days) and the user is told their
     /// message reached it. `None` when the conversation's case is not waiting.
@@ -58,11 +176,7 @@ impl Hub {
             &json!({ "id": ticket.id.as_str(), "due": crate::local_time::date(ticket.due) }),
         );
         let mut reply = Reply::bot(ReplyKind::Ticket, text);
-        reply.ticket = Some(TicketRef {
-            id: ticket.id.to_string(),
-            status: ticket.status.as_str().to_owned(),
-            due: Some(ticket.due.to_string()),
-        });
+        reply.ticket = Some(TicketRef::of(&ticket));
         Ok(Some((ticket, reply)))
     }
 
@@ -110,11 +224,7 @@ impl Hub {
         );
         let mut reply = Reply::bot(ReplyKind::Ticket, text.clone());
         reply.html = Some(crate::markdown::markdown(&text));
-        reply.ticket = Some(TicketRef {
-            id: ticket.id.to_string(),
-            status: ticket.status.as_str().to_owned(),
-            due: Some(ticket.due.to_string()),
-        });
+        reply.ticket = Some(TicketRef::of(&ticket));
         Ok(reply)
     }
 

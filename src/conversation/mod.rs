@@ -12,6 +12,7 @@ mod case_lookup;
 mod cases;
 mod rating;
 mod reply;
+mod session;
 mod state;
 
 use std::collections::HashMap;
@@ -25,84 +26,16 @@ use tokio::sync::{broadcast, Notify};
 pub use bot::{Bot, Effects, UserInput, ESCALATE_VALUE};
 pub use rating::RateError;
 pub use reply::{Author, Button, FlowRef, Reply, ReplyKind, Source, TicketRef};
+pub use session::{Presence, Session, SessionEvent};
 pub use state::{ConversationState, SessionId};
 
 use crate::knowledge::LiveKnowledge;
-use crate::mail::{self, MailSettings};
+use crate::mail::MailSettings;
 use crate::render::Renderer;
-use crate::store::{Commit, Feedback, OutboundMail, Store, StoreError};
+use crate::store::{Commit, Feedback, Store, StoreError};
 use crate::tickets::hours::{Availability, BusinessHours};
 use crate::tickets::privacy::PrivacyConsent;
-use crate::tickets::{Ticket, TicketId};
-
-/// Something a conversation's subscribers must see.
-#[derive(Debug, Clone)]
-pub enum SessionEvent {
-    /// A new message. `origin` is the connection whose user wrote it: that tab
-    /// already shows it, so it gets no echo (its other tabs do).
-    Reply {
-        reply: Arc<Reply>,
-        origin: Option<u64>,
-        /// The message as the socket layer encodes it, filled by the first
-        /// subscriber that needs it: a message fanned out to many tabs is
-        /// encoded once, not once per tab.
-        wire: Arc<std::sync::OnceLock<String>>,
-    },
-    Ticket {
-        id: String,
-        status: String,
-    },
-    Agent {
-        joined: bool,
-        name: String,
-    },
-    /// Someone is (or stopped) typing: the user (for the agent holding the
-    /// conversation) or the agent (for the user's tabs). Never stored.
-    Typing {
-        by_agent: bool,
-        on: bool,
-    },
-}
-
-/// A live conversation: its state behind an async lock (held across the
-/// durable write, so appends are ordered) and its subscribers.
-pub struct Session {
-    pub id: SessionId,
-    state: tokio::sync::Mutex<ConversationState>,
-    events: broadcast::Sender<SessionEvent>,
-    /// User tabs open on this conversation (see [`Presence`]): an agent's
-    /// reply is e-mailed when there are none.
-    user_tabs: AtomicUsize,
-}
-
-/// A user tab's presence on a conversation, counted while it is held: the
-/// socket keeps it for as long as it is connected.
-pub struct Presence(Arc<Session>);
-
-impl Presence {
-    fn new(session: &Arc<Session>) -> Self {
-        session.user_tabs.fetch_add(1, Ordering::Relaxed);
-        Presence(session.clone())
-    }
-}
-
-impl Drop for Presence {
-    fn drop(&mut self) {
-        self.0.user_tabs.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-impl Session {
-    /// A receiver of everything published from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
-        self.events.subscribe()
-    }
-
-    /// A copy of the state (for the agent console).
-    pub async fn snapshot(&self) -> ConversationState {
-        self.state.lock().await.clone()
-    }
-}
+use crate::tickets::Ticket;
 
 /// Why a turn failed. The user sees a generic error; the detail is logged.
 #[derive(Debug, thiserror::Error)]
@@ -211,42 +144,6 @@ impl Hub {
     /// Whether mail is sent (`--smtp-url` set) or only queued.
     pub fn smtp_configured(&self) -> bool {
         self.smtp_configured
-    }
-
-    /// The mail this commit causes, with outbox ids (see [`mail::for_commit`]).
-    fn mail_for(
-        &self,
-        session: &Session,
-        state: &ConversationState,
-        messages: &[Reply],
-        ticket: Option<&Ticket>,
-    ) -> Result<Vec<OutboundMail>, StoreError> {
-        // Only a case message or an agent's words can cause mail: any other
-        // turn skips the ticket read.
-        let may_mail = messages
-            .iter()
-            .any(|m| m.kind == ReplyKind::Ticket || m.from == Author::Agent);
-        let Some(id) = state
-            .ticket
-            .as_deref()
-            .filter(|_| may_mail)
-            .and_then(|t| TicketId::parse(t).ok())
-        else {
-            return Ok(Vec::new());
-        };
-        let stored = self.store.ticket(&id)?;
-        let ctx = mail::MailContext {
-            stored_ticket: stored.as_ref(),
-            ticket,
-            messages,
-            user_connected: session.user_tabs.load(Ordering::Relaxed) > 0,
-            session: session.id.as_str(),
-        };
-        let mut out = mail::for_commit(&self.render, &self.mail, &ctx, Utc::now());
-        for m in &mut out {
-            m.id = self.store.next_mail_id()?;
-        }
-        Ok(out)
     }
 
     pub fn store(&self) -> &Store {
@@ -578,89 +475,6 @@ impl Hub {
             all.extend(page);
         }
         Ok(all)
-    }
-
-    /// Builds a ticket from the conversation's fields and the confirming reply.
-    fn open_ticket(
-        &self,
-        session: &Session,
-        state: &mut ConversationState,
-    ) -> Result<(Ticket, Vec<Reply>), StoreError> {
-        let number = self.store.next_ticket_number()?;
-        let ticket = Ticket::open(
-            TicketId::from_number(number),
-            session.id.to_string(),
-            state.fields.clone(),
-            state.priority,
-            state.origin.clone(),
-            Utc::now(),
-        );
-        let ticket = Ticket {
-            privacy: state.privacy.clone(),
-            ..ticket
-        };
-        state.ticket = Some(ticket.id.to_string());
-        state.ticket_status = Some(ticket.status.as_str().to_owned());
-        let due = ticket.due.format("%d/%m/%Y").to_string();
-        let text = self.render.reply(
-            "ticket_opened",
-            &json!({
-                "id": ticket.id.as_str(),
-                "due": due,
-                "correo": state.fields.get("correo").cloned().unwrap_or_else(|| "que nos indicó".into()),
-            }),
-        );
-        let mut reply = Reply::bot(ReplyKind::Ticket, text);
-        reply.ticket = Some(TicketRef {
-            id: ticket.id.to_string(),
-            status: ticket.status.as_str().to_owned(),
-            due: Some(ticket.due.to_string()),
-        });
-        let mut replies = vec![reply];
-        // With agents online, the queue tells the user their place instead.
-        let availability = self.availability();
-        if !availability.available {
-            let no_agents = self.render.reply(
-                "no_agents",
-                &json!({
-                    "id": ticket.id.as_str(),
-                    "due": due,
-                    "hours": availability.hours,
-                    "next": availability.next,
-                }),
-            );
-            replies.push(Reply::bot(ReplyKind::Notice, no_agents));
-        }
-        Ok((ticket, replies))
-    }
-
-    fn ticket_status_reply(&self, state: &ConversationState) -> Result<Option<Reply>, StoreError> {
-        let Some(id) = state
-            .ticket
-            .as_deref()
-            .and_then(|t| TicketId::parse(t).ok())
-        else {
-            return Ok(None);
-        };
-        let Some(ticket) = self.store.ticket(&id)? else {
-            return Ok(None);
-        };
-        let text = self.render.reply(
-            "ticket_status",
-            &json!({
-                "id": ticket.id.as_str(),
-                "status": ticket.status.label(),
-                "due": (ticket.status != crate::tickets::Status::Resolved).then(|| ticket.due.format("%d/%m/%Y").to_string()),
-                "resolution": ticket.resolution,
-            }),
-        );
-        let mut reply = Reply::bot(ReplyKind::Ticket, text);
-        reply.ticket = Some(TicketRef {
-            id: ticket.id.to_string(),
-            status: ticket.status.as_str().to_owned(),
-            due: Some(ticket.due.to_string()),
-        });
-        Ok(Some(reply))
     }
 
     /// Records a thumbs up/down on a bot message of this conversation.

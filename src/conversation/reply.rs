@@ -73,6 +73,17 @@ pub struct TicketRef {
     pub due: Option<String>,
 }
 
+impl TicketRef {
+    /// The reference to `ticket` as it stands.
+    pub fn of(ticket: &crate::tickets::Ticket) -> Self {
+        TicketRef {
+            id: ticket.id.to_string(),
+            status: ticket.status.as_str().to_owned(),
+            due: Some(ticket.due.to_string()),
+        }
+    }
+}
+
 /// One message of a conversation. `seq` is assigned by the conversation when it
 /// is appended; before that it is 0.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -202,6 +202,13 @@ struct ResolveForm {
     nota: String,
 }
 
+/// What an agent does from the case page.
+#[derive(Clone, Copy)]
+enum CaseAction {
+    Reply,
+    Resolve,
+}
+
 /// `POST /agent/tickets/{id}/reply` (form `texto`): the reply is appended to
 /// the case's conversation; then back to the case page (303), or the page
 /// again with the reason and the text kept.
@@ -211,28 +218,7 @@ async fn reply(
     Path(id): Path<String>,
     Form(form): Form<ReplyForm>,
 ) -> Response {
-    let account = match acting(&state, &headers) {
-        Ok(a) => a,
-        Err(r) => return r.into_response(),
-    };
-    let Ok(ticket) = TicketId::parse(&id) else {
-        return not_found(&state);
-    };
-    match state
-        .agents
-        .answer_case(&account, &ticket, &form.texto)
-        .await
-    {
-        Ok(_) => done(&ticket, "respuesta"),
-        Err(e) => {
-            let outcome = Outcome {
-                error: Some(e.explain()),
-                reply_text: form.texto,
-                ..Outcome::default()
-            };
-            case_page(&state, &account, &id, refusal_status(&e), outcome).await
-        }
-    }
+    act(&state, &headers, &id, CaseAction::Reply, form.texto).await
 }
 
 /// `POST /agent/tickets/{id}/resolve` (form `nota`): resolves the case with a
@@ -243,26 +229,45 @@ async fn resolve(
     Path(id): Path<String>,
     Form(form): Form<ResolveForm>,
 ) -> Response {
-    let account = match acting(&state, &headers) {
+    act(&state, &headers, &id, CaseAction::Resolve, form.nota).await
+}
+
+async fn act(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    action: CaseAction,
+    text: String,
+) -> Response {
+    let account = match acting(state, headers) {
         Ok(a) => a,
         Err(r) => return r.into_response(),
     };
-    let Ok(ticket) = TicketId::parse(&id) else {
-        return not_found(&state);
+    let Ok(ticket) = TicketId::parse(id) else {
+        return not_found(state);
     };
-    match state
-        .agents
-        .resolve_case(&account, &ticket, &form.nota)
-        .await
-    {
-        Ok(_) => done(&ticket, "resuelto"),
+    let (result, done_what) = match action {
+        CaseAction::Reply => (
+            state.agents.answer_case(&account, &ticket, &text).await,
+            "respuesta",
+        ),
+        CaseAction::Resolve => (
+            state.agents.resolve_case(&account, &ticket, &text).await,
+            "resuelto",
+        ),
+    };
+    match result {
+        Ok(_) => done(&ticket, done_what),
         Err(e) => {
-            let outcome = Outcome {
+            let mut outcome = Outcome {
                 error: Some(e.explain()),
-                note_text: form.nota,
                 ..Outcome::default()
             };
-            case_page(&state, &account, &id, refusal_status(&e), outcome).await
+            match action {
+                CaseAction::Reply => outcome.reply_text = text,
+                CaseAction::Resolve => outcome.note_text = text,
+            }
+            case_page(state, &account, id, refusal_status(&e), outcome).await
         }
     }
 }
