@@ -40,6 +40,7 @@
   var STATUS_LABELS = {
     abierto: "Abierto",
     en_atencion: "En atención",
+    esperando_usuario: "Esperando usuario",
     resuelto: "Resuelto"
   };
 
@@ -971,6 +972,15 @@
     }
     if (t.status) {
       conv.badges.appendChild(el("span", "badge badge-status", STATUS_LABELS[t.status] || str(t.status)));
+    }
+    if (t.id) {
+      // The case page (whole history, reply after the user leaves) in a new tab.
+      var page = el("a", "case-page-link", "Página del caso");
+      page.href = "/agent/tickets/" + encodeURIComponent(str(t.id));
+      page.target = "_blank";
+      page.rel = "noopener";
+      page.appendChild(el("span", "visually-hidden", " " + str(t.id) + " (se abre en una pestaña nueva)"));
+      conv.badges.appendChild(page);
     }
     conv.due.textContent = t.due ? "Fecha límite: " + dayText(t.due) : "";
 

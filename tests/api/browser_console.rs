@@ -457,6 +457,11 @@ async fn console_pages_have_no_axe_violations_in_either_scheme() {
             user.send_json(json!({"type": "say", "text": "Gracias, espero."}))
                 .await;
         }
+        // The panel links the case's page (reply after the user leaves).
+        let href = b
+            .js("const a = document.querySelector('.conversation a.case-page-link'); return a ? a.getAttribute('href') : null;")
+            .await;
+        assert_eq!(href, json!(format!("/agent/tickets/{id}")));
         // A panel with a message, a note, search results and the canned list open.
         b.type_into(
             ".conversation textarea.note-input",
