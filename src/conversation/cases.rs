@@ -115,18 +115,19 @@ impl Hub {
         Ok((ticket, replies))
     }
 
+    /// The conversation's case as stored, if it has one.
+    fn stored_ticket(&self, state: &ConversationState) -> Result<Option<Ticket>, StoreError> {
+        match state.ticket.as_deref().map(TicketId::parse) {
+            Some(Ok(id)) => self.store.ticket(&id),
+            _ => Ok(None),
+        }
+    }
+
     pub(super) fn ticket_status_reply(
         &self,
         state: &ConversationState,
     ) -> Result<Option<Reply>, StoreError> {
-        let Some(id) = state
-            .ticket
-            .as_deref()
-            .and_then(|t| TicketId::parse(t).ok())
-        else {
-            return Ok(None);
-        };
-        let Some(ticket) = self.store.ticket(&id)? else {
+        let Some(ticket) = self.stored_ticket(state)? else {
             return Ok(None);
         };
         let text = self.render.reply(
@@ -134,7 +135,9 @@ impl Hub {
             &json!({
                 "id": ticket.id.as_str(),
                 "status": ticket.status.label(),
-                "due": (ticket.status != crate::tickets::Status::Resolved).then(|| ticket.due.format("%d/%m/%Y").to_string()),
+                // No deadline runs while the case waits for the user.
+                "due": matches!(ticket.status, Status::Open | Status::InProgress)
+                    .then(|| crate::local_time::date(ticket.due)),
                 "resolution": ticket.resolution,
             }),
         );
@@ -155,14 +158,7 @@ impl Hub {
         {
             return Ok(None);
         }
-        let Some(id) = state
-            .ticket
-            .as_deref()
-            .and_then(|t| TicketId::parse(t).ok())
-        else {
-            return Ok(None);
-        };
-        let Some(mut ticket) = self.store.ticket(&id)? else {
+        let Some(mut ticket) = self.stored_ticket(state)? else {
             return Ok(None);
         };
         if !ticket.user_replied(Utc::now()) {
