@@ -45,6 +45,10 @@ pub const REPLY_TEMPLATES: &[&str] = &[
     "case_lookup_not_found",
     "case_lookup_locked",
     "case_lookup_found",
+    "case_reply_prompt",
+    "case_reply_added",
+    "case_reply_closed",
+    "case_reply_failed",
 ];
 
 /// The e-mail templates; each must exist as `templates/mail/<name>.hbs`, plain

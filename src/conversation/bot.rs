@@ -32,6 +32,8 @@ pub struct Effects {
     pub ticket_status: bool,
     /// Look up a case from another browser: (case number, e-mail).
     pub case_lookup: Option<(String, String)>,
+    /// Add the user's words to a case verified by a lookup: (case number, text).
+    pub case_reply: Option<(String, String)>,
 }
 
 /// Button values. Stateless ones (`tema:`, `escalar`) work any time; the
@@ -303,6 +305,9 @@ impl Bot<'_> {
         effects: &mut Effects,
         out: &mut Vec<Reply>,
     ) {
+        if self.choose_lookup(state, value, out) {
+            return;
+        }
         if value == ESCALATE_VALUE {
             self.escalate(state, Priority::Normal, effects, out);
         } else if value == RESUME_VALUE {

@@ -18,6 +18,10 @@ use crate::tickets::TicketId;
 /// Failed follow-ups one conversation may make; then it must ask a person.
 pub const MAX_LOOKUP_FAILURES: u8 = 5;
 
+/// The value of the "Responder al caso" button a verified follow-up offers,
+/// followed by the case number.
+pub const REPLY_PREFIX: &str = "responder-caso:";
+
 impl Bot<'_> {
     /// After the `estado-de-caso` answer: offers to look the case up here.
     pub(super) fn start_lookup(&self, state: &mut ConversationState, out: &mut Vec<Reply>) {
@@ -33,6 +37,25 @@ impl Bot<'_> {
             ReplyKind::Notice,
             self.render.reply("case_lookup_number", &json!({})),
         ));
+    }
+
+    /// "Responder al caso" under a verified follow-up: the next text goes to
+    /// that case. Returns false for any other button.
+    pub(super) fn choose_lookup(
+        &self,
+        state: &mut ConversationState,
+        value: &str,
+        out: &mut Vec<Reply>,
+    ) -> bool {
+        let Some(id) = value.strip_prefix(REPLY_PREFIX) else {
+            return false;
+        };
+        state.lookup = Some(CaseLookup::Reply { id: id.to_owned() });
+        out.push(Reply::bot(
+            ReplyKind::Notice,
+            self.render.reply("case_reply_prompt", &json!({ "id": id })),
+        ));
+        true
     }
 
     /// A typed answer while a follow-up waits for one. Returns false when the
@@ -66,6 +89,10 @@ impl Bot<'_> {
                     self.render
                         .reply("case_lookup_email", &json!({ "id": id.as_str() })),
                 ));
+                true
+            }
+            CaseLookup::Reply { id } => {
+                effects.case_reply = Some((id, text.trim().to_owned()));
                 true
             }
             CaseLookup::Email { id } => {

@@ -9,13 +9,17 @@ use chrono::Utc;
 use serde::Serialize;
 use serde_json::json;
 
-use super::reply::{Author, Reply, ReplyKind, TicketRef};
+use super::reply::{Author, Button, Reply, ReplyKind, TicketRef};
 use super::session::Session;
 use super::state::{ConversationState, SessionId};
 use super::Hub;
 use crate::mail;
 use crate::store::{OutboundMail, StoreError};
 use crate::tickets::{Status, Ticket, TicketId};
+
+/// Longest wait for a followed case's conversation (see
+/// [`Hub::add_to_followed_case`]).
+const FOLLOW_UP_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Agent replies a follow-up shows, the latest ones.
 const LOOKUP_REPLIES: usize = 5;
@@ -220,8 +224,82 @@ impl Hub {
         );
         let mut reply = Reply::bot(ReplyKind::Ticket, text.clone());
         reply.html = Some(crate::markdown::markdown(&text));
+        if ticket.status != Status::Resolved {
+            reply.buttons = vec![Button {
+                label: "Responder al caso".to_owned(),
+                value: format!("{}{}", super::case_lookup::REPLY_PREFIX, ticket.id),
+            }];
+        }
         reply.ticket = Some(TicketRef::of(&ticket));
         Ok(reply)
+    }
+
+    /// Adds `text`, written in another conversation after a verified
+    /// follow-up, to case `id`'s conversation as the user's message (a case
+    /// that waited for the user returns to the queue), and returns the notice
+    /// for the conversation it was written in.
+    ///
+    /// Called with that other conversation's lock held: the append waits at
+    /// most [`FOLLOW_UP_WAIT`] for the case's conversation, so two users
+    /// answering each other's cases at once cannot block each other forever.
+    pub(super) async fn add_to_followed_case(&self, id: &str, text: &str) -> Reply {
+        let notice = |name: &str| {
+            Reply::bot(
+                ReplyKind::Notice,
+                self.render.reply(name, &json!({ "id": id })),
+            )
+        };
+        let found = match TicketId::parse(id) {
+            Ok(id) => self.store.ticket(&id),
+            Err(_) => Ok(None),
+        };
+        let ticket = match found {
+            Ok(Some(t)) if t.status != Status::Resolved => t,
+            Ok(_) => return notice("case_reply_closed"),
+            Err(e) => {
+                tracing::warn!(error = %e, "failed to read a followed case");
+                return notice("case_reply_failed");
+            }
+        };
+        let Some(session) = SessionId::parse(&ticket.session) else {
+            return notice("case_reply_failed");
+        };
+        let mut reopened = ticket.clone();
+        let reopens = reopened.user_replied(Utc::now());
+        let message = Reply::new(
+            Author::User,
+            ReplyKind::Echo,
+            format!("(Escrito desde otro navegador) {text}"),
+        );
+        let change = reopens.then(|| reopened.clone());
+        let appended = tokio::time::timeout(
+            FOLLOW_UP_WAIT,
+            self.append(&session, move |state| {
+                if let Some(t) = &change {
+                    state.ticket_status = Some(t.status.as_str().to_owned());
+                }
+                (vec![message], change)
+            }),
+        )
+        .await;
+        match appended {
+            Ok(Ok((conversation, _))) => {
+                if reopens {
+                    let _ = conversation.events.send(super::SessionEvent::Ticket {
+                        id: reopened.id.to_string(),
+                        status: reopened.status.as_str().to_owned(),
+                    });
+                    // Back in every console's queue.
+                    let _ = self.opened.send(reopened);
+                }
+                notice("case_reply_added")
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "failed to add a message to a followed case");
+                notice("case_reply_failed")
+            }
+            Err(_) => notice("case_reply_failed"),
+        }
     }
 
     /// The latest agent replies stored in the case's conversation. Read from

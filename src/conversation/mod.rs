@@ -361,9 +361,11 @@ impl Hub {
                 }
             }
         }
+        let mut case_reply = None;
         if state.held_by.is_none() && ticket.is_none() {
             let mut effects = Effects::default();
             messages.extend(bot.respond(&mut state, &input, &mut effects));
+            case_reply = effects.case_reply.take();
             if let Some(consent) = PrivacyConsent::newly_given(
                 &state.fields,
                 state.privacy.as_ref(),
@@ -383,6 +385,10 @@ impl Hub {
                     return Err(e.into());
                 }
             }
+        }
+        if let Some((id, text)) = case_reply {
+            // The other conversation first: this one then says what happened.
+            messages.push(self.add_to_followed_case(&id, &text).await);
         }
         let appended = match self
             .commit(session, &mut state, messages, ticket.as_ref(), Some(origin))
@@ -425,7 +431,10 @@ impl Hub {
             }
         }
         if let Some((id, email)) = &effects.case_lookup {
-            replies.push(self.case_lookup_reply(state, id, email)?);
+            let reply = self.case_lookup_reply(state, id, email)?;
+            // Its "Responder al caso" button is the one the user may press next.
+            state.offer(std::slice::from_ref(&reply));
+            replies.push(reply);
         }
         Ok((ticket, replies))
     }

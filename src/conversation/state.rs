@@ -104,12 +104,18 @@ pub struct ConversationState {
 }
 
 /// A case follow-up from any browser: the case number, then the e-mail the
-/// case was opened with.
+/// case was opened with; once both matched, optionally a message for the case.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum CaseLookup {
     Number,
-    Email { id: String },
+    Email {
+        id: String,
+    },
+    /// A verified follow-up: the next text is added to case `id`.
+    Reply {
+        id: String,
+    },
 }
 
 fn is_zero(n: &u8) -> bool {

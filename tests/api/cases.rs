@@ -448,3 +448,54 @@ async fn case_lookups_that_fail_are_bounded_per_conversation() {
     let frames = guesser.say(CASE_EMAIL).await;
     assert!(!pretty(&frames).contains("Respuesta privada"));
 }
+
+#[tokio::test]
+async fn case_answered_from_another_browser_after_a_verified_lookup() {
+    let server = start_with_agents(&[("ana", "agent")], &[]);
+    let id = answered_case(&server, "¿Qué navegador usa cuando intenta firmar?").await;
+    let (mut other, _) = server.fresh().await;
+    // Without a verified lookup the button is not on offer.
+    other
+        .send_json(serde_json::json!({"type": "choose", "value": format!("responder-caso:{id}")}))
+        .await;
+    let refused = other
+        .recv_until(|f| is_type(f, "error") || is_type(f, "reply"))
+        .await;
+    assert!(
+        is_type(refused.last().unwrap(), "error"),
+        "an unverified reply button was accepted: {refused:?}"
+    );
+    other.say("cómo va mi caso").await;
+    other.say(&id).await;
+    let frames = other.say(CASE_EMAIL).await;
+    let found = last_bot(&frames);
+    let button = button_values(found)
+        .into_iter()
+        .find(|v| v.starts_with("responder-caso:"))
+        .unwrap_or_else(|| panic!("no «Responder al caso» button: {found}"));
+    let frames = other.choose(&button).await;
+    assert!(
+        last_bot(&frames)["text"].as_str().unwrap().contains(&id),
+        "{}",
+        pretty(&frames)
+    );
+    let frames = other.say("Uso Chrome en Windows 11").await;
+    let text = last_bot(&frames)["text"].as_str().unwrap().to_owned();
+    assert!(text.contains("agregué su mensaje al caso"), "{text}");
+    // The agent reads it on the case, which is back in the queue.
+    let cookie = login(&server, "ana").await;
+    let page = get_as(&server, &cookie, &format!("/agent/tickets/{id}")).await;
+    assert!(
+        page.body.contains("Uso Chrome en Windows 11"),
+        "not on the case"
+    );
+    assert_eq!(page_status(&page.body), "abierto");
+    let (_console, queue) = agent_socket(&server, &cookie).await;
+    assert!(
+        queue["items"].to_string().contains(&id),
+        "the case is not back in the queue: {queue}"
+    );
+    // The next message is an ordinary question again.
+    let frames = other.say("¿cómo recupero mi contraseña?").await;
+    assert_ne!(source_id(first_bot(&frames)), "", "{}", pretty(&frames));
+}
