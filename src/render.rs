@@ -49,6 +49,7 @@ pub const REPLY_TEMPLATES: &[&str] = &[
     "case_reply_added",
     "case_reply_closed",
     "case_reply_failed",
+    "fallback_case",
 ];
 
 /// The e-mail templates; each must exist as `templates/mail/<name>.hbs`, plain

@@ -225,6 +225,17 @@ impl Bot<'_> {
                 );
             }
             Decision::Fallback { out_of_scope } => {
+                // With a case open, what the bot cannot answer is for the case:
+                // the message is in its conversation, which the agent reads.
+                if let (Some(id), Some(status)) = (&state.ticket, &state.ticket_status) {
+                    if status != "resuelto" {
+                        out.push(Reply::bot(
+                            ReplyKind::Notice,
+                            self.render.reply("fallback_case", &json!({ "id": id })),
+                        ));
+                        return;
+                    }
+                }
                 let advice = out_of_scope.and_then(|i| self.knowledge.out_of_scope_advice(i));
                 let name = if out_of_scope.is_some() {
                     "out_of_scope"
@@ -373,6 +384,9 @@ impl Bot<'_> {
                 }
             }
             Topic::Flow(flow) if flow.id == ESCALATION_FLOW => {
+                // The words that asked for a person are not the problem: the
+                // form asks for it rather than filing "quiero hablar con…".
+                state.topic_text = None;
                 self.escalate(state, Priority::Normal, effects, out)
             }
             Topic::Flow(flow) => {

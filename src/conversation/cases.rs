@@ -90,6 +90,9 @@ impl Hub {
         };
         state.ticket = Some(ticket.id.to_string());
         state.ticket_status = Some(ticket.status.as_str().to_owned());
+        // Personal data is reused by a later case; the problem is not.
+        state.fields.remove("descripcion");
+        state.topic_text = None;
         let due = ticket.due.format("%d/%m/%Y").to_string();
         let text = self.render.reply(
             "ticket_opened",

@@ -24,6 +24,7 @@ use serde_json::json;
 use tokio::sync::{broadcast, Notify};
 
 pub use bot::{Bot, Effects, UserInput, ESCALATE_VALUE};
+pub use case_lookup::case_number;
 pub use rating::RateError;
 pub use reply::{Author, Button, FlowRef, Reply, ReplyKind, Source, TicketRef};
 pub use session::{Presence, Session, SessionEvent};

@@ -83,7 +83,10 @@ async fn list(
     let now = Utc::now();
     let estado = filter.estado.unwrap_or_else(|| "todos".into());
     let q = filter.q.unwrap_or_default();
-    let needle = q.to_lowercase();
+    let needle = crate::knowledge::ngram::normalize(&q).trim().to_owned();
+    // "sb 2", "#2", "000002": the case number however it is typed.
+    let number = crate::conversation::case_number(&q).map(|id| id.to_string());
+    let names = display_names(&state);
     let rows: Vec<TicketRow> = all
         .into_iter()
         .rev()
@@ -95,11 +98,12 @@ async fn list(
             _ => true,
         })
         .filter(|t| {
+            // Accents and capitals aside: "ferreteria" finds "Ferretería".
+            let folded = |v: &str| crate::knowledge::ngram::normalize(v);
             needle.is_empty()
-                || t.id.as_str().to_lowercase().contains(&needle)
-                || t.fields
-                    .values()
-                    .any(|v| v.to_lowercase().contains(&needle))
+                || number.as_deref() == Some(t.id.as_str())
+                || folded(t.id.as_str()).contains(&needle)
+                || t.fields.values().any(|v| folded(v).contains(&needle))
         })
         .map(|t| TicketRow {
             id: t.id.to_string(),
@@ -111,7 +115,10 @@ async fn list(
             due: crate::local_time::date(t.due),
             due_datetime: t.due.to_string(),
             overdue: t.is_overdue(now),
-            handled_by: t.handled_by.clone(),
+            handled_by: t
+                .handled_by
+                .as_ref()
+                .map(|n| names.get(n).cloned().unwrap_or_else(|| n.clone())),
             nombre: t.fields.get("nombre").cloned(),
             organizacion: t.fields.get("organizacion").cloned(),
             tipo_usuario: t.fields.get("tipo_usuario").cloned(),
@@ -180,7 +187,7 @@ async fn case(
     };
     let notice = match done.get("hecho").map(String::as_str) {
         Some("respuesta") => Some("Respuesta enviada."),
-        Some("resuelto") => Some("Caso resuelto. Se avisó al usuario."),
+        Some("resuelto") => Some("Caso resuelto. El usuario ve la nota en el chat (al volver, si no está conectado) y por correo si el envío está configurado."),
         _ => None,
     };
     let outcome = Outcome {
@@ -312,13 +319,34 @@ fn done(ticket: &TicketId, what: &str) -> Response {
     Redirect::to(&format!("/agent/tickets/{ticket}?hecho={what}#respuesta")).into_response()
 }
 
+/// A case number that does not exist: said plainly, with the way back to the list.
 fn not_found(state: &AppState) -> Response {
     render_page(
         state,
         StatusCode::NOT_FOUND,
-        "not_found",
-        &json!({ "asset_version": state.render.asset_version }),
+        "error",
+        &json!({
+            "asset_version": state.render.asset_version,
+            "title": "Ese caso no existe",
+            "message": "No hay ningún caso con ese número. Revise el número (por ejemplo, SB-000123) o búsquelo en la lista de casos.",
+            "back_href": "/agent/tickets",
+            "back_label": "Volver a los casos",
+        }),
     )
+}
+
+/// Agents' display names by account name: pages show people, not logins.
+fn display_names(state: &AppState) -> std::collections::HashMap<String, String> {
+    state
+        .hub
+        .store()
+        .records::<Account>(crate::store::RecordKind::Agent)
+        .map(|all| {
+            all.into_iter()
+                .map(|(name, a)| (name, a.display_name))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 async fn case_page(
@@ -359,7 +387,7 @@ async fn case_page(
             "asset_version": state.render.asset_version,
             "display_name": account.display_name,
             "supervisor": account.role == crate::agents::Role::Supervisor,
-            "case": case_view(&ticket, now),
+            "case": case_view(&ticket, now, &display_names(state)),
             "open": ticket.status != Status::Resolved,
             "conversation_gone": messages.is_none(),
             "messages": messages.unwrap_or_default().into_iter().map(|m| line(m, true)).collect::<Vec<_>>(),
@@ -379,7 +407,11 @@ async fn case_page(
     response
 }
 
-fn case_view(t: &Ticket, now: chrono::DateTime<Utc>) -> serde_json::Value {
+fn case_view(
+    t: &Ticket,
+    now: chrono::DateTime<Utc>,
+    names: &std::collections::HashMap<String, String>,
+) -> serde_json::Value {
     let fields: Vec<serde_json::Value> = FIELD_LABELS
         .iter()
         .filter_map(|(key, label)| {
@@ -400,7 +432,7 @@ fn case_view(t: &Ticket, now: chrono::DateTime<Utc>) -> serde_json::Value {
         "due_datetime": t.due.to_string(),
         "overdue": t.is_overdue(now),
         "waiting_user": t.status == Status::WaitingUser,
-        "handled_by": t.handled_by,
+        "handled_by": t.handled_by.as_ref().map(|n| names.get(n).unwrap_or(n)),
         "resolution": t.resolution,
         "resolved_at": t.resolved_at.map(crate::local_time::date_time),
         "email": t.fields.get("correo"),

@@ -129,6 +129,7 @@
   const STATUS_LABELS = {
     abierto: 'abierto',
     en_atencion: 'en atención',
+    esperando_usuario: 'en espera de su respuesta',
     en_espera: 'en espera',
     pendiente: 'pendiente',
     resuelto: 'resuelto',
@@ -599,7 +600,9 @@
     const ticket = reply.ticket && typeof reply.ticket === 'object' ? reply.ticket : null;
     if (ticket && ticket.id != null) {
       let line = 'Caso ' + str(ticket.id) + ' — estado: ' + humanStatus(ticket.status);
-      if (ticket.due) line += ' · fecha límite: ' + formatDate(ticket.due);
+      // No deadline runs on a resolved case or one that waits for the user.
+      const running = ticket.status !== 'resuelto' && ticket.status !== 'esperando_usuario';
+      if (ticket.due && running) line += ' · fecha límite: ' + formatDate(ticket.due);
       msg.appendChild(el('p', 'msg-ticket', line));
       showTicket(ticket.id, ticket.status);
     }

@@ -126,6 +126,15 @@ async fn agent_answers_a_case_after_the_user_left_and_the_user_reply_reopens_it(
         page.body.contains("el correo de activación se reenvió"),
         "the reply is not in the case's conversation"
     );
+    // Found however it is typed: the number as "sb 1", a name without accents.
+    let number: u64 = id.trim_start_matches("SB-").parse().unwrap();
+    let by_number = get_as(&server, &cookie, &format!("/agent/tickets?q=sb+{number}")).await;
+    assert!(by_number.body.contains(&format!("data-ticket=\"{id}\"")));
+    let by_name = get_as(&server, &cookie, "/agent/tickets?q=maria+perez").await;
+    assert!(
+        by_name.body.contains(&format!("data-ticket=\"{id}\"")),
+        "accents matter"
+    );
     let waiting = get_as(&server, &cookie, "/agent/tickets?estado=esperando").await;
     assert!(waiting.body.contains(&id), "not under «Esperando usuario»");
     let overdue = get_as(&server, &cookie, "/agent/tickets?estado=vencidos").await;
@@ -248,9 +257,11 @@ async fn case_page_refuses_bad_replies_with_a_reason_and_keeps_the_text() {
     let r = post_form(&server, "secobot_agent=nope", &path, &[("texto", "hola")]).await;
     assert_eq!(r.status, 401);
 
-    // Unknown cases: a Spanish 404 page.
+    // Unknown cases: a Spanish 404 page about cases, with the way back.
     let r = get_as(&server, &cookie, "/agent/tickets/SB-999999").await;
     assert_eq!(r.status, 404);
+    assert!(r.body.contains("Ese caso no existe"), "{}", r.body);
+    assert!(r.body.contains("href=\"/agent/tickets\""), "{}", r.body);
     let r = post_form(
         &server,
         &cookie,
@@ -498,4 +509,123 @@ async fn case_answered_from_another_browser_after_a_verified_lookup() {
     // The next message is an ordinary question again.
     let frames = other.say("¿cómo recupero mi contraseña?").await;
     assert_ne!(source_id(first_bot(&frames)), "", "{}", pretty(&frames));
+}
+
+/// Walks crear-caso from `frames` (the reply that started it) to the summary,
+/// answering like `open_ticket`; returns the steps it was asked.
+async fn steps_to_summary(ws: &mut WsClient, frames: Vec<serde_json::Value>) -> Vec<String> {
+    let mut step = last_bot(&frames).clone();
+    let mut asked = Vec::new();
+    for _ in 0..20 {
+        assert_eq!(flow_id(&step), "crear-caso", "{step}");
+        let name = flow_step(&step).to_owned();
+        asked.push(name.clone());
+        if name == "confirmar" {
+            return asked;
+        }
+        let frames = match step["flow"]["input"].as_str() {
+            Some("email") => ws.say(CASE_EMAIL).await,
+            Some("phone") => ws.say("3001234567").await,
+            Some("document") => ws.say("1020304050").await,
+            Some(_) => ws.say("No carga el botón de enviar la oferta").await,
+            None => {
+                let first = button_values(&step)[0].clone();
+                ws.choose(&first).await
+            }
+        };
+        step = last_bot(&frames).clone();
+    }
+    panic!("no summary within 20 steps: {asked:?}");
+}
+
+#[tokio::test]
+async fn asking_for_a_person_inside_a_flow_is_not_filed_as_the_problem() {
+    let server = TestServer::default_start();
+    let (mut ws, _) = server.fresh().await;
+    let frames = ws.say("no puedo presentar mi oferta en el proceso").await;
+    assert_eq!(
+        flow_id(last_bot(&frames)),
+        "no-puedo-presentar-oferta",
+        "{}",
+        pretty(&frames)
+    );
+    let frames = ws.say("quiero hablar con un asesor").await;
+    let asked = steps_to_summary(&mut ws, frames).await;
+    assert!(
+        asked.iter().any(|s| s == "descripcion"),
+        "the problem was never asked (filed as the request for a person): {asked:?}"
+    );
+}
+
+#[tokio::test]
+async fn second_case_asks_for_the_new_problem_not_the_old_description() {
+    let server = start_with_agents(&[("ana", "agent")], &[]);
+    let (mut ws, _, id) = user_with_ticket(&server, "No puedo firmar el contrato").await;
+    let cookie = login(&server, "ana").await;
+    let r = post_form(
+        &server,
+        &cookie,
+        &format!("/agent/tickets/{id}/resolve"),
+        &[("nota", "Firma habilitada.")],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    ws.recv_until(|f| is_type(f, "ticket") && f["status"] == "resuelto")
+        .await;
+    let frames = ws.escalate(None).await;
+    let asked = steps_to_summary(&mut ws, frames).await;
+    assert!(
+        asked.iter().any(|s| s == "descripcion"),
+        "the old case's description was reused: {asked:?}"
+    );
+    assert!(
+        !asked.iter().any(|s| s == "nombre" || s == "correo"),
+        "personal data known from the first case was asked again: {asked:?}"
+    );
+}
+
+#[tokio::test]
+async fn unanswerable_message_on_an_open_case_says_it_went_to_the_case() {
+    let server = TestServer::default_start();
+    let (mut ws, _, id) = user_with_ticket(&server, "La plataforma no carga").await;
+    let frames = ws.say("zxqv wpoit blorf").await;
+    let reply = last_bot(&frames);
+    let text = reply["text"].as_str().unwrap();
+    assert!(text.contains(&id), "{}", pretty(&frames));
+    assert_ne!(kind(reply), "fallback", "{reply}");
+}
+
+#[tokio::test]
+async fn case_pages_show_agents_by_display_name_not_login() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("data");
+    add_agent(
+        &dir,
+        "atorres",
+        &["--role", "agent", "--display-name", "Ana Torres"],
+    );
+    let server = TestServer::start(Opts {
+        data_dir: Some(dir),
+        ..Opts::default()
+    });
+    let (user, _, id) = user_with_ticket(&server, "No veo el botón de adjuntar").await;
+    user.close().await;
+    let cookie = login(&server, "atorres").await;
+    let r = post_form(
+        &server,
+        &cookie,
+        &format!("/agent/tickets/{id}/reply"),
+        &[("texto", "¿Desde qué navegador entra?")],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = get_as(&server, &cookie, &format!("/agent/tickets/{id}")).await;
+    assert!(
+        page.body.contains("<dt>Asesor</dt><dd>Ana Torres</dd>"),
+        "{}",
+        page.body
+    );
+    let list = get_as(&server, &cookie, "/agent/tickets").await;
+    assert!(list.body.contains("Ana Torres"), "login name on the list");
+    assert!(!list.body.contains(">atorres<"), "login name on the list");
 }
