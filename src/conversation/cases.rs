@@ -55,12 +55,13 @@ impl Hub {
             return Ok(Vec::new());
         };
         let stored = self.store.ticket(&id)?;
+        let transcript = self.transcript_path(&session.id);
         let ctx = mail::MailContext {
             stored_ticket: stored.as_ref(),
             ticket,
             messages,
             user_connected: session.user_tabs.load(Ordering::Relaxed) > 0,
-            session: session.id.as_str(),
+            transcript_path: transcript.as_deref(),
         };
         let mut out = mail::for_commit(&self.render, &self.mail, &ctx, Utc::now());
         for m in &mut out {

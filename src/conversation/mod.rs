@@ -14,6 +14,9 @@ mod rating;
 mod reply;
 mod session;
 mod state;
+pub mod transcript_link;
+
+use transcript_link::TranscriptKeys;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -97,6 +100,9 @@ pub struct Hub {
     smtp_configured: bool,
     /// The data-treatment policy the case form's privacy notice links to.
     privacy_url: String,
+    /// Seals session tokens into transcript links (set by the server from
+    /// the data folder's secret; without it there are no transcript links).
+    transcripts: Option<Arc<TranscriptKeys>>,
 }
 
 impl Hub {
@@ -120,7 +126,26 @@ impl Hub {
             privacy_url: crate::tickets::privacy::DEFAULT_POLICY_URL.to_owned(),
             mail_wake: Arc::new(Notify::new()),
             smtp_configured: false,
+            transcripts: None,
         }
+    }
+
+    /// Sets the keys of transcript links (from the data folder's secret).
+    pub fn with_transcript_keys(mut self, keys: TranscriptKeys) -> Self {
+        self.transcripts = Some(Arc::new(keys));
+        self
+    }
+
+    /// The path of the printable transcript of `id`, which never contains the
+    /// session token (see [`transcript_link`]); `None` without keys.
+    pub fn transcript_path(&self, id: &SessionId) -> Option<String> {
+        let key = self.transcripts.as_ref()?.seal(id)?;
+        Some(format!("/chat/transcript?key={key}"))
+    }
+
+    /// The conversation a transcript key was made for.
+    pub fn transcript_session(&self, key: &str) -> Option<SessionId> {
+        self.transcripts.as_ref()?.open(key)
     }
 
     /// Sets how mail is written, and the bell that wakes the outbox worker.

@@ -44,7 +44,8 @@ pub struct MailContext<'a> {
     pub messages: &'a [Reply],
     /// Whether a user tab of the conversation is open.
     pub user_connected: bool,
-    pub session: &'a str,
+    /// The conversation's printable transcript, a path (`/chat/transcript?key=…`).
+    pub transcript_path: Option<&'a str>,
 }
 
 /// The mail a commit causes: the confirmation when it opens a case, the
@@ -109,8 +110,7 @@ pub fn for_commit(
                 data["resolved_at"] = json!(crate::local_time::date_time(
                     ticket.resolved_at.unwrap_or(now)
                 ));
-                data["transcript_url"] =
-                    json!(settings.link(&format!("/chat/transcript?session={}", ctx.session)));
+                data["transcript_url"] = json!(ctx.transcript_path.map(|p| settings.link(p)));
                 push("caso_resuelto", n, data);
             }
             _ if m.from == Author::Agent && !ctx.user_connected => {

@@ -188,7 +188,15 @@ impl Application {
             )
             .with_mail(mail_settings, mail_wake)
             .with_privacy_url(args.privacy_url.clone())
-            .with_smtp_configured(smtp_configured),
+            .with_smtp_configured(smtp_configured)
+            .with_transcript_keys(
+                crate::conversation::transcript_link::TranscriptKeys::new(
+                    &store
+                        .secret("transcript")
+                        .context("failed to read the transcript links' secret")?,
+                )
+                .context("the crypto library refused the transcript links' key")?,
+            ),
         );
         let agents =
             Agents::start(hub.clone(), args).context("failed to load agents and tickets")?;

@@ -168,6 +168,11 @@ pub enum ServerFrame {
         /// Extension: how many more stored messages follow right after, as
         /// `reply` frames in seq order (replay is paged; 0 when none).
         more: u64,
+        /// Extension: the path of the conversation's printable transcript
+        /// (`/chat/transcript?key=…`; the key is not the session token, so
+        /// the link can be shared without giving the conversation away).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        transcript: Option<String>,
         /// Extension: the conversation's case is resolved and not rated yet,
         /// so the widget asks for a rating (absent when false).
         #[serde(skip_serializing_if = "std::ops::Not::not")]

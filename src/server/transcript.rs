@@ -1,5 +1,6 @@
 //! Printable transcripts of a conversation: the user's own
-//! (`GET /chat/transcript?session=TOKEN`, the session token is the key) and
+//! (`GET /chat/transcript?key=KEY`, a key sealed from the session token, see
+//! `conversation::transcript_link`; the token itself is never in the link) and
 //! an agent's view of a case (`GET /agent/transcript/{ticket}`, behind the
 //! agent login, never needing the user's token).
 //!
@@ -136,13 +137,16 @@ fn internal() -> Response {
         .into_response()
 }
 
-/// `GET /chat/transcript?session=TOKEN`: the user's conversation, printable.
+/// `GET /chat/transcript?key=KEY`: the user's conversation, printable.
 async fn user_transcript(
     State(state): State<AppState>,
     // A map: a missing or repeated parameter is a 404 page, never a bare 400.
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let Some(id) = params.get("session").and_then(|s| SessionId::parse(s)) else {
+    let Some(id) = params
+        .get("key")
+        .and_then(|k| state.hub.transcript_session(k))
+    else {
         return not_found(&state);
     };
     match state.hub.transcript(&id).await {

@@ -476,6 +476,7 @@ impl UserSocket {
             && self.state.hub.rating_due(&opened.session).await;
         let welcome = ServerFrame::Welcome {
             rating_due,
+            transcript: self.state.hub.transcript_path(&opened.session.id),
             session: opened.session.id.to_string(),
             more: opened
                 .last_seq

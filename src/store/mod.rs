@@ -57,6 +57,8 @@ pub enum StoreError {
     },
     #[error("failed to encode a record: {0}")]
     Encode(serde_json::Error),
+    #[error("the system's random generator failed: {0}")]
+    Random(String),
     /// A rewrite of the files (`data delete`) was interrupted and could not
     /// be finished or undone; nothing was opened.
     #[error("an interrupted rewrite of the data folder could not be recovered: {0}")]
@@ -481,6 +483,37 @@ impl Store {
             }
         }
         result
+    }
+
+    /// A 32-byte secret of this data folder named `name`, created at random
+    /// on first use and kept in `meta` (so backups, restores and rewrites keep
+    /// it): the key of transcript links.
+    ///
+    /// # Errors
+    /// On a storage failure, or when the system has no random source.
+    pub fn secret(&self, name: &str) -> Result<[u8; 32]> {
+        let key = format!("secret:{name}");
+        let read = |db: &Db| -> Result<Option<[u8; 32]>> {
+            Ok(db
+                .meta
+                .get(key.as_bytes())?
+                .and_then(|v| <[u8; 32]>::try_from(v.as_ref()).ok()))
+        };
+        if let Some(found) = read(&*self.db()?)? {
+            return Ok(found);
+        }
+        let mut fresh = [0u8; 32];
+        getrandom::fill(&mut fresh).map_err(|e| StoreError::Random(e.to_string()))?;
+        // Two first uses at once: the first write wins, both read it back.
+        self.write(|db| {
+            let _ = db.meta.compare_and_swap(
+                key.as_bytes(),
+                None as Option<&[u8]>,
+                Some(&fresh[..]),
+            )?;
+            Ok(())
+        })?;
+        read(&*self.db()?)?.ok_or_else(|| StoreError::Random("secret not stored".into()))
     }
 
     /// The stored state of a conversation, if it exists.

@@ -64,6 +64,7 @@
     ready: false, // a welcome arrived on the current socket
     stopped: false, // page is being hidden/unloaded: do not reconnect
     session: store.get(KEY_SESSION) || null,
+    transcript: null, // the printable transcript's path, from `welcome`
     askedSession: null, // the session sent in the current hello
     helloRetried: false,
     rendered: new Set(), // seqs already in the DOM
@@ -667,8 +668,9 @@
   }
 
   function showTranscriptLink() {
-    if (!ui.transcript || !state.session) return;
-    ui.transcript.setAttribute('href', '/chat/transcript?session=' + encodeURIComponent(state.session));
+    // The server's link: a sealed key, never the session token itself.
+    if (!ui.transcript || !state.session || !state.transcript) return;
+    ui.transcript.setAttribute('href', state.transcript);
     ui.transcript.hidden = false;
   }
 
@@ -1041,6 +1043,9 @@
     if (session) {
       state.session = session;
       store.set(KEY_SESSION, session);
+    }
+    if (typeof frame.transcript === 'string' && frame.transcript.startsWith('/chat/transcript')) {
+      state.transcript = frame.transcript;
     }
     if (fresh && !history.some((r) => r && r.kind === 'notice')) {
       addLocalNotice('Comenzamos una conversación nueva.');

@@ -803,7 +803,15 @@ async fn browser_widget_transcript_link_opens_a_printable_page() {
         )
         .await;
     let href = href.as_str().unwrap().to_owned();
-    assert!(href.starts_with("/chat/transcript?session="), "{href}");
+    assert!(href.starts_with("/chat/transcript?key="), "{href}");
+    let session = browser
+        .js("return localStorage.getItem('secobot.session');")
+        .await;
+    let session = session.as_str().unwrap_or("");
+    assert!(
+        !session.is_empty() && !href.contains(session),
+        "the transcript link carries the session token: {href}"
+    );
     browser.goto(&format!("{}{href}", server.http_url)).await;
     let text = browser.js("return document.body.innerText;").await;
     let text = text.as_str().unwrap();

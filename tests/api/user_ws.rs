@@ -700,11 +700,12 @@ async fn transcript_is_private_printable_and_in_bogota_time() {
     let server = start_with_agents(&[("ana", "agent")], &[]);
     let (user, session, ticket) = user_with_ticket(&server, "No puedo cargar la factura").await;
     user.close().await;
-    let page = http_get(
-        &server.http_url,
-        &format!("/chat/transcript?session={session}"),
-    )
-    .await;
+    // The link the widget gets in `welcome`.
+    let mut again = server.connect().await;
+    let welcome = again.hello(Some(&session), None).await;
+    let link = welcome["transcript"].as_str().unwrap().to_owned();
+    assert!(link.starts_with("/chat/transcript?key="), "{link}");
+    let page = http_get(&server.http_url, &link).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert_eq!(page.header("cache-control"), Some("no-store"));
     assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
@@ -718,11 +719,16 @@ async fn transcript_is_private_printable_and_in_bogota_time() {
         "no Bogotá date in the transcript"
     );
 
-    // An unknown or missing token: the Spanish 404 page, still not cached.
+    // An unknown or missing key, or the session token itself: the Spanish
+    // 404 page, still not cached.
+    let by_token = format!("/chat/transcript?session={session}");
+    let token_as_key = format!("/chat/transcript?key={session}");
     for path in [
-        "/chat/transcript?session=AAAAAAAAAAAAAAAAAAAAAA",
+        "/chat/transcript?key=AAAAAAAAAAAAAAAAAAAAAA",
         "/chat/transcript",
-        "/chat/transcript?session=../../etc",
+        "/chat/transcript?key=../../etc",
+        by_token.as_str(),
+        token_as_key.as_str(),
     ] {
         let r = http_get(&server.http_url, path).await;
         assert_eq!(r.status, 404, "{path}");
@@ -817,4 +823,33 @@ async fn every_page_links_the_favicon_and_it_is_served() {
     let icon = http_get(&server.http_url, "/assets/favicon.svg").await;
     assert_eq!(icon.status, 200);
     assert_eq!(icon.header("content-type"), Some("image/svg+xml"));
+}
+
+#[tokio::test]
+async fn transcript_link_cannot_take_over_the_conversation() {
+    let server = TestServer::default_start();
+    let (mut ws, _) = server.fresh().await;
+    let session = ws.session.clone().unwrap();
+    ws.say("olvidé mi contraseña").await;
+    let mut again = server.connect().await;
+    let welcome = again.hello(Some(&session), None).await;
+    let link = welcome["transcript"].as_str().unwrap().to_owned();
+    assert!(!link.contains(&session), "{link}");
+    let key = link.trim_start_matches("/chat/transcript?key=").to_owned();
+    // Whoever has the forwarded link cannot resume the conversation with it.
+    let mut stranger = server.connect().await;
+    let theirs = stranger.hello(Some(&key), None).await;
+    assert_ne!(theirs["session"], session.as_str(), "{theirs}");
+    assert!(
+        !theirs["history"]
+            .to_string()
+            .contains("olvidé mi contraseña"),
+        "{theirs}"
+    );
+    // The link survives a restart (the key's secret is in the data folder).
+    let mut server = server;
+    server.restart();
+    let page = http_get(&server.http_url, &link).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("olvidé mi contraseña"));
 }
