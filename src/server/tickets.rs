@@ -378,6 +378,7 @@ async fn case_page(
     let connected = session
         .as_ref()
         .is_some_and(|s| state.hub.user_connected(s));
+    let conversation_gone = messages.is_none();
     let now = Utc::now();
     let mut response = render_page(
         state,
@@ -389,13 +390,17 @@ async fn case_page(
             "supervisor": account.role == crate::agents::Role::Supervisor,
             "case": case_view(&ticket, now, &display_names(state)),
             "open": ticket.status != Status::Resolved,
-            "conversation_gone": messages.is_none(),
+            "conversation_gone": conversation_gone,
             "messages": messages.unwrap_or_default().into_iter().map(|m| line(m, true)).collect::<Vec<_>>(),
             "connected": connected,
             "smtp": state.hub.smtp_configured(),
             "max_chars": crate::agents::MAX_REPLY_CHARS,
             "notice": outcome.notice,
             "error": outcome.error,
+            // Shown beside the form it is about, when that form is shown.
+            "error_on_resolve": !outcome.note_text.is_empty()
+                && ticket.status != Status::Resolved
+                && !conversation_gone,
             "reply_text": outcome.reply_text,
             "note_text": outcome.note_text,
         }),

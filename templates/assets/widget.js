@@ -276,6 +276,12 @@
     }, ALERT_MS);
   }
 
+  function clearAlert() {
+    if (!ui.alert) return;
+    window.clearTimeout(state.alertTimer);
+    ui.alert.textContent = '';
+  }
+
   function offlineAlert() {
     showAlert('Sin conexión. Espere a que se restablezca para continuar.');
   }
@@ -848,6 +854,7 @@
   }
 
   function onRated(frame) {
+    clearAlert(); // "Elija una calificación…" is answered now
     const score = Number(frame.score);
     closeRating('Gracias por calificar la atención' + (score >= 1 && score <= 5 ? ' (' + score + ' de 5).' : '.'));
   }

@@ -301,6 +301,14 @@ async fn case_page_refuses_bad_replies_with_a_reason_and_keeps_the_text() {
     assert_eq!(r.status, 409);
     assert!(r.body.contains("Otro asesor"), "{}", r.body);
     assert!(r.body.contains("Resuelto"), "the note was lost");
+    // The reason sits beside the resolve form, not above the reply form.
+    let reason = r.body.find("Otro asesor").unwrap();
+    let resolve_form = r.body.find("id=\"case-resolve\"").unwrap();
+    let reply_form = r.body.find("id=\"case-reply\"").unwrap();
+    assert!(
+        reply_form < reason && reason < resolve_form,
+        "the reason is far from its form"
+    );
 }
 
 #[tokio::test]
