@@ -50,13 +50,7 @@ async fn console_claim(b: &Browser, id: &str) {
 
 /// Opens the widget on the conversation `session` (as the same user's browser).
 async fn widget_on(b: &Browser, server: &TestServer, session: &str) {
-    b.goto(&format!("{}/", server.http_url)).await;
-    b.js(&format!(
-        "localStorage.setItem('secobot.session', {}); return true;",
-        json!(session)
-    ))
-    .await;
-    b.goto(&format!("{}/", server.http_url)).await;
+    b.adopt_session(&server.http_url, session).await;
     b.wait_js(
         "the widget resumes the conversation",
         "(document.querySelector('#chat-status')||{}).textContent === 'Conectado' && document.querySelectorAll('#chat-log .msg').length > 3",

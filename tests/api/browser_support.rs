@@ -218,6 +218,20 @@ impl Browser {
             .expect("switch_to_window");
     }
 
+    /// Opens the widget at `base` on conversation `session`, as the same
+    /// user's browser would. The token is stored from a same-origin page
+    /// without the widget (`/healthz`), so no widget of this browser can race
+    /// it by storing a fresh conversation of its own first.
+    pub async fn adopt_session(&self, base: &str, session: &str) {
+        self.goto(&format!("{base}/healthz")).await;
+        self.js(&format!(
+            "localStorage.setItem('secobot.session', {}); return true;",
+            serde_json::json!(session)
+        ))
+        .await;
+        self.goto(&format!("{base}/")).await;
+    }
+
     pub async fn click(&self, css: &str) {
         self.c()
             .find(Locator::Css(css))

@@ -226,14 +226,7 @@ async fn browser_widget_page_grows_into_grey_space_document_stays_the_viewport()
     let browser = Browser::start().await;
     for (width, height) in [(390, 844), (1280, 800)] {
         set_viewport(&browser, width, height).await;
-        browser.goto(&format!("{}/", server.http_url)).await;
-        browser
-            .js(&format!(
-                "localStorage.setItem('secobot.session', {}); return true;",
-                json!(session)
-            ))
-            .await;
-        browser.c().refresh().await.unwrap();
+        browser.adopt_session(&server.http_url, &session).await;
         wait_connected(&browser).await;
         browser
             .wait_js(
@@ -500,14 +493,7 @@ async fn browser_widget_message_to_an_agent_stays_sending_now_confirmed_by_its_s
     assert!(is_type(&claimed, "claimed"), "{claimed}");
 
     let browser = Browser::start().await;
-    browser.goto(&format!("{}/", server.http_url)).await;
-    browser
-        .js(&format!(
-            "localStorage.setItem('secobot.session', {}); return true;",
-            json!(session)
-        ))
-        .await;
-    browser.c().refresh().await.unwrap();
+    browser.adopt_session(&server.http_url, &session).await;
     wait_connected(&browser).await;
     // To the agent: nobody answers at once; the message is confirmed anyway.
     browser
@@ -708,14 +694,7 @@ async fn browser_widget_rating_after_an_agent_resolves() {
     let (user, session, ticket) = user_with_ticket(&server, "No puedo cargar la factura").await;
     user.close().await;
     let browser = Browser::start().await;
-    browser.goto(&format!("{}/", server.http_url)).await;
-    browser
-        .js(&format!(
-            "localStorage.setItem('secobot.session', {}); return true;",
-            json!(session)
-        ))
-        .await;
-    browser.c().refresh().await.unwrap();
+    browser.adopt_session(&server.http_url, &session).await;
     wait_connected(&browser).await;
     let (mut agent, _) = agent_console(&server, "sara").await;
     assert!(is_type(&claim(&mut agent, &session).await, "claimed"));
