@@ -565,6 +565,7 @@
     if (!Number.isSafeInteger(seq) || seq < 0) return null;
     if (state.rendered.has(seq)) return null;
 
+    if (live && seq > 0) rememberSession();
     const from = token(reply.from, 'bot');
     if (from === 'user' && adoptOwn(reply, seq)) return null;
     const kind = token(reply.kind, 'notice');
@@ -722,7 +723,15 @@
   }
 
   /** `ack`: the server stored this tab's message with `seq`. */
+  /** Keeps this conversation's token for the next visit (it is stored now). */
+  function rememberSession() {
+    if (state.session && store.get(KEY_SESSION) !== state.session) {
+      store.set(KEY_SESSION, state.session);
+    }
+  }
+
   function onAck(frame) {
+    rememberSession();
     const seq = Number(frame.seq);
     const i = state.pending.findIndex((p) => p.id === frame.client_id);
     if (i < 0 || !Number.isSafeInteger(seq)) return;
@@ -1049,7 +1058,12 @@
     if (fresh && (state.rendered.size || ui.log.childElementCount)) resetConversation();
     if (session) {
       state.session = session;
-      store.set(KEY_SESSION, session);
+      // Kept across visits only once something of it is stored (the first
+      // ack or reply does it): a visitor who never wrote is not told next
+      // time that their conversation was lost. A new conversation replaces
+      // a token the server no longer knows.
+      if (frame.resumed === true) rememberSession();
+      else store.remove(KEY_SESSION);
     }
     if (typeof frame.transcript === 'string' && frame.transcript.startsWith('/chat/transcript')) {
       state.transcript = frame.transcript;

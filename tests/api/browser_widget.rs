@@ -1094,3 +1094,43 @@ async fn browser_widget_header_says_whether_agents_are_available() {
     assert!(violations.is_empty(), "{}", violations.join("\n"));
     browser.close().await;
 }
+
+#[tokio::test]
+async fn browser_widget_visitor_who_never_wrote_is_not_told_their_conversation_was_lost() {
+    let server = TestServer::default_start();
+    let browser = Browser::start().await;
+    open_widget(&server, &browser).await;
+    // Came, read the greeting, left; comes back later.
+    browser.goto(&format!("{}/healthz", server.http_url)).await;
+    open_widget(&server, &browser).await;
+    let log = browser
+        .js("return document.querySelector('#chat-log').innerText;")
+        .await;
+    assert!(
+        !log.as_str()
+            .unwrap_or("")
+            .contains("No encontramos su conversación"),
+        "a visitor who never wrote was told their conversation was lost:\n{log}"
+    );
+    // Once they write, the conversation is kept for their next visit.
+    ask(&browser, "olvidé mi contraseña").await;
+    browser.goto(&format!("{}/healthz", server.http_url)).await;
+    open_widget(&server, &browser).await;
+    browser
+        .wait_js(
+            "the conversation resumed",
+            "document.querySelector('#chat-log').innerText.includes('olvidé mi contraseña')",
+            WAIT,
+        )
+        .await;
+    let log = browser
+        .js("return document.querySelector('#chat-log').innerText;")
+        .await;
+    assert!(
+        !log.as_str()
+            .unwrap_or("")
+            .contains("No encontramos su conversación"),
+        "{log}"
+    );
+    browser.close().await;
+}
