@@ -49,7 +49,7 @@ cargo clippy --all-targets --quiet -- -D warnings
 echo "==> tests"
 # Two test threads: every integration test starts its own server (and some a browser).
 # Benchmarks are type-checked by clippy above and run with `cargo bench`.
-cargo test --lib --bins --tests -- --test-threads=2
+cargo test --workspace --lib --bins --tests -- --test-threads=2
 echo "==> secobot check on the bundled knowledge"
 cargo run --quiet -- check --knowledge knowledge
 echo "all tests passed"

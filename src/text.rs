@@ -43,7 +43,7 @@ pub fn normalize(input: &str) -> String {
             {
                 kept.push(c)
             }
-            c if c.is_control() || is_format(c) => {}
+            c if c.is_control() || is_invisible(c) => {}
             c if c != ' ' && is_space(c) => kept.push(' '),
             c => kept.push(c),
         }
@@ -57,39 +57,7 @@ pub fn normalize(input: &str) -> String {
 
 /// A character that prints nothing or reorders what follows (format
 /// characters: bidi overrides, zero-width spaces…).
-pub fn is_invisible(c: char) -> bool {
-    is_format(c)
-}
-
-/// Unicode general category Cf (format), plus the variation selectors'
-/// invisible neighbours people paste by accident. The table is small and
-/// stable; `unicode-normalization` does not expose categories.
-fn is_format(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00AD}'
-            | '\u{0600}'..='\u{0605}'
-            | '\u{061C}'
-            | '\u{06DD}'
-            | '\u{070F}'
-            | '\u{0890}'..='\u{0891}'
-            | '\u{08E2}'
-            | '\u{180E}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{206F}'
-            | '\u{FEFF}'
-            | '\u{FFF9}'..='\u{FFFB}'
-            | '\u{110BD}'
-            | '\u{110CD}'
-            | '\u{13430}'..='\u{1343F}'
-            | '\u{1BCA0}'..='\u{1BCA3}'
-            | '\u{1D173}'..='\u{1D17A}'
-            | '\u{E0001}'
-            | '\u{E0020}'..='\u{E007F}'
-    )
-}
+pub use secobot_textcat::is_invisible;
 
 /// Spaces other than the plain one (no-break, thin, ideographic…).
 fn is_space(c: char) -> bool {

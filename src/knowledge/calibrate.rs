@@ -106,6 +106,7 @@ pub fn calibrate(dir: &Path) -> Result<Vec<Calibration>, Problems> {
                 ngram,
                 bm25,
                 centroid,
+                model: super::FUSION.model,
             })
         })
     });

@@ -51,13 +51,22 @@ impl Knowledge {
         let w = FUSION;
         let _ = writeln!(
             out,
-            "Candidatos (confianza = {:.2} × léxica × (1 − {:.2} + {:.2} × BM25/BM25 del mejor) + {:.2} × n-gramas, donde n-gramas = {:.2} × frase más cercana + {:.2} × centroide del tema):",
+            "Candidatos (similitud = {:.2} × léxica × (1 − {:.2} + {:.2} × BM25/BM25 del mejor) + {:.2} × n-gramas, donde n-gramas = {:.2} × frase más cercana + {:.2} × centroide del tema; {}):",
             1.0 - w.ngram,
             w.bm25,
             w.bm25,
             w.ngram,
             1.0 - w.centroid,
-            w.centroid
+            w.centroid,
+            if self.has_model() {
+                format!(
+                    "confianza = {:.2} × similitud + {:.2} × √(probabilidad del clasificador)",
+                    1.0 - w.model,
+                    w.model
+                )
+            } else {
+                "confianza = similitud: esta carpeta no tiene clasificador".to_owned()
+            }
         );
         for (i, h) in hits.iter().take(5).enumerate() {
             let name = match h.target {
@@ -70,12 +79,13 @@ impl Knowledge {
             let matched = index.matched_terms(h.target, &terms);
             let _ = writeln!(
                 out,
-                "  {}. {name}: {:.3} (léxica {:.3}, frase más cercana {:.3}, centroide {:.3}, BM25 {:.1}; términos en común: {})",
+                "  {}. {name}: {:.3} (léxica {:.3}, frase más cercana {:.3}, centroide {:.3}, clasificador {}, BM25 {:.1}; términos en común: {})",
                 i + 1,
                 h.confidence,
                 h.lexical,
                 h.ngram,
                 h.centroid,
+                h.model.map_or("—".to_owned(), |p| format!("{p:.3}")),
                 h.bm25,
                 if matched.is_empty() {
                     "ninguno".to_owned()

@@ -67,6 +67,9 @@ pub struct Hit {
     pub ngram: f32,
     /// The character n-gram cosine with the centroid of all phrasings, 0..1.
     pub centroid: f32,
+    /// The folder's classifier's probability for this target, 0..1 (`None`
+    /// when the snapshot has no classifier).
+    pub model: Option<f32>,
     /// tantivy's BM25 score, for diagnostics.
     pub bm25: f32,
 }
@@ -384,6 +387,7 @@ impl SearchIndex {
                     lexical: confidence,
                     ngram: 0.0,
                     centroid: 0.0,
+                    model: None,
                     bm25,
                 })
             })
@@ -394,6 +398,21 @@ impl SearchIndex {
                 .then(b.bm25.total_cmp(&a.bm25))
         });
         hits
+    }
+
+    /// Whether the folder's classifier may weigh in on a query of these terms.
+    /// It reads characters, not words: it cannot tell a query of generic
+    /// words alone ("no me deja", "tengo un problema") from a topic's phrasing
+    /// that contains them, nor see a negation's scope ("no pedí recuperar la
+    /// contraseña" is about an unrequested e-mail, not a forgotten password).
+    /// For those, word-level evidence decides alone.
+    pub fn classifier_applies(&self, terms: &[String]) -> bool {
+        let known = |t: &String| self.weight(t).0.is_some();
+        let specific = terms
+            .iter()
+            .any(|t| known(t) && !self.analyzer.is_generic(t));
+        let negation = terms.iter().any(|t| t.starts_with("no_") && known(t));
+        specific && !negation
     }
 
     fn candidates(&self, terms: &[String]) -> tantivy::Result<Vec<(f32, usize)>> {

@@ -6,12 +6,10 @@
 
 pub mod analyzer;
 pub mod calibrate;
-pub mod classifier;
 mod decide;
 mod explain;
 pub mod index;
 pub mod loader;
-pub mod ngram;
 pub mod reload;
 pub mod synthetic;
 
@@ -30,6 +28,9 @@ pub use loader::{Canned, Entry, EntryKind};
 use crate::flows::FlowDef;
 use crate::problem::{Problem, Problems};
 use index::{SearchIndex, TargetText};
+pub use secobot_textcat::{classifier, ngram};
+
+use classifier::Classifier;
 use ngram::NgramIndex;
 
 /// The escalation flow: `escalate` frames and requests for a person start it.
@@ -42,6 +43,13 @@ const NGRAM_WEIGHT: f32 = 0.4;
 const BM25_DISCOUNT: f32 = 0.7;
 /// See [`Fusion::centroid`].
 const CENTROID_SHARE: f32 = 1.0;
+/// See [`Fusion::model`].
+const MODEL_WEIGHT: f32 = 0.35;
+/// Above this many targets (entries, flows and out-of-scope phrases) no
+/// classifier is trained: its weights are features × targets floats, which
+/// for a 10,000-entry folder would be gigabytes, and its training seconds.
+/// Such a folder is ranked by the other evidence alone.
+pub const MODEL_MAX_TARGETS: usize = 2_000;
 /// Lowest n-gram similarity that makes a target a candidate on its own.
 const NGRAM_CANDIDATE: f32 = 0.3;
 
@@ -56,6 +64,12 @@ pub struct Fusion {
     /// Share of the centroid cosine in the n-gram part (the rest: the
     /// nearest phrasing's cosine).
     pub centroid: f32,
+    /// Share of the folder's classifier (logistic regression over character
+    /// n-grams, trained at load on the same phrasings): the square root of its
+    /// probability for the target. It weighs which n-grams tell targets
+    /// apart, which the similarities cannot; the root keeps a probability
+    /// spread over two close targets from sinking both.
+    pub model: f32,
 }
 
 /// The calibrated weights (see docs/knowledge.md, "Calibración").
@@ -63,6 +77,7 @@ pub const FUSION: Fusion = Fusion {
     ngram: NGRAM_WEIGHT,
     bm25: BM25_DISCOUNT,
     centroid: CENTROID_SHARE,
+    model: MODEL_WEIGHT,
 };
 
 /// The confidence decisions use: word-level evidence (synonyms, negation,
@@ -77,7 +92,11 @@ pub const FUSION: Fusion = Fusion {
 pub fn fuse_with(hit: &Hit, bm25_share: f32, w: Fusion) -> f32 {
     let lexical = hit.lexical * (1.0 - w.bm25 + w.bm25 * bm25_share.clamp(0.0, 1.0));
     let ngram = (1.0 - w.centroid) * hit.ngram + w.centroid * hit.centroid;
-    ((1.0 - w.ngram) * lexical + w.ngram * ngram).clamp(0.0, 1.0)
+    let similarity = ((1.0 - w.ngram) * lexical + w.ngram * ngram).clamp(0.0, 1.0);
+    match hit.model {
+        Some(p) => ((1.0 - w.model) * similarity + w.model * p.max(0.0).sqrt()).clamp(0.0, 1.0),
+        None => similarity,
+    }
 }
 
 /// Sets every hit's fused confidence with weights `w` and sorts them, best first.
@@ -164,6 +183,10 @@ pub struct Knowledge {
     index: SearchIndex,
     /// Character n-gram nearest phrasings, by the same target ordinals as `index`.
     ngram: NgramIndex,
+    /// Logistic regression over the same targets (by ordinal), trained on the
+    /// folder's titles and phrasings; `None` in baseline mode and above
+    /// [`MODEL_MAX_TARGETS`].
+    model: Option<Classifier>,
     thresholds: Thresholds,
     /// Decisions for questions already seen by this snapshot: during an outage
     /// thousands ask the same few things. A reload brings a fresh, empty cache.
@@ -228,11 +251,24 @@ impl Knowledge {
             })
             .collect();
         // The two indexes are independent: build them side by side.
-        let (index, ngram) = std::thread::scope(|scope| {
-            let ngram = scope.spawn(|| NgramIndex::build(&phrasings));
+        let examples: Vec<(&str, usize)> = phrasings
+            .iter()
+            .enumerate()
+            .flat_map(|(o, ps)| ps.iter().map(move |p| (*p, o)))
+            .collect();
+        let (index, ngram, model) = std::thread::scope(|scope| {
+            let ngram = scope.spawn(|| NgramIndex::build(&phrasings, analyzer::is_stop_word));
+            let model = scope.spawn(|| {
+                (mode == Mode::Spanish && phrasings.len() <= MODEL_MAX_TARGETS)
+                    .then(|| Classifier::fit_only(&examples, phrasings.len()))
+            });
             let index = SearchIndex::build(analyzer, &texts, &synonym_words);
-            (index, ngram.join())
+            (index, ngram.join(), model.join())
         });
+        let model = match model {
+            Ok(m) => m,
+            Err(p) => std::panic::resume_unwind(p),
+        };
         let index = index.map_err(|e| Problems(vec![Problem::new(dir, 0, e.to_string())]))?;
         let ngram = match ngram {
             Ok(n) => n,
@@ -258,6 +294,7 @@ impl Knowledge {
             by_id,
             index,
             ngram,
+            model,
             thresholds,
             decisions: Mutex::new(HashMap::new()),
         })
@@ -330,6 +367,16 @@ impl Knowledge {
             return hits;
         }
         let similarities = self.ngram.similarities(text);
+        let probabilities = self
+            .model
+            .as_ref()
+            .filter(|_| self.index.classifier_applies(&terms))
+            .map(|m| m.probabilities_of(text));
+        let probability = |o: usize| {
+            probabilities
+                .as_ref()
+                .map(|p| p.get(o).copied().unwrap_or(0.0))
+        };
         let mut seen = vec![false; similarities.len()];
         for hit in &mut hits {
             let o = self.ordinal(hit.target);
@@ -337,6 +384,7 @@ impl Knowledge {
             let similarity = similarities.get(o).copied().unwrap_or_default();
             hit.ngram = similarity.nearest;
             hit.centroid = similarity.centroid;
+            hit.model = probability(o);
         }
         for (o, similarity) in similarities.iter().enumerate() {
             if !seen[o] && similarity.best() >= NGRAM_CANDIDATE {
@@ -346,6 +394,7 @@ impl Knowledge {
                     lexical: 0.0,
                     ngram: similarity.nearest,
                     centroid: similarity.centroid,
+                    model: probability(o),
                     bm25: 0.0,
                 });
             }
@@ -353,6 +402,11 @@ impl Knowledge {
         fuse_and_rank(&mut hits, FUSION);
         out_of_scope_first(&mut hits, &self.index.out_of_scope_matches_terms(&terms));
         hits
+    }
+
+    /// Whether this snapshot ranks with a classifier (see [`MODEL_MAX_TARGETS`]).
+    pub fn has_model(&self) -> bool {
+        self.model.is_some()
     }
 
     /// See [`index::SearchIndex::out_of_scope_matches`].

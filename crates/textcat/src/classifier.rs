@@ -1,18 +1,19 @@
-//! The n-gram peer: multinomial logistic regression over character n-gram
-//! TF-IDF vectors, with a refusal threshold chosen by k-fold cross-validation
-//! on the folder's own phrasings.
+//! Multinomial logistic regression over character n-gram TF-IDF vectors.
 //!
-//! This is what a data scientist builds in an afternoon
-//! (`TfidfVectorizer(analyzer="char_wb", ngram_range=(2,5))` +
-//! `LogisticRegression`), rebuilt in Rust so `secobot eval --baseline ngram`
-//! scores it on the same folder and rows as secobot, in the same run. It is a
-//! yardstick, not part of the server's answers.
+//! Two users:
+//! - the n-gram peer of `secobot eval --baseline ngram`: what a data
+//!   scientist builds in an afternoon (`TfidfVectorizer(analyzer="char_wb",
+//!   ngram_range=(2,5))` + `LogisticRegression`), with a refusal threshold
+//!   chosen by k-fold cross-validation on the folder's own phrasings
+//!   ([`Classifier::train`]);
+//! - secobot's own ranking, which blends its probabilities with the word-level
+//!   and similarity evidence ([`Classifier::fit_only`], no threshold).
 //!
 //! The model is trained with plain SGD on sparse vectors: linfa-logistic and
 //! smartcore take dense matrices, which for ~30,000 n-gram features and ~100
 //! classes means gigabytes and minutes instead of a second.
 
-use super::ngram::{SparseVec, Vectorizer};
+use crate::ngram::{SparseVec, Vectorizer};
 
 /// Training settings: enough epochs for the loss to settle on ~2,000
 /// phrasings; L2 as scikit-learn's default `C=1.0` roughly amounts to.
@@ -47,6 +48,17 @@ impl Classifier {
         let mut model = fit(examples, classes);
         model.threshold = threshold;
         model
+    }
+
+    /// Trains without choosing a refusal threshold, for a caller that decides
+    /// with its own (secobot's ranking): one fit instead of `FOLDS + 1`.
+    pub fn fit_only(examples: &[(&str, usize)], classes: usize) -> Self {
+        fit(examples, classes)
+    }
+
+    /// Every class's probability for `text`, by class index.
+    pub fn probabilities_of(&self, text: &str) -> Vec<f32> {
+        self.probabilities(&self.vectorizer.transform(text))
     }
 
     /// The most probable class of `text`.
@@ -95,7 +107,7 @@ fn softmax(z: &mut [f32]) {
 /// the touched rows.
 fn fit(examples: &[(&str, usize)], classes: usize) -> Classifier {
     let texts: Vec<&str> = examples.iter().map(|(t, _)| *t).collect();
-    let (vectorizer, xs) = Vectorizer::fit_transform(&texts, false);
+    let (vectorizer, xs) = Vectorizer::fit_transform(&texts, None);
     let c = classes.max(1);
     let mut model = Classifier {
         weights: vec![0.0; vectorizer.len() * c],

@@ -6,7 +6,7 @@
 //! words glued or split by a phone keyboard. Two users of them:
 //! - [`NgramIndex`]: nearest phrasing by cosine, a second opinion beside the
 //!   word-level confidence in secobot's own ranking;
-//! - [`super::classifier`]: the logistic-regression peer of `eval --baseline ngram`.
+//! - [`crate::classifier`]: logistic regression over the same vectors.
 
 use std::collections::HashMap;
 
@@ -26,7 +26,7 @@ pub type SparseVec = Vec<(u32, f32)>;
 pub fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.nfd() {
-        if is_combining_mark(c) || crate::text::is_invisible(c) {
+        if is_combining_mark(c) || crate::is_invisible(c) {
             continue;
         }
         if c.is_alphanumeric() {
@@ -107,23 +107,26 @@ fn counts(text: &str, skip: &dyn Fn(&str) -> bool) -> GramMap<u32> {
 pub struct Vectorizer {
     ids: GramMap<u32>,
     idf: Vec<f32>,
-    skip_stop_words: bool,
+    stop_words: Option<StopWords>,
 }
 
+/// Tells whether a (normalised) word is a stop word, which gives no n-grams.
+pub type StopWords = fn(&str) -> bool;
+
 impl Vectorizer {
-    /// Learns the vocabulary and idf of `texts`. With `skip_stop_words`, Spanish
-    /// stop words give no n-grams (secobot's index); without, every word does
-    /// (the peer, as a data scientist would build it).
-    pub fn fit(texts: &[&str], skip_stop_words: bool) -> Self {
-        Self::fit_transform(texts, skip_stop_words).0
+    /// Learns the vocabulary and idf of `texts`. With `stop_words`, those words
+    /// give no n-grams (secobot's index); without, every word does (the peer,
+    /// as a data scientist would build it).
+    pub fn fit(texts: &[&str], stop_words: Option<StopWords>) -> Self {
+        Self::fit_transform(texts, stop_words).0
     }
 
     /// [`Vectorizer::fit`], and the vectors of the same `texts`, from one
     /// n-gram pass over them (a reload would otherwise count every n-gram twice).
-    pub fn fit_transform(texts: &[&str], skip_stop_words: bool) -> (Self, Vec<SparseVec>) {
+    pub fn fit_transform(texts: &[&str], stop_words: Option<StopWords>) -> (Self, Vec<SparseVec>) {
         let mut ids: GramMap<u32> = GramMap::default();
         let mut df: Vec<u32> = Vec::new();
-        let skip = skipper(skip_stop_words);
+        let skip = skipper(stop_words);
         let counted: Vec<Vec<(u32, u32)>> = texts
             .iter()
             .map(|text| {
@@ -154,7 +157,7 @@ impl Vectorizer {
             Vectorizer {
                 ids,
                 idf,
-                skip_stop_words,
+                stop_words,
             },
             vectors,
         )
@@ -171,7 +174,7 @@ impl Vectorizer {
 
     /// The text's vector; n-grams never seen in training are dropped.
     pub fn transform(&self, text: &str) -> SparseVec {
-        let skip = skipper(self.skip_stop_words);
+        let skip = skipper(self.stop_words);
         let known = counts(text, &skip)
             .into_iter()
             .filter_map(|(g, c)| Some((*self.ids.get(&g)?, c)));
@@ -194,8 +197,8 @@ fn weigh(counts: impl Iterator<Item = (u32, u32)>, idf: &[f32]) -> SparseVec {
     v
 }
 
-fn skipper(skip_stop_words: bool) -> impl Fn(&str) -> bool {
-    move |w: &str| skip_stop_words && super::analyzer::is_stop_word(w)
+fn skipper(stop_words: Option<StopWords>) -> impl Fn(&str) -> bool {
+    move |w: &str| stop_words.is_some_and(|is_stop| is_stop(w))
 }
 
 /// Nearest phrasing by cosine over character n-grams, per target.
@@ -212,10 +215,11 @@ pub struct NgramIndex {
 }
 
 impl NgramIndex {
-    /// Indexes `phrasings[t]`, the texts of target ordinal `t`.
-    pub fn build(phrasings: &[Vec<&str>]) -> Self {
+    /// Indexes `phrasings[t]`, the texts of target ordinal `t`; `stop_words`
+    /// give no n-grams.
+    pub fn build(phrasings: &[Vec<&str>], stop_words: StopWords) -> Self {
         let all: Vec<&str> = phrasings.iter().flatten().copied().collect();
-        let (vectorizer, vectors) = Vectorizer::fit_transform(&all, true);
+        let (vectorizer, vectors) = Vectorizer::fit_transform(&all, Some(stop_words));
         let mut vectors = vectors.into_iter();
         let mut postings: Vec<Vec<(u32, f32)>> = vec![Vec::new(); vectorizer.len()];
         let mut centroids: Vec<Vec<(u32, f32)>> = vec![Vec::new(); vectorizer.len()];
@@ -309,10 +313,13 @@ mod tests {
 
     #[test]
     fn nearest_phrasing_survives_typos_at_the_first_letter() {
-        let index = NgramIndex::build(&[
-            vec!["cómo cambio la clave", "cambiar la contraseña"],
-            vec!["cómo cargo la factura", "subir cuenta de cobro"],
-        ]);
+        let index = NgramIndex::build(
+            &[
+                vec!["cómo cambio la clave", "cambiar la contraseña"],
+                vec!["cómo cargo la factura", "subir cuenta de cobro"],
+            ],
+            |w| w == "la",
+        );
         for (q, want) in [
             ("komo kambio la klave", 0),
             ("cargar factuta", 1),
@@ -326,7 +333,7 @@ mod tests {
 
     #[test]
     fn unknown_text_is_far_from_everything() {
-        let index = NgramIndex::build(&[vec!["cómo cambio la clave"]]);
+        let index = NgramIndex::build(&[vec!["cómo cambio la clave"]], |_| false);
         assert_eq!(index.similarities("🙂🙂 ???")[0].best(), 0.0);
         assert_eq!(index.similarities("")[0].best(), 0.0);
     }
