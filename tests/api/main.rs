@@ -21,4 +21,5 @@ mod kb;
 mod knowledge_files;
 mod mail;
 mod operations;
+mod store_records;
 mod user_ws;
