@@ -1,6 +1,7 @@
-//! The records the store persists, as the store's own types, so that `store`
-//! depends on no module above it (`conversation` depends on `store`, never the
-//! reverse) and a second backend can be written against these types alone.
+//! The conversation records the store persists, as the store's own types, so
+//! that `conversation` depends on `store` and never the reverse, and a second
+//! backend can be written against these types alone. (Tickets are still
+//! stored as `tickets::Ticket`, a plain value type that imports nothing above.)
 //!
 //! Their serde shapes are the disk format: a field renamed here changes what
 //! every data folder holds, so they only change with a migration. The shapes
