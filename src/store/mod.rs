@@ -9,6 +9,10 @@
 //! - trees `outbox`, `mail_sent`, `mail_failed`: e-mail (see [`outbox`]).
 //! - tree `audit`: who changed what, append-only (see [`audit`]).
 //!
+//! [`backend`] states, as traits, what any backend provides (the PostgreSQL one
+//! of issue 15 too) and with which ordering and durability; this store
+//! implements them.
+//!
 //! Every write passes the backup gate (`Store::write` or `Store::commit`), so a
 //! backup ([`backup`]) copies a consistent point in time.
 //!
@@ -18,6 +22,7 @@
 //! fsync per batch instead of one per message (sled only syncs every 500 ms by itself).
 
 pub mod audit;
+pub mod backend;
 pub mod backup;
 mod group_commit;
 mod outbox;
