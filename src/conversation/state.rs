@@ -106,3 +106,29 @@ impl ConversationState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The store reads `last_seq`, `created_at`, `fields` and `ticket` out of
+    /// the state's document (retention, habeas data): renaming one of them
+    /// here would silently hide it from the store.
+    #[test]
+    fn the_store_reads_what_it_needs_from_a_state() {
+        let state = ConversationState {
+            last_seq: 12,
+            created_at: "2026-11-30T02:21:36+00:00".into(),
+            fields: Fields::from([("correo".to_owned(), "ana@example.org".to_owned())]),
+            ticket: Some("SB-000007".into()),
+            ..ConversationState::default()
+        };
+        let record = state.to_record().unwrap();
+        let summary = record.summary().unwrap();
+        assert_eq!(summary.last_seq, 12);
+        assert_eq!(summary.created_at, state.created_at);
+        assert_eq!(summary.fields, state.fields);
+        assert_eq!(summary.ticket.as_deref(), Some("SB-000007"));
+        assert_eq!(record.decode::<ConversationState>().unwrap(), state);
+    }
+}
