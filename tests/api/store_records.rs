@@ -7,6 +7,9 @@
 //! (a case opened through `crear-caso`, claimed by an agent who answered, a
 //! thumbs-up, and a second conversation stopped in the middle of the form),
 //! with `export-zuleima.json`, what `secobot data export` printed for it then.
+//! They were captured by a one-off test run against that build: the scenario
+//! through the real server, then every key and value of the two trees read
+//! with sled (keys in hex, values as the JSON text stored).
 
 use std::path::{Path, PathBuf};
 
