@@ -59,7 +59,7 @@ fn raw_records(fixture: &Value) -> Vec<Raw> {
 }
 
 /// A data folder holding exactly the fixture's records, written with sled
-/// itself (not through the code under test).
+/// itself (not through the code under test), and released: ready to open.
 fn old_folder(records: &[Raw], dir: &Path) {
     let db = sled::open(dir).unwrap();
     for r in records {
@@ -69,6 +69,33 @@ fn old_folder(records: &[Raw], dir: &Path) {
             .unwrap();
     }
     db.flush().unwrap();
+    drop(db);
+    wait_until_unlocked(dir);
+}
+
+/// sled 0.34 releases its folder's lock (a `flock` on `db`) only once its
+/// background flusher has stopped, a moment after the handle is dropped
+/// (spacejam/sled#1234): the next open, here or in the server, would find it
+/// taken. Waits until the lock can be taken, as that open will take it.
+fn wait_until_unlocked(dir: &Path) {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::File::open(dir.join("db")).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        // SAFETY: flock on a descriptor this function owns; no memory is involved.
+        let taken = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
+        if taken {
+            // SAFETY: as above; closing the file would release it too.
+            unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_UN) };
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sled still holds {} 30 s after it was dropped",
+            dir.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
 
 /// The stored value of `session`'s state and of its messages, in seq order.
@@ -101,7 +128,8 @@ async fn data_folder_written_before_the_store_split_still_opens() {
     let direct = tmp.path().join("direct");
     old_folder(&records, &direct);
     {
-        let store = Store::open(&direct, 1 << 20).unwrap();
+        let store = Store::open(&direct, 1 << 20)
+            .unwrap_or_else(|e| panic!("the old folder does not open: {e}"));
         for id in [session, mid_flow] {
             let (state_bytes, message_bytes) = stored_conversation(&records, id);
             let id = SessionId::parse(id).unwrap();
