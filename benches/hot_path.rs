@@ -14,7 +14,7 @@ use secobot::conversation::{
 };
 use secobot::knowledge::{Knowledge, LiveKnowledge, Mode, Thresholds};
 use secobot::render::Renderer;
-use secobot::store::{Commit, Store};
+use secobot::store::{Commit, MessageRecord, Store};
 
 fn manifest() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -116,6 +116,10 @@ fn store(c: &mut Criterion) {
         b.iter_batched(
             &mut next,
             |(s, r)| {
+                // Encoding the state and the message is part of an append, as
+                // it was when the store encoded them itself.
+                let s = s.to_record().expect("encode");
+                let r = MessageRecord::from(r);
                 store
                     .apply(&Commit {
                         session: Some((&id, &s)),
@@ -135,6 +139,8 @@ fn store(c: &mut Criterion) {
                 let store = store.clone();
                 let id = id.clone();
                 async move {
+                    let s = s.to_record().expect("encode");
+                    let r = MessageRecord::from(r);
                     store
                         .commit(Commit {
                             session: Some((&id, &s)),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what the tests need
-# (Debian's chromium and chromium-driver for the browser tests), then runs
+# (Debian's chromium and chromium-driver for the browser tests, postgresql for
+# the PostgreSQL tests), then runs
 # formatting and lint checks, unit tests and integration tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,9 @@ if [ ${#need_install[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq "${need_install[@]}" >/dev/null
 fi
+
+# PostgreSQL, for the throwaway clusters of the PostgreSQL tests (scripts/postgres.sh).
+bash scripts/postgres.sh install
 
 # axe-core, injected by the browser tests to check every page's accessibility.
 AXE_VERSION=4.11.4

@@ -12,7 +12,9 @@
 //! - [`tickets`]: support cases, lifecycle, business-day deadlines.
 //! - [`agents`]: accounts, logins, the live queue, claims.
 //! - [`admin`]: account changes while running (page, local admin socket, CLI) and their audit log.
-//! - [`store`]: the only module that imports sled; durable group commit.
+//! - [`store`]: the only module that imports sled; durable group commit. Owns
+//!   its record types (`store::records`): `conversation` imports `store`, never
+//!   the reverse (tickets are still stored as `tickets::Ticket`).
 //! - [`bundled`]: templates and knowledge embedded in the binary; which copy a command uses.
 //! - [`render`]: handlebars templates for reply wording and pages; Markdown → safe HTML.
 //! - [`help`]: the help center (`/kb`): entries by group, search results and

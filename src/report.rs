@@ -7,8 +7,8 @@ use std::io::Write;
 use anyhow::Context;
 
 use crate::config::DataArgs;
-use crate::conversation::{Author, ReplyKind};
 use crate::knowledge::analyzer::{fold, words};
+use crate::store::records::{Author, MessageKind};
 use crate::store::{ConversationDump, Store};
 
 /// One group of similar questions.
@@ -46,7 +46,7 @@ pub fn groups(conversations: &[ConversationDump]) -> Vec<Group> {
         let mut last_question: Option<(&str, &str)> = None;
         let mut counted_for: Option<&str> = None;
         for m in &conv.messages {
-            if m.from == Author::User && m.kind == ReplyKind::Echo {
+            if m.from == Author::User && m.kind == MessageKind::Echo {
                 last_question = Some((m.text.as_str(), m.ts.as_str()));
                 counted_for = None;
                 continue;
@@ -54,7 +54,7 @@ pub fn groups(conversations: &[ConversationDump]) -> Vec<Group> {
             if m.from != Author::Bot {
                 continue;
             }
-            let is_fallback = m.kind == ReplyKind::Fallback;
+            let is_fallback = m.kind == MessageKind::Fallback;
             let is_down = down.contains(&m.seq);
             if !(is_fallback || is_down) {
                 continue;
@@ -181,8 +181,8 @@ fn printable(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conversation::Reply;
-    use crate::store::Feedback;
+    use crate::conversation::{Reply, ReplyKind};
+    use crate::store::{Feedback, MessageRecord};
 
     #[test]
     fn printable_escapes_terminal_controls() {
@@ -193,11 +193,11 @@ mod tests {
         assert_eq!(printable("qué es SECOP"), "qué es SECOP");
     }
 
-    fn msg(seq: u64, from: Author, kind: ReplyKind, text: &str) -> Reply {
-        let mut r = Reply::new(from, kind, text);
+    fn msg(seq: u64, from: Author, kind: ReplyKind, text: &str) -> MessageRecord {
+        let mut r = Reply::new(from.into(), kind, text);
         r.seq = seq;
         r.ts = format!("2026-11-25T10:00:{seq:02}Z");
-        r
+        r.into()
     }
 
     #[test]

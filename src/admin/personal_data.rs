@@ -16,9 +16,9 @@ use serde::Serialize;
 use super::channel::{Outcome, Request};
 use crate::agents::Agents;
 use crate::cli::{DataCommand, SubjectArgs};
-use crate::conversation::SessionId;
-use crate::store::subject::{SubjectConversation, SubjectMail};
-use crate::store::{AuditEntry, Store, Subject, SubjectRecords};
+use crate::conversation::{ConversationState, SessionId};
+use crate::store::subject::{SubjectConversation, SubjectFeedback, SubjectMail};
+use crate::store::{AuditEntry, MessageRecord, Store, Subject, SubjectRecords};
 use crate::tickets::Ticket;
 
 /// The export document (`secobot data export`).
@@ -31,9 +31,35 @@ struct Export<'a> {
     tickets: &'a [Ticket],
     /// The conversations of those cases (and forms filled without a case):
     /// state, messages and feedback.
-    conversations: &'a [SubjectConversation],
+    conversations: Vec<ExportConversation<'a>>,
     /// Mail addressed to them, queued, sent or given up.
     mail: &'a [SubjectMail],
+}
+
+/// One conversation in the export. The store keeps a conversation's state as
+/// an opaque document; it is decoded here, by the module that owns its shape,
+/// so the export shows it field by field.
+#[derive(Debug, Serialize)]
+struct ExportConversation<'a> {
+    session: &'a str,
+    state: Option<ConversationState>,
+    messages: &'a [MessageRecord],
+    feedback: &'a [SubjectFeedback],
+}
+
+impl<'a> ExportConversation<'a> {
+    fn of(conversation: &'a SubjectConversation) -> Result<Self, serde_json::Error> {
+        Ok(ExportConversation {
+            session: &conversation.session,
+            state: conversation
+                .state
+                .as_ref()
+                .map(|s| s.decode())
+                .transpose()?,
+            messages: &conversation.messages,
+            feedback: &conversation.feedback,
+        })
+    }
 }
 
 fn nothing_found(subject: &Subject) -> Outcome {
@@ -91,11 +117,20 @@ pub async fn export(store: &Store, actor: &str, subject: &Subject) -> Outcome {
     if records.is_empty() {
         return nothing_found(subject);
     }
+    let conversations = match records
+        .conversations
+        .iter()
+        .map(ExportConversation::of)
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(c) => c,
+        Err(e) => return fail(format!("a conversation's state does not decode: {e}")),
+    };
     let document = Export {
         subject,
         exported_at: chrono::Utc::now(),
         tickets: &records.tickets,
-        conversations: &records.conversations,
+        conversations,
         mail: &records.mail,
     };
     let mut text = match serde_json::to_string_pretty(&document) {

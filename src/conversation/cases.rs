@@ -313,7 +313,7 @@ impl Hub {
         let Some(session) = SessionId::parse(&ticket.session) else {
             return Ok(Vec::new());
         };
-        let Some(stored) = self.store.conversation(&session)? else {
+        let Some(stored) = self.store.conversation::<ConversationState>(&session)? else {
             return Ok(Vec::new());
         };
         let mut replies = Vec::new();

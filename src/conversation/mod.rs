@@ -36,7 +36,7 @@ pub use state::{ConversationState, SessionId};
 use crate::knowledge::LiveKnowledge;
 use crate::mail::MailSettings;
 use crate::render::Renderer;
-use crate::store::{Commit, Feedback, Store, StoreError};
+use crate::store::{Commit, Feedback, MessageRecord, Store, StoreError};
 use crate::tickets::hours::{Availability, BusinessHours};
 use crate::tickets::privacy::PrivacyConsent;
 use crate::tickets::Ticket;
@@ -489,9 +489,12 @@ impl Hub {
         let wanted = usize::try_from(upto - after)
             .unwrap_or(usize::MAX)
             .min(limit);
-        let mut page = self.store.messages_after(id, after, wanted)?;
-        page.retain(|m| m.seq <= upto);
-        Ok(page)
+        let page = self.store.messages_after(id, after, wanted)?;
+        Ok(page
+            .into_iter()
+            .filter(|m| m.seq <= upto)
+            .map(Reply::from)
+            .collect())
     }
 
     /// Every stored message of a conversation, oldest first (an agent sees the whole case).
@@ -569,25 +572,26 @@ impl Hub {
         };
         // The greeting, if nobody had written yet: stored now, before the rest.
         let unsaved = std::mem::take(&mut state.unsaved);
-        let result = if unsaved.is_empty() {
-            self.store
-                .commit(Commit {
-                    session: Some((&session.id, state)),
-                    messages: &messages,
-                    ticket,
-                    mail: &mail,
-                })
-                .await
-        } else {
-            let all: Vec<Reply> = unsaved.iter().chain(&messages).cloned().collect();
-            self.store
-                .commit(Commit {
-                    session: Some((&session.id, state)),
-                    messages: &all,
-                    ticket,
-                    mail: &mail,
-                })
-                .await
+        let greeting = unsaved.len();
+        // The new messages move into the store's records and back: no copy.
+        let records: Vec<MessageRecord> = unsaved
+            .iter()
+            .cloned()
+            .chain(messages)
+            .map(MessageRecord::from)
+            .collect();
+        let result = match state.to_record() {
+            Ok(record) => {
+                self.store
+                    .commit(Commit {
+                        session: Some((&session.id, &record)),
+                        messages: &records,
+                        ticket,
+                        mail: &mail,
+                    })
+                    .await
+            }
+            Err(e) => Err(e),
         };
         if result.is_ok() && !mail.is_empty() {
             self.mail_wake.notify_one();
@@ -597,7 +601,11 @@ impl Hub {
             state.unsaved = unsaved;
             return Err(e);
         }
-        let published: Vec<Arc<Reply>> = messages.into_iter().map(Arc::new).collect();
+        let published: Vec<Arc<Reply>> = records
+            .into_iter()
+            .skip(greeting)
+            .map(|m| Arc::new(Reply::from(m)))
+            .collect();
         for m in &published {
             // No subscriber (every tab closed) is fine: the message is stored.
             let origin = origin.filter(|_| m.from == Author::User);

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::store::records::{self, MessageRecord};
+
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -135,5 +137,218 @@ impl Reply {
     pub fn with_buttons(mut self, buttons: Vec<Button>) -> Self {
         self.buttons = buttons;
         self
+    }
+}
+
+// The store keeps messages as its own `MessageRecord`: these conversions move
+// every field across (no copy), and the exhaustive matches make a new author or
+// kind a compile error here until the store's record learns it too.
+
+impl From<Author> for records::Author {
+    fn from(author: Author) -> Self {
+        match author {
+            Author::Bot => records::Author::Bot,
+            Author::Agent => records::Author::Agent,
+            Author::User => records::Author::User,
+            Author::System => records::Author::System,
+        }
+    }
+}
+
+impl From<records::Author> for Author {
+    fn from(author: records::Author) -> Self {
+        match author {
+            records::Author::Bot => Author::Bot,
+            records::Author::Agent => Author::Agent,
+            records::Author::User => Author::User,
+            records::Author::System => Author::System,
+        }
+    }
+}
+
+impl From<ReplyKind> for records::MessageKind {
+    fn from(kind: ReplyKind) -> Self {
+        match kind {
+            ReplyKind::Answer => records::MessageKind::Answer,
+            ReplyKind::Suggest => records::MessageKind::Suggest,
+            ReplyKind::Fallback => records::MessageKind::Fallback,
+            ReplyKind::Flow => records::MessageKind::Flow,
+            ReplyKind::Ticket => records::MessageKind::Ticket,
+            ReplyKind::Agent => records::MessageKind::Agent,
+            ReplyKind::Echo => records::MessageKind::Echo,
+            ReplyKind::Notice => records::MessageKind::Notice,
+        }
+    }
+}
+
+impl From<records::MessageKind> for ReplyKind {
+    fn from(kind: records::MessageKind) -> Self {
+        match kind {
+            records::MessageKind::Answer => ReplyKind::Answer,
+            records::MessageKind::Suggest => ReplyKind::Suggest,
+            records::MessageKind::Fallback => ReplyKind::Fallback,
+            records::MessageKind::Flow => ReplyKind::Flow,
+            records::MessageKind::Ticket => ReplyKind::Ticket,
+            records::MessageKind::Agent => ReplyKind::Agent,
+            records::MessageKind::Echo => ReplyKind::Echo,
+            records::MessageKind::Notice => ReplyKind::Notice,
+        }
+    }
+}
+
+impl From<Reply> for MessageRecord {
+    fn from(reply: Reply) -> Self {
+        MessageRecord {
+            seq: reply.seq,
+            from: reply.from.into(),
+            kind: reply.kind.into(),
+            text: reply.text,
+            html: reply.html,
+            buttons: reply
+                .buttons
+                .into_iter()
+                .map(|b| records::ButtonRecord {
+                    label: b.label,
+                    value: b.value,
+                })
+                .collect(),
+            sources: reply
+                .sources
+                .into_iter()
+                .map(|s| records::SourceRecord {
+                    id: s.id,
+                    title: s.title,
+                    url: s.url,
+                })
+                .collect(),
+            flow: reply.flow.map(|f| records::FlowStepRecord {
+                id: f.id,
+                step: f.step,
+                input: f.input,
+            }),
+            ticket: reply.ticket.map(|t| records::TicketRefRecord {
+                id: t.id,
+                status: t.status,
+                due: t.due,
+            }),
+            ts: reply.ts,
+            agent_name: reply.agent_name,
+        }
+    }
+}
+
+impl From<MessageRecord> for Reply {
+    fn from(record: MessageRecord) -> Self {
+        Reply {
+            seq: record.seq,
+            from: record.from.into(),
+            kind: record.kind.into(),
+            text: record.text,
+            html: record.html,
+            buttons: record
+                .buttons
+                .into_iter()
+                .map(|b| Button {
+                    label: b.label,
+                    value: b.value,
+                })
+                .collect(),
+            sources: record
+                .sources
+                .into_iter()
+                .map(|s| Source {
+                    id: s.id,
+                    title: s.title,
+                    url: s.url,
+                })
+                .collect(),
+            flow: record.flow.map(|f| FlowRef {
+                id: f.id,
+                step: f.step,
+                input: f.input,
+            }),
+            ticket: record.ticket.map(|t| TicketRef {
+                id: t.id,
+                status: t.status,
+                due: t.due,
+            }),
+            ts: record.ts,
+            agent_name: record.agent_name,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reply with every field set, and one with none of the optional ones.
+    fn replies() -> [Reply; 2] {
+        let mut full = Reply::new(Author::Agent, ReplyKind::Ticket, "Su caso «SB-1»");
+        full.seq = 7;
+        full.html = Some("<p>Su caso</p>\n".into());
+        full.buttons = vec![Button {
+            label: "Sí".into(),
+            value: "paso:0".into(),
+        }];
+        full.sources = vec![Source {
+            id: "clave".into(),
+            title: "Clave".into(),
+            url: "/kb/clave".into(),
+        }];
+        full.flow = Some(FlowRef {
+            id: "crear-caso".into(),
+            step: "correo".into(),
+            input: Some("email".into()),
+        });
+        full.ticket = Some(TicketRef {
+            id: "SB-000001".into(),
+            status: "abierto".into(),
+            due: Some("2026-12-02".into()),
+        });
+        full.ts = "2026-11-30T02:21:20.579015951+00:00".into();
+        full.agent_name = Some("ana".into());
+        let mut bare = Reply::new(Author::System, ReplyKind::Notice, "hola");
+        bare.flow = Some(FlowRef {
+            id: "f".into(),
+            step: "s".into(),
+            input: None,
+        });
+        bare.ticket = Some(TicketRef {
+            id: "SB-000002".into(),
+            status: "resuelto".into(),
+            due: None,
+        });
+        [full, bare]
+    }
+
+    #[test]
+    fn a_stored_message_has_the_bytes_the_reply_had() {
+        use ReplyKind as K;
+        let authors = [Author::Bot, Author::Agent, Author::User, Author::System];
+        let every_kind = authors.into_iter().flat_map(|from| {
+            [
+                K::Answer,
+                K::Suggest,
+                K::Fallback,
+                K::Flow,
+                K::Ticket,
+                K::Agent,
+                K::Echo,
+                K::Notice,
+            ]
+            .into_iter()
+            .map(move |kind| Reply::new(from, kind, "x"))
+        });
+        for reply in replies().into_iter().chain(every_kind) {
+            let before = serde_json::to_vec(&reply).unwrap();
+            let record = MessageRecord::from(reply.clone());
+            assert_eq!(
+                String::from_utf8(serde_json::to_vec(&record).unwrap()).unwrap(),
+                String::from_utf8(before.clone()).unwrap()
+            );
+            let read: MessageRecord = serde_json::from_slice(&before).unwrap();
+            assert_eq!(Reply::from(read), reply);
+        }
     }
 }

@@ -1,53 +1,18 @@
 //! What the server remembers about one conversation between messages.
 
-use std::fmt;
-
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use super::reply::{Button, Reply};
 use crate::flows::engine::Fields;
 use crate::flows::FlowState;
+/// The conversation's key in the store (which relies on its shape).
+pub use crate::store::SessionId;
 use crate::tickets::Priority;
 
-/// A conversation's token: 128 random bits, URL-safe base64 (22 characters).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct SessionId(String);
-
-impl SessionId {
-    /// A fresh random token from the operating system's generator.
-    pub fn generate() -> Self {
-        let mut bytes = [0u8; 16];
-        // The OS generator failing means the machine is unusable; there is no
-        // safe fallback for a session secret.
-        #[allow(clippy::expect_used)]
-        getrandom::fill(&mut bytes).expect("the operating system's random generator failed");
-        SessionId(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
-    }
-
-    /// Accepts only what [`SessionId::generate`] produces, so a token can be
-    /// used as a storage key prefix safely.
-    pub fn parse(text: &str) -> Option<Self> {
-        let ok = text.len() == 22
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        ok.then(|| SessionId(text.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for SessionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// The persisted state of a conversation (stored with every message it changes).
+/// The persisted state of a conversation (stored with every message it
+/// changes). The store keeps it as an opaque document
+/// ([`crate::store::StateRecord`]) and reads only `last_seq`, `created_at`,
+/// `fields` and `ticket` from it: renaming those changes what the store sees.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct ConversationState {
     /// The `seq` of the last message; the next one gets `last_seq + 1`.
@@ -123,6 +88,14 @@ fn is_zero(n: &u8) -> bool {
 }
 
 impl ConversationState {
+    /// The state as the store keeps it.
+    ///
+    /// # Errors
+    /// When it cannot be encoded (it always can: every map has string keys).
+    pub fn to_record(&self) -> Result<crate::store::StateRecord, crate::store::StoreError> {
+        crate::store::StateRecord::encode(self).map_err(crate::store::StoreError::Encode)
+    }
+
     /// Records what the user may press next: the buttons of the last of
     /// `replies` that has any; none if the replies offer none.
     pub fn offer(&mut self, replies: &[Reply]) {
@@ -131,5 +104,31 @@ impl ConversationState {
         } else if !replies.is_empty() {
             self.buttons.clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The store reads `last_seq`, `created_at`, `fields` and `ticket` out of
+    /// the state's document (retention, habeas data): renaming one of them
+    /// here would silently hide it from the store.
+    #[test]
+    fn the_store_reads_what_it_needs_from_a_state() {
+        let state = ConversationState {
+            last_seq: 12,
+            created_at: "2026-11-30T02:21:36+00:00".into(),
+            fields: Fields::from([("correo".to_owned(), "ana@example.org".to_owned())]),
+            ticket: Some("SB-000007".into()),
+            ..ConversationState::default()
+        };
+        let record = state.to_record().unwrap();
+        let summary = record.summary().unwrap();
+        assert_eq!(summary.last_seq, 12);
+        assert_eq!(summary.created_at, state.created_at);
+        assert_eq!(summary.fields, state.fields);
+        assert_eq!(summary.ticket.as_deref(), Some("SB-000007"));
+        assert_eq!(record.decode::<ConversationState>().unwrap(), state);
     }
 }

@@ -1,13 +1,17 @@
 //! Durable storage. The only module that imports sled.
 //!
 //! Layout (one sled database under `--data`):
-//! - tree `conversations`: `SESSION '#'` → conversation state (JSON), and
-//!   `SESSION '/' SEQ(u64 BE)` → message (JSON), so a prefix scan replays in order;
-//!   `SESSION '!' SEQ` → feedback on that message.
+//! - tree `conversations`: `SESSION '#'` → conversation state ([`StateRecord`],
+//!   JSON), and `SESSION '/' SEQ(u64 BE)` → message ([`MessageRecord`], JSON), so a
+//!   prefix scan replays in order; `SESSION '!' SEQ` → [`Feedback`] on that message.
 //! - tree `tickets`: `TICKET-ID` → ticket (JSON); tree `meta`: counters.
 //! - trees `agents` (name → account) and `logins` (token → login session).
 //! - trees `outbox`, `mail_sent`, `mail_failed`: e-mail (see [`outbox`]).
 //! - tree `audit`: who changed what, append-only (see [`audit`]).
+//!
+//! [`backend`] states, as traits, what any backend provides (the PostgreSQL one
+//! of issue 15 too) and with which ordering and durability; this store
+//! implements them.
 //!
 //! Every write passes the backup gate (`Store::write` or `Store::commit`), so a
 //! backup ([`backup`]) copies a consistent point in time.
@@ -18,9 +22,11 @@
 //! fsync per batch instead of one per message (sled only syncs every 500 ms by itself).
 
 pub mod audit;
+pub mod backend;
 pub mod backup;
 mod group_commit;
 mod outbox;
+pub mod records;
 mod retention;
 pub mod rewrite;
 pub mod subject;
@@ -33,12 +39,12 @@ use arc_swap::ArcSwapOption;
 use serde::{de::DeserializeOwned, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 
-use crate::conversation::{ConversationState, Reply, SessionId};
 use crate::tickets::{Ticket, TicketId};
 pub use audit::AuditEntry;
 pub use backup::{BackupError, BackupInfo};
 use group_commit::GroupCommit;
 pub use outbox::{Backlog, OutboundMail};
+pub use records::{Feedback, MessageRecord, SessionId, StateRecord, StateSummary};
 pub use retention::Sweep;
 pub use rewrite::RewriteError;
 pub use subject::{Subject, SubjectRecords};
@@ -87,18 +93,11 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// A batch of writes applied atomically by [`Store::commit`].
 #[derive(Default)]
 pub struct Commit<'a> {
-    pub session: Option<(&'a SessionId, &'a ConversationState)>,
-    pub messages: &'a [Reply],
+    pub session: Option<(&'a SessionId, &'a StateRecord)>,
+    pub messages: &'a [MessageRecord],
     pub ticket: Option<&'a Ticket>,
     /// E-mail the event causes, queued in the same transaction (ids assigned).
     pub mail: &'a [OutboundMail],
-}
-
-/// Feedback a user gave on one message.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct Feedback {
-    pub useful: bool,
-    pub ts: String,
 }
 
 /// The handle every component shares. Cheap to clone.
@@ -344,7 +343,7 @@ impl Store {
     fn apply_to(&self, db: &Db, commit: &Commit<'_>) -> Result<()> {
         let mut conv_batch = sled::Batch::default();
         if let Some((id, state)) = commit.session {
-            conv_batch.insert(state_key(id), encode(state)?);
+            conv_batch.insert(state_key(id), state.as_bytes());
             for message in commit.messages {
                 conv_batch.insert(message_key(id, message.seq).to_vec(), encode(message)?);
             }
@@ -516,11 +515,12 @@ impl Store {
         read(&*self.db()?)?.ok_or_else(|| StoreError::Random("secret not stored".into()))
     }
 
-    /// The stored state of a conversation, if it exists.
+    /// The stored state of a conversation, if it exists, decoded as its owner's
+    /// type `T` (see [`StateRecord`]).
     ///
     /// # Errors
-    /// On a storage failure or a corrupt record.
-    pub fn conversation(&self, id: &SessionId) -> Result<Option<ConversationState>> {
+    /// On a storage failure, or a record that does not decode as `T`.
+    pub fn conversation<T: DeserializeOwned>(&self, id: &SessionId) -> Result<Option<T>> {
         get_json(&self.db()?.conversations, &state_key(id))
     }
 
@@ -528,7 +528,12 @@ impl Store {
     ///
     /// # Errors
     /// On a storage failure or a corrupt record.
-    pub fn messages_after(&self, id: &SessionId, after: u64, limit: usize) -> Result<Vec<Reply>> {
+    pub fn messages_after(
+        &self,
+        id: &SessionId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>> {
         let start = message_key(id, after.saturating_add(1));
         let end = message_key(id, u64::MAX);
         self.db()?
@@ -704,7 +709,7 @@ pub enum RecordKind {
 #[derive(Debug)]
 pub struct ConversationDump {
     pub session: String,
-    pub messages: Vec<Reply>,
+    pub messages: Vec<MessageRecord>,
     pub feedback: Vec<(u64, Feedback)>,
 }
 
@@ -765,24 +770,41 @@ fn get_json<T: DeserializeOwned>(tree: &sled::Tree, key: &[u8]) -> Result<Option
 
 #[cfg(test)]
 mod tests {
+    use super::records::{Author, MessageKind};
     use super::*;
-    use crate::conversation::{Author, ReplyKind};
+
+    /// A message as `conversation` would store it.
+    pub(super) fn message(seq: u64, text: &str) -> MessageRecord {
+        MessageRecord {
+            seq,
+            from: Author::Bot,
+            kind: MessageKind::Notice,
+            text: text.to_owned(),
+            html: None,
+            buttons: Vec::new(),
+            sources: Vec::new(),
+            flow: None,
+            ticket: None,
+            ts: String::new(),
+            agent_name: None,
+        }
+    }
+
+    /// A state document with the fields the store reads.
+    pub(super) fn state(last_seq: u64) -> StateRecord {
+        StateRecord::encode(&serde_json::json!({"last_seq": last_seq, "created_at": ""})).unwrap()
+    }
 
     #[tokio::test]
     async fn appends_and_replays_in_order() {
         let store = Store::temporary().unwrap();
         let id = SessionId::generate();
-        let mut state = ConversationState::default();
-        let mut messages = Vec::new();
-        for seq in 1..=300u64 {
-            let mut m = Reply::new(Author::Bot, ReplyKind::Notice, format!("m{seq}"));
-            m.seq = seq;
-            messages.push(m);
-        }
-        state.last_seq = 300;
+        let messages: Vec<MessageRecord> = (1..=300u64)
+            .map(|seq| message(seq, &format!("m{seq}")))
+            .collect();
         store
             .commit(Commit {
-                session: Some((&id, &state)),
+                session: Some((&id, &state(300))),
                 messages: &messages,
                 ticket: None,
                 mail: &[],
@@ -793,7 +815,8 @@ mod tests {
         assert_eq!(after.len(), 45);
         assert_eq!(after[0].seq, 256);
         assert_eq!(after[44].seq, 300);
-        assert_eq!(store.conversation(&id).unwrap().unwrap().last_seq, 300);
+        let stored: StateSummary = store.conversation(&id).unwrap().unwrap();
+        assert_eq!(stored.last_seq, 300);
         let other = SessionId::generate();
         assert!(store.messages_after(&other, 0, 10).unwrap().is_empty());
     }

@@ -3,8 +3,8 @@
 //! were resolved (their personal fields, wherever the transcript repeats them,
 //! and their e-mails).
 
-use super::{decode, encode, Db, Result, Store};
-use crate::conversation::{ConversationState, Reply};
+use super::records::{MessageRecord, StateRecord, StateSummary};
+use super::{decode, encode, Db, Result, Store, StoreError};
 use crate::tickets::Ticket;
 
 /// What a retention sweep did.
@@ -39,7 +39,7 @@ impl Store {
                     continue;
                 }
                 let prefix = key[..key.len() - 1].to_vec();
-                let state: ConversationState = decode(&key, &value)?;
+                let state: StateSummary = decode(&key, &value)?;
                 if state.ticket.is_some() {
                     continue;
                 }
@@ -47,7 +47,7 @@ impl Store {
                 last.push(b'/');
                 last.extend_from_slice(&state.last_seq.to_be_bytes());
                 let when = match db.conversations.get(&last)? {
-                    Some(m) => decode::<Reply>(&last, &m)?.ts,
+                    Some(m) => decode::<MessageRecord>(&last, &m)?.ts,
                     None => state.created_at.clone(),
                 };
                 let old = chrono::DateTime::parse_from_rfc3339(&when)
@@ -109,19 +109,26 @@ impl Store {
             let (key, value) = item?;
             match key.get(session.len()) {
                 Some(b'#') => {
-                    let mut state: ConversationState = decode(&key, &value)?;
-                    for name in crate::tickets::PERSONAL_FIELDS {
-                        if let Some(v) = state.fields.get_mut(*name) {
-                            *v = crate::tickets::ANONYMIZED.to_owned();
-                        }
-                    }
-                    for v in state.fields.values_mut() {
-                        scrub(v);
-                    }
-                    batch.insert(key, encode(&state)?);
+                    let mut state = StateRecord::from_bytes(value.to_vec());
+                    state
+                        .edit_fields(|fields| {
+                            for name in crate::tickets::PERSONAL_FIELDS {
+                                if let Some(v) = fields.get_mut(*name) {
+                                    *v = crate::tickets::ANONYMIZED.to_owned();
+                                }
+                            }
+                            for v in fields.values_mut() {
+                                scrub(v);
+                            }
+                        })
+                        .map_err(|source| StoreError::Corrupt {
+                            key: String::from_utf8_lossy(&key).into_owned(),
+                            source,
+                        })?;
+                    batch.insert(key, state.as_bytes());
                 }
                 Some(b'/') => {
-                    let mut message: Reply = decode(&key, &value)?;
+                    let mut message: MessageRecord = decode(&key, &value)?;
                     scrub(&mut message.text);
                     if let Some(html) = message.html.as_mut() {
                         scrub(html);

@@ -11,8 +11,8 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
+use super::records::{Author, MessageRecord, StateRecord, StateSummary};
 use super::{decode, Feedback, OutboundMail, Result, Store};
-use crate::conversation::{ConversationState, Reply};
 use crate::tickets::Ticket;
 
 /// How a person is looked up.
@@ -104,12 +104,13 @@ fn digits(text: &str) -> String {
 }
 
 /// One conversation of the person, whole.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct SubjectConversation {
     pub session: String,
-    /// The case fields the conversation collected, and where it stands.
-    pub state: Option<ConversationState>,
-    pub messages: Vec<Reply>,
+    /// The case fields the conversation collected, and where it stands (its
+    /// owner, `conversation`, decodes it for the export).
+    pub state: Option<StateRecord>,
+    pub messages: Vec<MessageRecord>,
     /// Thumbs up/down the person gave, by message seq.
     pub feedback: Vec<SubjectFeedback>,
 }
@@ -131,7 +132,7 @@ pub struct SubjectMail {
 }
 
 /// Everything held about a person.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct SubjectRecords {
     pub tickets: Vec<Ticket>,
     pub conversations: Vec<SubjectConversation>,
@@ -168,7 +169,7 @@ impl Store {
                 decode(&key, &value)
             })
             .collect::<Result<_>>()?;
-        let mut states: Vec<(String, ConversationState)> = Vec::new();
+        let mut states: Vec<(String, StateSummary)> = Vec::new();
         for item in db.conversations.iter() {
             let (key, value) = item?;
             if key.last() == Some(&b'#') {
@@ -210,9 +211,7 @@ impl Store {
                 .subject_conversation(&db, session)?
                 .messages
                 .iter()
-                .any(|m| {
-                    m.from == crate::conversation::Author::User && known.mentioned_in(&m.text)
-                });
+                .any(|m| m.from == Author::User && known.mentioned_in(&m.text));
             if typed_it {
                 sessions.insert(session.clone());
             }
@@ -258,7 +257,9 @@ impl Store {
             // A session token is a fixed 22 characters; the separator follows it.
             match key.get(session.len()) {
                 Some(b'#') if key.len() == session.len() + 1 => {
-                    conversation.state = Some(decode(&key, &value)?)
+                    // Checked as a state, kept as its owner wrote it.
+                    decode::<StateSummary>(&key, &value)?;
+                    conversation.state = Some(StateRecord::from_bytes(value.to_vec()));
                 }
                 Some(b'/') => conversation.messages.push(decode(&key, &value)?),
                 Some(b'!') if key.len() == session.len() + 9 => {

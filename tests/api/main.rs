@@ -4,6 +4,7 @@
 
 mod browser_support;
 mod helpers;
+mod postgres_support;
 
 mod accessibility;
 mod admin;
@@ -21,4 +22,6 @@ mod kb;
 mod knowledge_files;
 mod mail;
 mod operations;
+mod postgres;
+mod store_records;
 mod user_ws;
