@@ -83,7 +83,7 @@ pub fn calibrate(dir: &Path) -> Result<Vec<Calibration>, Problems> {
         let k = Knowledge::from_loaded(dir, part, Mode::Spanish, Thresholds::default())?;
         for (q, id) in questions {
             held.push(HeldOut {
-                hits: k.search(&q),
+                hits: k.search_with(&q, true),
                 out_of_scope: k.out_of_scope_matches(&q),
                 knowledge: fold,
                 expected: Some(id),
@@ -91,7 +91,7 @@ pub fn calibrate(dir: &Path) -> Result<Vec<Calibration>, Problems> {
         }
         for q in out_of_scope {
             held.push(HeldOut {
-                hits: k.search(&q),
+                hits: k.search_with(&q, true),
                 out_of_scope: k.out_of_scope_matches(&q),
                 knowledge: fold,
                 expected: None,

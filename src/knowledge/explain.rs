@@ -46,7 +46,7 @@ impl Knowledge {
                 let _ = writeln!(out, "  {}. «{p}» → {label}", i + 1);
             }
         }
-        let hits = self.search(text);
+        let hits = self.search_with(text, true);
         let terms = index.query_terms(text);
         let w = FUSION;
         let _ = writeln!(

@@ -50,7 +50,9 @@ const MODEL_WEIGHT: f32 = 0.35;
 /// for a 10,000-entry folder would be gigabytes, and its training seconds.
 /// Such a folder is ranked by the other evidence alone.
 pub const MODEL_MAX_TARGETS: usize = 2_000;
-/// Lowest n-gram similarity that makes a target a candidate on its own.
+/// Lowest classifier probability that makes a target a candidate on its own.
+const MODEL_CANDIDATE: f32 = 0.1;
+/// Lowest n-gram centroid similarity that makes a target a candidate on its own.
 const NGRAM_CANDIDATE: f32 = 0.3;
 
 /// The weights of [`fuse_with`], chosen by `secobot calibrate`.
@@ -361,12 +363,20 @@ impl Knowledge {
     /// the tantivy index fused with the character n-gram similarity of every
     /// target (see [`fuse`]).
     pub fn search(&self, text: &str) -> Vec<Hit> {
+        self.search_with(text, FUSION.centroid < 1.0)
+    }
+
+    /// [`Knowledge::search`]; with `nearest`, each hit's cosine with the
+    /// target's nearest phrasing is measured too. The calibrated fusion gives
+    /// it no weight, and measuring it was a fifth of a question's time, so
+    /// only calibration and explanations ask for it.
+    pub(crate) fn search_with(&self, text: &str, nearest: bool) -> Vec<Hit> {
         let terms = self.index.query_terms(text);
         let mut hits = self.index.search_terms(&terms);
         if self.index.analyzer().mode() == Mode::Baseline {
             return hits;
         }
-        let similarities = self.ngram.similarities(text);
+        let similarities = self.ngram.similarities(text, nearest);
         let probabilities = self
             .model
             .as_ref()
@@ -387,7 +397,8 @@ impl Knowledge {
             hit.model = probability(o);
         }
         for (o, similarity) in similarities.iter().enumerate() {
-            if !seen[o] && similarity.best() >= NGRAM_CANDIDATE {
+            let likely = probability(o).is_some_and(|p| p >= MODEL_CANDIDATE);
+            if !seen[o] && (similarity.centroid >= NGRAM_CANDIDATE || likely) {
                 hits.push(Hit {
                     target: self.target_at(o),
                     confidence: 0.0,
@@ -407,6 +418,12 @@ impl Knowledge {
     /// Whether this snapshot ranks with a classifier (see [`MODEL_MAX_TARGETS`]).
     pub fn has_model(&self) -> bool {
         self.model.is_some()
+    }
+
+    /// The classifier's weights kept after pruning, and the size of the dense
+    /// model (`None` without a classifier).
+    pub fn model_weights(&self) -> Option<(usize, usize)> {
+        self.model.as_ref().map(Classifier::weights_kept)
     }
 
     /// See [`index::SearchIndex::out_of_scope_matches`].

@@ -23,10 +23,18 @@ const L2: f32 = 1e-4;
 /// Folds of the threshold's cross-validation.
 const FOLDS: usize = 5;
 
-/// A trained classifier: weights, feature-major (`w[f * classes + c]`).
+/// Weights smaller than this are dropped after training. Most of a trained
+/// model's features × classes weights are the small negative nudges SGD gave
+/// every class an n-gram was not seen with; their sum moves a logit by a few
+/// thousandths, while storing and adding them is most of the memory and
+/// the time of a prediction.
+const PRUNE: f32 = 0.01;
+
+/// A trained classifier.
 pub struct Classifier {
     vectorizer: Vectorizer,
-    weights: Vec<f32>,
+    /// By feature: its (class, weight) pairs of magnitude ≥ [`PRUNE`].
+    rows: Vec<Vec<(u32, f32)>>,
     bias: Vec<f32>,
     classes: usize,
     /// Probability below which the peer refuses (answers `fallback`).
@@ -56,6 +64,13 @@ impl Classifier {
         fit(examples, classes)
     }
 
+    /// Weights kept after pruning, and the features × classes a dense model
+    /// would hold (for the memory figures of docs/performance.md).
+    pub fn weights_kept(&self) -> (usize, usize) {
+        let kept = self.rows.iter().map(Vec::len).sum();
+        (kept, self.rows.len() * self.classes)
+    }
+
     /// Every class's probability for `text`, by class index.
     pub fn probabilities_of(&self, text: &str) -> Vec<f32> {
         self.probabilities(&self.vectorizer.transform(text))
@@ -75,17 +90,30 @@ impl Classifier {
     }
 
     fn probabilities(&self, x: &SparseVec) -> Vec<f32> {
-        let c = self.classes;
         let mut z = self.bias.clone();
         for (f, v) in x {
-            let row = &self.weights[*f as usize * c..(*f as usize + 1) * c];
-            for (zi, wi) in z.iter_mut().zip(row) {
-                *zi += v * wi;
+            for (c, w) in self.rows.get(*f as usize).map_or(&[][..], Vec::as_slice) {
+                z[*c as usize] += v * w;
             }
         }
         softmax(&mut z);
         z
     }
+}
+
+/// The class probabilities of `x` under dense feature-major weights
+/// (`w[f * classes + c]`), as training needs them.
+fn dense_probabilities(weights: &[f32], bias: &[f32], x: &SparseVec) -> Vec<f32> {
+    let c = bias.len();
+    let mut z = bias.to_vec();
+    for (f, v) in x {
+        let row = &weights[*f as usize * c..(*f as usize + 1) * c];
+        for (zi, wi) in z.iter_mut().zip(row) {
+            *zi += v * wi;
+        }
+    }
+    softmax(&mut z);
+    z
 }
 
 fn softmax(z: &mut [f32]) {
@@ -109,13 +137,8 @@ fn fit(examples: &[(&str, usize)], classes: usize) -> Classifier {
     let texts: Vec<&str> = examples.iter().map(|(t, _)| *t).collect();
     let (vectorizer, xs) = Vectorizer::fit_transform(&texts, None);
     let c = classes.max(1);
-    let mut model = Classifier {
-        weights: vec![0.0; vectorizer.len() * c],
-        bias: vec![0.0; c],
-        vectorizer,
-        classes: c,
-        threshold: 0.0,
-    };
+    let mut weights = vec![0.0f32; vectorizer.len() * c];
+    let mut bias = vec![0.0f32; c];
     let mut order: Vec<usize> = (0..examples.len()).collect();
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     for epoch in 0..EPOCHS {
@@ -123,20 +146,36 @@ fn fit(examples: &[(&str, usize)], classes: usize) -> Classifier {
         let lr = LEARNING_RATE / (1.0 + epoch as f32 * 0.2);
         for &i in &order {
             let x = &xs[i];
-            let mut g = model.probabilities(x);
+            let mut g = dense_probabilities(&weights, &bias, x);
             g[examples[i].1] -= 1.0;
-            for (bi, gi) in model.bias.iter_mut().zip(&g) {
+            for (bi, gi) in bias.iter_mut().zip(&g) {
                 *bi -= lr * gi;
             }
             for (f, v) in x {
-                let row = &mut model.weights[*f as usize * c..(*f as usize + 1) * c];
+                let row = &mut weights[*f as usize * c..(*f as usize + 1) * c];
                 for (wi, gi) in row.iter_mut().zip(&g) {
                     *wi -= lr * (gi * v + L2 * *wi);
                 }
             }
         }
     }
-    model
+    let rows = weights
+        .chunks(c)
+        .map(|row| {
+            row.iter()
+                .enumerate()
+                .filter(|(_, w)| w.abs() >= PRUNE)
+                .map(|(class, w)| (class as u32, *w))
+                .collect()
+        })
+        .collect();
+    Classifier {
+        vectorizer,
+        rows,
+        bias,
+        classes: c,
+        threshold: 0.0,
+    }
 }
 
 /// Fisher–Yates with xorshift64: deterministic, no dependency for a shuffle.
