@@ -23,7 +23,8 @@ const L2: f32 = 1e-4;
 /// Folds of the threshold's cross-validation.
 const FOLDS: usize = 5;
 
-/// Weights smaller than this are dropped after training. Most of a trained
+/// secobot's ranking drops weights smaller than this after training (the
+/// peer keeps all of them: it is the yardstick as built). Most of a trained
 /// model's features × classes weights are the small negative nudges SGD gave
 /// every class an n-gram was not seen with; their sum moves a logit by a few
 /// thousandths, while storing and adding them is most of the memory and
@@ -33,7 +34,7 @@ const PRUNE: f32 = 0.01;
 /// A trained classifier.
 pub struct Classifier {
     vectorizer: Vectorizer,
-    /// By feature: its (class, weight) pairs of magnitude ≥ [`PRUNE`].
+    /// By feature: its nonzero (class, weight) pairs, pruned or not.
     rows: Vec<Vec<(u32, f32)>>,
     bias: Vec<f32>,
     classes: usize,
@@ -53,15 +54,16 @@ impl Classifier {
     /// the refusal threshold by k-fold cross-validation on the same examples.
     pub fn train(examples: &[(&str, usize)], classes: usize) -> Self {
         let threshold = cross_validated_threshold(examples, classes);
-        let mut model = fit(examples, classes);
+        let mut model = fit(examples, classes, 0.0);
         model.threshold = threshold;
         model
     }
 
     /// Trains without choosing a refusal threshold, for a caller that decides
     /// with its own (secobot's ranking): one fit instead of `FOLDS + 1`.
+    /// Its small weights are pruned (see [`PRUNE`]).
     pub fn fit_only(examples: &[(&str, usize)], classes: usize) -> Self {
-        fit(examples, classes)
+        fit(examples, classes, PRUNE)
     }
 
     /// Weights kept after pruning, and the features × classes a dense model
@@ -133,7 +135,7 @@ fn softmax(z: &mut [f32]) {
 /// SGD over shuffled examples (a fixed seed: the same folder trains the same
 /// model), learning rate decaying per epoch, lazy-free L2 applied per step to
 /// the touched rows.
-fn fit(examples: &[(&str, usize)], classes: usize) -> Classifier {
+fn fit(examples: &[(&str, usize)], classes: usize, prune: f32) -> Classifier {
     let texts: Vec<&str> = examples.iter().map(|(t, _)| *t).collect();
     let (vectorizer, xs) = Vectorizer::fit_transform(&texts, None);
     let c = classes.max(1);
@@ -164,7 +166,7 @@ fn fit(examples: &[(&str, usize)], classes: usize) -> Classifier {
         .map(|row| {
             row.iter()
                 .enumerate()
-                .filter(|(_, w)| w.abs() >= PRUNE)
+                .filter(|(_, w)| **w != 0.0 && w.abs() >= prune)
                 .map(|(class, w)| (class as u32, *w))
                 .collect()
         })
@@ -203,7 +205,7 @@ fn cross_validated_threshold(examples: &[(&str, usize)], classes: usize) -> f32 
             .filter(|(i, _)| i % FOLDS != fold)
             .map(|(_, e)| *e)
             .collect();
-        let model = fit(&train, classes);
+        let model = fit(&train, classes, 0.0);
         for (_, (text, class)) in examples
             .iter()
             .enumerate()
