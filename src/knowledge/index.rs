@@ -371,11 +371,11 @@ impl SearchIndex {
         let weighted: Vec<(Option<TermId>, f32)> = terms.iter().map(|t| self.weight(t)).collect();
         let query_weight: f32 = weighted.iter().map(|(_, w)| w).sum();
         // Generic words (secop, plataforma, usuario…) must not carry a match alone.
-        let specific = terms
-            .iter()
-            .zip(&weighted)
-            .any(|(t, (id, _))| id.is_some() && !self.analyzer.is_generic(t));
-        let damping = if specific { 1.0 } else { GENERIC_ONLY };
+        let damping = if self.has_specific_term(&terms) {
+            1.0
+        } else {
+            GENERIC_ONLY
+        };
         let mut hits: Vec<Hit> = candidates
             .into_iter()
             .filter_map(|(bm25, ordinal)| {
@@ -407,12 +407,18 @@ impl SearchIndex {
     /// contraseña" is about an unrequested e-mail, not a forgotten password).
     /// For those, word-level evidence decides alone.
     pub fn classifier_applies(&self, terms: &[String]) -> bool {
-        let known = |t: &String| self.weight(t).0.is_some();
-        let specific = terms
+        let negation = terms
             .iter()
-            .any(|t| known(t) && !self.analyzer.is_generic(t));
-        let negation = terms.iter().any(|t| t.starts_with("no_") && known(t));
-        specific && !negation
+            .any(|t| t.starts_with("no_") && self.term_ids.contains_key(t.as_str()));
+        self.has_specific_term(terms) && !negation
+    }
+
+    /// Whether some term is in the index and not generic: a query of generic
+    /// words alone carries neither a word-level match nor the classifier.
+    fn has_specific_term(&self, terms: &[String]) -> bool {
+        terms
+            .iter()
+            .any(|t| self.term_ids.contains_key(t.as_str()) && !self.analyzer.is_generic(t))
     }
 
     fn candidates(&self, terms: &[String]) -> tantivy::Result<Vec<(f32, usize)>> {
