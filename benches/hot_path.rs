@@ -121,6 +121,8 @@ fn store(c: &mut Criterion) {
                 let s = s.to_record().expect("encode");
                 let r = MessageRecord::from(r);
                 store
+                    .sled()
+                    .expect("a sled store")
                     .apply(&Commit {
                         session: Some((&id, &s)),
                         messages: std::slice::from_ref(&r),

@@ -6,6 +6,9 @@
 #                                   127.0.0.1 port, socket in DIR, database `secobot`;
 #                                   prints its URL (postgres://secobot@127.0.0.1:PORT/secobot)
 #   scripts/postgres.sh url DIR     prints the URL of the cluster in DIR
+#   scripts/postgres.sh createdb DIR NAME
+#                                   creates database NAME in the running cluster in DIR
+#                                   (if missing) and prints its URL
 #   scripts/postgres.sh stop DIR    stops it (nothing to do if it is not running)
 #
 # `start` installs first if needed and is idempotent: a running cluster only has
@@ -119,6 +122,20 @@ start() {
   url_of "$dir"
 }
 
+createdb() {
+  local dir=$1 name=$2
+  [[ "$name" =~ ^[a-z_][a-z0-9_]*$ ]] || die "not a plain database name: $name"
+  local bin port
+  bin=$(bin_dir)
+  [ -f "$dir/port" ] || die "no cluster in $dir (run: scripts/postgres.sh start $dir)"
+  port=$(cat "$dir/port")
+  if ! "$bin/psql" -h "$dir" -p "$port" -U secobot -d postgres -tAc \
+    "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1; then
+    "$bin/createdb" -h "$dir" -p "$port" -U secobot "$name"
+  fi
+  echo "postgres://secobot@127.0.0.1:$port/$name"
+}
+
 stop() {
   local dir=$1
   local bin
@@ -133,6 +150,7 @@ case "${1:-}" in
   install) install ;;
   start) [ $# -eq 2 ] || die "usage: $0 start DIR"; start "$2" ;;
   url) [ $# -eq 2 ] || die "usage: $0 url DIR"; url_of "$2" ;;
+  createdb) [ $# -eq 3 ] || die "usage: $0 createdb DIR NAME"; createdb "$2" "$3" ;;
   stop) [ $# -eq 2 ] || die "usage: $0 stop DIR"; stop "$2" ;;
-  *) die "usage: $0 install | start DIR | url DIR | stop DIR" ;;
+  *) die "usage: $0 install | start DIR | url DIR | createdb DIR NAME | stop DIR" ;;
 esac

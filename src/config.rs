@@ -54,6 +54,52 @@ pub struct DataArgs {
     /// sled's page cache, in MiB (sled's own default is 1 GiB).
     #[arg(long, env = "SECOBOT_CACHE_MB", default_value_t = 64)]
     pub cache_mb: u64,
+    /// A PostgreSQL database to keep everything in instead of the folder's
+    /// sled database (`postgres://USER:PASSWORD@HOST:PORT/DB`); several
+    /// instances may share it. The folder still holds the admin socket.
+    #[arg(long, env = "SECOBOT_DATABASE")]
+    pub database: Option<String>,
+    /// Connections in the PostgreSQL pool of this process.
+    #[arg(long, env = "SECOBOT_DATABASE_CONNECTIONS", default_value_t = 16)]
+    pub database_connections: u32,
+}
+
+impl DataArgs {
+    /// The store these arguments name: PostgreSQL with `--database`,
+    /// otherwise the sled database in `--data`.
+    ///
+    /// # Errors
+    /// When the database cannot be reached or migrated, or the folder cannot
+    /// be opened (e.g. another process holds it).
+    pub async fn open_store(&self) -> Result<crate::store::Store, crate::store::StoreError> {
+        match &self.database {
+            Some(url) => crate::store::Store::connect(url, self.database_connections).await,
+            None => crate::store::Store::open(&self.data, self.cache_mb * 1024 * 1024),
+        }
+    }
+
+    /// What a person reads about where the data is: the folder, or the
+    /// database without its password.
+    pub fn describe(&self) -> String {
+        match &self.database {
+            Some(url) => format!("la base de datos {}", redact_password(url)),
+            None => format!("la carpeta de datos {}", self.data.display()),
+        }
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
 }
 
 /// `secobot serve`.

@@ -106,6 +106,17 @@ pub fn unanswered(data: &DataArgs, json: bool) -> anyhow::Result<i32> {
         // A running server holds sled's lock; then it writes a consistent copy
         // (a backup, through its admin socket) and the report reads that.
         let _copy;
+        if data.database.is_some() {
+            // PostgreSQL serves readers beside a running server.
+            let store = data
+                .open_store()
+                .await
+                .with_context(|| format!("failed to open {}", data.describe()))?;
+            return store
+                .scan_conversations()
+                .await
+                .context("failed to read the conversations");
+        }
         let store = match Store::open(&data.data, cache) {
             Ok(s) => s,
             Err(_) if data.data.is_dir() => {
@@ -133,7 +144,7 @@ pub fn unanswered(data: &DataArgs, json: bool) -> anyhow::Result<i32> {
             }
         };
         store
-            .scan_conversations()
+            .scan_conversations().await
             .context("failed to read conversations")
     })?;
     let groups = groups(&dumps);

@@ -118,7 +118,7 @@ pub async fn handle(
             .add(&name, &display_name, &role, Some(password), true)
             .await
             .map(|(a, _)| format!("cuenta {} ({}) lista\n", a.name, a.role.as_str())),
-        Request::AgentList => admin.list().map(|all| {
+        Request::AgentList => admin.list().await.map(|all| {
             all.iter()
                 .map(|a| {
                     format!(
@@ -160,6 +160,7 @@ pub async fn handle(
             .map(|p| format!("nueva contraseña de {name} (se muestra una sola vez): {p}\n")),
         Request::Audit { limit } => store
             .audit_log(limit)
+            .await
             .map(|log| {
                 log.iter()
                     .map(|e| {
@@ -181,7 +182,12 @@ pub async fn handle(
             return super::personal_data::delete(store, live, actor, &subject).await
         }
         Request::Backup { out } => {
-            let store = store.clone();
+            let Some(store) = store.sled().cloned() else {
+                return Outcome::fail(format!(
+                    "error: {}\n",
+                    crate::store::StoreError::SledOnly("backup")
+                ));
+            };
             let target = out.clone();
             return match tokio::task::spawn_blocking(move || store.backup(&target)).await {
                 Ok(Ok(info)) => Outcome::ok(format!("{}: {info}\n", out.display())),

@@ -94,9 +94,10 @@ impl<'a> Admin<'a> {
         Ok(())
     }
 
-    fn account(&self, name: &str) -> Result<Account, AdminError> {
+    async fn account(&self, name: &str) -> Result<Account, AdminError> {
         self.store
-            .record::<Account>(RecordKind::Agent, name)?
+            .record::<Account>(RecordKind::Agent, name)
+            .await?
             .ok_or_else(|| AdminError::NoSuchAccount(name.to_owned()))
     }
 
@@ -111,10 +112,11 @@ impl<'a> Admin<'a> {
     ///
     /// # Errors
     /// On a storage failure.
-    pub fn list(&self) -> Result<Vec<AccountView>, AdminError> {
+    pub async fn list(&self) -> Result<Vec<AccountView>, AdminError> {
         Ok(self
             .store
-            .records::<Account>(RecordKind::Agent)?
+            .records::<Account>(RecordKind::Agent)
+            .await?
             .into_iter()
             .map(|(_, a)| AccountView {
                 name: a.name,
@@ -147,7 +149,10 @@ impl<'a> Admin<'a> {
         } else {
             display
         };
-        let existing = self.store.record::<Account>(RecordKind::Agent, &name)?;
+        let existing = self
+            .store
+            .record::<Account>(RecordKind::Agent, &name)
+            .await?;
         if existing.is_some() && !replace {
             return Err(AdminError::Exists(name));
         }
@@ -196,7 +201,7 @@ impl<'a> Admin<'a> {
     /// Unknown account, a bad role, one's own supervisor role, storage.
     pub async fn set_role(&self, name: &str, role: &str) -> Result<Account, AdminError> {
         let role = Role::parse(role.trim()).ok_or_else(|| AdminError::BadRole(role.to_owned()))?;
-        let mut account = self.account(name)?;
+        let mut account = self.account(name).await?;
         if account.role == role {
             return Ok(account);
         }
@@ -233,7 +238,7 @@ impl<'a> Admin<'a> {
         if display.is_empty() {
             return Err(AdminError::EmptyDisplayName);
         }
-        let mut account = self.account(name)?;
+        let mut account = self.account(name).await?;
         if account.display_name == display {
             return Ok(account);
         }
@@ -258,7 +263,7 @@ impl<'a> Admin<'a> {
     /// # Errors
     /// Unknown account, one's own account, storage.
     pub async fn set_enabled(&self, name: &str, enabled: bool) -> Result<Account, AdminError> {
-        let mut account = self.account(name)?;
+        let mut account = self.account(name).await?;
         if !enabled {
             self.not_self(name)?;
         }
@@ -299,7 +304,7 @@ impl<'a> Admin<'a> {
     /// # Errors
     /// Unknown account, storage.
     pub async fn reset_password(&self, name: &str) -> Result<String, AdminError> {
-        let account = self.account(name)?;
+        let account = self.account(name).await?;
         let password = accounts::new_password();
         accounts::upsert(
             self.store,
@@ -392,7 +397,7 @@ mod tests {
             admin.set_enabled("jefa", false).await,
             Err(AdminError::NoSuchAccount(_))
         ));
-        let log = store.audit_log(10).unwrap();
+        let log = store.audit_log(10).await.unwrap();
         let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
         assert_eq!(
             actions,

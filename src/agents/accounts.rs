@@ -124,7 +124,7 @@ pub async fn upsert(
     let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await
         .map_err(|e| AccountError::Hash(e.to_string()))??;
-    let existing = store.record::<Account>(RecordKind::Agent, name)?;
+    let existing = store.record::<Account>(RecordKind::Agent, name).await?;
     let account = Account {
         name: name.to_owned(),
         display_name: display_name.to_owned(),
@@ -189,18 +189,22 @@ pub async fn create_login(
 ///
 /// # Errors
 /// On a storage failure.
-pub fn account_for_token(store: &Store, token: &str) -> Result<Option<Account>, StoreError> {
+pub async fn account_for_token(store: &Store, token: &str) -> Result<Option<Account>, StoreError> {
     if token.len() != 43 {
         return Ok(None);
     }
-    let Some(login) = store.record::<Login>(RecordKind::Login, &login_key(token))? else {
+    let Some(login) = store
+        .record::<Login>(RecordKind::Login, &login_key(token))
+        .await?
+    else {
         return Ok(None);
     };
     if login.expires_at < Utc::now() {
         return Ok(None);
     }
     Ok(store
-        .record::<Account>(RecordKind::Agent, &login.agent)?
+        .record::<Account>(RecordKind::Agent, &login.agent)
+        .await?
         .filter(|a| !a.disabled))
 }
 
@@ -211,7 +215,8 @@ pub fn account_for_token(store: &Store, token: &str) -> Result<Option<Account>, 
 /// On a storage failure.
 pub async fn remove_logins_of(store: &Store, agent: &str) -> Result<usize, StoreError> {
     let mine: Vec<String> = store
-        .records::<Login>(RecordKind::Login)?
+        .records::<Login>(RecordKind::Login)
+        .await?
         .into_iter()
         .filter(|(_, l)| l.agent == agent)
         .map(|(key, _)| key)
@@ -252,10 +257,14 @@ mod tests {
             .unwrap();
         let (token, _) = create_login(&store, "ana", 1).await.unwrap();
         assert_eq!(
-            account_for_token(&store, &token).unwrap().unwrap().name,
+            account_for_token(&store, &token)
+                .await
+                .unwrap()
+                .unwrap()
+                .name,
             "ana"
         );
-        assert!(account_for_token(&store, "nope").unwrap().is_none());
+        assert!(account_for_token(&store, "nope").await.unwrap().is_none());
         assert!(
             upsert(&store, "Ana Pérez", "x", Role::Agent, "una-clave-larga")
                 .await

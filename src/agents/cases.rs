@@ -27,7 +27,7 @@ impl Agents {
         id: &TicketId,
         text: &str,
     ) -> Result<Ticket, AgentError> {
-        let (mut ticket, session) = self.case(id)?;
+        let (mut ticket, session) = self.case(id).await?;
         let text = text.trim();
         if text.is_empty() {
             return Err(AgentError::Empty);
@@ -81,7 +81,7 @@ impl Agents {
         id: &TicketId,
         note: &str,
     ) -> Result<Ticket, AgentError> {
-        let (ticket, session) = self.case(id)?;
+        let (ticket, session) = self.case(id).await?;
         if note.trim().is_empty() {
             return Err(AgentError::Empty);
         }
@@ -93,11 +93,12 @@ impl Agents {
     }
 
     /// The stored case and its conversation.
-    fn case(&self, id: &TicketId) -> Result<(Ticket, SessionId), AgentError> {
+    async fn case(&self, id: &TicketId) -> Result<(Ticket, SessionId), AgentError> {
         let ticket = self
             .hub
             .store()
-            .ticket(id)?
+            .ticket(id)
+            .await?
             .ok_or(AgentError::UnknownCase)?;
         let session = SessionId::parse(&ticket.session).ok_or(AgentError::UnknownCase)?;
         Ok((ticket, session))

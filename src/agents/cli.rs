@@ -77,7 +77,7 @@ pub fn perform(data: &DataArgs, request: Request) -> anyhow::Result<i32> {
         {
             return Ok::<Outcome, anyhow::Error>(outcome);
         }
-        let store = open(data)?;
+        let store = open(data).await?;
         let actor = format!("línea de comandos: {}", channel::operator());
         let outcome = channel::handle(&store, None, &actor, request).await;
         store.flush().await?;
@@ -88,12 +88,13 @@ pub fn perform(data: &DataArgs, request: Request) -> anyhow::Result<i32> {
     Ok(outcome.code)
 }
 
-fn open(data: &DataArgs) -> anyhow::Result<Store> {
-    Store::open(&data.data, data.cache_mb * 1024 * 1024).with_context(|| {
-        format!(
+async fn open(data: &DataArgs) -> anyhow::Result<Store> {
+    data.open_store().await.with_context(|| match &data.database {
+        Some(_) => format!("failed to open {}", data.describe()),
+        None => format!(
             "failed to open the data folder {} (a server is using it but its admin socket {} does not answer)",
             data.data.display(),
             channel::socket_path(&data.data).display()
-        )
+        ),
     })
 }

@@ -143,10 +143,10 @@ impl Agents {
     ///
     /// # Errors
     /// On a storage failure.
-    pub fn start(hub: Arc<Hub>, args: &ServeArgs) -> Result<Arc<Self>, StoreError> {
+    pub async fn start(hub: Arc<Hub>, args: &ServeArgs) -> Result<Arc<Self>, StoreError> {
         let mut queue = BTreeMap::new();
         let mut orphaned = Vec::new();
-        for ticket in hub.store().tickets()? {
+        for ticket in hub.store().tickets().await? {
             // A case waiting for the user joins the queue when they write again.
             if matches!(ticket.status, Status::Resolved | Status::WaitingUser) {
                 continue;
@@ -203,7 +203,7 @@ impl Agents {
                             missed = n,
                             "ticket events lagged; reloading the queue from storage"
                         );
-                        follower.reload_queue();
+                        follower.reload_queue().await;
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                 }
@@ -456,7 +456,7 @@ impl Agents {
     pub async fn release(&self, agent_name: &str, session: &SessionId) -> Result<(), AgentError> {
         let mut ticket = self.check_holder(agent_name, session)?;
         ticket.release(Utc::now())?;
-        let display = self.display_name(agent_name);
+        let display = self.display_name(agent_name).await;
         let text = self.hub.render().reply(
             "agent_left",
             &json!({ "name": display, "id": ticket.id.as_str(), "status": ticket.status.label() }),
@@ -556,10 +556,11 @@ impl Agents {
         );
     }
 
-    fn display_name(&self, agent: &str) -> String {
+    async fn display_name(&self, agent: &str) -> String {
         self.hub
             .store()
             .record::<Account>(crate::store::RecordKind::Agent, agent)
+            .await
             .ok()
             .flatten()
             .map(|a| a.display_name)
@@ -570,16 +571,16 @@ impl Agents {
     ///
     /// # Errors
     /// On a storage failure.
-    pub fn tickets(&self) -> Result<Vec<Ticket>, StoreError> {
-        self.hub.store().tickets()
+    pub async fn tickets(&self) -> Result<Vec<Ticket>, StoreError> {
+        self.hub.store().tickets().await
     }
 
     /// A ticket by id.
     ///
     /// # Errors
     /// On a storage failure.
-    pub fn ticket(&self, id: &TicketId) -> Result<Option<Ticket>, StoreError> {
-        self.hub.store().ticket(id)
+    pub async fn ticket(&self, id: &TicketId) -> Result<Option<Ticket>, StoreError> {
+        self.hub.store().ticket(id).await
     }
 
     pub fn hub(&self) -> &Arc<Hub> {

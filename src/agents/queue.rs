@@ -13,8 +13,8 @@ use crate::server::protocol::QueueItem;
 use crate::tickets::{Priority, Status, Ticket};
 
 impl Agents {
-    pub(super) fn reload_queue(&self) {
-        let Ok(tickets) = self.hub.store().tickets() else {
+    pub(super) async fn reload_queue(&self) {
+        let Ok(tickets) = self.hub.store().tickets().await else {
             return;
         };
         if let Ok(mut queue) = self.queue.lock() {

@@ -136,14 +136,14 @@ impl Agents {
     ///
     /// # Errors
     /// Not held, or the conversation cannot be read.
-    pub fn typing_from_agent(
+    pub async fn typing_from_agent(
         &self,
         agent: &str,
         session: &SessionId,
         on: bool,
     ) -> Result<(), AgentError> {
         self.check_holder(agent, session)?;
-        let live = self.hub.get(session)?.ok_or(AgentError::Unknown)?;
+        let live = self.hub.get(session).await?.ok_or(AgentError::Unknown)?;
         self.forward_typing(live, true, on);
         Ok(())
     }

@@ -34,7 +34,7 @@ struct AgentReply {
 
 impl Hub {
     /// The mail this commit causes, with outbox ids (see [`mail::for_commit`]).
-    pub(super) fn mail_for(
+    pub(super) async fn mail_for(
         &self,
         session: &Session,
         state: &ConversationState,
@@ -54,7 +54,7 @@ impl Hub {
         else {
             return Ok(Vec::new());
         };
-        let stored = self.store.ticket(&id)?;
+        let stored = self.store.ticket(&id).await?;
         let transcript = self.transcript_path(&session.id);
         let ctx = mail::MailContext {
             stored_ticket: stored.as_ref(),
@@ -65,18 +65,18 @@ impl Hub {
         };
         let mut out = mail::for_commit(&self.render, &self.mail, &ctx, Utc::now());
         for m in &mut out {
-            m.id = self.store.next_mail_id()?;
+            m.id = self.store.next_mail_id().await?;
         }
         Ok(out)
     }
 
     /// Builds a ticket from the conversation's fields and the confirming reply.
-    pub(super) fn open_ticket(
+    pub(super) async fn open_ticket(
         &self,
         session: &Session,
         state: &mut ConversationState,
     ) -> Result<(Ticket, Vec<Reply>), StoreError> {
-        let number = self.store.next_ticket_number()?;
+        let number = self.store.next_ticket_number().await?;
         let ticket = Ticket::open(
             TicketId::from_number(number),
             session.id.to_string(),
@@ -124,18 +124,18 @@ impl Hub {
     }
 
     /// The conversation's case as stored, if it has one.
-    fn stored_ticket(&self, state: &ConversationState) -> Result<Option<Ticket>, StoreError> {
+    async fn stored_ticket(&self, state: &ConversationState) -> Result<Option<Ticket>, StoreError> {
         match state.ticket.as_deref().map(TicketId::parse) {
-            Some(Ok(id)) => self.store.ticket(&id),
+            Some(Ok(id)) => self.store.ticket(&id).await,
             _ => Ok(None),
         }
     }
 
-    pub(super) fn ticket_status_reply(
+    pub(super) async fn ticket_status_reply(
         &self,
         state: &ConversationState,
     ) -> Result<Option<Reply>, StoreError> {
-        let Some(ticket) = self.stored_ticket(state)? else {
+        let Some(ticket) = self.stored_ticket(state).await? else {
             return Ok(None);
         };
         let text = self.render.reply(
@@ -157,7 +157,7 @@ impl Hub {
     /// The user wrote on a case that waited for them: the case goes back to
     /// `abierto` (due again in business days) and the user is told their
     /// message reached it. `None` when the conversation's case is not waiting.
-    pub(super) fn user_follow_up(
+    pub(super) async fn user_follow_up(
         &self,
         state: &mut ConversationState,
     ) -> Result<Option<(Ticket, Reply)>, StoreError> {
@@ -166,7 +166,7 @@ impl Hub {
         {
             return Ok(None);
         }
-        let Some(mut ticket) = self.stored_ticket(state)? else {
+        let Some(mut ticket) = self.stored_ticket(state).await? else {
             return Ok(None);
         };
         if !ticket.user_replied(Utc::now()) {
@@ -187,14 +187,14 @@ impl Hub {
     /// The answer to a follow-up from another browser: the case's status and
     /// its agents' latest replies when the number and e-mail match, otherwise
     /// a reply that says so without telling which of the two was wrong.
-    pub(super) fn case_lookup_reply(
+    pub(super) async fn case_lookup_reply(
         &self,
         state: &mut ConversationState,
         id: &str,
         email: &str,
     ) -> Result<Reply, StoreError> {
         let ticket = match TicketId::parse(id) {
-            Ok(id) => self.store.ticket(&id)?,
+            Ok(id) => self.store.ticket(&id).await?,
             Err(_) => None,
         };
         let matching = ticket.filter(|t| {
@@ -212,7 +212,7 @@ impl Hub {
                     .reply("case_lookup_not_found", &json!({ "id": id, "left": left })),
             ));
         };
-        let replies = self.agent_replies(&ticket)?;
+        let replies = self.agent_replies(&ticket).await?;
         let text = self.render.reply(
             "case_lookup_found",
             &json!({
@@ -254,7 +254,7 @@ impl Hub {
             )
         };
         let found = match TicketId::parse(id) {
-            Ok(id) => self.store.ticket(&id),
+            Ok(id) => self.store.ticket(&id).await,
             Err(_) => Ok(None),
         };
         let ticket = match found {
@@ -309,17 +309,21 @@ impl Hub {
     /// The latest agent replies stored in the case's conversation. Read from
     /// the store, not through the conversation's lock: two users following
     /// each other's cases must not wait on each other.
-    fn agent_replies(&self, ticket: &Ticket) -> Result<Vec<AgentReply>, StoreError> {
+    async fn agent_replies(&self, ticket: &Ticket) -> Result<Vec<AgentReply>, StoreError> {
         let Some(session) = SessionId::parse(&ticket.session) else {
             return Ok(Vec::new());
         };
-        let Some(stored) = self.store.conversation::<ConversationState>(&session)? else {
+        let Some(stored) = self
+            .store
+            .conversation::<ConversationState>(&session)
+            .await?
+        else {
             return Ok(Vec::new());
         };
         let mut replies = Vec::new();
         let mut after = 0;
         loop {
-            let page = self.replay(&session, after, stored.last_seq, 1000)?;
+            let page = self.replay(&session, after, stored.last_seq, 1000).await?;
             let Some(last) = page.last() else { break };
             after = last.seq;
             replies.extend(page.into_iter().filter(|m| m.from == Author::Agent));

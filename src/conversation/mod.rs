@@ -184,11 +184,11 @@ impl Hub {
     ///
     /// # Errors
     /// On a storage failure.
-    pub fn get(&self, id: &SessionId) -> Result<Option<Arc<Session>>, StoreError> {
+    pub async fn get(&self, id: &SessionId) -> Result<Option<Arc<Session>>, StoreError> {
         if let Some(live) = self.live(id) {
             return Ok(Some(live));
         }
-        let Some(state) = self.store.conversation(id)? else {
+        let Some(state) = self.store.conversation(id).await? else {
             return Ok(None);
         };
         Ok(Some(self.register(id.clone(), state)))
@@ -241,7 +241,7 @@ impl Hub {
     ) -> Result<Opened, ConversationError> {
         let wanted = requested.and_then(SessionId::parse);
         if let Some(id) = &wanted {
-            if let Some(session) = self.get(id)? {
+            if let Some(session) = self.get(id).await? {
                 let state = session.state.lock().await;
                 // Subscribing under the lock: history holds everything up to now,
                 // the receiver everything after. No gap, no duplicate.
@@ -249,7 +249,8 @@ impl Hub {
                 let current = state.last_seq;
                 // The first page only; the socket pages the rest up to `current`.
                 let history = if state.unsaved.is_empty() {
-                    self.replay(id, last_seq, current, self.limits.history)?
+                    self.replay(id, last_seq, current, self.limits.history)
+                        .await?
                 } else {
                     state
                         .unsaved
@@ -375,7 +376,7 @@ impl Hub {
         let mut ticket = None;
         if matches!(input, UserInput::Say(_) | UserInput::Escalate(_)) {
             // Words for a case that waited on the user go to the case.
-            match self.user_follow_up(&mut state) {
+            match self.user_follow_up(&mut state).await {
                 Ok(Some((t, reply))) => {
                     messages.push(reply);
                     ticket = Some(t);
@@ -400,7 +401,7 @@ impl Hub {
             ) {
                 state.privacy = Some(consent);
             }
-            let extra = self.effects(session, &mut state, &effects);
+            let extra = self.effects(session, &mut state, &effects).await;
             match extra {
                 Ok((t, replies)) => {
                     messages.extend(replies);
@@ -438,7 +439,7 @@ impl Hub {
     }
 
     /// Carries out the bot's side effects: a new ticket, a case status.
-    fn effects(
+    async fn effects(
         &self,
         session: &Session,
         state: &mut ConversationState,
@@ -447,17 +448,17 @@ impl Hub {
         let mut replies = Vec::new();
         let mut ticket = None;
         if effects.open_ticket {
-            let (t, opened) = self.open_ticket(session, state)?;
+            let (t, opened) = self.open_ticket(session, state).await?;
             replies.extend(opened);
             ticket = Some(t);
         }
         if effects.ticket_status {
-            if let Some(reply) = self.ticket_status_reply(state)? {
+            if let Some(reply) = self.ticket_status_reply(state).await? {
                 replies.push(reply);
             }
         }
         if let Some((id, email)) = &effects.case_lookup {
-            let reply = self.case_lookup_reply(state, id, email)?;
+            let reply = self.case_lookup_reply(state, id, email).await?;
             // Its "Responder al caso" button is the one the user may press next.
             state.offer(std::slice::from_ref(&reply));
             replies.push(reply);
@@ -476,7 +477,7 @@ impl Hub {
     ///
     /// # Errors
     /// On a storage failure.
-    pub fn replay(
+    pub async fn replay(
         &self,
         id: &SessionId,
         after: u64,
@@ -489,7 +490,7 @@ impl Hub {
         let wanted = usize::try_from(upto - after)
             .unwrap_or(usize::MAX)
             .min(limit);
-        let page = self.store.messages_after(id, after, wanted)?;
+        let page = self.store.messages_after(id, after, wanted).await?;
         Ok(page
             .into_iter()
             .filter(|m| m.seq <= upto)
@@ -502,12 +503,15 @@ impl Hub {
     /// # Errors
     /// When the conversation does not exist, or on a storage failure.
     pub async fn history(&self, id: &SessionId) -> Result<Vec<Reply>, ConversationError> {
-        let session = self.get(id)?.ok_or(ConversationError::UnknownSession)?;
+        let session = self
+            .get(id)
+            .await?
+            .ok_or(ConversationError::UnknownSession)?;
         let upto = self.last_seq(&session).await;
         let mut all = Vec::new();
         let mut after = 0;
         loop {
-            let page = self.replay(id, after, upto, 1000)?;
+            let page = self.replay(id, after, upto, 1000).await?;
             let Some(last) = page.last() else { break };
             after = last.seq;
             all.extend(page);
@@ -531,14 +535,16 @@ impl Hub {
             return Err(ConversationError::UnknownSeq(seq));
         }
         drop(state);
-        self.store.put_feedback(
-            &session.id,
-            seq,
-            &Feedback {
-                useful,
-                ts: Utc::now().to_rfc3339(),
-            },
-        )?;
+        self.store
+            .put_feedback(
+                &session.id,
+                seq,
+                &Feedback {
+                    useful,
+                    ts: Utc::now().to_rfc3339(),
+                },
+            )
+            .await?;
         Ok(())
     }
 
@@ -563,7 +569,7 @@ impl Hub {
             m.seq = state.last_seq;
             m.ts.clone_from(&now);
         }
-        let mail = match self.mail_for(session, state, &messages, ticket) {
+        let mail = match self.mail_for(session, state, &messages, ticket).await {
             Ok(m) => m,
             Err(e) => {
                 state.last_seq = before;
@@ -686,7 +692,10 @@ impl Hub {
     where
         F: FnOnce(&mut ConversationState) -> (Vec<Reply>, Option<Ticket>),
     {
-        let session = self.get(id)?.ok_or(ConversationError::UnknownSession)?;
+        let session = self
+            .get(id)
+            .await?
+            .ok_or(ConversationError::UnknownSession)?;
         let appended = {
             let mut state = session.state.lock().await;
             let before = state.clone();

@@ -24,9 +24,9 @@ impl Hub {
     ///
     /// # Errors
     /// On a storage failure.
-    pub fn ticket_of(&self, ticket: Option<&str>) -> Result<Option<Ticket>, StoreError> {
+    pub async fn ticket_of(&self, ticket: Option<&str>) -> Result<Option<Ticket>, StoreError> {
         match ticket.and_then(|t| TicketId::parse(t).ok()) {
-            Some(id) => self.store().ticket(&id),
+            Some(id) => self.store().ticket(&id).await,
             None => Ok(None),
         }
     }
@@ -35,7 +35,7 @@ impl Hub {
     /// not rated yet): the widget asks again after a reload until they do.
     pub async fn rating_due(&self, session: &Session) -> bool {
         let ticket = session.state.lock().await.ticket.clone();
-        matches!(self.ticket_of(ticket.as_deref()), Ok(Some(t)) if t.rating_due())
+        matches!(self.ticket_of(ticket.as_deref()).await, Ok(Some(t)) if t.rating_due())
     }
 
     /// Stores the user's rating on the conversation's resolved case.
@@ -53,7 +53,8 @@ impl Hub {
         // Under the conversation's lock: two tabs rating at once store one.
         let state = session.state.lock().await;
         let mut ticket = self
-            .ticket_of(state.ticket.as_deref())?
+            .ticket_of(state.ticket.as_deref())
+            .await?
             .filter(|t| t.session == session.id.as_str())
             .ok_or(RatingRefused::NotResolved)?;
         ticket.rate(rating)?;
@@ -78,7 +79,7 @@ impl Hub {
         &self,
         id: &SessionId,
     ) -> Result<Option<(Vec<super::Reply>, Option<Ticket>)>, StoreError> {
-        let Some(session) = self.get(id)? else {
+        let Some(session) = self.get(id).await? else {
             return Ok(None);
         };
         let ticket = session.state.lock().await.ticket.clone();
@@ -87,6 +88,6 @@ impl Hub {
             Err(super::ConversationError::Store(e)) => return Err(e),
             Err(_) => return Ok(None),
         };
-        Ok(Some((messages, self.ticket_of(ticket.as_deref())?)))
+        Ok(Some((messages, self.ticket_of(ticket.as_deref()).await?)))
     }
 }

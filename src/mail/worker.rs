@@ -106,24 +106,24 @@ pub fn backoff(base: Duration, attempts: u32) -> Duration {
 /// Starts the worker; `wake` is notified when mail is queued. Without a
 /// sender (no `--smtp-url`) mail stays queued and nothing is sent.
 pub fn spawn(store: Store, sender: Option<Sender>, wake: Arc<Notify>, retry_base: Duration) {
-    update_gauge(&store);
-    let Some(sender) = sender else {
-        tracing::warn!("--smtp-url is not set: e-mail is queued in the outbox but not sent");
-        return;
-    };
     tokio::spawn(async move {
+        update_gauge(&store).await;
+        let Some(sender) = sender else {
+            tracing::warn!("--smtp-url is not set: e-mail is queued in the outbox but not sent");
+            return;
+        };
         loop {
             let _ = tokio::time::timeout(POLL, wake.notified()).await;
             if let Err(e) = run_once(&store, &sender, retry_base).await {
                 tracing::warn!(error = %e, "mail outbox: storage error; will retry");
             }
-            update_gauge(&store);
+            update_gauge(&store).await;
         }
     });
 }
 
-fn update_gauge(store: &Store) {
-    if let Ok(b) = store.mail_backlog(Utc::now()) {
+async fn update_gauge(store: &Store) {
+    if let Ok(b) = store.mail_backlog(Utc::now()).await {
         metrics::gauge!("secobot_mail_queued").set(b.queued as f64);
     }
 }
@@ -134,7 +134,7 @@ async fn run_once(
     sender: &Sender,
     retry_base: Duration,
 ) -> crate::store::Result<()> {
-    for mut mail in store.due_mail(Utc::now(), 32)? {
+    for mut mail in store.due_mail(Utc::now(), 32).await? {
         store.mail_attempt(&mut mail, Utc::now()).await?;
         match sender.send(&mail).await {
             Ok(()) => {
@@ -145,12 +145,12 @@ async fn run_once(
             Err(Failure::Permanent(e)) => {
                 metrics::counter!("secobot_mail_failed_total").increment(1);
                 tracing::warn!(error = %e, kind = %mail.kind, "mail refused for good");
-                store.mail_failed(&mut mail, e)?;
+                store.mail_failed(&mut mail, e).await?;
             }
             Err(Failure::Temporary(e)) if mail.attempts >= MAX_ATTEMPTS => {
                 metrics::counter!("secobot_mail_failed_total").increment(1);
                 tracing::warn!(error = %e, attempts = mail.attempts, "mail given up");
-                store.mail_failed(&mut mail, e)?;
+                store.mail_failed(&mut mail, e).await?;
             }
             Err(Failure::Temporary(e)) => {
                 metrics::counter!("secobot_mail_attempts_failed_total").increment(1);
@@ -158,7 +158,7 @@ async fn run_once(
                     + chrono::Duration::from_std(backoff(retry_base, mail.attempts))
                         .unwrap_or_default();
                 tracing::info!(error = %e, attempts = mail.attempts, "mail not sent; will retry");
-                store.mail_retry(&mut mail, e, next)?;
+                store.mail_retry(&mut mail, e, next).await?;
                 // The server is likely down: leave the rest for the next round.
                 break;
             }

@@ -59,11 +59,17 @@ impl IntoResponse for Refusal {
 }
 
 /// The supervisor making the request.
-fn supervisor(state: &AppState, headers: &HeaderMap, posting: bool) -> Result<Account, Refusal> {
+async fn supervisor(
+    state: &AppState,
+    headers: &HeaderMap,
+    posting: bool,
+) -> Result<Account, Refusal> {
     if posting && !origin_ok(state, headers) {
         return Err(Refusal::Origin);
     }
-    let account = current_agent(state, headers).ok_or(Refusal::NotLoggedIn { posting })?;
+    let account = current_agent(state, headers)
+        .await
+        .ok_or(Refusal::NotLoggedIn { posting })?;
     if account.role != Role::Supervisor {
         return Err(Refusal::NotSupervisor);
     }
@@ -98,9 +104,9 @@ struct AuditRow {
     detail: String,
 }
 
-fn render(state: &AppState, me: &Account, status: StatusCode, outcome: Outcome) -> Response {
+async fn render(state: &AppState, me: &Account, status: StatusCode, outcome: Outcome) -> Response {
     let admin = Admin::new(state.hub.store(), Some(&state.agents), me.name.clone());
-    let accounts = match admin.list() {
+    let accounts = match admin.list().await {
         Ok(a) => a,
         Err(e) => {
             tracing::error!(error = %e, "failed to list accounts");
@@ -122,6 +128,7 @@ fn render(state: &AppState, me: &Account, status: StatusCode, outcome: Outcome) 
         .hub
         .store()
         .audit_log(AUDIT_ROWS)
+        .await
         .unwrap_or_else(|e| {
             tracing::error!(error = %e, "failed to read the audit log");
             Vec::new()
@@ -161,16 +168,19 @@ fn render(state: &AppState, me: &Account, status: StatusCode, outcome: Outcome) 
 
 /// The supervisor posting a change (origin and role checked), and the account
 /// operations acting in their name (so the audit log records them).
-fn acting<'a>(state: &'a AppState, headers: &HeaderMap) -> Result<(Account, Admin<'a>), Refusal> {
-    let me = supervisor(state, headers, true)?;
+async fn acting<'a>(
+    state: &'a AppState,
+    headers: &HeaderMap,
+) -> Result<(Account, Admin<'a>), Refusal> {
+    let me = supervisor(state, headers, true).await?;
     let admin = Admin::new(state.hub.store(), Some(&state.agents), me.name.clone());
     Ok((me, admin))
 }
 
 /// Renders the page after a change: the notice, or the refusal.
-fn after(state: &AppState, me: &Account, result: Result<Outcome, AdminError>) -> Response {
+async fn after(state: &AppState, me: &Account, result: Result<Outcome, AdminError>) -> Response {
     match result {
-        Ok(outcome) => render(state, me, StatusCode::OK, outcome),
+        Ok(outcome) => render(state, me, StatusCode::OK, outcome).await,
         Err(e) => {
             let status = if e.is_client_error() {
                 StatusCode::BAD_REQUEST
@@ -192,14 +202,15 @@ fn after(state: &AppState, me: &Account, result: Result<Outcome, AdminError>) ->
                     ..Outcome::default()
                 },
             )
+            .await
         }
     }
 }
 
 async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match supervisor(&state, &headers, false) {
-        Ok(me) => render(&state, &me, StatusCode::OK, Outcome::default()),
-        Err(Refusal::NotSupervisor) => match current_agent(&state, &headers) {
+    match supervisor(&state, &headers, false).await {
+        Ok(me) => render(&state, &me, StatusCode::OK, Outcome::default()).await,
+        Err(Refusal::NotSupervisor) => match current_agent(&state, &headers).await {
             Some(me) => render_page(
                 &state,
                 StatusCode::FORBIDDEN,
@@ -232,7 +243,7 @@ async fn add(
     headers: HeaderMap,
     Form(f): Form<AddForm>,
 ) -> Response {
-    let (me, admin) = match acting(&state, &headers) {
+    let (me, admin) = match acting(&state, &headers).await {
         Ok(pair) => pair,
         Err(r) => return r.into_response(),
     };
@@ -247,7 +258,7 @@ async fn add(
             password: password.map(|p| (account.name, p)),
             ..Outcome::default()
         });
-    after(&state, &me, result)
+    after(&state, &me, result).await
 }
 
 #[derive(Deserialize)]
@@ -269,7 +280,7 @@ async fn display_name(
     headers: HeaderMap,
     Form(f): Form<DisplayNameForm>,
 ) -> Response {
-    let (me, admin) = match acting(&state, &headers) {
+    let (me, admin) = match acting(&state, &headers).await {
         Ok(pair) => pair,
         Err(r) => return r.into_response(),
     };
@@ -283,7 +294,7 @@ async fn display_name(
             )),
             ..Outcome::default()
         });
-    after(&state, &me, result)
+    after(&state, &me, result).await
 }
 
 #[derive(Deserialize)]
@@ -299,7 +310,7 @@ async fn role(
     headers: HeaderMap,
     Form(f): Form<RoleForm>,
 ) -> Response {
-    let (me, admin) = match acting(&state, &headers) {
+    let (me, admin) = match acting(&state, &headers).await {
         Ok(pair) => pair,
         Err(r) => return r.into_response(),
     };
@@ -315,7 +326,7 @@ async fn role(
         )),
         ..Outcome::default()
     });
-    after(&state, &me, result)
+    after(&state, &me, result).await
 }
 
 async fn disable(
@@ -335,7 +346,7 @@ async fn enable(
 }
 
 async fn set_enabled(state: AppState, headers: HeaderMap, f: NameForm, enabled: bool) -> Response {
-    let (me, admin) = match acting(&state, &headers) {
+    let (me, admin) = match acting(&state, &headers).await {
         Ok(pair) => pair,
         Err(r) => return r.into_response(),
     };
@@ -353,7 +364,7 @@ async fn set_enabled(state: AppState, headers: HeaderMap, f: NameForm, enabled: 
             }),
             ..Outcome::default()
         });
-    after(&state, &me, result)
+    after(&state, &me, result).await
 }
 
 async fn password(
@@ -361,7 +372,7 @@ async fn password(
     headers: HeaderMap,
     Form(f): Form<NameForm>,
 ) -> Response {
-    let (me, admin) = match acting(&state, &headers) {
+    let (me, admin) = match acting(&state, &headers).await {
         Ok(pair) => pair,
         Err(r) => return r.into_response(),
     };
@@ -373,7 +384,7 @@ async fn password(
         password: Some((f.username.clone(), p)),
         ..Outcome::default()
     });
-    after(&state, &me, result)
+    after(&state, &me, result).await
 }
 
 async fn unlock(
@@ -381,7 +392,7 @@ async fn unlock(
     headers: HeaderMap,
     Form(f): Form<NameForm>,
 ) -> Response {
-    let (me, admin) = match acting(&state, &headers) {
+    let (me, admin) = match acting(&state, &headers).await {
         Ok(pair) => pair,
         Err(r) => return r.into_response(),
     };
@@ -392,7 +403,7 @@ async fn unlock(
         )),
         ..Outcome::default()
     });
-    after(&state, &me, result)
+    after(&state, &me, result).await
 }
 
 /// `POST /agent/unlock {username}`: a supervisor clears the failed logins
@@ -405,7 +416,7 @@ async fn unlock_json(
     if !origin_ok(&state, &headers) {
         return (StatusCode::FORBIDDEN, "Origen no permitido.").into_response();
     }
-    let Some(account) = current_agent(&state, &headers) else {
+    let Some(account) = current_agent(&state, &headers).await else {
         return (StatusCode::UNAUTHORIZED, "Inicie sesión en /agent.").into_response();
     };
     if account.role != Role::Supervisor {

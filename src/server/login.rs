@@ -28,9 +28,9 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The logged-in account behind the request's cookie.
-pub(super) fn current_agent(state: &AppState, headers: &HeaderMap) -> Option<Account> {
+pub(super) async fn current_agent(state: &AppState, headers: &HeaderMap) -> Option<Account> {
     let token = cookie_token(headers)?;
-    match accounts::account_for_token(state.hub.store(), &token) {
+    match accounts::account_for_token(state.hub.store(), &token).await {
         Ok(account) => account,
         Err(e) => {
             tracing::error!(error = %e, "failed to read a login");
@@ -66,7 +66,7 @@ pub(super) fn origin_ok(state: &AppState, headers: &HeaderMap) -> bool {
 }
 
 async fn console(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match current_agent(&state, &headers) {
+    match current_agent(&state, &headers).await {
         Some(account) => render_page(
             &state,
             StatusCode::OK,
@@ -161,6 +161,7 @@ async fn login(
         .hub
         .store()
         .record::<Account>(RecordKind::Agent, &username)
+        .await
         .ok()
         .flatten();
     let hash = account

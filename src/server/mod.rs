@@ -33,7 +33,6 @@ use crate::knowledge::reload::Reloader;
 use crate::knowledge::{Knowledge, LiveKnowledge, Mode};
 use crate::render::Renderer;
 use crate::shutdown::{CancellationToken, TaskTracker};
-use crate::store::Store;
 
 /// Frames queued for one socket beyond the kernel's buffer; a reader behind by
 /// more is closed with 1013 (see `outbound`).
@@ -142,10 +141,18 @@ impl Application {
             Renderer::load(&template_source)
                 .with_context(|| format!("failed to load templates from {template_source}"))?,
         );
-        let store =
-            Store::open(&args.data.data, args.data.cache_mb * 1024 * 1024).with_context(|| {
-                "failed to open the data folder (is another secobot using it?)".to_string()
+        let store = args
+            .data
+            .open_store()
+            .await
+            .with_context(|| match &args.data.database {
+                Some(_) => format!("failed to open {}", args.data.describe()),
+                None => format!(
+                    "failed to open {} (is another secobot using it?)",
+                    args.data.describe()
+                ),
             })?;
+        tracing::info!(backend = store.backend_name(), "storage open");
         let live = Arc::new(LiveKnowledge::new(knowledge));
         let sender = match &args.smtp_url {
             Some(url) => Some(
@@ -193,13 +200,15 @@ impl Application {
                 crate::conversation::transcript_link::TranscriptKeys::new(
                     &store
                         .secret("transcript")
+                        .await
                         .context("failed to read the transcript links' secret")?,
                 )
                 .context("the crypto library refused the transcript links' key")?,
             ),
         );
-        let agents =
-            Agents::start(hub.clone(), args).context("failed to load agents and tickets")?;
+        let agents = Agents::start(hub.clone(), args)
+            .await
+            .context("failed to load agents and tickets")?;
         let reloader = Reloader {
             live: live.clone(),
             dir: knowledge_source.path().to_path_buf(),
@@ -339,11 +348,12 @@ impl Application {
         if let Some(w) = self.watcher {
             w.abort();
         }
-        let store = state.hub.store().clone();
-        match tokio::task::spawn_blocking(move || store.flush_blocking()).await {
-            Ok(Ok(_)) => tracing::info!("storage flushed; bye"),
-            Ok(Err(e)) => tracing::error!(error = %e, "final flush failed"),
-            Err(e) => tracing::error!(error = %e, "final flush task failed"),
+        if let Some(store) = state.hub.store().sled().cloned() {
+            match tokio::task::spawn_blocking(move || store.flush_blocking()).await {
+                Ok(Ok(_)) => tracing::info!("storage flushed; bye"),
+                Ok(Err(e)) => tracing::error!(error = %e, "final flush failed"),
+                Err(e) => tracing::error!(error = %e, "final flush task failed"),
+            }
         }
         // The channel's task may not get to run again before the runtime ends:
         // remove its socket here, so no command waits on a server that is gone.
@@ -407,21 +417,18 @@ fn spawn_storage_watch(state: &AppState) {
                 _ = token.cancelled() => break,
                 _ = tick.tick() => {}
             }
-            let store = store.clone();
             let size_due = n % 5 == 0;
             n += 1;
-            let work = tokio::task::spawn_blocking(move || {
-                if store.degraded().is_some() {
-                    store.try_recover();
+            // Only sled needs reopening; PostgreSQL's pool reconnects by itself.
+            if let Some(sled) = store.sled().filter(|s| s.degraded().is_some()).cloned() {
+                if let Err(e) = tokio::task::spawn_blocking(move || sled.try_recover()).await {
+                    tracing::error!(error = %e, "storage recovery task failed");
                 }
-                if size_due {
-                    if let Ok(bytes) = store.size_on_disk() {
-                        metrics::gauge!("secobot_data_bytes").set(bytes as f64);
-                    }
+            }
+            if size_due {
+                if let Ok(bytes) = store.size_on_disk().await {
+                    metrics::gauge!("secobot_data_bytes").set(bytes as f64);
                 }
-            });
-            if let Err(e) = work.await {
-                tracing::error!(error = %e, "storage watch task failed");
             }
         }
     });
@@ -461,43 +468,43 @@ fn spawn_retention(state: &AppState, args: &ServeArgs) {
             let store = store.clone();
             let now = chrono::Utc::now();
             let due = last_rewrite.is_none_or(|at| at.elapsed() >= REWRITE_EVERY);
-            let swept = tokio::task::spawn_blocking(move || {
-                let swept = store.sweep(
-                    delete_after.map(|d| now - d),
-                    anonymize_after.map(|d| now - d),
-                )?;
+            let swept = async {
+                let swept = store
+                    .sweep(
+                        delete_after.map(|d| now - d),
+                        anonymize_after.map(|d| now - d),
+                    )
+                    .await?;
                 let changed = swept.deleted + swept.anonymized > 0;
                 let mut rewrote = false;
-                if (changed || pending) && due {
-                    match store.rewrite() {
-                        Ok(()) => rewrote = true,
-                        Err(e) => tracing::warn!(error = %e, "retention: the database was not rewritten; old values stay on disk until the next rewrite"),
+                // Only sled keeps erased values in its files; PostgreSQL's
+                // autovacuum reclaims dead rows by itself.
+                if let Some(sled) = store.sled().filter(|_| (changed || pending) && due).cloned() {
+                    match tokio::task::spawn_blocking(move || sled.rewrite()).await {
+                        Ok(Ok(())) => rewrote = true,
+                        Ok(Err(e)) => tracing::warn!(error = %e, "retention: the database was not rewritten; old values stay on disk until the next rewrite"),
+                        Err(e) => tracing::error!(error = %e, "retention: the rewrite task failed"),
                     }
                 }
                 Ok::<_, crate::store::StoreError>((swept, changed, rewrote))
-            })
+            }
             .await;
-            let swept = match swept {
-                Ok(Ok((s, changed, rewrote))) => {
-                    pending = (pending || changed) && !rewrote;
-                    if rewrote {
-                        last_rewrite = Some(std::time::Instant::now());
-                    }
-                    Ok(Ok(s))
+            let swept = swept.map(|(s, changed, rewrote)| {
+                pending = (pending || changed) && !rewrote;
+                if rewrote {
+                    last_rewrite = Some(std::time::Instant::now());
                 }
-                Ok(Err(e)) => Ok(Err(e)),
-                Err(e) => Err(e),
-            };
+                s
+            });
             match swept {
-                Ok(Ok(s)) if s.deleted + s.anonymized > 0 => tracing::info!(
+                Ok(s) if s.deleted + s.anonymized > 0 => tracing::info!(
                     deleted = s.deleted,
                     anonymized = s.anonymized,
                     mail = s.mail,
                     "retention sweep"
                 ),
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::warn!(error = %e, "retention sweep failed; will retry"),
-                Err(e) => tracing::error!(error = %e, "retention task failed"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "retention sweep failed; will retry"),
             }
         }
     });

@@ -276,7 +276,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
         // Extension: e-mail waiting in the outbox; `smtp` false without --smtp-url.
         "outbox": {
             "smtp": state.hub.smtp_configured(),
-            "backlog": state.hub.store().mail_backlog(chrono::Utc::now()).ok(),
+            "backlog": state.hub.store().mail_backlog(chrono::Utc::now()).await.ok(),
         },
     }))
     .into_response()

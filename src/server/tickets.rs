@@ -70,10 +70,10 @@ async fn list(
     headers: HeaderMap,
     Query(filter): Query<TicketFilter>,
 ) -> Response {
-    let Some(account) = current_agent(&state, &headers) else {
+    let Some(account) = current_agent(&state, &headers).await else {
         return Redirect::to("/agent").into_response();
     };
-    let all = match state.agents.tickets() {
+    let all = match state.agents.tickets().await {
         Ok(t) => t,
         Err(e) => {
             tracing::error!(error = %e, "failed to list tickets");
@@ -86,7 +86,7 @@ async fn list(
     let needle = crate::knowledge::ngram::normalize(&q).trim().to_owned();
     // "sb 2", "#2", "000002": the case number however it is typed.
     let number = crate::conversation::case_number(&q).map(|id| id.to_string());
-    let names = display_names(&state);
+    let names = display_names(&state).await;
     let rows: Vec<TicketRow> = all
         .into_iter()
         .rev()
@@ -182,7 +182,7 @@ async fn case(
     Path(id): Path<String>,
     Query(done): Query<std::collections::HashMap<String, String>>,
 ) -> Response {
-    let Some(account) = current_agent(&state, &headers) else {
+    let Some(account) = current_agent(&state, &headers).await else {
         return Redirect::to("/agent").into_response();
     };
     let notice = match done.get("hecho").map(String::as_str) {
@@ -246,7 +246,7 @@ async fn act(
     action: CaseAction,
     text: String,
 ) -> Response {
-    let account = match acting(state, headers) {
+    let account = match acting(state, headers).await {
         Ok(a) => a,
         Err(r) => return r.into_response(),
     };
@@ -297,11 +297,13 @@ impl IntoResponse for Refusal {
 }
 
 /// The agent behind a state-changing request from this server's own pages.
-fn acting(state: &AppState, headers: &HeaderMap) -> Result<Account, Refusal> {
+async fn acting(state: &AppState, headers: &HeaderMap) -> Result<Account, Refusal> {
     if !origin_ok(state, headers) {
         return Err(Refusal::Origin);
     }
-    current_agent(state, headers).ok_or(Refusal::NotLoggedIn)
+    current_agent(state, headers)
+        .await
+        .ok_or(Refusal::NotLoggedIn)
 }
 
 fn refusal_status(e: &AgentError) -> StatusCode {
@@ -336,11 +338,12 @@ fn not_found(state: &AppState) -> Response {
 }
 
 /// Agents' display names by account name: pages show people, not logins.
-fn display_names(state: &AppState) -> std::collections::HashMap<String, String> {
+async fn display_names(state: &AppState) -> std::collections::HashMap<String, String> {
     state
         .hub
         .store()
         .records::<Account>(crate::store::RecordKind::Agent)
+        .await
         .map(|all| {
             all.into_iter()
                 .map(|(name, a)| (name, a.display_name))
@@ -356,10 +359,14 @@ async fn case_page(
     status: StatusCode,
     outcome: Outcome,
 ) -> Response {
-    let ticket = match TicketId::parse(id).map(|id| state.agents.ticket(&id)) {
-        Ok(Ok(Some(t))) => t,
-        Ok(Ok(None)) | Err(_) => return not_found(state),
-        Ok(Err(e)) => {
+    let found = match TicketId::parse(id) {
+        Ok(id) => state.agents.ticket(&id).await,
+        Err(_) => Ok(None),
+    };
+    let ticket = match found {
+        Ok(Some(t)) => t,
+        Ok(None) => return not_found(state),
+        Err(e) => {
             tracing::error!(error = %e, "failed to read a ticket");
             return (StatusCode::INTERNAL_SERVER_ERROR, "Error interno.").into_response();
         }
@@ -388,7 +395,7 @@ async fn case_page(
             "asset_version": state.render.asset_version,
             "display_name": account.display_name,
             "supervisor": account.role == crate::agents::Role::Supervisor,
-            "case": case_view(&ticket, now, &display_names(state)),
+            "case": case_view(&ticket, now, &display_names(state).await),
             "open": ticket.status != Status::Resolved,
             "conversation_gone": conversation_gone,
             "messages": messages.unwrap_or_default().into_iter().map(|m| line(m, true)).collect::<Vec<_>>(),

@@ -167,13 +167,20 @@ async fn agent_transcript(
     headers: HeaderMap,
     Path(ticket): Path<String>,
 ) -> Response {
-    if super::login::current_agent(&state, &headers).is_none() {
+    if super::login::current_agent(&state, &headers)
+        .await
+        .is_none()
+    {
         return Redirect::to("/agent").into_response();
     }
-    let ticket = match TicketId::parse(&ticket).map(|id| state.hub.store().ticket(&id)) {
-        Ok(Ok(Some(t))) => t,
-        Ok(Ok(None)) | Err(_) => return not_found(&state),
-        Ok(Err(e)) => {
+    let found = match TicketId::parse(&ticket) {
+        Ok(id) => state.hub.store().ticket(&id).await,
+        Err(_) => Ok(None),
+    };
+    let ticket = match found {
+        Ok(Some(t)) => t,
+        Ok(None) => return not_found(&state),
+        Err(e) => {
             tracing::error!(error = %e, "failed to read a ticket");
             return internal();
         }

@@ -39,7 +39,7 @@ async fn upgrade(
     if !origin_ok(&state, &headers) {
         return (StatusCode::FORBIDDEN, "Origen no permitido.").into_response();
     }
-    let Some(account) = current_agent(&state, &headers) else {
+    let Some(account) = current_agent(&state, &headers).await else {
         return (StatusCode::UNAUTHORIZED, "Inicie sesión en /agent.").into_response();
     };
     let tracker = state.tracker.clone();
@@ -134,7 +134,7 @@ impl AgentSocket {
             agent: json!({ "name": me.account.name, "display_name": me.account.display_name, "role": me.account.role.as_str() }),
             mail: json!({
                 "smtp": me.state.hub.smtp_configured(),
-                "queued": me.state.hub.store().mail_backlog(chrono::Utc::now()).map(|b| b.queued).unwrap_or(0),
+                "queued": me.state.hub.store().mail_backlog(chrono::Utc::now()).await.map(|b| b.queued).unwrap_or(0),
             }),
         };
         let mut flow = me.send_json(&hello).await;
@@ -287,7 +287,8 @@ impl AgentSocket {
                 let r = self
                     .state
                     .agents
-                    .typing_from_agent(&self.account.name, &session, on);
+                    .typing_from_agent(&self.account.name, &session, on)
+                    .await;
                 self.reply_error(r).await
             }
             AgentFrame::Note { text, .. } => {
@@ -301,7 +302,7 @@ impl AgentSocket {
     async fn claim(&mut self, session: &SessionId) -> ControlFlow<()> {
         match self.state.agents.claim(&self.account, session).await {
             Ok(claimed) => {
-                self.forward(&claimed);
+                self.forward(&claimed).await;
                 let Claimed {
                     session,
                     ticket,
@@ -322,8 +323,8 @@ impl AgentSocket {
     }
 
     /// Forwards every new message of a held conversation as `message` frames.
-    fn forward(&mut self, claimed: &Claimed) {
-        let Ok(Some(session)) = self.state.hub.get(&claimed.session) else {
+    async fn forward(&mut self, claimed: &Claimed) {
+        let Ok(Some(session)) = self.state.hub.get(&claimed.session).await else {
             return;
         };
         let mut events = session.subscribe();

@@ -246,7 +246,7 @@ impl UserSocket {
         // Per address, over all its connections: new conversations and turns.
         let limited = match &frame {
             ClientFrame::Hello { session, .. } if self.session.is_none() => {
-                if self.resumable(session.as_deref()) {
+                if self.resumable(session.as_deref()).await {
                     Ok(())
                 } else {
                     self.state.limits.conversations.check(self.peer)
@@ -427,6 +427,7 @@ impl UserSocket {
                 .state
                 .hub
                 .replay(&session.id, self.sent_seq, upto, REPLAY_PAGE)
+                .await
             {
                 Ok(p) => p,
                 Err(e) => {
@@ -599,10 +600,11 @@ impl UserSocket {
 
     /// Whether `hello` names a conversation that exists (resuming is not
     /// starting a new one).
-    fn resumable(&self, requested: Option<&str>) -> bool {
-        requested
-            .and_then(crate::conversation::SessionId::parse)
-            .is_some_and(|id| matches!(self.state.hub.get(&id), Ok(Some(_))))
+    async fn resumable(&self, requested: Option<&str>) -> bool {
+        let Some(id) = requested.and_then(crate::conversation::SessionId::parse) else {
+            return false;
+        };
+        matches!(self.state.hub.get(&id).await, Ok(Some(_)))
     }
 
     /// Sends an `error`; closes with 1008 after too many in a row.

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{decode, encode, Result, Store};
+use super::{decode, encode, Result, SledStore};
 
 /// One change. Never holds a password or a token: `detail` says what changed,
 /// in Spanish, for people.
@@ -37,7 +37,7 @@ impl AuditEntry {
     }
 }
 
-impl Store {
+impl SledStore {
     /// Appends an entry and waits for the disk: a change is not done until it
     /// is on record.
     ///
@@ -77,7 +77,7 @@ mod tests {
 
     #[tokio::test]
     async fn entries_come_back_newest_first() {
-        let store = Store::temporary().unwrap();
+        let store = SledStore::temporary().unwrap();
         for n in 0..3 {
             store
                 .audit(&AuditEntry::now(

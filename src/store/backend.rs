@@ -1,15 +1,15 @@
 //! What a storage backend provides, as traits: the calls `conversation`,
-//! `agents`, `mail`, `admin` and `server` make on [`Store`] today, grouped by
+//! `agents`, `mail`, `admin` and `server` make on [`SledStore`] today, grouped by
 //! what they hold, each with the ordering and durability it promises. The
-//! sled [`Store`] implements them by delegating to its own methods; the
+//! sled [`SledStore`] implements them by delegating to its own methods; the
 //! PostgreSQL backend (issue 15) implements the same, and callers move from
-//! `Store` to these traits once it exists. Nothing calls them yet.
+//! `SledStore` to these traits once it exists. Nothing calls them yet.
 //!
 //! Every call is async, even where sled answers from memory, because a
 //! database answers over the network. The futures are `Send` (callers run in
 //! spawned tasks). Generic calls make the traits unfit for `dyn`: the server
-//! will hold the chosen backend in an enum that implements them by `match`
-//! (static dispatch, no boxing per call).
+//! holds the chosen backend in an enum, [`super::Store`], that dispatches by
+//! `match` (static dispatch, no boxing per call).
 //!
 //! Left out, because they are about sled's files rather than the data:
 //! `backup`/`restore` (PostgreSQL has `pg_dump`), `rewrite` (sled keeps erased
@@ -27,7 +27,7 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use super::{
     AuditEntry, Backlog, Commit, ConversationDump, Feedback, MessageRecord, OutboundMail,
-    RecordKind, Result, SessionId, Store, Subject, SubjectRecords, Sweep,
+    RecordKind, Result, SessionId, SledStore, Subject, SubjectRecords, Sweep,
 };
 use crate::tickets::{Ticket, TicketId};
 
@@ -252,16 +252,16 @@ impl<B> Backend for B where
 }
 
 // The sled store, by delegation to its inherent methods (which callers still
-// use directly). `Store::name(self, …)` names the inherent method: inherent
+// use directly). `SledStore::name(self, …)` names the inherent method: inherent
 // methods take precedence over these trait methods.
 
-impl Conversations for Store {
+impl Conversations for SledStore {
     async fn commit(&self, commit: Commit<'_>) -> Result<()> {
-        Store::commit(self, commit).await
+        SledStore::commit(self, commit).await
     }
 
     async fn conversation<T: DeserializeOwned + Send>(&self, id: &SessionId) -> Result<Option<T>> {
-        Store::conversation(self, id)
+        SledStore::conversation(self, id)
     }
 
     async fn messages_after(
@@ -270,46 +270,46 @@ impl Conversations for Store {
         after: u64,
         limit: usize,
     ) -> Result<Vec<MessageRecord>> {
-        Store::messages_after(self, id, after, limit)
+        SledStore::messages_after(self, id, after, limit)
     }
 
     async fn scan_conversations(&self) -> Result<Vec<ConversationDump>> {
-        Store::scan_conversations(self)
+        SledStore::scan_conversations(self)
     }
 }
 
-impl FeedbackStore for Store {
+impl FeedbackStore for SledStore {
     async fn put_feedback(&self, id: &SessionId, seq: u64, feedback: &Feedback) -> Result<()> {
-        Store::put_feedback(self, id, seq, feedback)
+        SledStore::put_feedback(self, id, seq, feedback)
     }
 }
 
-impl Tickets for Store {
+impl Tickets for SledStore {
     async fn next_ticket_number(&self) -> Result<u64> {
-        Store::next_ticket_number(self)
+        SledStore::next_ticket_number(self)
     }
 
     async fn ticket(&self, id: &TicketId) -> Result<Option<Ticket>> {
-        Store::ticket(self, id)
+        SledStore::ticket(self, id)
     }
 
     async fn tickets(&self) -> Result<Vec<Ticket>> {
-        Store::tickets(self)
+        SledStore::tickets(self)
     }
 }
 
-impl Records for Store {
+impl Records for SledStore {
     async fn put_record<T: Serialize + Sync>(
         &self,
         kind: RecordKind,
         key: &str,
         value: &T,
     ) -> Result<()> {
-        Store::put_record(self, kind, key, value).await
+        SledStore::put_record(self, kind, key, value).await
     }
 
     async fn remove_record(&self, kind: RecordKind, key: &str) -> Result<bool> {
-        Store::remove_record(self, kind, key).await
+        SledStore::remove_record(self, kind, key).await
     }
 
     async fn record<T: DeserializeOwned + Send>(
@@ -317,32 +317,32 @@ impl Records for Store {
         kind: RecordKind,
         key: &str,
     ) -> Result<Option<T>> {
-        Store::record(self, kind, key)
+        SledStore::record(self, kind, key)
     }
 
     async fn records<T: DeserializeOwned + Send>(
         &self,
         kind: RecordKind,
     ) -> Result<Vec<(String, T)>> {
-        Store::records(self, kind)
+        SledStore::records(self, kind)
     }
 }
 
-impl Outbox for Store {
+impl Outbox for SledStore {
     async fn next_mail_id(&self) -> Result<u64> {
-        Store::next_mail_id(self)
+        SledStore::next_mail_id(self)
     }
 
     async fn due_mail(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboundMail>> {
-        Store::due_mail(self, now, limit)
+        SledStore::due_mail(self, now, limit)
     }
 
     async fn mail_attempt(&self, mail: &mut OutboundMail, now: DateTime<Utc>) -> Result<()> {
-        Store::mail_attempt(self, mail, now).await
+        SledStore::mail_attempt(self, mail, now).await
     }
 
     async fn mail_sent(&self, mail: &mut OutboundMail, now: DateTime<Utc>) -> Result<()> {
-        Store::mail_sent(self, mail, now).await
+        SledStore::mail_sent(self, mail, now).await
     }
 
     async fn mail_retry(
@@ -351,35 +351,35 @@ impl Outbox for Store {
         error: String,
         next: DateTime<Utc>,
     ) -> Result<()> {
-        Store::mail_retry(self, mail, error, next)
+        SledStore::mail_retry(self, mail, error, next)
     }
 
     async fn mail_failed(&self, mail: &mut OutboundMail, error: String) -> Result<()> {
-        Store::mail_failed(self, mail, error)
+        SledStore::mail_failed(self, mail, error)
     }
 
     async fn mail_backlog(&self, now: DateTime<Utc>) -> Result<Backlog> {
-        Store::mail_backlog(self, now)
+        SledStore::mail_backlog(self, now)
     }
 }
 
-impl Audit for Store {
+impl Audit for SledStore {
     async fn audit(&self, entry: &AuditEntry) -> Result<()> {
-        Store::audit(self, entry).await
+        SledStore::audit(self, entry).await
     }
 
     async fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>> {
-        Store::audit_log(self, limit)
+        SledStore::audit_log(self, limit)
     }
 }
 
-impl Meta for Store {
+impl Meta for SledStore {
     async fn secret(&self, name: &str) -> Result<[u8; 32]> {
-        Store::secret(self, name)
+        SledStore::secret(self, name)
     }
 }
 
-impl Maintenance for Store {
+impl Maintenance for SledStore {
     /// On sled's blocking pool: a sweep reads every conversation.
     async fn sweep(
         &self,
@@ -395,28 +395,28 @@ impl Maintenance for Store {
     }
 
     async fn subject_records(&self, subject: &Subject) -> Result<SubjectRecords> {
-        Store::subject_records(self, subject)
+        SledStore::subject_records(self, subject)
     }
 
     async fn erase(&self, records: &SubjectRecords) -> Result<()> {
-        Store::erase(self, records).await
+        SledStore::erase(self, records).await
     }
 }
 
-impl Health for Store {
+impl Health for SledStore {
     fn degraded(&self) -> Option<String> {
-        Store::degraded(self)
+        SledStore::degraded(self)
     }
 
     async fn size_on_disk(&self) -> Result<u64> {
-        Store::size_on_disk(self)
+        SledStore::size_on_disk(self)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{message, state};
     use super::*;
+    use crate::store::embedded::tests::{message, state};
 
     /// A caller written against the traits only, as the server will be.
     async fn append_and_replay<B: Backend>(backend: &B, id: &SessionId) -> Vec<u64> {
@@ -454,7 +454,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_sled_store_serves_a_caller_of_the_backend_traits() {
-        let store = Store::temporary().unwrap();
+        let store = SledStore::temporary().unwrap();
         let id = SessionId::generate();
         assert_eq!(append_and_replay(&store, &id).await, [1, 2]);
         let stored: Option<crate::store::StateSummary> =

@@ -2,7 +2,7 @@
 //! sled database, and the check-then-restore of such a copy.
 //!
 //! Consistency: every write to the store passes a shared gate (see
-//! `Store::write` and `Store::commit`); a backup holds it exclusively while it
+//! `SledStore::write` and `SledStore::commit`); a backup holds it exclusively while it
 //! copies every tree, so no write lands half-way through the copy. Writes wait
 //! for that long (the copy of a small folder takes well under a second), reads
 //! go on. The copy is a sled folder like `--data`, plus a `backup_info` tree
@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::audit::AuditEntry;
 use super::records::{MessageRecord, StateSummary};
-use super::{decode, Feedback, Store};
+use super::{decode, Feedback, SledStore};
 use crate::tickets::Ticket;
 
 const INFO_TREE: &str = "backup_info";
@@ -67,7 +67,7 @@ impl std::fmt::Display for BackupInfo {
     }
 }
 
-impl Store {
+impl SledStore {
     /// Writes a consistent copy of every tree into `out`, a folder that must
     /// not exist or be empty (blocking: run it off the async workers).
     ///
@@ -305,13 +305,13 @@ fn ensure_empty(dir: &Path) -> Result<(), BackupError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::tests::{message, state};
+    use crate::store::embedded::tests::{message, state};
     use crate::store::{Commit, SessionId};
 
     #[tokio::test]
     async fn a_backup_restores_every_record_and_refuses_a_used_folder() {
         let tmp = tempfile::tempdir().unwrap();
-        let store = Store::open(&tmp.path().join("data"), 1 << 20).unwrap();
+        let store = SledStore::open(&tmp.path().join("data"), 1 << 20).unwrap();
         let id = SessionId::generate();
         let m = message(1, "hola");
         store
@@ -341,7 +341,7 @@ mod tests {
             Err(BackupError::NotEmpty(_))
         ));
         drop(store);
-        let back = Store::open(&restored, 1 << 20).unwrap();
+        let back = SledStore::open(&restored, 1 << 20).unwrap();
         assert_eq!(back.messages_after(&id, 0, 10).unwrap()[0].text, "hola");
         assert_eq!(back.audit_log(10).unwrap().len(), 1);
         // A new entry goes after the restored one instead of replacing it.

@@ -1,49 +1,46 @@
-//! Durable storage. The only module that imports sled.
+//! Durable storage, behind one handle ([`Store`]) with two backends:
+//! - [`embedded`]: one sled database under `--data` (the default; one process
+//!   per folder);
+//! - [`postgres`]: a PostgreSQL database (`--database postgres://…`), which
+//!   several instances can share.
 //!
-//! Layout (one sled database under `--data`):
-//! - tree `conversations`: `SESSION '#'` → conversation state ([`StateRecord`],
-//!   JSON), and `SESSION '/' SEQ(u64 BE)` → message ([`MessageRecord`], JSON), so a
-//!   prefix scan replays in order; `SESSION '!' SEQ` → [`Feedback`] on that message.
-//! - tree `tickets`: `TICKET-ID` → ticket (JSON); tree `meta`: counters.
-//! - trees `agents` (name → account) and `logins` (token → login session).
-//! - trees `outbox`, `mail_sent`, `mail_failed`: e-mail (see [`outbox`]).
-//! - tree `audit`: who changed what, append-only (see [`audit`]).
+//! [`backend`] states, as traits, what a backend provides and with which
+//! ordering and durability; both implement them, and [`Store`] dispatches to
+//! the one chosen at start. What only makes sense for sled's files (backup,
+//! restore, rewrite, reopening after a failed write) stays on
+//! [`embedded::SledStore`], reached through [`Store::sled`].
 //!
-//! [`backend`] states, as traits, what any backend provides (the PostgreSQL one
-//! of issue 15 too) and with which ordering and durability; this store
-//! implements them.
-//!
-//! Every write passes the backup gate (`Store::write` or `Store::commit`), so a
-//! backup ([`backup`]) copies a consistent point in time.
-//!
-//! Every write that someone will be told about goes through [`Store::commit`],
-//! which applies it in one transaction and then waits for a *group commit*: all
-//! writers waiting at the same moment share one `flush`, so durability costs one
-//! fsync per batch instead of one per message (sled only syncs every 500 ms by itself).
+//! The persisted records are this module's own types ([`records`]): `store`
+//! does not import `conversation`.
 
 pub mod audit;
 pub mod backend;
 pub mod backup;
+pub mod embedded;
 mod group_commit;
 mod outbox;
+pub mod postgres;
 pub mod records;
 mod retention;
 pub mod rewrite;
 pub mod subject;
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::path::Path;
 
-use arc_swap::ArcSwapOption;
-
+use chrono::{DateTime, Utc};
 use serde::{de::DeserializeOwned, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 
 use crate::tickets::{Ticket, TicketId};
 pub use audit::AuditEntry;
+use backend::{
+    Audit, Conversations, FeedbackStore, Health, Maintenance, Meta, Outbox, Records, Tickets,
+};
 pub use backup::{BackupError, BackupInfo};
-use group_commit::GroupCommit;
+pub use embedded::SledStore;
+pub use embedded::RECOVERY_INTERVAL;
+use embedded::{open_sled, Db, ID_BASE};
 pub use outbox::{Backlog, OutboundMail};
+pub use postgres::PgStore;
 pub use records::{Feedback, MessageRecord, SessionId, StateRecord, StateSummary};
 pub use retention::Sweep;
 pub use rewrite::RewriteError;
@@ -75,6 +72,21 @@ pub enum StoreError {
     /// recovered yet; nothing is written meanwhile.
     #[error("storage is unavailable until it recovers: {0}")]
     Unavailable(String),
+    /// PostgreSQL refused or failed a query (the server is down, a
+    /// connection broke, a constraint other than seq's was violated).
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The embedded migrations could not be applied at start (e.g. the
+    /// database was migrated by a newer secobot).
+    #[error("the database schema could not be brought up to date: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Another instance committed a message with this seq first: the commit
+    /// was refused whole; reload the conversation and try again.
+    #[error("message {seq} of conversation {session} was already written by another instance")]
+    SeqTaken { session: String, seq: u64 },
+    /// An operation on sled's files asked of another backend.
+    #[error("{0} is only available with the embedded (sled) store; with PostgreSQL use its own tools (pg_dump, VACUUM)")]
+    SledOnly(&'static str),
 }
 
 impl StoreError {
@@ -100,604 +112,6 @@ pub struct Commit<'a> {
     pub mail: &'a [OutboundMail],
 }
 
-/// The handle every component shares. Cheap to clone.
-///
-/// sled refuses every write after one failed (a full disk, an I/O error) until
-/// the database is opened again. So a failed write marks the store degraded
-/// (writes are refused at once, reads go on), a background task reopens the
-/// database every few seconds, undoes what the failed writes may have left on
-/// disk, and checks that a write gets through: then the store is healthy again,
-/// without a restart.
-#[derive(Clone)]
-pub struct Store {
-    shared: Arc<Shared>,
-}
-
-struct Shared {
-    /// None for a temporary database (it cannot be reopened).
-    path: Option<PathBuf>,
-    cache_bytes: u64,
-    /// The open database; empty only for the moment it is being reopened.
-    live: ArcSwapOption<Db>,
-    /// Why writes are refused, while they are.
-    degraded: Mutex<Option<String>>,
-    /// Undo records of writes that failed, applied after reopening.
-    rollbacks: Mutex<Vec<Rollback>>,
-    /// Writes hold it shared, a backup exclusively (see [`backup`]).
-    gate: RwLock<()>,
-}
-
-/// One open sled database and its trees.
-struct Db {
-    db: sled::Db,
-    conversations: sled::Tree,
-    tickets: sled::Tree,
-    meta: sled::Tree,
-    agents: sled::Tree,
-    logins: sled::Tree,
-    audit: sled::Tree,
-    outbox: sled::Tree,
-    mail_sent: sled::Tree,
-    mail_failed: sled::Tree,
-    group: GroupCommit,
-    /// Added to sled's id generator (see [`Db::next_id`]).
-    id_base: u64,
-}
-
-/// `meta` key: where ids go on after a rewrite (a fresh sled starts at 0).
-const ID_BASE: &[u8] = b"id_base";
-
-impl Db {
-    fn new(db: sled::Db) -> Result<Self> {
-        let meta = db.open_tree("meta")?;
-        let id_base = meta
-            .get(ID_BASE)?
-            .and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok())
-            .map(u64::from_be_bytes)
-            .unwrap_or(0);
-        Ok(Db {
-            id_base,
-            conversations: db.open_tree("conversations")?,
-            tickets: db.open_tree("tickets")?,
-            meta: db.open_tree("meta")?,
-            agents: db.open_tree("agents")?,
-            logins: db.open_tree("logins")?,
-            audit: db.open_tree("audit")?,
-            outbox: db.open_tree("outbox")?,
-            mail_sent: db.open_tree("mail_sent")?,
-            mail_failed: db.open_tree("mail_failed")?,
-            group: GroupCommit::start(db.clone()),
-            db,
-        })
-    }
-
-    /// A fresh id for audit entries and mail, increasing across restarts and
-    /// across rewrites ([`rewrite`] sets the new files' `id_base` past the old
-    /// files' last id).
-    fn next_id(&self) -> Result<u64> {
-        Ok(self.id_base + self.db.generate_id()?)
-    }
-
-    fn tree(&self, kind: RecordKind) -> &sled::Tree {
-        match kind {
-            RecordKind::Agent => &self.agents,
-            RecordKind::Login => &self.logins,
-        }
-    }
-}
-
-/// What a failed write may have left behind, to be undone after reopening:
-/// keys it added, and the previous value of the keys it replaced.
-#[derive(Debug, Default)]
-struct Rollback {
-    conversations: Vec<(Vec<u8>, Option<Vec<u8>>)>,
-    tickets: Vec<(Vec<u8>, Option<Vec<u8>>)>,
-    outbox: Vec<(Vec<u8>, Option<Vec<u8>>)>,
-}
-
-const TICKET_COUNTER: &[u8] = b"ticket_counter";
-const PROBE: &[u8] = b"write_probe";
-
-/// How often a degraded store tries to reopen its database.
-pub const RECOVERY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
-
-impl Store {
-    /// Opens (or creates) the database under `path`, with a bounded page cache.
-    ///
-    /// Must be called inside a tokio runtime (it starts the group-commit task).
-    ///
-    /// # Errors
-    /// When the folder cannot be created or sled cannot open it (e.g. another
-    /// process holds it).
-    pub fn open(path: &Path, cache_bytes: u64) -> Result<Self> {
-        rewrite::recover(path).map_err(|e| StoreError::Interrupted(e.to_string()))?;
-        let db = open_sled(path, cache_bytes)?;
-        Self::from_db(db, Some(path.to_path_buf()), cache_bytes)
-    }
-
-    /// An in-memory database for unit tests and benchmarks.
-    ///
-    /// # Errors
-    /// When sled cannot create its temporary file.
-    pub fn temporary() -> Result<Self> {
-        let db = sled::Config::new().temporary(true).open()?;
-        Self::from_db(db, None, 0)
-    }
-
-    fn from_db(db: sled::Db, path: Option<PathBuf>, cache_bytes: u64) -> Result<Self> {
-        Ok(Store {
-            shared: Arc::new(Shared {
-                path,
-                cache_bytes,
-                live: ArcSwapOption::from_pointee(Db::new(db)?),
-                degraded: Mutex::new(None),
-                rollbacks: Mutex::new(Vec::new()),
-                gate: RwLock::new(()),
-            }),
-        })
-    }
-
-    /// The open database, for reads.
-    fn db(&self) -> Result<Arc<Db>> {
-        self.shared
-            .live
-            .load_full()
-            .ok_or_else(|| StoreError::Unavailable("the database is being reopened".into()))
-    }
-
-    /// The open database, for writes: refused at once while degraded.
-    fn writable(&self) -> Result<Arc<Db>> {
-        if let Some(reason) = self.degraded() {
-            return Err(StoreError::Unavailable(reason));
-        }
-        self.db()
-    }
-
-    /// Why writes are refused right now, if they are (for `/healthz`).
-    pub fn degraded(&self) -> Option<String> {
-        self.shared.degraded.lock().ok().and_then(|d| d.clone())
-    }
-
-    /// Notes a failed write: the store is degraded until it recovers.
-    fn failed(&self, error: &StoreError) {
-        if !error.poisons() {
-            return;
-        }
-        if let Ok(mut d) = self.shared.degraded.lock() {
-            if d.is_none() {
-                tracing::error!(error = %error, "a write failed; storage is degraded until it recovers");
-                metrics::gauge!("secobot_storage_degraded").set(1.0);
-                *d = Some(error.to_string());
-            }
-        }
-    }
-
-    /// Runs a write; a failure degrades the store.
-    fn write<T>(&self, f: impl FnOnce(&Db) -> Result<T>) -> Result<T> {
-        // The gate first, then the database: a rewrite (see [`rewrite`]) holds
-        // the gate while it swaps the database, so no writer may hold the old one.
-        let _gate = self.shared.gate.read().unwrap_or_else(|p| p.into_inner());
-        let db = self.writable()?;
-        f(&db).inspect_err(|e| self.failed(e))
-    }
-
-    /// Applies the writes atomically, then returns once they are on disk.
-    ///
-    /// # Errors
-    /// On a storage failure; nothing must be sent to anyone then, and what the
-    /// write may have left is undone when the store recovers.
-    pub async fn commit(&self, commit: Commit<'_>) -> Result<()> {
-        let (db, rollback, applied) = {
-            // The gate before the database, as in `write`.
-            let _gate = self.shared.gate.read().unwrap_or_else(|p| p.into_inner());
-            let db = self.writable()?;
-            let rollback = Self::undo_record(&db, &commit)?;
-            let applied = self.apply_to(&db, &commit);
-            (db, rollback, applied)
-        };
-        let result = match applied {
-            Ok(()) => db.group.flush().await,
-            Err(e) => Err(e),
-        };
-        if let Err(e) = &result {
-            self.failed(e);
-            if let Ok(mut r) = self.shared.rollbacks.lock() {
-                r.push(rollback);
-            }
-        }
-        result
-    }
-
-    /// What undoes `commit`: its keys with their current values.
-    fn undo_record(db: &Db, commit: &Commit<'_>) -> Result<Rollback> {
-        let mut undo = Rollback::default();
-        if let Some((id, _)) = commit.session {
-            let key = state_key(id);
-            let previous = db.conversations.get(&key)?.map(|v| v.to_vec());
-            undo.conversations.push((key, previous));
-            for message in commit.messages {
-                undo.conversations
-                    .push((message_key(id, message.seq), None));
-            }
-        }
-        if let Some(ticket) = commit.ticket {
-            let key = ticket.id.as_str().as_bytes().to_vec();
-            let previous = db.tickets.get(&key)?.map(|v| v.to_vec());
-            undo.tickets.push((key, previous));
-        }
-        for mail in commit.mail {
-            undo.outbox.push((mail.id.to_be_bytes().to_vec(), None));
-        }
-        Ok(undo)
-    }
-
-    /// Applies the writes atomically without waiting for the disk (benchmarks,
-    /// and records that can be lost on a crash without anyone having seen them).
-    ///
-    /// # Errors
-    /// On a storage failure.
-    pub fn apply(&self, commit: &Commit<'_>) -> Result<()> {
-        self.write(|db| self.apply_to(db, commit))
-    }
-
-    fn apply_to(&self, db: &Db, commit: &Commit<'_>) -> Result<()> {
-        let mut conv_batch = sled::Batch::default();
-        if let Some((id, state)) = commit.session {
-            conv_batch.insert(state_key(id), state.as_bytes());
-            for message in commit.messages {
-                conv_batch.insert(message_key(id, message.seq).to_vec(), encode(message)?);
-            }
-        }
-        if commit.ticket.is_none() && commit.mail.is_empty() {
-            // One tree: a batch is atomic and much cheaper than a transaction.
-            db.conversations.apply_batch(conv_batch)?;
-            return Ok(());
-        }
-        let ticket = match commit.ticket {
-            Some(t) => Some((t.id.as_str().as_bytes().to_vec(), encode(t)?)),
-            None => None,
-        };
-        let mut mail_batch = sled::Batch::default();
-        for mail in commit.mail {
-            mail_batch.insert(mail.id.to_be_bytes().to_vec(), encode(mail)?);
-        }
-        let result: std::result::Result<(), TransactionError<()>> =
-            (&db.conversations, &db.tickets, &db.outbox).transaction(|(conv, tickets, outbox)| {
-                conv.apply_batch(&conv_batch)?;
-                if let Some((key, value)) = &ticket {
-                    tickets.insert(key.as_slice(), value.as_slice())?;
-                }
-                outbox.apply_batch(&mail_batch)?;
-                Ok::<(), ConflictableTransactionError<()>>(())
-            });
-        match result {
-            Ok(()) => Ok(()),
-            Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
-            Err(TransactionError::Abort(())) => Err(StoreError::FlusherGone),
-        }
-    }
-
-    /// Waits until everything written so far is on disk.
-    ///
-    /// # Errors
-    /// When the flush fails.
-    pub async fn flush(&self) -> Result<()> {
-        let db = self.writable()?;
-        let result = db.group.flush().await;
-        result.inspect_err(|e| self.failed(e))
-    }
-
-    /// Bytes the database takes on disk (for `/metrics`).
-    ///
-    /// # Errors
-    /// On a storage failure.
-    pub fn size_on_disk(&self) -> Result<u64> {
-        Ok(self.db()?.db.size_on_disk()?)
-    }
-
-    /// One recovery attempt, for a degraded store (blocking: run it off the
-    /// async workers). Reopens the database, undoes what failed writes may have
-    /// left, and checks that a write reaches the disk. Returns whether the store
-    /// is healthy afterwards.
-    pub fn try_recover(&self) -> bool {
-        if self.degraded().is_none() {
-            return true;
-        }
-        let Some(path) = self.shared.path.clone() else {
-            return false;
-        };
-        // sled locks its folder: every handle of the old database must be gone
-        // before it can be opened again. Readers in flight finish within moments.
-        let Some(old) = self.shared.live.swap(None) else {
-            return false;
-        };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        let mut old = old;
-        loop {
-            match Arc::try_unwrap(old) {
-                Ok(db) => {
-                    drop(db);
-                    break;
-                }
-                Err(still_shared) if std::time::Instant::now() < deadline => {
-                    old = still_shared;
-                    std::thread::sleep(std::time::Duration::from_millis(10));
-                }
-                Err(still_shared) => {
-                    tracing::warn!("storage recovery postponed: the database is still in use");
-                    self.shared.live.store(Some(still_shared));
-                    return false;
-                }
-            }
-        }
-        let db = match open_sled(&path, self.shared.cache_bytes).and_then(Db::new) {
-            Ok(db) => Arc::new(db),
-            Err(e) => {
-                tracing::warn!(error = %e, "storage recovery: reopening failed; will retry");
-                return false;
-            }
-        };
-        self.shared.live.store(Some(db.clone()));
-        match Self::undo_and_probe(&db, &self.shared.rollbacks) {
-            Ok(()) => {
-                if let Ok(mut d) = self.shared.degraded.lock() {
-                    *d = None;
-                }
-                metrics::gauge!("secobot_storage_degraded").set(0.0);
-                tracing::info!("storage recovered: writes are accepted again");
-                true
-            }
-            Err(e) => {
-                if let Ok(mut d) = self.shared.degraded.lock() {
-                    *d = Some(e.to_string());
-                }
-                tracing::debug!(error = %e, "storage still cannot write; will retry");
-                false
-            }
-        }
-    }
-
-    fn undo_and_probe(db: &Db, rollbacks: &Mutex<Vec<Rollback>>) -> Result<()> {
-        let pending: Vec<Rollback> = rollbacks
-            .lock()
-            .map(|mut r| std::mem::take(&mut *r))
-            .unwrap_or_default();
-        let result = (|| {
-            // Newest first, so the oldest failed write's "previous" value wins.
-            for undo in pending.iter().rev() {
-                restore(&db.conversations, &undo.conversations)?;
-                restore(&db.tickets, &undo.tickets)?;
-                restore(&db.outbox, &undo.outbox)?;
-            }
-            db.meta
-                .insert(PROBE, chrono::Utc::now().to_rfc3339().as_bytes())?;
-            db.db.flush()?;
-            Ok(())
-        })();
-        if result.is_err() {
-            if let Ok(mut r) = rollbacks.lock() {
-                let newer = std::mem::take(&mut *r);
-                *r = pending;
-                r.extend(newer);
-            }
-        }
-        result
-    }
-
-    /// A 32-byte secret of this data folder named `name`, created at random
-    /// on first use and kept in `meta` (so backups, restores and rewrites keep
-    /// it): the key of transcript links.
-    ///
-    /// # Errors
-    /// On a storage failure, or when the system has no random source.
-    pub fn secret(&self, name: &str) -> Result<[u8; 32]> {
-        let key = format!("secret:{name}");
-        let read = |db: &Db| -> Result<Option<[u8; 32]>> {
-            Ok(db
-                .meta
-                .get(key.as_bytes())?
-                .and_then(|v| <[u8; 32]>::try_from(v.as_ref()).ok()))
-        };
-        if let Some(found) = read(&*self.db()?)? {
-            return Ok(found);
-        }
-        let mut fresh = [0u8; 32];
-        getrandom::fill(&mut fresh).map_err(|e| StoreError::Random(e.to_string()))?;
-        // Two first uses at once: the first write wins, both read it back.
-        self.write(|db| {
-            let _ = db.meta.compare_and_swap(
-                key.as_bytes(),
-                None as Option<&[u8]>,
-                Some(&fresh[..]),
-            )?;
-            Ok(())
-        })?;
-        read(&*self.db()?)?.ok_or_else(|| StoreError::Random("secret not stored".into()))
-    }
-
-    /// The stored state of a conversation, if it exists, decoded as its owner's
-    /// type `T` (see [`StateRecord`]).
-    ///
-    /// # Errors
-    /// On a storage failure, or a record that does not decode as `T`.
-    pub fn conversation<T: DeserializeOwned>(&self, id: &SessionId) -> Result<Option<T>> {
-        get_json(&self.db()?.conversations, &state_key(id))
-    }
-
-    /// Messages of a conversation with `seq > after`, in order, at most `limit`.
-    ///
-    /// # Errors
-    /// On a storage failure or a corrupt record.
-    pub fn messages_after(
-        &self,
-        id: &SessionId,
-        after: u64,
-        limit: usize,
-    ) -> Result<Vec<MessageRecord>> {
-        let start = message_key(id, after.saturating_add(1));
-        let end = message_key(id, u64::MAX);
-        self.db()?
-            .conversations
-            .range(start..=end)
-            .take(limit)
-            .map(|item| {
-                let (key, value) = item?;
-                decode(&key, &value)
-            })
-            .collect()
-    }
-
-    /// Records a thumbs up/down on a message (not waited on: losing it is harmless).
-    ///
-    /// # Errors
-    /// On a storage failure.
-    pub fn put_feedback(&self, id: &SessionId, seq: u64, feedback: &Feedback) -> Result<()> {
-        let mut key = id.as_str().as_bytes().to_vec();
-        key.push(b'!');
-        key.extend_from_slice(&seq.to_be_bytes());
-        let value = encode(feedback)?;
-        self.write(|db| Ok(db.conversations.insert(key, value).map(|_| ())?))
-    }
-
-    /// Every conversation: its id, its messages and feedback. For offline reports.
-    ///
-    /// # Errors
-    /// On a storage failure or a corrupt record.
-    pub fn scan_conversations(&self) -> Result<Vec<ConversationDump>> {
-        let mut out: Vec<ConversationDump> = Vec::new();
-        let db = self.db()?;
-        for item in db.conversations.iter() {
-            let (key, value) = item?;
-            let Some(split) = key.iter().position(|b| matches!(b, b'#' | b'/' | b'!')) else {
-                continue;
-            };
-            let session = String::from_utf8_lossy(&key[..split]).into_owned();
-            if out.last().map(|d| d.session.as_str()) != Some(session.as_str()) {
-                out.push(ConversationDump {
-                    session,
-                    messages: Vec::new(),
-                    feedback: Vec::new(),
-                });
-            }
-            let Some(dump) = out.last_mut() else { continue };
-            match key[split] {
-                b'/' => dump.messages.push(decode(&key, &value)?),
-                b'!' if key.len() == split + 9 => {
-                    let mut seq = [0u8; 8];
-                    seq.copy_from_slice(&key[split + 1..]);
-                    dump.feedback
-                        .push((u64::from_be_bytes(seq), decode(&key, &value)?));
-                }
-                _ => {}
-            }
-        }
-        Ok(out)
-    }
-
-    /// Allocates the next ticket number (1, 2, 3…). Durable with the next commit.
-    ///
-    /// # Errors
-    /// On a storage failure.
-    pub fn next_ticket_number(&self) -> Result<u64> {
-        let next = self
-            .write(|db| {
-                Ok(db.meta.update_and_fetch(TICKET_COUNTER, |old| {
-                    let n = old
-                        .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                        .map(u64::from_be_bytes)
-                        .unwrap_or(0);
-                    Some((n + 1).to_be_bytes().to_vec())
-                })?)
-            })?
-            .and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok())
-            .map(u64::from_be_bytes)
-            .unwrap_or(1);
-        Ok(next)
-    }
-
-    /// A ticket by id.
-    ///
-    /// # Errors
-    /// On a storage failure or a corrupt record.
-    pub fn ticket(&self, id: &TicketId) -> Result<Option<Ticket>> {
-        get_json(&self.db()?.tickets, id.as_str().as_bytes())
-    }
-
-    /// Every ticket, oldest first.
-    ///
-    /// # Errors
-    /// On a storage failure or a corrupt record.
-    pub fn tickets(&self) -> Result<Vec<Ticket>> {
-        self.db()?
-            .tickets
-            .iter()
-            .map(|item| {
-                let (key, value) = item?;
-                decode(&key, &value)
-            })
-            .collect()
-    }
-
-    /// Writes a record into one of the small keyed trees and waits for the disk.
-    ///
-    /// # Errors
-    /// On a storage failure.
-    pub async fn put_record<T: Serialize>(
-        &self,
-        kind: RecordKind,
-        key: &str,
-        value: &T,
-    ) -> Result<()> {
-        let value = encode(value)?;
-        self.write(|db| Ok(db.tree(kind).insert(key.as_bytes(), value).map(|_| ())?))?;
-        self.flush().await
-    }
-
-    /// Removes a record; returns whether it existed.
-    ///
-    /// # Errors
-    /// On a storage failure.
-    pub async fn remove_record(&self, kind: RecordKind, key: &str) -> Result<bool> {
-        let existed = self.write(|db| Ok(db.tree(kind).remove(key.as_bytes())?.is_some()))?;
-        self.flush().await?;
-        Ok(existed)
-    }
-
-    /// A record from one of the small keyed trees.
-    ///
-    /// # Errors
-    /// On a storage failure or a corrupt record.
-    pub fn record<T: DeserializeOwned>(&self, kind: RecordKind, key: &str) -> Result<Option<T>> {
-        get_json(self.db()?.tree(kind), key.as_bytes())
-    }
-
-    /// All records of a kind, by key order.
-    ///
-    /// # Errors
-    /// On a storage failure or a corrupt record.
-    pub fn records<T: DeserializeOwned>(&self, kind: RecordKind) -> Result<Vec<(String, T)>> {
-        self.db()?
-            .tree(kind)
-            .iter()
-            .map(|item| {
-                let (key, value) = item?;
-                Ok((
-                    String::from_utf8_lossy(&key).into_owned(),
-                    decode(&key, &value)?,
-                ))
-            })
-            .collect()
-    }
-
-    /// Flushes synchronously; used at shutdown.
-    ///
-    /// # Errors
-    /// When the flush fails.
-    pub fn flush_blocking(&self) -> Result<usize> {
-        Ok(self.db()?.db.flush()?)
-    }
-}
-
 /// The small keyed trees behind [`Store::put_record`].
 #[derive(Debug, Clone, Copy)]
 pub enum RecordKind {
@@ -713,43 +127,6 @@ pub struct ConversationDump {
     pub feedback: Vec<(u64, Feedback)>,
 }
 
-fn open_sled(path: &Path, cache_bytes: u64) -> Result<sled::Db> {
-    sled::Config::new()
-        .path(path)
-        .cache_capacity(cache_bytes)
-        .mode(sled::Mode::HighThroughput)
-        .open()
-        .map_err(|source| StoreError::Open {
-            path: path.display().to_string(),
-            source,
-        })
-}
-
-/// Puts keys back to their recorded values (`None`: removes the key).
-fn restore(tree: &sled::Tree, entries: &[(Vec<u8>, Option<Vec<u8>>)]) -> Result<()> {
-    for (key, previous) in entries {
-        match previous {
-            Some(value) => tree.insert(key.as_slice(), value.as_slice())?,
-            None => tree.remove(key.as_slice())?,
-        };
-    }
-    Ok(())
-}
-
-fn state_key(id: &SessionId) -> Vec<u8> {
-    let mut key = id.as_str().as_bytes().to_vec();
-    key.push(b'#');
-    key
-}
-
-fn message_key(id: &SessionId, seq: u64) -> Vec<u8> {
-    let mut key = Vec::with_capacity(id.as_str().len() + 9);
-    key.extend_from_slice(id.as_str().as_bytes());
-    key.push(b'/');
-    key.extend_from_slice(&seq.to_be_bytes());
-    key
-}
-
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
     serde_json::to_vec(value).map_err(StoreError::Encode)
 }
@@ -761,70 +138,338 @@ fn decode<T: DeserializeOwned>(key: &[u8], value: &[u8]) -> Result<T> {
     })
 }
 
-fn get_json<T: DeserializeOwned>(tree: &sled::Tree, key: &[u8]) -> Result<Option<T>> {
-    match tree.get(key)? {
-        Some(value) => decode(key, &value).map(Some),
-        None => Ok(None),
-    }
+/// The store every component shares: the backend chosen at start. Cheap to
+/// clone (both variants are handles to shared state).
+///
+/// Every data call is async (PostgreSQL answers over the network) and
+/// dispatches to the backend's [`backend`] trait implementation, whose docs
+/// give the ordering and durability contract.
+#[derive(Clone)]
+pub enum Store {
+    Sled(SledStore),
+    Postgres(PgStore),
 }
 
-#[cfg(test)]
-mod tests {
-    use super::records::{Author, MessageKind};
-    use super::*;
+/// Calls a [`backend`] trait method on whichever backend `$store` holds.
+macro_rules! dispatch {
+    ($store:expr, $trait:ident::$method:ident($($arg:expr),*)) => {
+        match $store {
+            Store::Sled(s) => $trait::$method(s, $($arg),*).await,
+            Store::Postgres(p) => $trait::$method(p, $($arg),*).await,
+        }
+    };
+}
 
-    /// A message as `conversation` would store it.
-    pub(super) fn message(seq: u64, text: &str) -> MessageRecord {
-        MessageRecord {
-            seq,
-            from: Author::Bot,
-            kind: MessageKind::Notice,
-            text: text.to_owned(),
-            html: None,
-            buttons: Vec::new(),
-            sources: Vec::new(),
-            flow: None,
-            ticket: None,
-            ts: String::new(),
-            agent_name: None,
+impl Store {
+    /// Opens (or creates) the sled database under `path` (see
+    /// [`SledStore::open`]).
+    ///
+    /// # Errors
+    /// When the folder cannot be created or another process holds it.
+    pub fn open(path: &Path, cache_bytes: u64) -> Result<Self> {
+        SledStore::open(path, cache_bytes).map(Store::Sled)
+    }
+
+    /// An in-memory sled database for unit tests and benchmarks.
+    ///
+    /// # Errors
+    /// When sled cannot create its temporary file.
+    pub fn temporary() -> Result<Self> {
+        SledStore::temporary().map(Store::Sled)
+    }
+
+    /// Connects to PostgreSQL at `url` with a pool of at most
+    /// `max_connections`, and applies the embedded migrations.
+    ///
+    /// # Errors
+    /// When the database cannot be reached or migrated.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+        PgStore::connect(url, max_connections)
+            .await
+            .map(Store::Postgres)
+    }
+
+    /// The sled store, for what only sled's files have (backup, rewrite,
+    /// recovery after a failed write); `None` with PostgreSQL.
+    pub fn sled(&self) -> Option<&SledStore> {
+        match self {
+            Store::Sled(s) => Some(s),
+            Store::Postgres(_) => None,
         }
     }
 
-    /// A state document with the fields the store reads.
-    pub(super) fn state(last_seq: u64) -> StateRecord {
-        StateRecord::encode(&serde_json::json!({"last_seq": last_seq, "created_at": ""})).unwrap()
+    /// `sled` or `postgresql`, for logs and `/healthz`.
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Store::Sled(_) => "sled",
+            Store::Postgres(_) => "postgresql",
+        }
     }
 
-    #[tokio::test]
-    async fn appends_and_replays_in_order() {
-        let store = Store::temporary().unwrap();
-        let id = SessionId::generate();
-        let messages: Vec<MessageRecord> = (1..=300u64)
-            .map(|seq| message(seq, &format!("m{seq}")))
-            .collect();
-        store
-            .commit(Commit {
-                session: Some((&id, &state(300))),
-                messages: &messages,
-                ticket: None,
-                mail: &[],
-            })
-            .await
-            .unwrap();
-        let after = store.messages_after(&id, 255, 1000).unwrap();
-        assert_eq!(after.len(), 45);
-        assert_eq!(after[0].seq, 256);
-        assert_eq!(after[44].seq, 300);
-        let stored: StateSummary = store.conversation(&id).unwrap().unwrap();
-        assert_eq!(stored.last_seq, 300);
-        let other = SessionId::generate();
-        assert!(store.messages_after(&other, 0, 10).unwrap().is_empty());
+    /// Why writes are refused right now, if they are.
+    pub fn degraded(&self) -> Option<String> {
+        match self {
+            Store::Sled(s) => Health::degraded(s),
+            Store::Postgres(p) => Health::degraded(p),
+        }
     }
 
-    #[tokio::test]
-    async fn ticket_numbers_increase() {
-        let store = Store::temporary().unwrap();
-        assert_eq!(store.next_ticket_number().unwrap(), 1);
-        assert_eq!(store.next_ticket_number().unwrap(), 2);
+    /// See [`Conversations::commit`].
+    ///
+    /// # Errors
+    /// On a storage failure ([`StoreError::SeqTaken`] when another instance
+    /// wrote the conversation first); nothing of it is visible then.
+    pub async fn commit(&self, commit: Commit<'_>) -> Result<()> {
+        dispatch!(self, Conversations::commit(commit))
+    }
+
+    /// See [`Conversations::conversation`].
+    ///
+    /// # Errors
+    /// On a storage failure, or a record that does not decode as `T`.
+    pub async fn conversation<T: DeserializeOwned + Send>(
+        &self,
+        id: &SessionId,
+    ) -> Result<Option<T>> {
+        match self {
+            Store::Sled(s) => Conversations::conversation(s, id).await,
+            Store::Postgres(p) => Conversations::conversation(p, id).await,
+        }
+    }
+
+    /// See [`Conversations::messages_after`].
+    ///
+    /// # Errors
+    /// On a storage failure or a corrupt record.
+    pub async fn messages_after(
+        &self,
+        id: &SessionId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>> {
+        dispatch!(self, Conversations::messages_after(id, after, limit))
+    }
+
+    /// See [`Conversations::scan_conversations`].
+    ///
+    /// # Errors
+    /// On a storage failure or a corrupt record.
+    pub async fn scan_conversations(&self) -> Result<Vec<ConversationDump>> {
+        dispatch!(self, Conversations::scan_conversations())
+    }
+
+    /// See [`FeedbackStore::put_feedback`].
+    ///
+    /// # Errors
+    /// On a storage failure.
+    pub async fn put_feedback(&self, id: &SessionId, seq: u64, feedback: &Feedback) -> Result<()> {
+        dispatch!(self, FeedbackStore::put_feedback(id, seq, feedback))
+    }
+
+    /// See [`Tickets::next_ticket_number`].
+    ///
+    /// # Errors
+    /// On a storage failure.
+    pub async fn next_ticket_number(&self) -> Result<u64> {
+        dispatch!(self, Tickets::next_ticket_number())
+    }
+
+    /// See [`Tickets::ticket`].
+    ///
+    /// # Errors
+    /// On a storage failure or a corrupt record.
+    pub async fn ticket(&self, id: &TicketId) -> Result<Option<Ticket>> {
+        dispatch!(self, Tickets::ticket(id))
+    }
+
+    /// See [`Tickets::tickets`].
+    ///
+    /// # Errors
+    /// On a storage failure or a corrupt record.
+    pub async fn tickets(&self) -> Result<Vec<Ticket>> {
+        dispatch!(self, Tickets::tickets())
+    }
+
+    /// See [`Records::put_record`].
+    ///
+    /// # Errors
+    /// On a storage failure.
+    pub async fn put_record<T: Serialize + Sync>(
+        &self,
+        kind: RecordKind,
+        key: &str,
+        value: &T,
+    ) -> Result<()> {
+        dispatch!(self, Records::put_record(kind, key, value))
+    }
+
+    /// See [`Records::remove_record`].
+    ///
+    /// # Errors
+    /// On a storage failure.
+    pub async fn remove_record(&self, kind: RecordKind, key: &str) -> Result<bool> {
+        dispatch!(self, Records::remove_record(kind, key))
+    }
+
+    /// See [`Records::record`].
+    ///
+    /// # Errors
+    /// On a storage failure or a corrupt record.
+    pub async fn record<T: DeserializeOwned + Send>(
+        &self,
+        kind: RecordKind,
+        key: &str,
+    ) -> Result<Option<T>> {
+        match self {
+            Store::Sled(s) => Records::record(s, kind, key).await,
+            Store::Postgres(p) => Records::record(p, kind, key).await,
+        }
+    }
+
+    /// See [`Records::records`].
+    ///
+    /// # Errors
+    /// On a storage failure or a corrupt record.
+    pub async fn records<T: DeserializeOwned + Send>(
+        &self,
+        kind: RecordKind,
+    ) -> Result<Vec<(String, T)>> {
+        match self {
+            Store::Sled(s) => Records::records(s, kind).await,
+            Store::Postgres(p) => Records::records(p, kind).await,
+        }
+    }
+
+    /// See [`Outbox::next_mail_id`].
+    ///
+    /// # Errors
+    /// On a storage failure.
+    pub async fn next_mail_id(&self) -> Result<u64> {
+        dispatch!(self, Outbox::next_mail_id())
+    }
+
+    /// See [`Outbox::due_mail`].
+    ///
+    /// # Errors
+    /// On a storage failure or a corrupt record.
+    pub async fn due_mail(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboundMail>> {
+        dispatch!(self, Outbox::due_mail(now, limit))
+    }
+
+    /// See [`Outbox::mail_attempt`].
+    ///
+    /// # Errors
+    /// On a storage failure.
+    pub async fn mail_attempt(&self, mail: &mut OutboundMail, now: DateTime<Utc>) -> Result<()> {
+        dispatch!(self, Outbox::mail_attempt(mail, now))
+    }
+
+    /// See [`Outbox::mail_sent`].
+    ///
+    /// # Errors
+    /// On a storage failure.
+    pub async fn mail_sent(&self, mail: &mut OutboundMail, now: DateTime<Utc>) -> Result<()> {
+        dispatch!(self, Outbox::mail_sent(mail, now))
+    }
+
+    /// See [`Outbox::mail_retry`].
+    ///
+    /// # Errors
+    /// On a storage failure.
+    pub async fn mail_retry(
+        &self,
+        mail: &mut OutboundMail,
+        error: String,
+        next: DateTime<Utc>,
+    ) -> Result<()> {
+        dispatch!(self, Outbox::mail_retry(mail, error, next))
+    }
+
+    /// See [`Outbox::mail_failed`].
+    ///
+    /// # Errors
+    /// On a storage failure.
+    pub async fn mail_failed(&self, mail: &mut OutboundMail, error: String) -> Result<()> {
+        dispatch!(self, Outbox::mail_failed(mail, error))
+    }
+
+    /// See [`Outbox::mail_backlog`].
+    ///
+    /// # Errors
+    /// On a storage failure.
+    pub async fn mail_backlog(&self, now: DateTime<Utc>) -> Result<Backlog> {
+        dispatch!(self, Outbox::mail_backlog(now))
+    }
+
+    /// See [`Audit::audit`].
+    ///
+    /// # Errors
+    /// On a storage failure.
+    pub async fn audit(&self, entry: &AuditEntry) -> Result<()> {
+        dispatch!(self, Audit::audit(entry))
+    }
+
+    /// See [`Audit::audit_log`].
+    ///
+    /// # Errors
+    /// On a storage failure or a corrupt record.
+    pub async fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>> {
+        dispatch!(self, Audit::audit_log(limit))
+    }
+
+    /// See [`Meta::secret`].
+    ///
+    /// # Errors
+    /// On a storage failure, or when the system has no random source.
+    pub async fn secret(&self, name: &str) -> Result<[u8; 32]> {
+        dispatch!(self, Meta::secret(name))
+    }
+
+    /// See [`Maintenance::sweep`].
+    ///
+    /// # Errors
+    /// On a storage failure or a corrupt record.
+    pub async fn sweep(
+        &self,
+        delete_before: Option<DateTime<Utc>>,
+        anonymize_before: Option<DateTime<Utc>>,
+    ) -> Result<Sweep> {
+        dispatch!(self, Maintenance::sweep(delete_before, anonymize_before))
+    }
+
+    /// See [`Maintenance::subject_records`].
+    ///
+    /// # Errors
+    /// On a storage failure or a corrupt record.
+    pub async fn subject_records(&self, subject: &Subject) -> Result<SubjectRecords> {
+        dispatch!(self, Maintenance::subject_records(subject))
+    }
+
+    /// See [`Maintenance::erase`].
+    ///
+    /// # Errors
+    /// On a storage failure (then nothing was removed).
+    pub async fn erase(&self, records: &SubjectRecords) -> Result<()> {
+        dispatch!(self, Maintenance::erase(records))
+    }
+
+    /// See [`Health::size_on_disk`].
+    ///
+    /// # Errors
+    /// On a storage failure.
+    pub async fn size_on_disk(&self) -> Result<u64> {
+        dispatch!(self, Health::size_on_disk())
+    }
+
+    /// Waits until everything written so far is durable (sled: one group
+    /// flush; PostgreSQL: every committed transaction already is).
+    ///
+    /// # Errors
+    /// When the flush fails.
+    pub async fn flush(&self) -> Result<()> {
+        match self {
+            Store::Sled(s) => s.flush().await,
+            Store::Postgres(_) => Ok(()),
+        }
     }
 }

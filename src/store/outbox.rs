@@ -12,7 +12,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{decode, encode, Result, Store};
+use super::{decode, encode, Result, SledStore};
 
 /// One e-mail in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,7 +56,7 @@ fn key(id: u64) -> [u8; 8] {
     id.to_be_bytes()
 }
 
-impl Store {
+impl SledStore {
     /// A fresh outbox id (monotonic across restarts).
     ///
     /// # Errors
@@ -216,7 +216,7 @@ mod tests {
 
     #[tokio::test]
     async fn outbox_mail_is_committed_with_the_event_and_moves_once() {
-        let store = Store::temporary().unwrap();
+        let store = SledStore::temporary().unwrap();
         let mut m = mail("ana@example.com");
         m.id = store.next_mail_id().unwrap();
         store
@@ -242,7 +242,7 @@ mod tests {
 
     #[tokio::test]
     async fn retried_mail_waits_until_its_next_attempt() {
-        let store = Store::temporary().unwrap();
+        let store = SledStore::temporary().unwrap();
         let mut m = mail("ana@example.com");
         m.id = store.next_mail_id().unwrap();
         store

@@ -4,7 +4,7 @@
 //! and their e-mails).
 
 use super::records::{MessageRecord, StateRecord, StateSummary};
-use super::{decode, encode, Db, Result, Store, StoreError};
+use super::{decode, encode, Db, Result, SledStore, StoreError};
 use crate::tickets::Ticket;
 
 /// What a retention sweep did.
@@ -16,7 +16,7 @@ pub struct Sweep {
     pub mail: usize,
 }
 
-impl Store {
+impl SledStore {
     /// Retention (blocking; run off the async workers): deletes conversations
     /// without a ticket whose last message is older than `delete_before`, and
     /// anonymises tickets resolved before `anonymize_before` (their personal
@@ -71,9 +71,7 @@ impl Store {
             for item in db.tickets.iter() {
                 let (key, value) = item?;
                 let mut ticket: Ticket = decode(&key, &value)?;
-                let due = ticket.status == crate::tickets::Status::Resolved
-                    && ticket.resolved_at.is_some_and(|t| t < cutoff);
-                if !due {
+                if !due_for_anonymizing(&ticket, cutoff) {
                     continue;
                 }
                 let removed = ticket.anonymize();
@@ -94,33 +92,18 @@ impl Store {
         Ok(report)
     }
 
-    /// Replaces `values` in a conversation's state fields and message texts.
+    /// Replaces a case's personal values in its conversation's state fields
+    /// and message texts.
     fn scrub_conversation(&self, db: &Db, session: &str, values: &[String]) -> Result<()> {
-        let values: Vec<&String> = values.iter().filter(|v| v.chars().count() >= 3).collect();
-        let scrub = |text: &mut String| {
-            for v in &values {
-                if text.contains(v.as_str()) {
-                    *text = text.replace(v.as_str(), crate::tickets::ANONYMIZED);
-                }
-            }
-        };
+        let scrubber = Scrubber::new(values);
         let mut batch = sled::Batch::default();
         for item in db.conversations.scan_prefix(session.as_bytes()) {
             let (key, value) = item?;
             match key.get(session.len()) {
                 Some(b'#') => {
                     let mut state = StateRecord::from_bytes(value.to_vec());
-                    state
-                        .edit_fields(|fields| {
-                            for name in crate::tickets::PERSONAL_FIELDS {
-                                if let Some(v) = fields.get_mut(*name) {
-                                    *v = crate::tickets::ANONYMIZED.to_owned();
-                                }
-                            }
-                            for v in fields.values_mut() {
-                                scrub(v);
-                            }
-                        })
+                    scrubber
+                        .state(&mut state)
                         .map_err(|source| StoreError::Corrupt {
                             key: String::from_utf8_lossy(&key).into_owned(),
                             source,
@@ -129,15 +112,64 @@ impl Store {
                 }
                 Some(b'/') => {
                     let mut message: MessageRecord = decode(&key, &value)?;
-                    scrub(&mut message.text);
-                    if let Some(html) = message.html.as_mut() {
-                        scrub(html);
-                    }
+                    scrubber.message(&mut message);
                     batch.insert(key, encode(&message)?);
                 }
                 _ => {}
             }
         }
         self.write(|db| Ok(db.conversations.apply_batch(batch)?))
+    }
+}
+
+/// Whether a ticket was resolved before `cutoff` (then its personal data goes).
+pub(super) fn due_for_anonymizing(ticket: &Ticket, cutoff: chrono::DateTime<chrono::Utc>) -> bool {
+    ticket.status == crate::tickets::Status::Resolved
+        && ticket.resolved_at.is_some_and(|t| t < cutoff)
+}
+
+/// Replaces an anonymised case's personal values wherever its conversation
+/// repeats them: the state's fields (personal ones wholesale) and the
+/// messages' text and HTML. Values shorter than 3 characters are left, since
+/// they would also match ordinary words.
+pub(super) struct Scrubber<'a> {
+    values: Vec<&'a String>,
+}
+
+impl<'a> Scrubber<'a> {
+    pub(super) fn new(values: &'a [String]) -> Self {
+        Scrubber {
+            values: values.iter().filter(|v| v.chars().count() >= 3).collect(),
+        }
+    }
+
+    fn text(&self, text: &mut String) {
+        for v in &self.values {
+            if text.contains(v.as_str()) {
+                *text = text.replace(v.as_str(), crate::tickets::ANONYMIZED);
+            }
+        }
+    }
+
+    /// # Errors
+    /// When the state is not a JSON object with string fields.
+    pub(super) fn state(&self, state: &mut StateRecord) -> serde_json::Result<()> {
+        state.edit_fields(|fields| {
+            for name in crate::tickets::PERSONAL_FIELDS {
+                if let Some(v) = fields.get_mut(*name) {
+                    *v = crate::tickets::ANONYMIZED.to_owned();
+                }
+            }
+            for v in fields.values_mut() {
+                self.text(v);
+            }
+        })
+    }
+
+    pub(super) fn message(&self, message: &mut MessageRecord) {
+        self.text(&mut message.text);
+        if let Some(html) = message.html.as_mut() {
+            self.text(html);
+        }
     }
 }

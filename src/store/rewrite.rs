@@ -5,7 +5,7 @@
 //! of the `db` file until sled happens to reuse that space, so a deleted
 //! e-mail can still be read with `grep` long after. The only way to be sure is
 //! to copy the live records into a new database and replace the old files,
-//! which is what [`Store::rewrite`] does, while the server runs:
+//! which is what [`SledStore::rewrite`] does, while the server runs:
 //!
 //! 1. with the write gate held exclusively (no write lands meanwhile, as for a
 //!    backup), copy every tree into `DATA/rewrite.new` and flush it;
@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{open_sled, Db, Store};
+use super::{open_sled, Db, SledStore};
 
 const NEW_DIR: &str = "rewrite.new";
 const OLD_DIR: &str = "rewrite.old";
@@ -51,7 +51,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RewriteError + '_ {
     }
 }
 
-impl Store {
+impl SledStore {
     /// Replaces the database files with a fresh copy of the live records
     /// (blocking: run it off the async workers). A temporary database has no
     /// files: nothing to do.
@@ -246,7 +246,7 @@ mod tests {
     async fn an_interrupted_rewrite_is_undone_or_finished_when_the_folder_opens() {
         let tmp = tempfile::tempdir().unwrap();
         let data = tmp.path().join("data");
-        let store = Store::open(&data, 1 << 20).unwrap();
+        let store = SledStore::open(&data, 1 << 20).unwrap();
         store
             .audit(&AuditEntry::now("ana", "x", "sigue", "uno"))
             .await
@@ -257,14 +257,14 @@ mod tests {
         move_all(sled_files(&data).unwrap(), &data.join(OLD_DIR)).unwrap();
         std::fs::write(data.join(OLD_DIR).join(COMPLETE), b"").unwrap();
         std::fs::write(data.join("conf"), b"a half-moved new file").unwrap();
-        let store = Store::open(&data, 1 << 20).unwrap();
+        let store = SledStore::open(&data, 1 << 20).unwrap();
         assert_eq!(store.audit_log(10).unwrap()[0].target, "sigue");
         assert!(!data.join(OLD_DIR).exists() && !data.join(NEW_DIR).exists());
         drop(store);
         // Crash after the new files were all in: the old ones go.
         std::fs::create_dir_all(data.join(OLD_DIR)).unwrap();
         std::fs::write(data.join(OLD_DIR).join("db"), b"old personal data").unwrap();
-        let store = Store::open(&data, 1 << 20).unwrap();
+        let store = SledStore::open(&data, 1 << 20).unwrap();
         assert_eq!(store.audit_log(10).unwrap().len(), 1);
         assert!(!data.join(OLD_DIR).exists());
     }
@@ -273,7 +273,7 @@ mod tests {
     async fn a_rewrite_leaves_no_bytes_of_removed_records_and_keeps_the_rest() {
         let tmp = tempfile::tempdir().unwrap();
         let data = tmp.path().join("data");
-        let store = Store::open(&data, 1 << 20).unwrap();
+        let store = SledStore::open(&data, 1 << 20).unwrap();
         store
             .audit(&AuditEntry::now("ana", "x", "borrable-zq81", "uno"))
             .await
@@ -299,7 +299,7 @@ mod tests {
         let targets: Vec<&str> = log.iter().map(|e| e.target.as_str()).collect();
         assert_eq!(targets, ["nueva", "queda"]);
         drop(store);
-        let again = Store::open(&data, 1 << 20).unwrap();
+        let again = SledStore::open(&data, 1 << 20).unwrap();
         assert_eq!(again.audit_log(10).unwrap().len(), 2);
     }
 }

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::records::{Author, MessageRecord, StateRecord, StateSummary};
-use super::{decode, Feedback, OutboundMail, Result, Store};
+use super::{decode, Feedback, OutboundMail, Result, SledStore};
 use crate::tickets::Ticket;
 
 /// How a person is looked up.
@@ -149,18 +149,13 @@ impl SubjectRecords {
     }
 }
 
-impl Store {
+impl SledStore {
     /// Everything held about `subject`.
     ///
     /// # Errors
     /// On a storage failure or a corrupt record.
     pub fn subject_records(&self, subject: &Subject) -> Result<SubjectRecords> {
         let db = self.db()?;
-        let mut known = Identifiers::default();
-        match subject {
-            Subject::Email(e) => known.emails.insert(e.clone()),
-            Subject::Document(d) => known.documents.insert(d.clone()),
-        };
         let tickets: Vec<Ticket> = db
             .tickets
             .iter()
@@ -177,56 +172,7 @@ impl Store {
                 states.push((session, decode(&key, &value)?));
             }
         }
-        // A person found by e-mail may have given only their document in
-        // another form (or the other way round): what their records say about
-        // them is searched for too, until nothing new turns up.
-        let mut sessions: BTreeSet<String> = BTreeSet::new();
-        let mut mine: BTreeSet<usize> = BTreeSet::new();
-        loop {
-            let before = (known.len(), sessions.len());
-            for (i, ticket) in tickets.iter().enumerate() {
-                if known.matches(&ticket.fields) {
-                    known.learn(&ticket.fields);
-                    sessions.insert(ticket.session.clone());
-                    mine.insert(i);
-                }
-            }
-            for (session, state) in &states {
-                if known.matches(&state.fields) {
-                    known.learn(&state.fields);
-                    sessions.insert(session.clone());
-                }
-            }
-            if (known.len(), sessions.len()) == before {
-                break;
-            }
-        }
-        // Conversations where the person typed their e-mail or document
-        // outside a form.
-        for (session, _) in &states {
-            if sessions.contains(session) {
-                continue;
-            }
-            let typed_it = self
-                .subject_conversation(&db, session)?
-                .messages
-                .iter()
-                .any(|m| m.from == Author::User && known.mentioned_in(&m.text));
-            if typed_it {
-                sessions.insert(session.clone());
-            }
-        }
-        let mut records = SubjectRecords {
-            tickets: mine.iter().map(|&i| tickets[i].clone()).collect(),
-            ..SubjectRecords::default()
-        };
-        let ticket_ids: BTreeSet<String> =
-            records.tickets.iter().map(|t| t.id.to_string()).collect();
-        for session in &sessions {
-            records
-                .conversations
-                .push(self.subject_conversation(&db, session)?);
-        }
+        let mut mail = Vec::new();
         for (folder, tree) in [
             ("outbox", &db.outbox),
             ("mail_sent", &db.mail_sent),
@@ -234,15 +180,19 @@ impl Store {
         ] {
             for item in tree.iter() {
                 let (key, value) = item?;
-                let mail: OutboundMail = decode(&key, &value)?;
-                let theirs = known.emails.contains(&mail.to.trim().to_lowercase())
-                    || mail.ticket.as_ref().is_some_and(|t| ticket_ids.contains(t));
-                if theirs {
-                    records.mail.push(SubjectMail { folder, mail });
-                }
+                mail.push(SubjectMail {
+                    folder,
+                    mail: decode(&key, &value)?,
+                });
             }
         }
-        Ok(records)
+        find(
+            subject,
+            tickets,
+            &states,
+            |session| self.subject_conversation(&db, session),
+            mail,
+        )
     }
 
     fn subject_conversation(&self, db: &super::Db, session: &str) -> Result<SubjectConversation> {
@@ -332,7 +282,7 @@ impl Store {
     }
 }
 
-impl Store {
+impl SledStore {
     /// Removes every e-mail about ticket `id` (queued, sent or failed), for
     /// the retention sweep; returns how many.
     ///
@@ -356,6 +306,87 @@ impl Store {
         }
         Ok(removed)
     }
+}
+
+/// Finds what is held about `subject` among every ticket, conversation state
+/// and e-mail of a backend; `conversation` reads one conversation whole.
+///
+/// # Errors
+/// What `conversation` returns.
+pub(super) fn find(
+    subject: &Subject,
+    tickets: Vec<Ticket>,
+    states: &[(String, StateSummary)],
+    mut conversation: impl FnMut(&str) -> Result<SubjectConversation>,
+    mail: Vec<SubjectMail>,
+) -> Result<SubjectRecords> {
+    let mut known = Identifiers::default();
+    match subject {
+        Subject::Email(e) => known.emails.insert(e.clone()),
+        Subject::Document(d) => known.documents.insert(d.clone()),
+    };
+    // A person found by e-mail may have given only their document in
+    // another form (or the other way round): what their records say about
+    // them is searched for too, until nothing new turns up.
+    let mut sessions: BTreeSet<String> = BTreeSet::new();
+    let mut mine: BTreeSet<usize> = BTreeSet::new();
+    loop {
+        let before = (known.len(), sessions.len());
+        for (i, ticket) in tickets.iter().enumerate() {
+            if known.matches(&ticket.fields) {
+                known.learn(&ticket.fields);
+                sessions.insert(ticket.session.clone());
+                mine.insert(i);
+            }
+        }
+        for (session, state) in states {
+            if known.matches(&state.fields) {
+                known.learn(&state.fields);
+                sessions.insert(session.clone());
+            }
+        }
+        if (known.len(), sessions.len()) == before {
+            break;
+        }
+    }
+    // Conversations where the person typed their e-mail or document
+    // outside a form.
+    for (session, _) in states {
+        if sessions.contains(session) {
+            continue;
+        }
+        let typed_it = conversation(session)?
+            .messages
+            .iter()
+            .any(|m| m.from == Author::User && known.mentioned_in(&m.text));
+        if typed_it {
+            sessions.insert(session.clone());
+        }
+    }
+    let mut records = SubjectRecords {
+        tickets: tickets
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| mine.contains(i))
+            .map(|(_, t)| t)
+            .collect(),
+        ..SubjectRecords::default()
+    };
+    let ticket_ids: BTreeSet<String> = records.tickets.iter().map(|t| t.id.to_string()).collect();
+    for session in &sessions {
+        records.conversations.push(conversation(session)?);
+    }
+    records.mail = mail
+        .into_iter()
+        .filter(|m| {
+            known.emails.contains(&m.mail.to.trim().to_lowercase())
+                || m.mail
+                    .ticket
+                    .as_ref()
+                    .is_some_and(|t| ticket_ids.contains(t))
+        })
+        .collect();
+    Ok(records)
 }
 
 #[cfg(test)]

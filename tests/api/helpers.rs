@@ -39,6 +39,14 @@ pub fn bin() -> &'static str {
     })
 }
 
+/// `SECOBOT_DATABASE` for a process on data folder `data`, when the tests
+/// run against PostgreSQL (see `postgres_support::database_for`).
+pub fn database_env(data: &Path) -> Vec<(&'static str, String)> {
+    crate::postgres_support::database_for(data)
+        .map(|url| vec![("SECOBOT_DATABASE", url)])
+        .unwrap_or_default()
+}
+
 /// Copies a folder recursively.
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -136,6 +144,7 @@ impl TestServer {
             .arg(manifest_dir().join("templates"))
             .args(&self.opts.args)
             .env("RUST_LOG", "warn")
+            .envs(database_env(&self.data_dir))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(stderr));
@@ -807,9 +816,14 @@ pub fn password_for(name: &str) -> String {
 /// Runs `secobot ARGS…` with `stdin` as its standard input.
 pub fn run_cli(args: &[&str], stdin: &str) -> std::process::Output {
     use std::io::Write;
+    let data = args
+        .iter()
+        .position(|a| *a == "--data")
+        .and_then(|i| args.get(i + 1));
     let mut child = Command::new(bin())
         .args(args)
         .env("RUST_LOG", "warn")
+        .envs(data.map(|d| database_env(Path::new(d))).unwrap_or_default())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

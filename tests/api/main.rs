@@ -23,5 +23,6 @@ mod knowledge_files;
 mod mail;
 mod operations;
 mod postgres;
+mod store_contract;
 mod store_records;
 mod user_ws;

@@ -70,3 +70,26 @@ fn script(args: &[&str]) -> std::process::Output {
         .output()
         .unwrap()
 }
+
+/// The variable that runs the integration tests against PostgreSQL: the
+/// folder of a running throwaway cluster (`scripts/postgres.sh start DIR`).
+pub const TEST_CLUSTER_VAR: &str = "SECOBOT_TEST_POSTGRES";
+
+/// With [`TEST_CLUSTER_VAR`] set, the database that stands for the data
+/// folder `data`: one per folder, created on first use, so that a restarted
+/// server, or `secobot agent add --data` before it starts, finds the same
+/// records. `None` without the variable (the tests use sled).
+pub fn database_for(data: &std::path::Path) -> Option<String> {
+    use std::hash::{Hash, Hasher};
+    let cluster = std::env::var_os(TEST_CLUSTER_VAR)?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    data.hash(&mut hasher);
+    let name = format!("t_{:016x}", hasher.finish());
+    let out = script(&["createdb", cluster.to_str()?, &name]);
+    assert!(
+        out.status.success(),
+        "scripts/postgres.sh createdb failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}

@@ -133,12 +133,12 @@ async fn data_folder_written_before_the_store_split_still_opens() {
         for id in [session, mid_flow] {
             let (state_bytes, message_bytes) = stored_conversation(&records, id);
             let id = SessionId::parse(id).unwrap();
-            let state: ConversationState = store.conversation(&id).unwrap().unwrap();
+            let state: ConversationState = store.conversation(&id).await.unwrap().unwrap();
             assert_eq!(
                 String::from_utf8(state.to_record().unwrap().as_bytes().to_vec()).unwrap(),
                 state_bytes
             );
-            let messages = store.messages_after(&id, 0, 1000).unwrap();
+            let messages = store.messages_after(&id, 0, 1000).await.unwrap();
             assert_eq!(messages.len(), message_bytes.len());
             for (record, bytes) in messages.into_iter().zip(&message_bytes) {
                 // Through the conversation's own type and back, as a replay does.
@@ -147,12 +147,12 @@ async fn data_folder_written_before_the_store_split_still_opens() {
                 assert_eq!(&serde_json::to_string(&again).unwrap(), bytes);
             }
         }
-        let dumps = store.scan_conversations().unwrap();
+        let dumps = store.scan_conversations().await.unwrap();
         let main = dumps.iter().find(|d| d.session == session).unwrap();
         assert_eq!(main.messages.len(), 30);
         assert_eq!(main.feedback.len(), 1, "the thumbs-up on the answer");
         assert!(main.feedback[0].1.useful);
-        assert_eq!(store.tickets().unwrap().len(), 1);
+        assert_eq!(store.tickets().await.unwrap().len(), 1);
     }
 
     // `secobot data export` reads the conversation as it did before the split.

@@ -509,6 +509,7 @@ async fn feedback_is_recorded_and_checked() {
     let out = std::process::Command::new(bin())
         .args(["report", "unanswered", "--data"])
         .arg(&server.data_dir)
+        .envs(crate::helpers::database_env(&server.data_dir))
         .output()
         .unwrap();
     let report = String::from_utf8_lossy(&out.stdout);

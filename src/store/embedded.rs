@@ -1,0 +1,738 @@
+//! The embedded backend: one sled database under `--data` (the default).
+//!
+//! Layout:
+//! - tree `conversations`: `SESSION '#'` → conversation state ([`StateRecord`],
+//!   JSON), and `SESSION '/' SEQ(u64 BE)` → message ([`MessageRecord`], JSON), so a
+//!   prefix scan replays in order; `SESSION '!' SEQ` → [`Feedback`] on that message.
+//! - tree `tickets`: `TICKET-ID` → ticket (JSON); tree `meta`: counters.
+//! - trees `agents` (name → account) and `logins` (token → login session).
+//! - trees `outbox`, `mail_sent`, `mail_failed`: e-mail (see [`super::outbox`]).
+//! - tree `audit`: who changed what, append-only (see [`super::audit`]).
+//!
+//! Every write passes the backup gate (`SledStore::write` or
+//! `SledStore::commit`), so a backup ([`super::backup`]) copies a consistent
+//! point in time.
+//!
+//! Every write that someone will be told about goes through
+//! [`SledStore::commit`], which applies it in one transaction and then waits
+//! for a *group commit*: all writers waiting at the same moment share one
+//! `flush`, so durability costs one fsync per batch instead of one per message
+//! (sled only syncs every 500 ms by itself).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use arc_swap::ArcSwapOption;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+
+use super::group_commit::GroupCommit;
+use super::{
+    decode, encode, rewrite, Commit, ConversationDump, Feedback, MessageRecord, RecordKind, Result,
+    SessionId, StoreError,
+};
+use crate::tickets::{Ticket, TicketId};
+
+/// The handle every component shares. Cheap to clone.
+///
+/// sled refuses every write after one failed (a full disk, an I/O error) until
+/// the database is opened again. So a failed write marks the store degraded
+/// (writes are refused at once, reads go on), a background task reopens the
+/// database every few seconds, undoes what the failed writes may have left on
+/// disk, and checks that a write gets through: then the store is healthy again,
+/// without a restart.
+#[derive(Clone)]
+pub struct SledStore {
+    pub(super) shared: Arc<Shared>,
+}
+
+pub(super) struct Shared {
+    /// None for a temporary database (it cannot be reopened).
+    pub(super) path: Option<PathBuf>,
+    pub(super) cache_bytes: u64,
+    /// The open database; empty only for the moment it is being reopened.
+    pub(super) live: ArcSwapOption<Db>,
+    /// Why writes are refused, while they are.
+    pub(super) degraded: Mutex<Option<String>>,
+    /// Undo records of writes that failed, applied after reopening.
+    pub(super) rollbacks: Mutex<Vec<Rollback>>,
+    /// Writes hold it shared, a backup exclusively (see [`backup`]).
+    pub(super) gate: RwLock<()>,
+}
+
+/// One open sled database and its trees.
+pub(super) struct Db {
+    pub(super) db: sled::Db,
+    pub(super) conversations: sled::Tree,
+    pub(super) tickets: sled::Tree,
+    pub(super) meta: sled::Tree,
+    pub(super) agents: sled::Tree,
+    pub(super) logins: sled::Tree,
+    pub(super) audit: sled::Tree,
+    pub(super) outbox: sled::Tree,
+    pub(super) mail_sent: sled::Tree,
+    pub(super) mail_failed: sled::Tree,
+    pub(super) group: GroupCommit,
+    /// Added to sled's id generator (see [`Db::next_id`]).
+    pub(super) id_base: u64,
+}
+
+/// `meta` key: where ids go on after a rewrite (a fresh sled starts at 0).
+pub(super) const ID_BASE: &[u8] = b"id_base";
+
+impl Db {
+    pub(super) fn new(db: sled::Db) -> Result<Self> {
+        let meta = db.open_tree("meta")?;
+        let id_base = meta
+            .get(ID_BASE)?
+            .and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0);
+        Ok(Db {
+            id_base,
+            conversations: db.open_tree("conversations")?,
+            tickets: db.open_tree("tickets")?,
+            meta: db.open_tree("meta")?,
+            agents: db.open_tree("agents")?,
+            logins: db.open_tree("logins")?,
+            audit: db.open_tree("audit")?,
+            outbox: db.open_tree("outbox")?,
+            mail_sent: db.open_tree("mail_sent")?,
+            mail_failed: db.open_tree("mail_failed")?,
+            group: GroupCommit::start(db.clone()),
+            db,
+        })
+    }
+
+    /// A fresh id for audit entries and mail, increasing across restarts and
+    /// across rewrites ([`rewrite`] sets the new files' `id_base` past the old
+    /// files' last id).
+    pub(super) fn next_id(&self) -> Result<u64> {
+        Ok(self.id_base + self.db.generate_id()?)
+    }
+
+    pub(super) fn tree(&self, kind: RecordKind) -> &sled::Tree {
+        match kind {
+            RecordKind::Agent => &self.agents,
+            RecordKind::Login => &self.logins,
+        }
+    }
+}
+
+/// What a failed write may have left behind, to be undone after reopening:
+/// keys it added, and the previous value of the keys it replaced.
+#[derive(Debug, Default)]
+pub(super) struct Rollback {
+    conversations: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    tickets: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    outbox: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
+const TICKET_COUNTER: &[u8] = b"ticket_counter";
+const PROBE: &[u8] = b"write_probe";
+
+/// How often a degraded store tries to reopen its database.
+pub const RECOVERY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl SledStore {
+    /// Opens (or creates) the database under `path`, with a bounded page cache.
+    ///
+    /// Must be called inside a tokio runtime (it starts the group-commit task).
+    ///
+    /// # Errors
+    /// When the folder cannot be created or sled cannot open it (e.g. another
+    /// process holds it).
+    pub fn open(path: &Path, cache_bytes: u64) -> Result<Self> {
+        rewrite::recover(path).map_err(|e| StoreError::Interrupted(e.to_string()))?;
+        let db = open_sled(path, cache_bytes)?;
+        Self::from_db(db, Some(path.to_path_buf()), cache_bytes)
+    }
+
+    /// An in-memory database for unit tests and benchmarks.
+    ///
+    /// # Errors
+    /// When sled cannot create its temporary file.
+    pub fn temporary() -> Result<Self> {
+        let db = sled::Config::new().temporary(true).open()?;
+        Self::from_db(db, None, 0)
+    }
+
+    fn from_db(db: sled::Db, path: Option<PathBuf>, cache_bytes: u64) -> Result<Self> {
+        Ok(SledStore {
+            shared: Arc::new(Shared {
+                path,
+                cache_bytes,
+                live: ArcSwapOption::from_pointee(Db::new(db)?),
+                degraded: Mutex::new(None),
+                rollbacks: Mutex::new(Vec::new()),
+                gate: RwLock::new(()),
+            }),
+        })
+    }
+
+    /// The open database, for reads.
+    pub(super) fn db(&self) -> Result<Arc<Db>> {
+        self.shared
+            .live
+            .load_full()
+            .ok_or_else(|| StoreError::Unavailable("the database is being reopened".into()))
+    }
+
+    /// The open database, for writes: refused at once while degraded.
+    pub(super) fn writable(&self) -> Result<Arc<Db>> {
+        if let Some(reason) = self.degraded() {
+            return Err(StoreError::Unavailable(reason));
+        }
+        self.db()
+    }
+
+    /// Why writes are refused right now, if they are (for `/healthz`).
+    pub fn degraded(&self) -> Option<String> {
+        self.shared.degraded.lock().ok().and_then(|d| d.clone())
+    }
+
+    /// Notes a failed write: the store is degraded until it recovers.
+    pub(super) fn failed(&self, error: &StoreError) {
+        if !error.poisons() {
+            return;
+        }
+        if let Ok(mut d) = self.shared.degraded.lock() {
+            if d.is_none() {
+                tracing::error!(error = %error, "a write failed; storage is degraded until it recovers");
+                metrics::gauge!("secobot_storage_degraded").set(1.0);
+                *d = Some(error.to_string());
+            }
+        }
+    }
+
+    /// Runs a write; a failure degrades the store.
+    pub(super) fn write<T>(&self, f: impl FnOnce(&Db) -> Result<T>) -> Result<T> {
+        // The gate first, then the database: a rewrite (see [`rewrite`]) holds
+        // the gate while it swaps the database, so no writer may hold the old one.
+        let _gate = self.shared.gate.read().unwrap_or_else(|p| p.into_inner());
+        let db = self.writable()?;
+        f(&db).inspect_err(|e| self.failed(e))
+    }
+
+    /// Applies the writes atomically, then returns once they are on disk.
+    ///
+    /// # Errors
+    /// On a storage failure; nothing must be sent to anyone then, and what the
+    /// write may have left is undone when the store recovers.
+    pub async fn commit(&self, commit: Commit<'_>) -> Result<()> {
+        let (db, rollback, applied) = {
+            // The gate before the database, as in `write`.
+            let _gate = self.shared.gate.read().unwrap_or_else(|p| p.into_inner());
+            let db = self.writable()?;
+            let rollback = Self::undo_record(&db, &commit)?;
+            let applied = self.apply_to(&db, &commit);
+            (db, rollback, applied)
+        };
+        let result = match applied {
+            Ok(()) => db.group.flush().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = &result {
+            self.failed(e);
+            if let Ok(mut r) = self.shared.rollbacks.lock() {
+                r.push(rollback);
+            }
+        }
+        result
+    }
+
+    /// What undoes `commit`: its keys with their current values.
+    fn undo_record(db: &Db, commit: &Commit<'_>) -> Result<Rollback> {
+        let mut undo = Rollback::default();
+        if let Some((id, _)) = commit.session {
+            let key = state_key(id);
+            let previous = db.conversations.get(&key)?.map(|v| v.to_vec());
+            undo.conversations.push((key, previous));
+            for message in commit.messages {
+                undo.conversations
+                    .push((message_key(id, message.seq), None));
+            }
+        }
+        if let Some(ticket) = commit.ticket {
+            let key = ticket.id.as_str().as_bytes().to_vec();
+            let previous = db.tickets.get(&key)?.map(|v| v.to_vec());
+            undo.tickets.push((key, previous));
+        }
+        for mail in commit.mail {
+            undo.outbox.push((mail.id.to_be_bytes().to_vec(), None));
+        }
+        Ok(undo)
+    }
+
+    /// Applies the writes atomically without waiting for the disk (benchmarks,
+    /// and records that can be lost on a crash without anyone having seen them).
+    ///
+    /// # Errors
+    /// On a storage failure.
+    pub fn apply(&self, commit: &Commit<'_>) -> Result<()> {
+        self.write(|db| self.apply_to(db, commit))
+    }
+
+    fn apply_to(&self, db: &Db, commit: &Commit<'_>) -> Result<()> {
+        let mut conv_batch = sled::Batch::default();
+        if let Some((id, state)) = commit.session {
+            conv_batch.insert(state_key(id), state.as_bytes());
+            for message in commit.messages {
+                conv_batch.insert(message_key(id, message.seq).to_vec(), encode(message)?);
+            }
+        }
+        if commit.ticket.is_none() && commit.mail.is_empty() {
+            // One tree: a batch is atomic and much cheaper than a transaction.
+            db.conversations.apply_batch(conv_batch)?;
+            return Ok(());
+        }
+        let ticket = match commit.ticket {
+            Some(t) => Some((t.id.as_str().as_bytes().to_vec(), encode(t)?)),
+            None => None,
+        };
+        let mut mail_batch = sled::Batch::default();
+        for mail in commit.mail {
+            mail_batch.insert(mail.id.to_be_bytes().to_vec(), encode(mail)?);
+        }
+        let result: std::result::Result<(), TransactionError<()>> =
+            (&db.conversations, &db.tickets, &db.outbox).transaction(|(conv, tickets, outbox)| {
+                conv.apply_batch(&conv_batch)?;
+                if let Some((key, value)) = &ticket {
+                    tickets.insert(key.as_slice(), value.as_slice())?;
+                }
+                outbox.apply_batch(&mail_batch)?;
+                Ok::<(), ConflictableTransactionError<()>>(())
+            });
+        match result {
+            Ok(()) => Ok(()),
+            Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
+            Err(TransactionError::Abort(())) => Err(StoreError::FlusherGone),
+        }
+    }
+
+    /// Waits until everything written so far is on disk.
+    ///
+    /// # Errors
+    /// When the flush fails.
+    pub async fn flush(&self) -> Result<()> {
+        let db = self.writable()?;
+        let result = db.group.flush().await;
+        result.inspect_err(|e| self.failed(e))
+    }
+
+    /// Bytes the database takes on disk (for `/metrics`).
+    ///
+    /// # Errors
+    /// On a storage failure.
+    pub fn size_on_disk(&self) -> Result<u64> {
+        Ok(self.db()?.db.size_on_disk()?)
+    }
+
+    /// One recovery attempt, for a degraded store (blocking: run it off the
+    /// async workers). Reopens the database, undoes what failed writes may have
+    /// left, and checks that a write reaches the disk. Returns whether the store
+    /// is healthy afterwards.
+    pub fn try_recover(&self) -> bool {
+        if self.degraded().is_none() {
+            return true;
+        }
+        let Some(path) = self.shared.path.clone() else {
+            return false;
+        };
+        // sled locks its folder: every handle of the old database must be gone
+        // before it can be opened again. Readers in flight finish within moments.
+        let Some(old) = self.shared.live.swap(None) else {
+            return false;
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let mut old = old;
+        loop {
+            match Arc::try_unwrap(old) {
+                Ok(db) => {
+                    drop(db);
+                    break;
+                }
+                Err(still_shared) if std::time::Instant::now() < deadline => {
+                    old = still_shared;
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(still_shared) => {
+                    tracing::warn!("storage recovery postponed: the database is still in use");
+                    self.shared.live.store(Some(still_shared));
+                    return false;
+                }
+            }
+        }
+        let db = match open_sled(&path, self.shared.cache_bytes).and_then(Db::new) {
+            Ok(db) => Arc::new(db),
+            Err(e) => {
+                tracing::warn!(error = %e, "storage recovery: reopening failed; will retry");
+                return false;
+            }
+        };
+        self.shared.live.store(Some(db.clone()));
+        match Self::undo_and_probe(&db, &self.shared.rollbacks) {
+            Ok(()) => {
+                if let Ok(mut d) = self.shared.degraded.lock() {
+                    *d = None;
+                }
+                metrics::gauge!("secobot_storage_degraded").set(0.0);
+                tracing::info!("storage recovered: writes are accepted again");
+                true
+            }
+            Err(e) => {
+                if let Ok(mut d) = self.shared.degraded.lock() {
+                    *d = Some(e.to_string());
+                }
+                tracing::debug!(error = %e, "storage still cannot write; will retry");
+                false
+            }
+        }
+    }
+
+    fn undo_and_probe(db: &Db, rollbacks: &Mutex<Vec<Rollback>>) -> Result<()> {
+        let pending: Vec<Rollback> = rollbacks
+            .lock()
+            .map(|mut r| std::mem::take(&mut *r))
+            .unwrap_or_default();
+        let result = (|| {
+            // Newest first, so the oldest failed write's "previous" value wins.
+            for undo in pending.iter().rev() {
+                restore(&db.conversations, &undo.conversations)?;
+                restore(&db.tickets, &undo.tickets)?;
+                restore(&db.outbox, &undo.outbox)?;
+            }
+            db.meta
+                .insert(PROBE, chrono::Utc::now().to_rfc3339().as_bytes())?;
+            db.db.flush()?;
+            Ok(())
+        })();
+        if result.is_err() {
+            if let Ok(mut r) = rollbacks.lock() {
+                let newer = std::mem::take(&mut *r);
+                *r = pending;
+                r.extend(newer);
+            }
+        }
+        result
+    }
+
+    /// A 32-byte secret of this data folder named `name`, created at random
+    /// on first use and kept in `meta` (so backups, restores and rewrites keep
+    /// it): the key of transcript links.
+    ///
+    /// # Errors
+    /// On a storage failure, or when the system has no random source.
+    pub fn secret(&self, name: &str) -> Result<[u8; 32]> {
+        let key = format!("secret:{name}");
+        let read = |db: &Db| -> Result<Option<[u8; 32]>> {
+            Ok(db
+                .meta
+                .get(key.as_bytes())?
+                .and_then(|v| <[u8; 32]>::try_from(v.as_ref()).ok()))
+        };
+        if let Some(found) = read(&*self.db()?)? {
+            return Ok(found);
+        }
+        let mut fresh = [0u8; 32];
+        getrandom::fill(&mut fresh).map_err(|e| StoreError::Random(e.to_string()))?;
+        // Two first uses at once: the first write wins, both read it back.
+        self.write(|db| {
+            let _ = db.meta.compare_and_swap(
+                key.as_bytes(),
+                None as Option<&[u8]>,
+                Some(&fresh[..]),
+            )?;
+            Ok(())
+        })?;
+        read(&*self.db()?)?.ok_or_else(|| StoreError::Random("secret not stored".into()))
+    }
+
+    /// The stored state of a conversation, if it exists, decoded as its owner's
+    /// type `T` (see [`StateRecord`]).
+    ///
+    /// # Errors
+    /// On a storage failure, or a record that does not decode as `T`.
+    pub fn conversation<T: DeserializeOwned>(&self, id: &SessionId) -> Result<Option<T>> {
+        get_json(&self.db()?.conversations, &state_key(id))
+    }
+
+    /// Messages of a conversation with `seq > after`, in order, at most `limit`.
+    ///
+    /// # Errors
+    /// On a storage failure or a corrupt record.
+    pub fn messages_after(
+        &self,
+        id: &SessionId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>> {
+        let start = message_key(id, after.saturating_add(1));
+        let end = message_key(id, u64::MAX);
+        self.db()?
+            .conversations
+            .range(start..=end)
+            .take(limit)
+            .map(|item| {
+                let (key, value) = item?;
+                decode(&key, &value)
+            })
+            .collect()
+    }
+
+    /// Records a thumbs up/down on a message (not waited on: losing it is harmless).
+    ///
+    /// # Errors
+    /// On a storage failure.
+    pub fn put_feedback(&self, id: &SessionId, seq: u64, feedback: &Feedback) -> Result<()> {
+        let mut key = id.as_str().as_bytes().to_vec();
+        key.push(b'!');
+        key.extend_from_slice(&seq.to_be_bytes());
+        let value = encode(feedback)?;
+        self.write(|db| Ok(db.conversations.insert(key, value).map(|_| ())?))
+    }
+
+    /// Every conversation: its id, its messages and feedback. For offline reports.
+    ///
+    /// # Errors
+    /// On a storage failure or a corrupt record.
+    pub fn scan_conversations(&self) -> Result<Vec<ConversationDump>> {
+        let mut out: Vec<ConversationDump> = Vec::new();
+        let db = self.db()?;
+        for item in db.conversations.iter() {
+            let (key, value) = item?;
+            let Some(split) = key.iter().position(|b| matches!(b, b'#' | b'/' | b'!')) else {
+                continue;
+            };
+            let session = String::from_utf8_lossy(&key[..split]).into_owned();
+            if out.last().map(|d| d.session.as_str()) != Some(session.as_str()) {
+                out.push(ConversationDump {
+                    session,
+                    messages: Vec::new(),
+                    feedback: Vec::new(),
+                });
+            }
+            let Some(dump) = out.last_mut() else { continue };
+            match key[split] {
+                b'/' => dump.messages.push(decode(&key, &value)?),
+                b'!' if key.len() == split + 9 => {
+                    let mut seq = [0u8; 8];
+                    seq.copy_from_slice(&key[split + 1..]);
+                    dump.feedback
+                        .push((u64::from_be_bytes(seq), decode(&key, &value)?));
+                }
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// Allocates the next ticket number (1, 2, 3…). Durable with the next commit.
+    ///
+    /// # Errors
+    /// On a storage failure.
+    pub fn next_ticket_number(&self) -> Result<u64> {
+        let next = self
+            .write(|db| {
+                Ok(db.meta.update_and_fetch(TICKET_COUNTER, |old| {
+                    let n = old
+                        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                        .map(u64::from_be_bytes)
+                        .unwrap_or(0);
+                    Some((n + 1).to_be_bytes().to_vec())
+                })?)
+            })?
+            .and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(1);
+        Ok(next)
+    }
+
+    /// A ticket by id.
+    ///
+    /// # Errors
+    /// On a storage failure or a corrupt record.
+    pub fn ticket(&self, id: &TicketId) -> Result<Option<Ticket>> {
+        get_json(&self.db()?.tickets, id.as_str().as_bytes())
+    }
+
+    /// Every ticket, oldest first.
+    ///
+    /// # Errors
+    /// On a storage failure or a corrupt record.
+    pub fn tickets(&self) -> Result<Vec<Ticket>> {
+        self.db()?
+            .tickets
+            .iter()
+            .map(|item| {
+                let (key, value) = item?;
+                decode(&key, &value)
+            })
+            .collect()
+    }
+
+    /// Writes a record into one of the small keyed trees and waits for the disk.
+    ///
+    /// # Errors
+    /// On a storage failure.
+    pub async fn put_record<T: Serialize>(
+        &self,
+        kind: RecordKind,
+        key: &str,
+        value: &T,
+    ) -> Result<()> {
+        let value = encode(value)?;
+        self.write(|db| Ok(db.tree(kind).insert(key.as_bytes(), value).map(|_| ())?))?;
+        self.flush().await
+    }
+
+    /// Removes a record; returns whether it existed.
+    ///
+    /// # Errors
+    /// On a storage failure.
+    pub async fn remove_record(&self, kind: RecordKind, key: &str) -> Result<bool> {
+        let existed = self.write(|db| Ok(db.tree(kind).remove(key.as_bytes())?.is_some()))?;
+        self.flush().await?;
+        Ok(existed)
+    }
+
+    /// A record from one of the small keyed trees.
+    ///
+    /// # Errors
+    /// On a storage failure or a corrupt record.
+    pub fn record<T: DeserializeOwned>(&self, kind: RecordKind, key: &str) -> Result<Option<T>> {
+        get_json(self.db()?.tree(kind), key.as_bytes())
+    }
+
+    /// All records of a kind, by key order.
+    ///
+    /// # Errors
+    /// On a storage failure or a corrupt record.
+    pub fn records<T: DeserializeOwned>(&self, kind: RecordKind) -> Result<Vec<(String, T)>> {
+        self.db()?
+            .tree(kind)
+            .iter()
+            .map(|item| {
+                let (key, value) = item?;
+                Ok((
+                    String::from_utf8_lossy(&key).into_owned(),
+                    decode(&key, &value)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Flushes synchronously; used at shutdown.
+    ///
+    /// # Errors
+    /// When the flush fails.
+    pub fn flush_blocking(&self) -> Result<usize> {
+        Ok(self.db()?.db.flush()?)
+    }
+}
+
+pub(super) fn open_sled(path: &Path, cache_bytes: u64) -> Result<sled::Db> {
+    sled::Config::new()
+        .path(path)
+        .cache_capacity(cache_bytes)
+        .mode(sled::Mode::HighThroughput)
+        .open()
+        .map_err(|source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        })
+}
+
+/// Puts keys back to their recorded values (`None`: removes the key).
+pub(super) fn restore(tree: &sled::Tree, entries: &[(Vec<u8>, Option<Vec<u8>>)]) -> Result<()> {
+    for (key, previous) in entries {
+        match previous {
+            Some(value) => tree.insert(key.as_slice(), value.as_slice())?,
+            None => tree.remove(key.as_slice())?,
+        };
+    }
+    Ok(())
+}
+
+pub(super) fn state_key(id: &SessionId) -> Vec<u8> {
+    let mut key = id.as_str().as_bytes().to_vec();
+    key.push(b'#');
+    key
+}
+
+pub(super) fn message_key(id: &SessionId, seq: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(id.as_str().len() + 9);
+    key.extend_from_slice(id.as_str().as_bytes());
+    key.push(b'/');
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
+pub(super) fn get_json<T: DeserializeOwned>(tree: &sled::Tree, key: &[u8]) -> Result<Option<T>> {
+    match tree.get(key)? {
+        Some(value) => decode(key, &value).map(Some),
+        None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::super::records::{Author, MessageKind, StateRecord, StateSummary};
+    use super::*;
+
+    /// A message as `conversation` would store it.
+    pub(in crate::store) fn message(seq: u64, text: &str) -> MessageRecord {
+        MessageRecord {
+            seq,
+            from: Author::Bot,
+            kind: MessageKind::Notice,
+            text: text.to_owned(),
+            html: None,
+            buttons: Vec::new(),
+            sources: Vec::new(),
+            flow: None,
+            ticket: None,
+            ts: String::new(),
+            agent_name: None,
+        }
+    }
+
+    /// A state document with the fields the store reads.
+    pub(in crate::store) fn state(last_seq: u64) -> StateRecord {
+        StateRecord::encode(&serde_json::json!({"last_seq": last_seq, "created_at": ""})).unwrap()
+    }
+
+    #[tokio::test]
+    async fn appends_and_replays_in_order() {
+        let store = SledStore::temporary().unwrap();
+        let id = SessionId::generate();
+        let messages: Vec<MessageRecord> = (1..=300u64)
+            .map(|seq| message(seq, &format!("m{seq}")))
+            .collect();
+        store
+            .commit(Commit {
+                session: Some((&id, &state(300))),
+                messages: &messages,
+                ticket: None,
+                mail: &[],
+            })
+            .await
+            .unwrap();
+        let after = store.messages_after(&id, 255, 1000).unwrap();
+        assert_eq!(after.len(), 45);
+        assert_eq!(after[0].seq, 256);
+        assert_eq!(after[44].seq, 300);
+        let stored: StateSummary = store.conversation(&id).unwrap().unwrap();
+        assert_eq!(stored.last_seq, 300);
+        let other = SessionId::generate();
+        assert!(store.messages_after(&other, 0, 10).unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn ticket_numbers_increase() {
+        let store = SledStore::temporary().unwrap();
+        assert_eq!(store.next_ticket_number().unwrap(), 1);
+        assert_eq!(store.next_ticket_number().unwrap(), 2);
+    }
+}
