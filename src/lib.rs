@@ -32,6 +32,7 @@ pub mod admin;
 pub mod agents;
 pub mod bundled;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod conversation;
 pub mod eval;

@@ -43,7 +43,7 @@ impl Agents {
             .hub
             .append(&session, move |state| {
                 state.ticket_status = Some(t.status.as_str().to_owned());
-                (vec![reply], Some(t))
+                Ok((vec![reply.clone()], Some(t.clone())))
             })
             .await?;
         self.hub.publish(

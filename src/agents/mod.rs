@@ -364,9 +364,15 @@ impl Agents {
                     .render()
                     .reply("agent_joined", &json!({ "name": agent.display_name }));
                 let notice = Reply::new(Author::System, ReplyKind::Notice, text);
-                self.record(session, &ticket, Some(agent.name.clone()), notice)
-                    .await
-                    .map(Some)
+                self.record(
+                    session,
+                    &ticket,
+                    Some(agent.name.clone()),
+                    &agent.name,
+                    notice,
+                )
+                .await
+                .map(Some)
             }
             Err(e) => Err(e),
         };
@@ -431,8 +437,20 @@ impl Agents {
         }
         let reply = Self::agent_message(agent, text);
         self.hub
-            .append(session, move |_| (vec![reply], None))
-            .await?;
+            .append(session, move |state| {
+                // Only while this agent holds it (another instance may have
+                // handed it back or resolved it meanwhile).
+                match &state.held_by {
+                    Some(holder) if *holder == agent.name => Ok((vec![reply.clone()], None)),
+                    Some(other) => Err(ConversationError::HeldBy(other.clone())),
+                    None => Err(ConversationError::HeldBy(String::new())),
+                }
+            })
+            .await
+            .map_err(|e| match e {
+                ConversationError::HeldBy(_) => AgentError::NotHeld,
+                e => e.into(),
+            })?;
         Ok(())
     }
 
@@ -462,7 +480,9 @@ impl Agents {
             &json!({ "name": display, "id": ticket.id.as_str(), "status": ticket.status.label() }),
         );
         let notice = Reply::new(Author::System, ReplyKind::Notice, text);
-        let live = self.record(session, &ticket, None, notice).await?;
+        let live = self
+            .record(session, &ticket, None, agent_name, notice)
+            .await?;
         self.typing.forget(session);
         self.announce(&live, false, display, &ticket);
         if let Ok(mut queue) = self.queue.lock() {
@@ -506,7 +526,9 @@ impl Agents {
         );
         let mut reply = Reply::new(Author::System, ReplyKind::Ticket, text);
         reply.ticket = Some(TicketRef::of(&ticket));
-        let live = self.record(session, &ticket, None, reply).await?;
+        let live = self
+            .record(session, &ticket, None, &agent.name, reply)
+            .await?;
         self.typing.forget(session);
         self.announce(&live, false, agent.display_name.clone(), &ticket);
         if let Ok(mut queue) = self.queue.lock() {
@@ -518,24 +540,37 @@ impl Agents {
     }
 
     /// Writes a ticket change, who holds the conversation now, and the message
-    /// telling the user, in one durable append.
+    /// telling the user, in one durable append, made by agent `acting`.
+    ///
+    /// Refused ([`AgentError::Taken`]) when another agent holds the
+    /// conversation. The check runs on the stored state, under the
+    /// conversation's lock, so it holds across instances: a claim committed
+    /// elsewhere first makes this append catch up, and find it held.
     async fn record(
         &self,
         session: &SessionId,
         ticket: &Ticket,
         holder: Option<String>,
+        acting: &str,
         message: Reply,
     ) -> Result<Arc<crate::conversation::Session>, AgentError> {
         let t = ticket.clone();
-        let (live, _) = self
+        let appended = self
             .hub
             .append(session, move |state| {
-                state.held_by = holder;
+                if let Some(other) = state.held_by.as_ref().filter(|h| *h != acting) {
+                    return Err(ConversationError::HeldBy(other.clone()));
+                }
+                state.held_by.clone_from(&holder);
                 state.ticket_status = Some(t.status.as_str().to_owned());
-                (vec![message], Some(t))
+                Ok((vec![message.clone()], Some(t.clone())))
             })
-            .await?;
-        Ok(live)
+            .await;
+        match appended {
+            Ok((live, _)) => Ok(live),
+            Err(ConversationError::HeldBy(_)) => Err(AgentError::Taken),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Tells the user's tabs that an agent joined or left, and the ticket's status.

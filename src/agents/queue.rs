@@ -10,7 +10,7 @@ use serde_json::json;
 use super::{Agents, Waiting};
 use crate::conversation::{Author, Reply, ReplyKind, SessionId};
 use crate::server::protocol::QueueItem;
-use crate::tickets::{Priority, Status, Ticket};
+use crate::tickets::{Priority, Status, Ticket, TicketId};
 
 impl Agents {
     pub(super) async fn reload_queue(&self) {
@@ -29,6 +29,89 @@ impl Agents {
             }
         }
         self.publish();
+    }
+
+    /// The queue as the store has it: every case waiting or held, and who
+    /// holds it (after other instances' notifications may have been lost).
+    pub async fn reload_from_store(&self) {
+        let Ok(tickets) = self.hub.store().tickets().await else {
+            return;
+        };
+        if let Ok(mut queue) = self.queue.lock() {
+            let mut current = std::collections::BTreeSet::new();
+            for ticket in tickets {
+                if matches!(ticket.status, Status::Resolved | Status::WaitingUser) {
+                    continue;
+                }
+                let Some(session) = SessionId::parse(&ticket.session) else {
+                    continue;
+                };
+                let holder = (ticket.status == Status::InProgress)
+                    .then(|| ticket.handled_by.clone())
+                    .flatten();
+                let waiting = queue.entry(session.clone()).or_insert(Waiting {
+                    ticket: ticket.clone(),
+                    held_by: None,
+                    announced: None,
+                });
+                waiting.ticket = ticket;
+                waiting.held_by = holder;
+                current.insert(session);
+            }
+            queue.retain(|session, _| current.contains(session));
+        }
+        self.publish();
+    }
+
+    /// Another instance wrote ticket `id` (opened, claimed, handed back,
+    /// answered, resolved): this instance's queue follows the store, and the
+    /// user's tabs here hear that an agent joined or left.
+    pub async fn ticket_changed_elsewhere(&self, id: &TicketId) {
+        let ticket = match self.hub.store().ticket(id).await {
+            Ok(Some(t)) => t,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "failed to read a ticket another instance wrote");
+                return;
+            }
+        };
+        let Some(session) = SessionId::parse(&ticket.session) else {
+            return;
+        };
+        let holder = (ticket.status == Status::InProgress)
+            .then(|| ticket.handled_by.clone())
+            .flatten();
+        let before = {
+            let Ok(mut queue) = self.queue.lock() else {
+                return;
+            };
+            let before = queue.get(&session).and_then(|w| w.held_by.clone());
+            if matches!(ticket.status, Status::Resolved | Status::WaitingUser) {
+                queue.remove(&session);
+            } else {
+                let waiting = queue.entry(session.clone()).or_insert(Waiting {
+                    ticket: ticket.clone(),
+                    held_by: None,
+                    announced: None,
+                });
+                waiting.ticket = ticket.clone();
+                waiting.held_by.clone_from(&holder);
+            }
+            before
+        };
+        if before != holder {
+            if let Some(live) = self.hub.live_session(&session) {
+                let (joined, who) = match (&holder, &before) {
+                    (Some(now), _) => (true, now.clone()),
+                    (None, Some(was)) => (false, was.clone()),
+                    (None, None) => (false, String::new()),
+                };
+                let name = self.display_name(&who).await;
+                self.announce(&live, joined, name, &ticket);
+            }
+        }
+        self.publish();
+        self.announce_positions().await;
     }
 
     pub(super) async fn enqueue(&self, ticket: Ticket) {
@@ -79,10 +162,10 @@ impl Agents {
             let result = self
                 .hub
                 .append(&session, |_| {
-                    (
-                        vec![Reply::new(Author::System, ReplyKind::Notice, text)],
+                    Ok((
+                        vec![Reply::new(Author::System, ReplyKind::Notice, text.clone())],
                         None,
-                    )
+                    ))
                 })
                 .await;
             if let Err(e) = result {

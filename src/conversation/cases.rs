@@ -282,7 +282,7 @@ impl Hub {
                 if let Some(t) = &change {
                     state.ticket_status = Some(t.status.as_str().to_owned());
                 }
-                (vec![message], change)
+                Ok((vec![message.clone()], change.clone()))
             }),
         )
         .await;

@@ -14,6 +14,7 @@ mod rating;
 mod reply;
 mod session;
 mod state;
+mod sync;
 pub mod transcript_link;
 
 use transcript_link::TranscriptKeys;
@@ -32,6 +33,7 @@ pub use rating::RateError;
 pub use reply::{Author, Button, FlowRef, Reply, ReplyKind, Source, TicketRef};
 pub use session::{Presence, Session, SessionEvent};
 pub use state::{ConversationState, SessionId};
+pub use sync::Appended;
 
 use crate::knowledge::LiveKnowledge;
 use crate::mail::MailSettings;
@@ -52,6 +54,19 @@ pub enum ConversationError {
     UnknownSeq(u64),
     #[error("no such conversation")]
     UnknownSession,
+    /// A change only the holder (or nobody) may make, and `0` holds it:
+    /// another agent claimed it, perhaps on another instance.
+    #[error("the conversation is held by {0}")]
+    HeldBy(String),
+}
+
+/// How many times a write refused because another instance wrote the same
+/// conversation first is tried again, each time after catching up.
+const SEQ_RETRIES: usize = 3;
+
+/// Whether `e` is a commit refused because another instance took its seq.
+fn seq_taken(e: &ConversationError) -> bool {
+    matches!(e, ConversationError::Store(StoreError::SeqTaken { .. }))
 }
 
 /// What `hello` gets back.
@@ -200,6 +215,12 @@ impl Hub {
             .is_some_and(|s| s.user_tabs.load(Ordering::Relaxed) > 0)
     }
 
+    /// The conversation `id` if someone has it open on this instance (never
+    /// read from the store).
+    pub fn live_session(&self, id: &SessionId) -> Option<Arc<Session>> {
+        self.live(id)
+    }
+
     fn live(&self, id: &SessionId) -> Option<Arc<Session>> {
         let sessions = self.sessions.lock().ok()?;
         sessions.get(id).and_then(Weak::upgrade)
@@ -242,7 +263,9 @@ impl Hub {
         let wanted = requested.and_then(SessionId::parse);
         if let Some(id) = &wanted {
             if let Some(session) = self.get(id).await? {
-                let state = session.state.lock().await;
+                let mut state = session.state.lock().await;
+                // Another instance may have written it since this one last did.
+                self.catch_up(&session, &mut state).await?;
                 // Subscribing under the lock: history holds everything up to now,
                 // the receiver everything after. No gap, no duplicate.
                 let events = session.subscribe();
@@ -332,6 +355,33 @@ impl Hub {
         // Credentials are hidden before anything stores, echoes, indexes or shows them.
         let (input, masked) = mask_input(input);
         let mut state = session.state.lock().await;
+        let mut retries = 0;
+        loop {
+            match self
+                .user_turn(session, &mut state, &input, masked, origin)
+                .await
+            {
+                Err(e) if seq_taken(&e) && retries < SEQ_RETRIES => {
+                    // Another instance wrote this conversation (an agent's
+                    // words, a claim): the turn is made again on what it wrote.
+                    retries += 1;
+                    self.catch_up(session, &mut state).await?;
+                }
+                done => return done,
+            }
+        }
+    }
+
+    /// One try of a user turn on the locked `state`; on an error `state` is as
+    /// it was.
+    async fn user_turn(
+        &self,
+        session: &Session,
+        state: &mut ConversationState,
+        input: &UserInput,
+        masked: bool,
+        origin: u64,
+    ) -> Result<Vec<Arc<Reply>>, ConversationError> {
         // A turn that is not stored did not happen: its flow step, fields and
         // buttons are put back as they were.
         let before = state.clone();
@@ -343,12 +393,12 @@ impl Hub {
             privacy_url: &self.privacy_url,
         };
         let mut messages = Vec::new();
-        match &input {
+        match input {
             UserInput::Say(text) => {
                 messages.push(Reply::new(Author::User, ReplyKind::Echo, text.clone()))
             }
             UserInput::Choose(value) => {
-                if !Bot::accepts_choice(&state, value) {
+                if !Bot::accepts_choice(state, value) {
                     return Err(ConversationError::UnknownChoice(value.clone()));
                 }
                 let label = state
@@ -376,14 +426,14 @@ impl Hub {
         let mut ticket = None;
         if matches!(input, UserInput::Say(_) | UserInput::Escalate(_)) {
             // Words for a case that waited on the user go to the case.
-            match self.user_follow_up(&mut state).await {
+            match self.user_follow_up(state).await {
                 Ok(Some((t, reply))) => {
                     messages.push(reply);
                     ticket = Some(t);
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    *state = before;
+                    *state = before.clone();
                     return Err(e.into());
                 }
             }
@@ -391,7 +441,7 @@ impl Hub {
         let mut case_reply = None;
         if state.held_by.is_none() && ticket.is_none() {
             let mut effects = Effects::default();
-            messages.extend(bot.respond(&mut state, &input, &mut effects));
+            messages.extend(bot.respond(state, input, &mut effects));
             case_reply = effects.case_reply.take();
             if let Some(consent) = PrivacyConsent::newly_given(
                 &state.fields,
@@ -401,14 +451,14 @@ impl Hub {
             ) {
                 state.privacy = Some(consent);
             }
-            let extra = self.effects(session, &mut state, &effects).await;
+            let extra = self.effects(session, state, &effects).await;
             match extra {
                 Ok((t, replies)) => {
                     messages.extend(replies);
                     ticket = t;
                 }
                 Err(e) => {
-                    *state = before;
+                    *state = before.clone();
                     return Err(e.into());
                 }
             }
@@ -418,12 +468,12 @@ impl Hub {
             messages.push(self.add_to_followed_case(&id, &text).await);
         }
         let appended = match self
-            .commit(session, &mut state, messages, ticket.as_ref(), Some(origin))
+            .commit(session, state, messages, ticket.as_ref(), Some(origin))
             .await
         {
             Ok(a) => a,
             Err(e) => {
-                *state = before;
+                *state = before.clone();
                 return Err(e.into());
             }
         };
@@ -680,39 +730,53 @@ impl Hub {
     }
 
     /// Appends messages built from the conversation's state (an agent's words, a
-    /// notice), with an optional ticket change, through the one path.
+    /// notice), with an optional ticket change, through the one path. `build`
+    /// may run again (after catching up) when another instance wrote the
+    /// conversation first; its error refuses the change.
     ///
     /// # Errors
-    /// When the conversation does not exist, or on a storage failure.
+    /// What `build` returns, when the conversation does not exist, or on a
+    /// storage failure.
     pub async fn append<F>(
         &self,
         id: &SessionId,
-        build: F,
+        mut build: F,
     ) -> Result<(Arc<Session>, Vec<Arc<Reply>>), ConversationError>
     where
-        F: FnOnce(&mut ConversationState) -> (Vec<Reply>, Option<Ticket>),
+        F: FnMut(&mut ConversationState) -> Result<Appended, ConversationError>,
     {
         let session = self
             .get(id)
             .await?
             .ok_or(ConversationError::UnknownSession)?;
-        let appended = {
-            let mut state = session.state.lock().await;
+        let mut state = session.state.lock().await;
+        let mut retries = 0;
+        loop {
             let before = state.clone();
-            let (messages, ticket) = build(&mut state);
-            match self
-                .commit(&session, &mut state, messages, ticket.as_ref(), None)
-                .await
-            {
-                Ok(a) => a,
+            let attempt = match build(&mut state) {
+                Ok((messages, ticket)) => self
+                    .commit(&session, &mut state, messages, ticket.as_ref(), None)
+                    .await
+                    .map_err(ConversationError::from),
+                Err(e) => Err(e),
+            };
+            match attempt {
+                Ok(appended) => {
+                    drop(state);
+                    return Ok((session, appended));
+                }
                 Err(e) => {
                     // Not on disk: the change did not happen.
                     *state = before;
-                    return Err(e.into());
+                    if seq_taken(&e) && retries < SEQ_RETRIES {
+                        retries += 1;
+                        self.catch_up(&session, &mut state).await?;
+                        continue;
+                    }
+                    return Err(e);
                 }
             }
-        };
-        Ok((session, appended))
+        }
     }
 }
 

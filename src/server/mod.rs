@@ -243,6 +243,15 @@ impl Application {
                 turns: limits::KeyedLimit::new(args.turns_per_second, args.turns_burst),
             }),
         };
+        if let crate::store::Store::Postgres(pg) = state.hub.store() {
+            // Other instances on the same database: follow their changes.
+            crate::cluster::spawn(
+                pg.clone(),
+                state.hub.clone(),
+                state.agents.clone(),
+                state.shutdown.clone(),
+            );
+        }
         let listener = TcpListener::bind(args.addr)
             .await
             .with_context(|| format!("failed to listen on {}", args.addr))?;

@@ -325,6 +325,11 @@ impl UserSocket {
                 tracing::error!(error = %e, "storage failed during a turn; nothing was sent");
                 self.send(&ErrorCode::NotSaved.frame()).await
             }
+            // Only agents' changes check a holder; a user's turn never does.
+            Err(e @ ConversationError::HeldBy(_)) => {
+                tracing::error!(error = %e, "a user turn was refused for a holder");
+                self.send(&ErrorCode::NotSaved.frame()).await
+            }
         }
     }
 

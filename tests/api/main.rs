@@ -18,6 +18,7 @@ mod cli;
 mod flows;
 mod habeas_data;
 mod hardening;
+mod instances;
 mod kb;
 mod knowledge_files;
 mod mail;

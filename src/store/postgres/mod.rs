@@ -15,6 +15,13 @@
 //! Seq across instances: `messages` has the primary key `(session, seq)`; a
 //! commit that would write a seq another instance wrote first is rolled back
 //! whole and reported as [`StoreError::SeqTaken`].
+//!
+//! Changes between instances: every commit sends, in its own transaction, a
+//! notification on [`CHANGES_CHANNEL`] ([`Change`]: which conversation, up to
+//! which seq, which ticket, from which instance). PostgreSQL delivers it only
+//! if the transaction commits, after it commits: a listener that reads the
+//! store on a notification finds what it announces. A lost notification
+//! loses no message (the store has it; clients catch up by seq).
 
 use std::sync::{Arc, Mutex};
 
@@ -38,6 +45,22 @@ use crate::tickets::{Ticket, TicketId};
 /// The embedded migrations (`src/store/postgres/migrations/NNNN_name.sql`).
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/postgres/migrations");
 
+/// The `LISTEN`/`NOTIFY` channel of [`Change`]s.
+pub const CHANGES_CHANNEL: &str = "secobot_changes";
+
+/// What one instance committed, as the others are told (`NOTIFY` payload,
+/// JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Change {
+    /// The instance that committed ([`PgStore::instance`]): it ignores its own.
+    pub instance: u64,
+    /// The conversation written, and its last seq after the commit.
+    pub session: Option<String>,
+    pub last_seq: u64,
+    /// The ticket written with it.
+    pub ticket: Option<String>,
+}
+
 /// How long a caller waits for a free connection before the call fails.
 const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -45,6 +68,8 @@ const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Random per process: tells this instance's notifications from others'.
+    instance: u64,
     /// The last connection-level failure, until a query succeeds again (for
     /// `/healthz`): the pool reconnects by itself, so nothing else is needed.
     degraded: Arc<Mutex<Option<String>>>,
@@ -63,15 +88,31 @@ impl PgStore {
             .connect(url)
             .await?;
         MIGRATOR.run(&pool).await?;
+        let mut id = [0u8; 8];
+        getrandom::fill(&mut id).map_err(|e| StoreError::Random(e.to_string()))?;
         Ok(PgStore {
             pool,
+            instance: u64::from_le_bytes(id),
             degraded: Arc::new(Mutex::new(None)),
         })
     }
 
-    /// The pool, for what is not a store call (e.g. `LISTEN`).
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
+    /// This process's id in [`Change::instance`].
+    pub fn instance(&self) -> u64 {
+        self.instance
+    }
+
+    /// A listener of every instance's [`Change`]s on [`CHANGES_CHANNEL`]
+    /// (its own included). It reconnects by itself after a broken
+    /// connection, and says so (`try_recv` gives `Ok(None)`): notifications
+    /// sent meanwhile are lost, so the caller catches up from the store.
+    ///
+    /// # Errors
+    /// When the database cannot be reached.
+    pub async fn listen(&self) -> Result<sqlx::postgres::PgListener> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        listener.listen(CHANGES_CHANNEL).await?;
+        Ok(listener)
     }
 
     /// Notes whether a call reached the database: connection failures mark
@@ -139,11 +180,13 @@ fn is_seq_conflict(error: &sqlx::Error) -> bool {
 impl Conversations for PgStore {
     async fn commit(&self, commit: Commit<'_>) -> Result<()> {
         let mut tx = self.observe(self.pool.begin().await)?;
+        let mut last_seq = 0;
         if let Some((id, state)) = commit.session {
             let summary = state.summary().map_err(|source| StoreError::Corrupt {
                 key: format!("{id}#"),
                 source,
             })?;
+            last_seq = summary.last_seq;
             let text = std::str::from_utf8(state.as_bytes()).map_err(|e| StoreError::Corrupt {
                 key: format!("{id}#"),
                 source: serde::de::Error::custom(e),
@@ -197,6 +240,20 @@ impl Conversations for PgStore {
             .bind(json(ticket)?)
             .execute(&mut *tx)
             .await?;
+        }
+        let change = Change {
+            instance: self.instance,
+            session: commit.session.map(|(id, _)| id.to_string()),
+            last_seq,
+            ticket: commit.ticket.map(|t| t.id.to_string()),
+        };
+        if change.session.is_some() || change.ticket.is_some() {
+            // Delivered only if, and once, this transaction commits.
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANGES_CHANNEL)
+                .bind(json(&change)?)
+                .execute(&mut *tx)
+                .await?;
         }
         for mail in commit.mail {
             sqlx::query(
