@@ -166,3 +166,251 @@ async fn two_instances_share_the_queue_claims_and_conversations_across_a_kill() 
         .await;
     assert_eq!(got.last().unwrap()["reply"]["seq"].as_u64(), Some(seen + 3));
 }
+
+/// What one user of the load test saw and sent.
+#[derive(Default)]
+struct Seen {
+    session: String,
+    /// seq → (from, text) of every reply the user's sockets received.
+    replies: std::collections::BTreeMap<u64, (String, String)>,
+    /// What the user typed, each acknowledged by the bot's answer.
+    said: Vec<String>,
+    /// Whether the user had to move to the other instance.
+    moved: bool,
+}
+
+/// A user socket that survives its server's death: frames, or `None` when
+/// the socket broke.
+struct Resilient {
+    ws: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl Resilient {
+    async fn connect(url: &str) -> Option<Resilient> {
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.ok()?;
+        Some(Resilient { ws })
+    }
+
+    async fn send(&mut self, frame: Value) -> Option<()> {
+        use futures_util::SinkExt;
+        self.ws
+            .send(tokio_tungstenite::tungstenite::Message::Text(
+                frame.to_string().into(),
+            ))
+            .await
+            .ok()
+    }
+
+    /// The next JSON frame; `None` when the socket broke or 10 s passed.
+    async fn recv(&mut self) -> Option<Value> {
+        use futures_util::StreamExt;
+        loop {
+            let next = tokio::time::timeout(std::time::Duration::from_secs(10), self.ws.next());
+            match next.await {
+                Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t)))) => {
+                    return serde_json::from_str(t.as_str()).ok();
+                }
+                Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))))
+                | Ok(Some(Err(_)))
+                | Ok(None)
+                | Err(_) => return None,
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+}
+
+impl Seen {
+    fn record(&mut self, reply: &Value) {
+        if let Some(seq) = reply["seq"].as_u64() {
+            let from = reply["from"].as_str().unwrap_or_default().to_owned();
+            let text = reply["text"].as_str().unwrap_or_default().to_owned();
+            self.replies.insert(seq, (from, text));
+        }
+    }
+
+    fn last_seq(&self) -> u64 {
+        self.replies.keys().next_back().copied().unwrap_or(0)
+    }
+
+    /// `hello` on `url`, resuming after what was seen; the history replayed.
+    async fn resume(&mut self, url: &str) -> Option<(Resilient, Vec<Value>)> {
+        let mut ws = Resilient::connect(url).await?;
+        let session = (!self.session.is_empty()).then(|| self.session.clone());
+        ws.send(json!({"type": "hello", "session": session, "last_seq": self.last_seq()}))
+            .await?;
+        loop {
+            let f = ws.recv().await?;
+            if is_type(&f, "welcome") {
+                let history = f["history"].as_array().cloned().unwrap_or_default();
+                self.session = f["session"].as_str()?.to_owned();
+                for r in &history {
+                    self.record(r);
+                }
+                return Some((ws, history));
+            }
+        }
+    }
+}
+
+/// One user: `turns` questions on `home`, moving to `fallback` when `home`
+/// dies (resuming by seq, and asking again what the dead server never
+/// stored).
+async fn load_user(
+    home: String,
+    fallback: String,
+    user: usize,
+    turns: usize,
+    done: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> Seen {
+    let mut seen = Seen::default();
+    let mut url = home.clone();
+    let (mut ws, _) = seen.resume(&url).await.expect("first hello");
+    let mut turn = 1;
+    while turn <= turns {
+        let text = format!("¿Cómo recupero mi contraseña? (usuario {user}, pregunta {turn})");
+        let start = seen.last_seq();
+        let answered = async {
+            ws.send(json!({"type": "say", "text": text})).await?;
+            loop {
+                let f = ws.recv().await?;
+                if is_type(&f, "reply") {
+                    seen.record(&f);
+                    if f["from"] != "user" && f["seq"].as_u64().unwrap_or(0) >= start + 2 {
+                        return Some(());
+                    }
+                }
+            }
+        }
+        .await;
+        if answered.is_some() {
+            seen.said.push(text);
+            done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            turn += 1;
+            continue;
+        }
+        // The server died: resume on the other one.
+        seen.moved = true;
+        url.clone_from(&fallback);
+        let mut tries = 0;
+        let (fresh, history) = loop {
+            if let Some(ok) = seen.resume(&url).await {
+                break ok;
+            }
+            tries += 1;
+            assert!(tries < 20, "user {user} could not resume on {url}");
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        };
+        ws = fresh;
+        // Stored before the crash (the question and its answer commit
+        // together): it counts; otherwise it is asked again.
+        if history
+            .iter()
+            .any(|r| r["from"] == "user" && r["text"] == text.as_str())
+        {
+            seen.said.push(text);
+            turn += 1;
+        }
+    }
+    seen
+}
+
+#[tokio::test]
+async fn sixty_four_users_on_two_instances_lose_nothing_when_one_is_killed() {
+    let pg = Postgres::start();
+    let url = pg.url().to_owned();
+    let generous = [
+        "--turns-per-second",
+        "10000",
+        "--turns-burst",
+        "10000",
+        "--new-conversations-burst",
+        "10000",
+        "--database",
+    ];
+    let start = |url: &str| {
+        let mut args: Vec<String> = generous.iter().map(|s| s.to_string()).collect();
+        args.push(url.to_owned());
+        TestServer::start(Opts {
+            args,
+            ..Opts::default()
+        })
+    };
+    let mut a = start(&url);
+    let b = start(&url);
+    const USERS: usize = 64;
+    const TURNS: usize = 8;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for user in 0..USERS {
+        let (home, fallback) = if user % 2 == 0 {
+            (a.ws_url.clone(), b.ws_url.clone())
+        } else {
+            (b.ws_url.clone(), b.ws_url.clone())
+        };
+        tasks.push(tokio::spawn(load_user(
+            home,
+            fallback,
+            user,
+            TURNS,
+            done.clone(),
+        )));
+    }
+    // Kill A while the users are mid-conversation: a third of all turns done.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while done.load(std::sync::atomic::Ordering::Relaxed) < USERS * TURNS / 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the users made no progress"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    a.kill9();
+    let mut users = Vec::new();
+    for task in tasks {
+        users.push(task.await.expect("a user task panicked"));
+    }
+
+    // What each user saw and said is on B, whole, in order, once.
+    let mut moved = 0;
+    for (i, user) in users.iter().enumerate() {
+        assert_eq!(user.said.len(), TURNS, "user {i} did not finish");
+        let mut reader = b.connect().await;
+        let welcome = reader.hello(Some(&user.session), Some(0)).await;
+        assert_eq!(welcome["session"], user.session.as_str());
+        let mut stored: Vec<Value> = welcome["history"].as_array().cloned().unwrap_or_default();
+        stored.extend(reader.drain(std::time::Duration::from_millis(300)).await);
+        let stored: Vec<&Value> = stored
+            .iter()
+            .filter(|r| r["seq"].as_u64().is_some())
+            .collect();
+        let seqs: Vec<u64> = stored.iter().filter_map(|r| r["seq"].as_u64()).collect();
+        let expected: Vec<u64> = (1..=seqs.len() as u64).collect();
+        assert_eq!(seqs, expected, "user {i}: seqs not 1..n");
+        for (seq, (from, text)) in &user.replies {
+            let r = stored
+                .iter()
+                .find(|r| r["seq"].as_u64() == Some(*seq))
+                .unwrap_or_else(|| panic!("user {i}: seq {seq} ({text}) is not stored"));
+            assert_eq!(
+                (r["from"].as_str(), r["text"].as_str()),
+                (Some(from.as_str()), Some(text.as_str())),
+                "user {i}, seq {seq}"
+            );
+        }
+        for text in &user.said {
+            let times = stored
+                .iter()
+                .filter(|r| r["from"] == "user" && r["text"] == text.as_str())
+                .count();
+            assert_eq!(times, 1, "user {i}: {text:?} stored {times} times");
+        }
+        if user.moved {
+            assert_eq!(i % 2, 0, "user {i} of B had to move");
+            moved += 1;
+        }
+    }
+    assert_eq!(moved, USERS / 2, "every user of A moves to B");
+}
