@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what the tests need
 # (Debian's chromium and chromium-driver for the browser tests, postgresql for
-# the PostgreSQL tests), then runs
+# the PostgreSQL tests, nginx-light for the deployment test), then runs
 # formatting and lint checks, unit tests and integration tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 need_install=()
 command -v chromium >/dev/null 2>&1 || need_install+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_install+=(chromium-driver)
+# nginx, for the test of the documented deployment (docs/nginx/secobot.conf).
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_install+=(nginx-light)
 if [ ${#need_install[@]} -gt 0 ]; then
   echo "==> installing ${need_install[*]} (browser tests)"
   SUDO=""
@@ -54,6 +56,14 @@ echo "==> tests"
 # Two test threads: every integration test starts its own server (and some a browser).
 # Benchmarks are type-checked by clippy above and run with `cargo bench`.
 cargo test --workspace --lib --bins --tests -- --test-threads=2
+echo "==> agents, cases and mail again, on PostgreSQL (a throwaway cluster)"
+# The same tests, with every server and command on a database of their own
+# in one cluster (tests/api/postgres_support.rs: database_for).
+pg_dir=$(mktemp -d)
+chmod 755 "$pg_dir"
+trap 'bash scripts/postgres.sh stop "$pg_dir/cluster" >/dev/null 2>&1 || true; rm -rf "$pg_dir"' EXIT
+bash scripts/postgres.sh start "$pg_dir/cluster" >/dev/null
+SECOBOT_TEST_POSTGRES="$pg_dir/cluster" cargo test --test api -- --test-threads=2 agents:: cases:: mail::
 echo "==> secobot check on the bundled knowledge"
 cargo run --quiet -- check --knowledge knowledge
 echo "all tests passed"

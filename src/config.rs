@@ -213,6 +213,15 @@ pub struct ServeArgs {
     /// host (repeat or comma-separate).
     #[arg(long, env = "SECOBOT_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+    /// Reverse proxies (nginx) whose `X-Forwarded-For` names the user, for
+    /// the per-address limits (repeat or comma-separate; exact addresses).
+    /// Without it, behind a proxy every user counts as the proxy's address.
+    #[arg(
+        long = "trusted-proxy",
+        env = "SECOBOT_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Set the cookie's Secure flag (serve behind TLS).
     #[arg(long, env = "SECOBOT_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,

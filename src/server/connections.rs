@@ -89,6 +89,7 @@ pub async fn serve(
     token: CancellationToken,
     stop: impl std::future::Future<Output = ()>,
     prepare: fn(&TcpStream),
+    proxies: super::proxy::TrustedProxies,
 ) {
     tokio::pin!(stop);
     loop {
@@ -119,6 +120,7 @@ pub async fn serve(
             slot,
             header_timeout,
             token.clone(),
+            proxies.clone(),
         ));
     }
     token.cancel();
@@ -131,10 +133,13 @@ async fn serve_connection(
     slot: Arc<Slot>,
     header_timeout: Duration,
     token: CancellationToken,
+    proxies: super::proxy::TrustedProxies,
 ) {
     let request_slot = slot.clone();
     let service = router.map_request(move |mut req: axum::http::Request<Incoming>| {
-        req.extensions_mut().insert(ConnectInfo(peer));
+        // Behind a trusted proxy, the user's address (for per-address limits).
+        let client = proxies.client(peer, req.headers());
+        req.extensions_mut().insert(ConnectInfo(client));
         req.extensions_mut().insert(request_slot.clone());
         req
     });

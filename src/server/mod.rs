@@ -11,6 +11,7 @@ pub mod login;
 pub mod outbound;
 pub mod pages;
 pub mod protocol;
+pub mod proxy;
 pub mod tickets;
 pub mod transcript;
 pub mod ws_agent;
@@ -79,6 +80,7 @@ pub struct Application {
     /// Connections per client address.
     caps: Arc<connections::AddressCaps>,
     header_timeout: Duration,
+    proxies: proxy::TrustedProxies,
     served: Served,
     /// Keeps the embedded knowledge's temporary copy while the server runs
     /// (reloads read it).
@@ -307,6 +309,7 @@ impl Application {
             _knowledge_source: knowledge_source,
             caps: connections::AddressCaps::new(args.per_address_connections()),
             header_timeout: Duration::from_secs(args.header_timeout_secs),
+            proxies: proxy::TrustedProxies::new(args.trusted_proxies.clone()),
         })
     }
 
@@ -344,6 +347,7 @@ impl Application {
             token,
             stop,
             prepare_stream,
+            self.proxies.clone(),
         )
         .await;
         state.shutdown.cancel();

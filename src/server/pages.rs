@@ -265,7 +265,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
     Json(json!({
         "status": status,
         // Extension: why writes are refused (a full disk…), null while they work.
-        "storage": { "error": storage },
+        "storage": { "error": storage, "backend": state.hub.store().backend_name() },
         "knowledge": {
             "entries": knowledge.entries.len(),
             "flows": knowledge.flows.len(),

@@ -15,6 +15,7 @@ mod browser_console;
 mod browser_widget;
 mod cases;
 mod cli;
+mod deploy;
 mod flows;
 mod habeas_data;
 mod hardening;
