@@ -80,17 +80,30 @@ impl AddressCaps {
     }
 }
 
+/// Who is let in, and how long they have to say what they want.
+pub struct Admission {
+    /// Open connections per address (the TCP peer: a proxy counts as one).
+    pub caps: Arc<AddressCaps>,
+    /// Time to send the request head.
+    pub header_timeout: Duration,
+    /// Proxies believed about the user's address.
+    pub proxies: super::proxy::TrustedProxies,
+}
+
 /// Accepts until `stop` resolves, then asks every HTTP connection to finish.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
-    caps: Arc<AddressCaps>,
-    header_timeout: Duration,
+    admission: Admission,
     token: CancellationToken,
     stop: impl std::future::Future<Output = ()>,
     prepare: fn(&TcpStream),
-    proxies: super::proxy::TrustedProxies,
 ) {
+    let Admission {
+        caps,
+        header_timeout,
+        proxies,
+    } = admission;
     tokio::pin!(stop);
     loop {
         let (tcp, peer) = tokio::select! {

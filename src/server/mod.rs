@@ -342,12 +342,14 @@ impl Application {
         connections::serve(
             self.listener,
             router,
-            self.caps.clone(),
-            self.header_timeout,
+            connections::Admission {
+                caps: self.caps.clone(),
+                header_timeout: self.header_timeout,
+                proxies: self.proxies.clone(),
+            },
             token,
             stop,
             prepare_stream,
-            self.proxies.clone(),
         )
         .await;
         state.shutdown.cancel();
