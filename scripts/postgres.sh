@@ -13,7 +13,9 @@
 #
 # `start` installs first if needed and is idempotent: a running cluster only has
 # its URL printed. The cluster trusts every local connection and runs with
-# fsync off: it holds test data only, and is gone with DIR.
+# fsync off: it holds test data only, and is gone with DIR. POSTGRES_FSYNC=on
+# keeps fsync (and full-page writes) on, for load figures that pay for
+# durable commits as production does.
 #
 # initdb refuses to run as root: as root, the server runs as the `postgres`
 # user (created by the package), which must be able to reach DIR.
@@ -99,12 +101,14 @@ start() {
       die "initdb failed in $dir/data"
     }
   fi
+  local fsync=off
+  [ "${POSTGRES_FSYNC:-off}" = on ] && fsync=on
   # A free port can be taken between the probe and the bind: try a few.
   local port tries=0
   while :; do
     port=$(free_port)
     if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off" \
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=$fsync -c full_page_writes=$fsync -c max_connections=200" \
       start >/dev/null; then
       break
     fi

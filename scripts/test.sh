@@ -55,7 +55,11 @@ cargo clippy --all-targets --quiet -- -D warnings
 echo "==> tests"
 # Two test threads: every integration test starts its own server (and some a browser).
 # Benchmarks are type-checked by clippy above and run with `cargo bench`.
-cargo test --workspace --lib --bins --tests -- --test-threads=2
+cargo test --workspace --lib --bins --tests -- --test-threads=2 \
+  --skip instances::sixty_four_users_on_two_instances_lose_nothing_when_one_is_killed
+echo "==> 64 users on two instances, one killed (alone: it loads both cores)"
+cargo test --test api -- --exact \
+  instances::sixty_four_users_on_two_instances_lose_nothing_when_one_is_killed
 echo "==> agents, cases and mail again, on PostgreSQL (a throwaway cluster)"
 # The same tests, with every server and command on a database of their own
 # in one cluster (tests/api/postgres_support.rs: database_for).

@@ -10,8 +10,9 @@
 //! connection broke) costs a catch-up of everything live, never a message.
 //! Knowledge reloads stay per instance: each has its own folder.
 
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::agents::Agents;
 use crate::conversation::{Hub, SessionId};
@@ -23,8 +24,17 @@ use crate::tickets::TicketId;
 /// How long to wait before listening again after the database refused.
 const RETRY: Duration = Duration::from_secs(1);
 
-/// Follows the other instances' changes until `shutdown`.
+/// How often each instance records which agents have a console open on it.
+const HEARTBEAT: Duration = Duration::from_secs(2);
+
+/// An agent no instance has recorded for this long has no console anywhere
+/// (their instance died, or they left): three missed heartbeats.
+pub const PRESENCE_WINDOW: Duration = Duration::from_secs(6);
+
+/// Follows the other instances' changes, and keeps agents' presence, until
+/// `shutdown`.
 pub fn spawn(store: PgStore, hub: Arc<Hub>, agents: Arc<Agents>, shutdown: CancellationToken) {
+    tokio::spawn(presence(store.clone(), agents.clone(), shutdown.clone()));
     tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -93,4 +103,57 @@ async fn apply(hub: &Hub, agents: &Agents, change: &Change) {
 async fn catch_up_everything(hub: &Hub, agents: &Agents) {
     hub.catch_up_all().await;
     agents.reload_from_store().await;
+}
+
+/// Records this instance's agents every [`HEARTBEAT`], and gives back the
+/// conversations of a holder no instance has seen for the grace period (the
+/// same grace as after a disconnect, measured from the database: the
+/// instance that held their console may be dead). Every instance does it;
+/// the second to release a conversation finds it released.
+async fn presence(store: PgStore, agents: Arc<Agents>, shutdown: CancellationToken) {
+    let mut away_since: HashMap<String, Instant> = HashMap::new();
+    let mut tick = tokio::time::interval(HEARTBEAT);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tick.tick() => {}
+        }
+        let here = agents.online_names();
+        if let Err(e) = store.heartbeat(&here).await {
+            tracing::warn!(error = %e, "failed to record the agents of this instance");
+            continue;
+        }
+        let present = match store.agents_present(PRESENCE_WINDOW).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "failed to read which agents are connected");
+                continue;
+            }
+        };
+        let holders = agents.holders();
+        let away: BTreeSet<&String> = holders
+            .iter()
+            .map(|(_, agent)| agent)
+            .filter(|a| !present.contains(*a) && !here.contains(*a))
+            .collect();
+        away_since.retain(|a, _| away.contains(a));
+        for agent in away {
+            let since = *away_since.entry(agent.clone()).or_insert_with(Instant::now);
+            if since.elapsed() < agents.grace_period() {
+                continue;
+            }
+            away_since.remove(agent);
+            for (session, holder) in &holders {
+                if holder != agent {
+                    continue;
+                }
+                match agents.release(holder, session).await {
+                    Ok(()) => {
+                        tracing::info!(agent = %holder, "an absent agent's conversation went back to the queue")
+                    }
+                    Err(e) => tracing::debug!(error = %e, "already given back elsewhere"),
+                }
+            }
+        }
+    }
 }

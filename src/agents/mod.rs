@@ -296,6 +296,10 @@ impl Agents {
         let period = self.grace_period;
         let handle = tokio::spawn(async move {
             tokio::time::sleep(period).await;
+            if me.present_elsewhere(&name).await {
+                // Their console came back on another instance.
+                return;
+            }
             for session in me.held_by(&name) {
                 if let Err(e) = me.release(&name, &session).await {
                     tracing::warn!(error = %e, agent = %name, "failed to hand back after grace");
@@ -310,6 +314,43 @@ impl Agents {
                 old.abort();
             }
         }
+    }
+
+    /// Whether another instance sharing the database has a console of
+    /// `agent` open (never, with sled: there is no other instance).
+    async fn present_elsewhere(&self, agent: &str) -> bool {
+        match self.hub.store() {
+            crate::store::Store::Postgres(pg) => pg
+                .agents_present(crate::cluster::PRESENCE_WINDOW)
+                .await
+                .is_ok_and(|present| present.contains(agent)),
+            crate::store::Store::Sled(_) => false,
+        }
+    }
+
+    /// Agents with a console open on this instance.
+    pub fn online_names(&self) -> Vec<String> {
+        self.online
+            .lock()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Every held conversation and who holds it.
+    pub fn holders(&self) -> Vec<(SessionId, String)> {
+        self.queue
+            .lock()
+            .map(|q| {
+                q.iter()
+                    .filter_map(|(s, w)| Some((s.clone(), w.held_by.clone()?)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// How long a holder may be away before their conversations go back.
+    pub fn grace_period(&self) -> Duration {
+        self.grace_period
     }
 
     /// Conversations `agent` holds.

@@ -26,8 +26,11 @@ impl Hub {
         state: &mut ConversationState,
     ) -> Result<bool, StoreError> {
         // A conversation not stored yet (its greeting waits in `unsaved`)
-        // has nothing another instance could have added.
-        if !state.unsaved.is_empty() {
+        // has nothing another instance could have added. And sled has no
+        // other instance: what it holds past memory is a write that failed
+        // (readable until the store recovers and undoes it), never to be
+        // shown.
+        if !state.unsaved.is_empty() || self.store().sled().is_some() {
             return Ok(false);
         }
         let Some(stored) = self

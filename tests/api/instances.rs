@@ -341,7 +341,7 @@ async fn sixty_four_users_on_two_instances_lose_nothing_when_one_is_killed() {
     let mut a = start(&url);
     let b = start(&url);
     const USERS: usize = 64;
-    const TURNS: usize = 8;
+    const TURNS: usize = 6;
     let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for user in 0..USERS {
@@ -413,4 +413,57 @@ async fn sixty_four_users_on_two_instances_lose_nothing_when_one_is_killed() {
         }
     }
     assert_eq!(moved, USERS / 2, "every user of A moves to B");
+}
+
+/// The grace rules hold when an agent's instance dies: the conversation they
+/// held goes back to the queue once no instance has seen them for the grace
+/// period, told by another instance (the dead one cannot).
+#[tokio::test]
+async fn an_agent_whose_instance_died_gives_the_conversation_back_after_the_grace() {
+    let pg = Postgres::start();
+    let url = pg.url().to_owned();
+    add_agent_to(&url, "laura");
+    add_agent_to(&url, "andres");
+    let server = |grace: &str| {
+        TestServer::start(Opts {
+            args: vec![
+                "--database".into(),
+                url.clone(),
+                "--agent-grace-secs".into(),
+                grace.into(),
+            ],
+            ..Opts::default()
+        })
+    };
+    let mut a = server("2");
+    let b = server("2");
+    let (mut user, session, _) = user_with_ticket(&b, "Mi usuario está bloqueado").await;
+    let (mut laura, _) = agent_console(&a, "laura").await;
+    let claimed = claim(&mut laura, &session).await;
+    assert!(is_type(&claimed, "claimed"), "{claimed}");
+    user.recv_until(|f| is_type(f, "agent") && f["event"] == "joined")
+        .await;
+    // Andrés watches the queue from B.
+    let (mut andres, _) = agent_console(&b, "andres").await;
+
+    a.kill9();
+    // Nobody sees Laura for 6 s (presence), then 2 s of grace: the user on B
+    // hears she left, and B's queue shows the case waiting again.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match user.try_recv(left).await {
+            Some(f) if is_type(&f, "agent") && f["event"] == "left" => break,
+            Some(_) => continue,
+            None => panic!("the user never heard Laura left:\n{}", pretty(&user.log)),
+        }
+    }
+    andres
+        .recv_until(|f| {
+            is_type(f, "queue") && queue_item(f, &session).is_some_and(|i| i["held_by"].is_null())
+        })
+        .await;
+    // And Andrés may take it now.
+    let taken = claim(&mut andres, &session).await;
+    assert!(is_type(&taken, "claimed"), "{taken}");
 }
