@@ -147,16 +147,9 @@ impl Agents {
         let mut queue = BTreeMap::new();
         let mut orphaned = Vec::new();
         for ticket in hub.store().tickets().await? {
-            // A case waiting for the user joins the queue when they write again.
-            if matches!(ticket.status, Status::Resolved | Status::WaitingUser) {
-                continue;
-            }
-            let Some(session) = SessionId::parse(&ticket.session) else {
+            let Some((session, held_by)) = queue::queue_place(&ticket) else {
                 continue;
             };
-            let held_by = (ticket.status == Status::InProgress)
-                .then(|| ticket.handled_by.clone())
-                .flatten();
             if let Some(agent) = &held_by {
                 orphaned.push(agent.clone());
             }

@@ -12,6 +12,20 @@ use crate::conversation::{Author, Reply, ReplyKind, SessionId};
 use crate::server::protocol::QueueItem;
 use crate::tickets::{Priority, Status, Ticket, TicketId};
 
+/// Where a stored ticket belongs in the live queue: its conversation and who
+/// holds it, or `None` when it is not queued (resolved, or waiting for the
+/// user: it joins the queue when they write again).
+pub(super) fn queue_place(ticket: &Ticket) -> Option<(SessionId, Option<String>)> {
+    if matches!(ticket.status, Status::Resolved | Status::WaitingUser) {
+        return None;
+    }
+    let session = SessionId::parse(&ticket.session)?;
+    let holder = (ticket.status == Status::InProgress)
+        .then(|| ticket.handled_by.clone())
+        .flatten();
+    Some((session, holder))
+}
+
 impl Agents {
     pub(super) async fn reload_queue(&self) {
         let Ok(tickets) = self.hub.store().tickets().await else {
@@ -40,15 +54,9 @@ impl Agents {
         if let Ok(mut queue) = self.queue.lock() {
             let mut current = std::collections::BTreeSet::new();
             for ticket in tickets {
-                if matches!(ticket.status, Status::Resolved | Status::WaitingUser) {
-                    continue;
-                }
-                let Some(session) = SessionId::parse(&ticket.session) else {
+                let Some((session, holder)) = queue_place(&ticket) else {
                     continue;
                 };
-                let holder = (ticket.status == Status::InProgress)
-                    .then(|| ticket.handled_by.clone())
-                    .flatten();
                 let waiting = queue.entry(session.clone()).or_insert(Waiting {
                     ticket: ticket.clone(),
                     held_by: None,
@@ -78,15 +86,14 @@ impl Agents {
         let Some(session) = SessionId::parse(&ticket.session) else {
             return;
         };
-        let holder = (ticket.status == Status::InProgress)
-            .then(|| ticket.handled_by.clone())
-            .flatten();
+        let place = queue_place(&ticket);
+        let holder = place.as_ref().and_then(|(_, h)| h.clone());
         let before = {
             let Ok(mut queue) = self.queue.lock() else {
                 return;
             };
             let before = queue.get(&session).and_then(|w| w.held_by.clone());
-            if matches!(ticket.status, Status::Resolved | Status::WaitingUser) {
+            if place.is_none() {
                 queue.remove(&session);
             } else {
                 let waiting = queue.entry(session.clone()).or_insert(Waiting {
