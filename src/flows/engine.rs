@@ -204,8 +204,20 @@ pub fn type_text(flow: &FlowDef, state: &FlowState, text: &str, fields: &mut Fie
     }
 }
 
-/// A typed text that names one of the step's buttons: the whole label, or its
-/// first word ("sí", "no") when only one button starts with it.
+/// A typed text that names one of the step's buttons, so that a user who
+/// types instead of pressing is understood ("cédula de ciudadanía",
+/// "ciudadania", "CC", "sí"). In order, the first rule that singles out one
+/// button wins:
+/// 1. the whole label;
+/// 2. every word typed is a word of one label (a word of 4 letters or more
+///    may be its beginning: "extranj");
+/// 3. a short code the button stores ("CC", "NIT");
+/// 4. every word of one label of two words or more is in the text ("tengo
+///    cédula de extranjería"). One-word labels ("No") never match this way:
+///    "no me llega el correo" is a new question, not the button "No".
+///
+/// Words like "de", "la", "mi" are ignored; accents and case never matter.
+/// Several buttons matching ("cédula") is no match: the step is shown again.
 pub fn match_label(flow: &FlowDef, state: &FlowState, text: &str) -> Option<usize> {
     let typed = fold(text);
     if typed.is_empty() {
@@ -215,17 +227,54 @@ pub fn match_label(flow: &FlowDef, state: &FlowState, text: &str) -> Option<usiz
     if let Some((i, _)) = buttons.iter().find(|(_, b)| fold(&b.label) == typed) {
         return Some(*i);
     }
-    let matching: Vec<usize> = buttons
+    let typed_words = significant_words(text);
+    let labels: Vec<(usize, Vec<String>)> = buttons
         .iter()
-        .filter(|(_, b)| {
-            b.label.split_whitespace().next().map(fold).as_deref() == Some(typed.as_str())
-        })
-        .map(|(i, _)| *i)
+        .map(|(i, b)| (*i, significant_words(&b.label)))
         .collect();
-    match matching.as_slice() {
+    let named_by_words = |(_, label): &&(usize, Vec<String>)| {
+        !typed_words.is_empty()
+            && typed_words.iter().all(|t| {
+                label
+                    .iter()
+                    .any(|l| l == t || (t.chars().count() >= 4 && l.starts_with(t.as_str())))
+            })
+    };
+    let by_code = |(_, b): &&(usize, &ButtonDef)| {
+        b.set
+            .values()
+            .any(|v| (2..=4).contains(&v.chars().count()) && fold(v) == typed)
+    };
+    let in_text = |(_, label): &&(usize, Vec<String>)| {
+        label.len() >= 2 && label.iter().all(|l| typed_words.contains(l))
+    };
+    let single = |found: Vec<usize>| match found.as_slice() {
         [one] => Some(*one),
         _ => None,
-    }
+    };
+    single(
+        labels
+            .iter()
+            .filter(named_by_words)
+            .map(|(i, _)| *i)
+            .collect(),
+    )
+    .or_else(|| single(buttons.iter().filter(by_code).map(|(i, _)| *i).collect()))
+    .or_else(|| single(labels.iter().filter(in_text).map(|(i, _)| *i).collect()))
+}
+
+/// Words that say nothing about which button is meant.
+const FILLER: &[&str] = &[
+    "a", "al", "de", "del", "el", "en", "es", "la", "las", "lo", "los", "mi", "mis", "o", "por",
+    "soy", "su", "un", "una", "y",
+];
+
+/// The folded words of `text`, fillers left out.
+fn significant_words(text: &str) -> Vec<String> {
+    crate::knowledge::analyzer::words(text)
+        .map(|w| fold(&w))
+        .filter(|w| !w.is_empty() && !FILLER.contains(&w.as_str()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -335,5 +384,70 @@ steps:
         let fields = Fields::from([("nombre".to_owned(), "Ana".to_owned())]);
         assert_eq!(start(&flow, &fields), at("tipo"));
         assert_eq!(enter(&flow, "nada", &fields), Outcome::Lost);
+    }
+
+    const DOCUMENTS: &str = "title: Documento
+triggers: [documento]
+steps:
+  tipo:
+    say: Tipo de documento
+    buttons:
+      - label: Cédula de ciudadanía
+        set: {tipo_documento: CC}
+        goto: fin
+      - label: Cédula de extranjería
+        set: {tipo_documento: CE}
+        goto: fin
+      - label: NIT
+        set: {tipo_documento: NIT}
+        goto: fin
+      - label: Tarjeta de identidad
+        set: {tipo_documento: TI}
+        goto: fin
+      - label: Pasaporte
+        set: {tipo_documento: PA}
+        goto: fin
+  fin:
+    say: ¿Sigue?
+    buttons:
+      - label: Sí
+        goto: tipo
+      - label: No
+        end: true
+";
+
+    #[test]
+    fn typed_answers_name_a_button_by_its_distinguishing_words() {
+        let flow = super::super::parse("doc", Path::new("doc.yaml"), DOCUMENTS).unwrap();
+        let at = |step: &str| FlowState::new("doc", step);
+        for (typed, button) in [
+            ("cedula de ciudadania", Some(0)),
+            ("CIUDADANÍA", Some(0)),
+            ("mi cédula de extranjería", Some(1)),
+            ("extranj", Some(1)),
+            ("cc", Some(0)),
+            ("Nit", Some(2)),
+            ("ti", Some(3)),
+            ("tarjeta", Some(3)),
+            ("es un pasaporte", Some(4)),
+            ("tengo cédula de extranjería", Some(1)),
+            // Two buttons fit: shown again, never guessed.
+            ("cedula", None),
+            ("ced", None),
+            ("perro", None),
+            ("", None),
+        ] {
+            assert_eq!(match_label(&flow, &at("tipo"), typed), button, "{typed:?}");
+        }
+        for (typed, button) in [
+            ("sí", Some(0)),
+            ("SI", Some(0)),
+            ("no", Some(1)),
+            // A new question at a yes/no step is not the button "No".
+            ("no me llega el correo", None),
+            ("si pero no", None),
+        ] {
+            assert_eq!(match_label(&flow, &at("fin"), typed), button, "{typed:?}");
+        }
     }
 }
