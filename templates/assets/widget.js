@@ -233,7 +233,13 @@
     ui.info.hidden = !anything;
   }
 
+  /** While an agent attends, «Hablar con una persona» has nothing to offer. */
+  function setAttended(attended) {
+    if (ui.escalate) ui.escalate.hidden = attended;
+  }
+
   function showTicket(id, status) {
+    if (id) setAttended(status === 'en_atencion');
     if (!ui.ticket || !id) return;
     ui.ticket.textContent = 'Su caso ' + str(id) + ': ' + humanStatus(status);
     ui.ticket.dataset.status = token(status, '');
@@ -251,6 +257,7 @@
     } else {
       return;
     }
+    setAttended(event === 'joined');
     ui.agent.dataset.event = event;
     ui.agent.hidden = false;
     refreshInfo();
@@ -259,6 +266,7 @@
   function clearInfo() {
     if (ui.ticket) { ui.ticket.textContent = ''; ui.ticket.hidden = true; }
     if (ui.agent) { ui.agent.textContent = ''; ui.agent.hidden = true; }
+    setAttended(false);
     refreshInfo();
   }
 

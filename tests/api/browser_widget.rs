@@ -553,6 +553,52 @@ async fn browser_widget_message_to_an_agent_stays_sending_now_confirmed_by_its_s
     browser.close().await;
 }
 
+/// Whether «Hablar con una persona» shows, as the user sees it.
+const ESCALATE_SHOWN: &str = "(() => { const b = document.querySelector('#chat-escalate'); return !!b && !b.hidden && b.offsetParent !== null; })()";
+
+#[tokio::test]
+async fn browser_widget_talk_to_a_person_is_hidden_while_an_agent_attends() {
+    let server = start_with_agents(&[("ana", "agent")], &[]);
+    let (user, session, _ticket) = user_with_ticket(&server, "No puedo cargar la factura").await;
+    user.close().await;
+    let browser = Browser::start().await;
+    browser.adopt_session(&server.http_url, &session).await;
+    wait_connected(&browser).await;
+    assert_eq!(
+        browser.js(&format!("return {ESCALATE_SHOWN};")).await,
+        json!(true),
+        "before anyone attends"
+    );
+    // An agent takes the conversation: the button has nothing to offer.
+    let (mut agent, _) = agent_console(&server, "ana").await;
+    assert!(is_type(&claim(&mut agent, &session).await, "claimed"));
+    browser
+        .wait_js(
+            "the button hidden while Ana attends",
+            &format!("!{ESCALATE_SHOWN}"),
+            WAIT,
+        )
+        .await;
+    // A reload during the live chat: still hidden.
+    browser.c().refresh().await.unwrap();
+    wait_connected(&browser).await;
+    browser
+        .wait_js(
+            "the button hidden after a reload",
+            &format!("!{ESCALATE_SHOWN}"),
+            WAIT,
+        )
+        .await;
+    // She hands back: the user may ask for a person again.
+    agent
+        .send_json(json!({"type": "release", "session": session}))
+        .await;
+    browser
+        .wait_js("the button back after the hand-back", ESCALATE_SHOWN, WAIT)
+        .await;
+    browser.close().await;
+}
+
 /// Makes the widget's socket fail (as when the network is down) until
 /// `window.__offline` is false again.
 const GO_OFFLINE: &str = "
