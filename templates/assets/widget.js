@@ -300,10 +300,11 @@
       + n(length) + '. Acórtelo e intente de nuevo.';
   }
 
-  /** Shows how many characters are left once the text nears the limit. */
+  /** Shows how many characters are left once the text nears the limit,
+   * counted as they are sent and checked: without the spaces around. */
   function updateCounter() {
     if (!ui.counter) return;
-    const length = Array.from(ui.input.value).length;
+    const length = Array.from(ui.input.value.trim()).length;
     if (length < COUNTER_FROM) {
       ui.counter.hidden = true;
       ui.counter.textContent = '';

@@ -734,6 +734,50 @@ async fn browser_widget_too_long_error_states_the_limit_and_keeps_the_text() {
     browser.close().await;
 }
 
+/// The counter counts what is sent and checked (the text without the spaces
+/// and line breaks around it), so it never says "too long" of a text the
+/// server accepts, nor the other way round.
+#[tokio::test]
+async fn browser_widget_counter_counts_what_is_sent_so_it_agrees_with_the_limit() {
+    let server = TestServer::default_start();
+    let browser = Browser::start().await;
+    open_widget(&server, &browser).await;
+    let at_limit = format!("{}\n  ", "a".repeat(4000));
+    browser
+        .js(&format!(
+            "const i = document.querySelector('#chat-input'); i.value = {}; i.dispatchEvent(new Event('input')); return true;",
+            json!(at_limit)
+        ))
+        .await;
+    let counter = browser
+        .js("const c = document.querySelector('#chat-counter'); return [c.textContent, c.dataset.over];")
+        .await;
+    assert_eq!(
+        counter,
+        json!(["4.000 de 4.000 caracteres", "false"]),
+        "a text at the limit with a trailing line break"
+    );
+    let over = format!(" {}", "a".repeat(4001));
+    browser
+        .js(&format!(
+            "const i = document.querySelector('#chat-input'); i.value = {}; i.dispatchEvent(new Event('input')); return true;",
+            json!(over)
+        ))
+        .await;
+    let counter = browser
+        .js("const c = document.querySelector('#chat-counter'); return [c.textContent, c.dataset.over];")
+        .await;
+    assert_eq!(
+        counter,
+        json!([
+            "4.001 de 4.000 caracteres: el texto es demasiado largo.",
+            "true"
+        ]),
+        "one character over, as the error will say"
+    );
+    browser.close().await;
+}
+
 #[tokio::test]
 async fn browser_widget_rating_after_an_agent_resolves() {
     let server = start_with_agents(&[("sara", "supervisor")], &[]);
