@@ -34,8 +34,18 @@
     ["telefono", "Teléfono"],
     ["tipo_usuario", "Tipo de usuario"],
     ["proceso", "Proceso"],
-    ["descripcion", "Descripción"]
+    ["descripcion", "Descripción"],
+    ["autorizacion_datos", "Autorización de datos personales"]
   ];
+
+  /** How a field's stored value reads for agents (the consent is stored as
+   * the word the form sets). */
+  function fieldValue(key, value) {
+    if (key === "autorizacion_datos") {
+      return value === "acepto" ? "Aceptada" : value;
+    }
+    return value;
+  }
 
   var STATUS_LABELS = {
     abierto: "Abierto",
@@ -995,7 +1005,7 @@
         return;
       }
       var dt = el("dt", null, fieldLabel(key));
-      var dd = el("dd", null, text);
+      var dd = el("dd", null, fieldValue(key, text));
       dd.setAttribute("data-field", key);
       conv.dl.appendChild(dt);
       conv.dl.appendChild(dd);

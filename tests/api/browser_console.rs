@@ -144,6 +144,39 @@ async fn console_insert_shows_the_user_no_markdown_markers() {
     b.close().await;
 }
 
+/// Every case field reads as words for the agent: a label, never a raw key
+/// such as `autorizacion_datos`, and the consent as "Aceptada".
+#[tokio::test]
+async fn console_case_fields_are_labelled_never_raw_keys() {
+    let server = start_with_agents(&[("ana", "agent")], &[]);
+    let b = Browser::start().await;
+    let (_user, _session, id) = user_with_ticket(&server, "No puedo publicar.").await;
+    console_login(&b, &server, "ana").await;
+    console_claim(&b, &id).await;
+    let fields = b
+        .wait_js(
+            "the case fields",
+            "(() => { const dts = Array.from(document.querySelectorAll('.conversation dl dt')); return dts.length > 3 && dts.map(dt => [dt.textContent, (dt.nextElementSibling||{}).textContent]); })()",
+            WAIT,
+        )
+        .await;
+    let pairs = fields.as_array().unwrap();
+    for pair in pairs {
+        let label = pair[0].as_str().unwrap();
+        assert!(
+            !label.contains('_') && label.chars().next().is_some_and(char::is_uppercase),
+            "a raw field key shown to the agent: {label:?} in {fields}"
+        );
+    }
+    assert!(
+        pairs
+            .iter()
+            .any(|p| p[0] == "Autorización de datos personales" && p[1] == "Aceptada"),
+        "the consent is not shown in words: {fields}"
+    );
+    b.close().await;
+}
+
 #[tokio::test]
 async fn console_times_are_bogota_ids_keep_their_case_and_focus_stays_put() {
     let server = start_with_agents(&[("ana", "agent")], &[]);
