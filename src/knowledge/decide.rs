@@ -268,9 +268,10 @@ impl Knowledge {
                 };
             }
         }
+        let margin = rule.margin(hits, t);
         let close: Vec<Topic<'_>> = hits
             .iter()
-            .filter(|h| h.confidence >= t.suggest && top.confidence - h.confidence < t.margin)
+            .filter(|h| h.confidence >= t.suggest && top.confidence - h.confidence < margin)
             .filter_map(|h| self.target_topic(h.target))
             .take(3)
             .collect();

@@ -43,7 +43,7 @@ const NGRAM_WEIGHT: f32 = 0.1;
 /// See [`Fusion::bm25`].
 const BM25_DISCOUNT: f32 = 0.7;
 /// See [`Fusion::centroid`].
-const CENTROID_SHARE: f32 = 0.5;
+const CENTROID_SHARE: f32 = 1.0;
 /// See [`Fusion::model`].
 const MODEL_WEIGHT: f32 = 0.35;
 /// Above this many targets (entries, flows and out-of-scope phrases) no

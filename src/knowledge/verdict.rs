@@ -55,7 +55,8 @@ pub const BASELINE_THRESHOLDS: super::Thresholds = super::Thresholds {
 };
 
 /// The effective confidence at which a ranking without the classifier is
-/// answered (the answer threshold calibrated before the answer model).
+/// answered (the answer threshold calibrated before the answer model; its
+/// tie margin is [`BASELINE_THRESHOLDS`]'s).
 pub const WORDS_ONLY_ANSWER: f32 = 0.44;
 
 /// Share of the lead over the second candidate added to the first's
@@ -93,6 +94,18 @@ impl AnswerRule {
         }
     }
 
+    /// Candidates closer than this to the leader make a tie (offer both):
+    /// `t.margin`, except where word-level evidence decides alone, which
+    /// keeps the margin it was calibrated with.
+    pub fn margin(&self, hits: &[Hit], t: super::Thresholds) -> f32 {
+        match self {
+            AnswerRule::Model(_) if hits.first().is_some_and(|h| h.model.is_none()) => {
+                BASELINE_THRESHOLDS.margin
+            }
+            _ => t.margin,
+        }
+    }
+
     fn floor(&self) -> f32 {
         match self {
             AnswerRule::Model(m) => m.floor,
@@ -123,9 +136,9 @@ pub struct AnswerModel {
 /// Fitted by `secobot calibrate` on the bundled folder (see docs/knowledge.md,
 /// "Calibración"); it prints these lines for its best setting.
 pub const ANSWER_MODEL: AnswerModel = AnswerModel {
-    bias: -1.928,
+    bias: -1.947,
     weights: [
-        0.706, 4.135, 1.460, -3.294, 0.0, 2.729, -1.025, -1.931, -0.890,
+        0.793, 4.207, 1.408, -3.257, 0.0, 2.678, -0.953, -1.988, -0.910,
     ],
     floor: 0.0,
 };
