@@ -8,12 +8,8 @@
 //! so neither the later nor the louder clause wins.
 
 use super::index::{Hit, Target};
-use super::{analyzer, Knowledge, Thresholds, Topic};
-
-/// Share of the lead over the second candidate added to the first's confidence
-/// when deciding to answer, and the largest lead that counts.
-const LEAD_BONUS: f32 = 0.4;
-const MAX_LEAD: f32 = 0.10;
+use super::verdict::AnswerRule;
+use super::{analyzer, Knowledge, Ranking, Signals, Thresholds, Topic};
 /// Questions remembered per snapshot; the cache is emptied when full.
 const DECISION_CACHE: usize = 4096;
 /// Most other questions offered from one message.
@@ -150,7 +146,7 @@ impl Knowledge {
 
     /// The message `text`, already split into its [`clauses`].
     fn understand_parts(&self, text: &str, parts: &[String]) -> Understanding<'_> {
-        let whole = self.decide_from(&self.search(text));
+        let whole = self.decide_from(&self.rank(text));
         if parts.len() < 2 {
             return Understanding {
                 decision: whole,
@@ -160,7 +156,7 @@ impl Knowledge {
         // The clear questions, in the order they were asked, each topic once.
         let mut clear: Vec<(Topic<'_>, f32)> = Vec::new();
         for part in parts {
-            if let Decision::Answer { topic, confidence } = self.decide_from(&self.search(part)) {
+            if let Decision::Answer { topic, confidence } = self.decide_from(&self.rank(part)) {
                 if !clear.iter().any(|(t, _)| t.id() == topic.id()) {
                     clear.push((topic, confidence));
                 }
@@ -236,14 +232,32 @@ impl Knowledge {
         })
     }
 
-    /// The decision for one ranked list; [`Knowledge::explain`] words the same
+    /// The decision for one ranking; [`Knowledge::explain`] words the same
     /// reasoning for editors.
-    pub(super) fn decide_from(&self, hits: &[Hit]) -> Decision<'_> {
-        self.decide_with(hits, self.thresholds)
+    pub(super) fn decide_from(&self, ranking: &Ranking) -> Decision<'_> {
+        self.decide_with(
+            &ranking.hits,
+            ranking.signals,
+            self.thresholds,
+            &self.answer_rule,
+        )
     }
 
-    /// [`Knowledge::decide_from`] with other thresholds, for calibration.
-    pub(super) fn decide_with(&self, hits: &[Hit], t: Thresholds) -> Decision<'_> {
+    /// [`Knowledge::decide_from`] with other thresholds and answer rule, for
+    /// calibration: `hits` best first, `signals` those of the question.
+    ///
+    /// An out-of-scope phrase in the lead refuses with its advice. Otherwise
+    /// the leader is answered when the answer rule is sure of it to
+    /// `t.answer` or more (for secobot: the probability it is right, see
+    /// [`super::verdict`]) and no other candidate is within
+    /// `t.margin` of it; failing that, close candidates are offered.
+    pub(super) fn decide_with(
+        &self,
+        hits: &[Hit],
+        signals: Signals,
+        t: Thresholds,
+        rule: &AnswerRule,
+    ) -> Decision<'_> {
         let Some(top) = hits.first() else {
             return Decision::Fallback { out_of_scope: None };
         };
@@ -254,16 +268,17 @@ impl Knowledge {
                 };
             }
         }
+        let margin = rule.margin(hits, t);
         let close: Vec<Topic<'_>> = hits
             .iter()
-            .filter(|h| h.confidence >= t.suggest && top.confidence - h.confidence < t.margin)
+            .filter(|h| h.confidence >= t.suggest && top.confidence - h.confidence < margin)
             .filter_map(|h| self.target_topic(h.target))
             .take(3)
             .collect();
         let Some(best) = self.target_topic(top.target) else {
             return Decision::Fallback { out_of_scope: None };
         };
-        if self.effective(hits) >= t.answer && close.len() < 2 {
+        if rule.sureness(hits, signals) >= t.answer && close.len() < 2 {
             return Decision::Answer {
                 topic: best,
                 confidence: top.confidence,
@@ -283,14 +298,10 @@ impl Knowledge {
         Decision::Fallback { out_of_scope: None }
     }
 
-    /// The top confidence plus part of its lead over the runner-up: a clear
-    /// lead is evidence too.
-    pub(super) fn effective(&self, hits: &[Hit]) -> f32 {
-        let Some(top) = hits.first() else {
-            return 0.0;
-        };
-        let runner_up = hits.get(1).map_or(0.0, |h| h.confidence);
-        top.confidence + LEAD_BONUS * (top.confidence - runner_up).min(MAX_LEAD)
+    /// How sure the answer rule is of the leader of `ranking` (for secobot:
+    /// the probability that it is right).
+    pub(super) fn sureness(&self, ranking: &Ranking) -> f32 {
+        self.answer_rule.sureness(&ranking.hits, ranking.signals)
     }
 }
 

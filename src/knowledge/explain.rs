@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use super::decide::clauses;
 use super::index::Target;
+use super::verdict::{AnswerRule, FEATURE_NAMES};
 use super::{Decision, Knowledge, FUSION};
 
 impl Knowledge {
@@ -36,7 +37,7 @@ impl Knowledge {
         if parts.len() > 1 {
             let _ = writeln!(out, "Cláusulas leídas por separado:");
             for (i, p) in parts.iter().enumerate() {
-                let label = match self.decide_from(&self.search(p)) {
+                let label = match self.decide_from(&self.rank(p)) {
                     Decision::Answer { topic, confidence } => {
                         format!("clara: {} ({confidence:.2})", topic.id())
                     }
@@ -46,7 +47,8 @@ impl Knowledge {
                 let _ = writeln!(out, "  {}. «{p}» → {label}", i + 1);
             }
         }
-        let hits = self.search_with(text, true);
+        let ranking = self.rank_with(text, true);
+        let hits = &ranking.hits;
         let terms = index.query_terms(text);
         let w = FUSION;
         let _ = writeln!(
@@ -79,10 +81,11 @@ impl Knowledge {
             let matched = index.matched_terms(h.target, &terms);
             let _ = writeln!(
                 out,
-                "  {}. {name}: {:.3} (léxica {:.3}, frase más cercana {:.3}, centroide {:.3}, clasificador {}, BM25 {:.1}; términos en común: {})",
+                "  {}. {name}: {:.3} (léxica {:.3}, cubre {:.0} % de la pregunta, frase más cercana {:.3}, centroide {:.3}, clasificador {}, BM25 {:.1}; términos en común: {})",
                 i + 1,
                 h.confidence,
                 h.lexical,
+                100.0 * h.coverage,
                 h.ngram,
                 h.centroid,
                 h.model.map_or("—".to_owned(), |p| format!("{p:.3}")),
@@ -94,21 +97,46 @@ impl Knowledge {
                 }
             );
         }
+        if let Some(p) = ranking.signals.out_of_scope {
+            let _ = writeln!(
+                out,
+                "Probabilidad de que la pregunta esté fuera de alcance (clasificador): {p:.3}"
+            );
+        }
+        let right = self.sureness(&ranking);
+        match &self.answer_rule {
+            AnswerRule::Model(model) => {
+                let _ = writeln!(
+                    out,
+                    "Probabilidad de que el primero sea la respuesta correcta: {right:.3} (modelo de responder o no), según:"
+                );
+                let features = super::verdict::features(hits, ranking.signals);
+                for ((name, value), weight) in FEATURE_NAMES.iter().zip(features).zip(model.weights)
+                {
+                    let _ = writeln!(out, "  {name} = {value:.3} (peso {weight:+.2})");
+                }
+            }
+            AnswerRule::Confidence => {
+                let _ = writeln!(
+                    out,
+                    "Confianza efectiva (la del primero más parte de su ventaja sobre el segundo): {right:.3}"
+                );
+            }
+        }
         let t = self.thresholds;
         let _ = writeln!(
             out,
-            "Umbrales: responder con confianza efectiva ≥ {:.2} (la del primero más parte de su ventaja sobre el segundo); ofrecer opciones ≥ {:.2}; candidatos a menos de {:.2} del primero cuentan como empate.",
-            t.answer, t.suggest, t.margin
+            "Umbrales: responder si esa cifra es ≥ {:.2} y ningún otro candidato queda a menos de {:.2} del primero; ofrecer opciones con confianza ≥ {:.2}.",
+            t.answer, t.margin, t.suggest
         );
         let understood = self.understand(text);
-        let effective = self.effective(&hits);
         let why = match &understood.decision {
             Decision::Answer { topic, confidence } => format!(
-                "responder con «{}» (confianza {confidence:.2}, efectiva del mensaje completo {effective:.2}).",
+                "responder con «{}» (confianza {confidence:.2}; probabilidad de acierto del mensaje completo {right:.2}).",
                 topic.id()
             ),
             Decision::Suggest(topics) => format!(
-                "ofrecer opciones ({}): la confianza efectiva {effective:.2} no llega a {:.2} o hay candidatos empatados.",
+                "ofrecer opciones ({}): la probabilidad de acierto {right:.2} no llega a {:.2} o hay candidatos empatados.",
                 topics.iter().map(|t| t.id()).collect::<Vec<_>>().join(", "),
                 t.answer
             ),
@@ -118,8 +146,8 @@ impl Knowledge {
                 "decir con amabilidad que el tema está fuera de alcance: el primer candidato es una frase de fuera-de-alcance.txt.".to_owned()
             }
             Decision::Fallback { out_of_scope: None } => format!(
-                "decir que no sabe: ningún candidato llega a {:.2}.",
-                t.suggest
+                "decir que no sabe: la probabilidad de acierto {right:.2} no llega a {:.2} y no hay dos candidatos con confianza ≥ {:.2} que ofrecer.",
+                t.answer, t.suggest
             ),
         };
         let _ = writeln!(out, "Decisión: {why}");

@@ -72,6 +72,10 @@ pub struct Hit {
     pub model: Option<f32>,
     /// tantivy's BM25 score, for diagnostics.
     pub bm25: f32,
+    /// Share of the query's term weight that occurs anywhere in the target
+    /// (0..1; 0 for a target found only by its characters): a question
+    /// whose words the target mostly lacks is seldom about it.
+    pub coverage: f32,
 }
 
 /// One query term as the ranking sees it.
@@ -380,7 +384,8 @@ impl SearchIndex {
             .into_iter()
             .filter_map(|(bm25, ordinal)| {
                 let target = self.targets.get(ordinal)?;
-                let confidence = damping * self.confidence(target, &weighted, query_weight);
+                let (confidence, coverage) = self.confidence(target, &weighted, query_weight);
+                let confidence = damping * confidence;
                 Some(Hit {
                     target: target.target,
                     confidence,
@@ -389,6 +394,7 @@ impl SearchIndex {
                     centroid: 0.0,
                     model: None,
                     bm25,
+                    coverage,
                 })
             })
             .collect();
@@ -415,7 +421,7 @@ impl SearchIndex {
 
     /// Whether some term is in the index and not generic: a query of generic
     /// words alone carries neither a word-level match nor the classifier.
-    fn has_specific_term(&self, terms: &[String]) -> bool {
+    pub fn has_specific_term(&self, terms: &[String]) -> bool {
         terms
             .iter()
             .any(|t| self.term_ids.contains_key(t.as_str()) && !self.analyzer.is_generic(t))
@@ -469,14 +475,16 @@ impl SearchIndex {
         }
     }
 
+    /// The word-level confidence of `target`, and its coverage of the query
+    /// (see [`Hit::coverage`]).
     fn confidence(
         &self,
         target: &TargetTerms,
         query: &[(Option<TermId>, f32)],
         query_weight: f32,
-    ) -> f32 {
+    ) -> (f32, f32) {
         if query_weight <= 0.0 {
-            return 0.0;
+            return (0.0, 0.0);
         }
         let matched_in = |terms: &[TermId]| -> f32 {
             query
@@ -492,8 +500,11 @@ impl SearchIndex {
                     best_phrasing.max(matched / (query_weight * phrasing_weight).sqrt());
             }
         }
-        let coverage = matched_in(&target.all) / query_weight;
-        (0.65 * best_phrasing + 0.35 * coverage).clamp(0.0, 1.0)
+        let coverage = (matched_in(&target.all) / query_weight).clamp(0.0, 1.0);
+        (
+            (0.65 * best_phrasing + 0.35 * coverage).clamp(0.0, 1.0),
+            coverage,
+        )
     }
 
     /// The out-of-scope phrases that share with the query a word no entry or

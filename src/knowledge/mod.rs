@@ -12,6 +12,7 @@ pub mod index;
 pub mod loader;
 pub mod reload;
 pub mod synthetic;
+pub mod verdict;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -38,7 +39,7 @@ pub const ESCALATION_FLOW: &str = "crear-caso";
 
 /// Share of the fused confidence that comes from the character n-gram
 /// similarity; the rest is the word-level confidence.
-const NGRAM_WEIGHT: f32 = 0.4;
+const NGRAM_WEIGHT: f32 = 0.1;
 /// See [`Fusion::bm25`].
 const BM25_DISCOUNT: f32 = 0.7;
 /// See [`Fusion::centroid`].
@@ -123,6 +124,26 @@ pub fn fuse_and_rank(hits: &mut [Hit], w: Fusion) {
     });
 }
 
+/// A question ranked: its hits, best first, and what the folder's classifier
+/// says of the question as a whole.
+#[derive(Debug, Clone, Default)]
+pub struct Ranking {
+    pub hits: Vec<Hit>,
+    pub signals: Signals,
+}
+
+/// What is known of a question as a whole, beside its hits.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Signals {
+    /// The classifier's probability that the question is out of scope (its
+    /// one class for all of `fuera-de-alcance.txt`); `None` where the
+    /// classifier stays out (generic or negated queries, baseline mode).
+    pub out_of_scope: Option<f32>,
+    /// Whether some query word is known to the folder and not generic: a
+    /// question of generic words alone ("no me deja") is never answered.
+    pub specific: bool,
+}
+
 /// How sure the bot must be to answer, or to offer choices.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Thresholds {
@@ -137,9 +158,9 @@ pub struct Thresholds {
 impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
-            answer: 0.44,
+            answer: 0.40,
             suggest: 0.30,
-            margin: 0.06,
+            margin: 0.08,
         }
     }
 }
@@ -190,6 +211,8 @@ pub struct Knowledge {
     /// [`MODEL_MAX_TARGETS`].
     model: Option<Classifier>,
     thresholds: Thresholds,
+    /// Whether the leader of a ranking is sure enough to answer (see [`verdict`]).
+    answer_rule: verdict::AnswerRule,
     /// Decisions for questions already seen by this snapshot: during an outage
     /// thousands ask the same few things. A reload brings a fresh, empty cache.
     decisions: Mutex<HashMap<String, decide::Cached>>,
@@ -253,16 +276,20 @@ impl Knowledge {
             })
             .collect();
         // The two indexes are independent: build them side by side.
+        // Every out-of-scope phrase trains the one out-of-scope class (see
+        // [`Knowledge::class_of`]).
+        let topics = loaded.entries.len() + loaded.flows.len();
+        let classes = topics + usize::from(!loaded.out_of_scope.is_empty());
         let examples: Vec<(&str, usize)> = phrasings
             .iter()
             .enumerate()
-            .flat_map(|(o, ps)| ps.iter().map(move |p| (*p, o)))
+            .flat_map(|(o, ps)| ps.iter().map(move |p| (*p, o.min(topics))))
             .collect();
         let (index, ngram, model) = std::thread::scope(|scope| {
             let ngram = scope.spawn(|| NgramIndex::build(&phrasings, analyzer::is_stop_word));
             let model = scope.spawn(|| {
                 (mode == Mode::Spanish && phrasings.len() <= MODEL_MAX_TARGETS)
-                    .then(|| Classifier::fit_only(&examples, phrasings.len()))
+                    .then(|| Classifier::fit_only(&examples, classes))
             });
             let index = SearchIndex::build(analyzer, &texts, &synonym_words);
             (index, ngram.join(), model.join())
@@ -297,7 +324,16 @@ impl Knowledge {
             index,
             ngram,
             model,
-            thresholds,
+            // The baseline is a yardstick: it keeps the rule and thresholds
+            // it was built with.
+            thresholds: match mode {
+                Mode::Spanish => thresholds,
+                Mode::Baseline => verdict::BASELINE_THRESHOLDS,
+            },
+            answer_rule: match mode {
+                Mode::Spanish => verdict::AnswerRule::Model(verdict::ANSWER_MODEL),
+                Mode::Baseline => verdict::AnswerRule::Confidence,
+            },
             decisions: Mutex::new(HashMap::new()),
         })
     }
@@ -361,20 +397,41 @@ impl Knowledge {
 
     /// Ranked hits, best first: the word-level candidates and confidences of
     /// the tantivy index fused with the character n-gram similarity of every
-    /// target (see [`fuse`]).
+    /// target (see [`fuse_with`]).
     pub fn search(&self, text: &str) -> Vec<Hit> {
-        self.search_with(text, FUSION.centroid < 1.0)
+        self.rank(text).hits
     }
 
-    /// [`Knowledge::search`]; with `nearest`, each hit's cosine with the
+    /// [`Knowledge::search`], with what the classifier says of the question
+    /// as a whole: what the answer-or-refuse decision reads.
+    pub fn rank(&self, text: &str) -> Ranking {
+        self.rank_with(text, FUSION.centroid < 1.0)
+    }
+
+    /// The classifier's class of the target at `ordinal`: one per entry and
+    /// flow, and one for all the out-of-scope phrases together. A phrase is
+    /// one example; as classes of their own, a hundred one-example classes
+    /// each got a sliver of probability and none said "out of scope"; as one
+    /// class, the phrases together teach what other topics look like.
+    fn class_of(&self, ordinal: usize) -> usize {
+        ordinal.min(self.entries.len() + self.flows.len())
+    }
+
+    /// [`Knowledge::rank`]; with `nearest`, each hit's cosine with the
     /// target's nearest phrasing is measured too. The calibrated fusion gives
     /// it no weight, and measuring it was a fifth of a question's time, so
     /// only calibration and explanations ask for it.
-    pub(crate) fn search_with(&self, text: &str, nearest: bool) -> Vec<Hit> {
+    pub(crate) fn rank_with(&self, text: &str, nearest: bool) -> Ranking {
         let terms = self.index.query_terms(text);
         let mut hits = self.index.search_terms(&terms);
         if self.index.analyzer().mode() == Mode::Baseline {
-            return hits;
+            return Ranking {
+                hits,
+                signals: Signals {
+                    out_of_scope: None,
+                    specific: self.index.has_specific_term(&terms),
+                },
+            };
         }
         let similarities = self.ngram.similarities(text, nearest);
         let probabilities = self
@@ -385,8 +442,20 @@ impl Knowledge {
         let probability = |o: usize| {
             probabilities
                 .as_ref()
-                .map(|p| p.get(o).copied().unwrap_or(0.0))
+                .map(|p| p.get(self.class_of(o)).copied().unwrap_or(0.0))
         };
+        let topics = self.entries.len() + self.flows.len();
+        let out_of_scope = self
+            .has_out_of_scope_class()
+            .then(|| probability(topics))
+            .flatten();
+        // The out-of-scope class shares its probability among all phrases:
+        // only the phrase most like the question becomes a candidate by it.
+        let likeliest_phrase = (topics..similarities.len()).max_by(|a, b| {
+            similarities[*a]
+                .centroid
+                .total_cmp(&similarities[*b].centroid)
+        });
         let mut seen = vec![false; similarities.len()];
         for hit in &mut hits {
             let o = self.ordinal(hit.target);
@@ -397,7 +466,8 @@ impl Knowledge {
             hit.model = probability(o);
         }
         for (o, similarity) in similarities.iter().enumerate() {
-            let likely = probability(o).is_some_and(|p| p >= MODEL_CANDIDATE);
+            let likely = (o < topics || Some(o) == likeliest_phrase)
+                && probability(o).is_some_and(|p| p >= MODEL_CANDIDATE);
             if !seen[o] && (similarity.centroid >= NGRAM_CANDIDATE || likely) {
                 hits.push(Hit {
                     target: self.target_at(o),
@@ -407,12 +477,25 @@ impl Knowledge {
                     centroid: similarity.centroid,
                     model: probability(o),
                     bm25: 0.0,
+                    coverage: 0.0,
                 });
             }
         }
         fuse_and_rank(&mut hits, FUSION);
         out_of_scope_first(&mut hits, &self.index.out_of_scope_matches_terms(&terms));
-        hits
+        Ranking {
+            hits,
+            signals: Signals {
+                out_of_scope,
+                specific: self.index.has_specific_term(&terms),
+            },
+        }
+    }
+
+    /// Whether the classifier has an out-of-scope class (the folder has
+    /// out-of-scope phrases).
+    fn has_out_of_scope_class(&self) -> bool {
+        !self.out_of_scope.is_empty()
     }
 
     /// Whether this snapshot ranks with a classifier (see [`MODEL_MAX_TARGETS`]).
@@ -523,7 +606,7 @@ mod tests {
         ] {
             let first = describe(&k.decide(q));
             let again = describe(&k.decide(q));
-            let fresh = describe(&k.decide_from(&k.search(q)));
+            let fresh = describe(&k.decide_from(&k.rank(q)));
             assert_eq!(first, again, "{q}");
             assert_eq!(first, fresh, "{q}");
         }

@@ -250,3 +250,50 @@ fn the_classifier_stays_out_of_generic_and_negated_queries() {
     let hits = k.search("cómo cambio el idioma de la plataforma");
     assert!(hits.first().is_some_and(|h| h.model.is_some()));
 }
+
+/// Questions about another service's bill, account or registry share words
+/// with entries (factura, cuenta, empresa, registro, usuario) and, by
+/// confidence alone, were answered with them. The answer model reads more of
+/// the ranking: the classifier's out-of-scope probability, how far the
+/// leader is ahead, how much of the question its words cover.
+#[test]
+fn out_of_scope_questions_are_refused_even_when_they_share_words_with_an_entry() {
+    for q in [
+        "la factura de la luz me llegó muy cara",
+        "me llegó muy cara la factura del gas",
+        "cómo pago la factura de la luz por internet",
+        "dónde descargo la factura del celular",
+        "cómo registro mi empresa en la cámara de comercio",
+        "cómo actualizo el usuario de mi cuenta de netflix",
+    ] {
+        let got = answered(q);
+        assert!(got.is_none(), "{q:?} was answered with {got:?}");
+    }
+}
+
+/// Out-of-scope phrases train one class of the folder's classifier, so a
+/// question like them is told it is another entity's matter (with the
+/// advice of `fuera-de-alcance.txt`) even when it shares no word with any
+/// phrase; as a hundred one-example classes, none carried such a question.
+#[test]
+fn out_of_scope_questions_get_the_out_of_scope_reply_without_a_word_of_their_own() {
+    for q in [
+        "necesito renovar el pasaporte",
+        "cómo pago el impuesto predial",
+        "cómo me inscribo al sisbén",
+        "perdí la cédula, cómo saco el duplicado",
+        "cuánto cuesta el certificado de tradición y libertad",
+        "cómo me afilio a una caja de compensación",
+    ] {
+        let got = bundled().decide(q);
+        assert!(
+            matches!(
+                got,
+                Decision::Fallback {
+                    out_of_scope: Some(_)
+                }
+            ),
+            "{q:?} → {got:?}"
+        );
+    }
+}

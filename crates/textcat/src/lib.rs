@@ -8,9 +8,12 @@
 //!
 //! - [`ngram`]: normalisation, TF-IDF over character 2–5-grams, and the
 //!   nearest-phrasing / centroid similarity index;
-//! - [`classifier`]: multinomial logistic regression over those vectors.
+//! - [`classifier`]: multinomial logistic regression over those vectors;
+//! - [`logistic`]: binary logistic regression over a few dense features (the
+//!   answer-or-refuse decision).
 
 pub mod classifier;
+pub mod logistic;
 pub mod ngram;
 
 /// A character that prints nothing or reorders what follows: Unicode general
