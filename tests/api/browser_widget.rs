@@ -742,31 +742,25 @@ async fn browser_widget_counter_counts_what_is_sent_so_it_agrees_with_the_limit(
     let server = TestServer::default_start();
     let browser = Browser::start().await;
     open_widget(&server, &browser).await;
-    let at_limit = format!("{}\n  ", "a".repeat(4000));
-    browser
-        .js(&format!(
-            "const i = document.querySelector('#chat-input'); i.value = {}; i.dispatchEvent(new Event('input')); return true;",
-            json!(at_limit)
-        ))
-        .await;
-    let counter = browser
-        .js("const c = document.querySelector('#chat-counter'); return [c.textContent, c.dataset.over];")
-        .await;
+    // Types `text` into the box; the counter's text and whether it says "over".
+    let counter_for = |text: String| {
+        let browser = &browser;
+        async move {
+            browser
+                .js(&format!(
+                    "const i = document.querySelector('#chat-input'); i.value = {}; i.dispatchEvent(new Event('input')); const c = document.querySelector('#chat-counter'); return [c.textContent, c.dataset.over];",
+                    json!(text)
+                ))
+                .await
+        }
+    };
+    let counter = counter_for(format!("{}\n  ", "a".repeat(4000))).await;
     assert_eq!(
         counter,
         json!(["4.000 de 4.000 caracteres", "false"]),
         "a text at the limit with a trailing line break"
     );
-    let over = format!(" {}", "a".repeat(4001));
-    browser
-        .js(&format!(
-            "const i = document.querySelector('#chat-input'); i.value = {}; i.dispatchEvent(new Event('input')); return true;",
-            json!(over)
-        ))
-        .await;
-    let counter = browser
-        .js("const c = document.querySelector('#chat-counter'); return [c.textContent, c.dataset.over];")
-        .await;
+    let counter = counter_for(format!(" {}", "a".repeat(4001))).await;
     assert_eq!(
         counter,
         json!([
