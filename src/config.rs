@@ -16,7 +16,9 @@ pub struct KnowledgeArgs {
     /// ./knowledge if it exists, else the copy embedded in the binary.
     #[arg(long, env = "SECOBOT_KNOWLEDGE")]
     pub knowledge: Option<PathBuf>,
-    /// Confidence at or above which the bot answers.
+    /// The answer model's probability that the best candidate is right, at
+    /// or above which the bot answers (see docs/knowledge.md; before the
+    /// answer model it was a fused confidence).
     #[arg(long, env = "SECOBOT_ANSWER_THRESHOLD", default_value_t = Thresholds::default().answer)]
     pub answer_threshold: f32,
     /// Confidence at or above which the bot offers choices ("¿Quiso decir…?").
