@@ -432,7 +432,7 @@ fn spawn_storage_watch(state: &AppState) {
                 _ = token.cancelled() => break,
                 _ = tick.tick() => {}
             }
-            let size_due = n % 5 == 0;
+            let size_due = n.is_multiple_of(5);
             n += 1;
             // Only sled needs reopening; PostgreSQL's pool reconnects by itself.
             if let Some(sled) = store.sled().filter(|s| s.degraded().is_some()).cloned() {

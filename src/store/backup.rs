@@ -241,7 +241,7 @@ pub(super) fn copy_trees(
             let (key, value) = item?;
             batch.insert(key, value);
             n += 1;
-            if n % 10_000 == 0 {
+            if n.is_multiple_of(10_000) {
                 target.apply_batch(std::mem::take(&mut batch))?;
             }
         }

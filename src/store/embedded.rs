@@ -28,6 +28,7 @@ use serde::Serialize;
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 
 use super::group_commit::GroupCommit;
+use super::recovery::Rollback;
 use super::{
     decode, encode, rewrite, Commit, ConversationDump, Feedback, MessageRecord, RecordKind, Result,
     SessionId, StoreError,
@@ -59,6 +60,9 @@ pub(super) struct Shared {
     pub(super) rollbacks: Mutex<Vec<Rollback>>,
     /// Writes hold it shared, a backup exclusively (see [`backup`]).
     pub(super) gate: RwLock<()>,
+    /// This process's hold on the data folder (see [`lock_folder`]); None
+    /// for a temporary database.
+    _folder_lock: Option<std::fs::File>,
 }
 
 /// One open sled database and its trees.
@@ -120,21 +124,7 @@ impl Db {
     }
 }
 
-/// What a failed write may have left behind, to be undone after reopening:
-/// keys it added, and the previous value of the keys it replaced.
-#[derive(Debug, Default)]
-pub(super) struct Rollback {
-    conversations: Vec<(Vec<u8>, Option<Vec<u8>>)>,
-    tickets: Vec<(Vec<u8>, Option<Vec<u8>>)>,
-    outbox: Vec<(Vec<u8>, Option<Vec<u8>>)>,
-}
-
 const TICKET_COUNTER: &[u8] = b"ticket_counter";
-const PROBE: &[u8] = b"write_probe";
-
-/// How often a degraded store tries to reopen its database.
-pub const RECOVERY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
-
 impl SledStore {
     /// Opens (or creates) the database under `path`, with a bounded page cache.
     ///
@@ -144,9 +134,13 @@ impl SledStore {
     /// When the folder cannot be created or sled cannot open it (e.g. another
     /// process holds it).
     pub fn open(path: &Path, cache_bytes: u64) -> Result<Self> {
+        // The folder is ours before anything in it is touched: recovering an
+        // interrupted rewrite moves files, which must never happen under a
+        // running server that is in the middle of one.
+        let lock = lock_folder(path)?;
         rewrite::recover(path).map_err(|e| StoreError::Interrupted(e.to_string()))?;
         let db = open_sled(path, cache_bytes)?;
-        Self::from_db(db, Some(path.to_path_buf()), cache_bytes)
+        Self::from_db(db, Some((path.to_path_buf(), lock)), cache_bytes)
     }
 
     /// An in-memory database for unit tests and benchmarks.
@@ -158,10 +152,16 @@ impl SledStore {
         Self::from_db(db, None, 0)
     }
 
-    fn from_db(db: sled::Db, path: Option<PathBuf>, cache_bytes: u64) -> Result<Self> {
+    fn from_db(
+        db: sled::Db,
+        folder: Option<(PathBuf, std::fs::File)>,
+        cache_bytes: u64,
+    ) -> Result<Self> {
+        let (path, lock) = folder.unzip();
         Ok(SledStore {
             shared: Arc::new(Shared {
                 path,
+                _folder_lock: lock,
                 cache_bytes,
                 live: ArcSwapOption::from_pointee(Db::new(db)?),
                 degraded: Mutex::new(None),
@@ -185,25 +185,6 @@ impl SledStore {
             return Err(StoreError::Unavailable(reason));
         }
         self.db()
-    }
-
-    /// Why writes are refused right now, if they are (for `/healthz`).
-    pub fn degraded(&self) -> Option<String> {
-        self.shared.degraded.lock().ok().and_then(|d| d.clone())
-    }
-
-    /// Notes a failed write: the store is degraded until it recovers.
-    pub(super) fn failed(&self, error: &StoreError) {
-        if !error.poisons() {
-            return;
-        }
-        if let Ok(mut d) = self.shared.degraded.lock() {
-            if d.is_none() {
-                tracing::error!(error = %error, "a write failed; storage is degraded until it recovers");
-                metrics::gauge!("secobot_storage_degraded").set(1.0);
-                *d = Some(error.to_string());
-            }
-        }
     }
 
     /// Runs a write; a failure degrades the store.
@@ -240,29 +221,6 @@ impl SledStore {
             }
         }
         result
-    }
-
-    /// What undoes `commit`: its keys with their current values.
-    fn undo_record(db: &Db, commit: &Commit<'_>) -> Result<Rollback> {
-        let mut undo = Rollback::default();
-        if let Some((id, _)) = commit.session {
-            let key = state_key(id);
-            let previous = db.conversations.get(&key)?.map(|v| v.to_vec());
-            undo.conversations.push((key, previous));
-            for message in commit.messages {
-                undo.conversations
-                    .push((message_key(id, message.seq), None));
-            }
-        }
-        if let Some(ticket) = commit.ticket {
-            let key = ticket.id.as_str().as_bytes().to_vec();
-            let previous = db.tickets.get(&key)?.map(|v| v.to_vec());
-            undo.tickets.push((key, previous));
-        }
-        for mail in commit.mail {
-            undo.outbox.push((mail.id.to_be_bytes().to_vec(), None));
-        }
-        Ok(undo)
     }
 
     /// Applies the writes atomically without waiting for the disk (benchmarks,
@@ -327,95 +285,6 @@ impl SledStore {
     /// On a storage failure.
     pub fn size_on_disk(&self) -> Result<u64> {
         Ok(self.db()?.db.size_on_disk()?)
-    }
-
-    /// One recovery attempt, for a degraded store (blocking: run it off the
-    /// async workers). Reopens the database, undoes what failed writes may have
-    /// left, and checks that a write reaches the disk. Returns whether the store
-    /// is healthy afterwards.
-    pub fn try_recover(&self) -> bool {
-        if self.degraded().is_none() {
-            return true;
-        }
-        let Some(path) = self.shared.path.clone() else {
-            return false;
-        };
-        // sled locks its folder: every handle of the old database must be gone
-        // before it can be opened again. Readers in flight finish within moments.
-        let Some(old) = self.shared.live.swap(None) else {
-            return false;
-        };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        let mut old = old;
-        loop {
-            match Arc::try_unwrap(old) {
-                Ok(db) => {
-                    drop(db);
-                    break;
-                }
-                Err(still_shared) if std::time::Instant::now() < deadline => {
-                    old = still_shared;
-                    std::thread::sleep(std::time::Duration::from_millis(10));
-                }
-                Err(still_shared) => {
-                    tracing::warn!("storage recovery postponed: the database is still in use");
-                    self.shared.live.store(Some(still_shared));
-                    return false;
-                }
-            }
-        }
-        let db = match open_sled(&path, self.shared.cache_bytes).and_then(Db::new) {
-            Ok(db) => Arc::new(db),
-            Err(e) => {
-                tracing::warn!(error = %e, "storage recovery: reopening failed; will retry");
-                return false;
-            }
-        };
-        self.shared.live.store(Some(db.clone()));
-        match Self::undo_and_probe(&db, &self.shared.rollbacks) {
-            Ok(()) => {
-                if let Ok(mut d) = self.shared.degraded.lock() {
-                    *d = None;
-                }
-                metrics::gauge!("secobot_storage_degraded").set(0.0);
-                tracing::info!("storage recovered: writes are accepted again");
-                true
-            }
-            Err(e) => {
-                if let Ok(mut d) = self.shared.degraded.lock() {
-                    *d = Some(e.to_string());
-                }
-                tracing::debug!(error = %e, "storage still cannot write; will retry");
-                false
-            }
-        }
-    }
-
-    fn undo_and_probe(db: &Db, rollbacks: &Mutex<Vec<Rollback>>) -> Result<()> {
-        let pending: Vec<Rollback> = rollbacks
-            .lock()
-            .map(|mut r| std::mem::take(&mut *r))
-            .unwrap_or_default();
-        let result = (|| {
-            // Newest first, so the oldest failed write's "previous" value wins.
-            for undo in pending.iter().rev() {
-                restore(&db.conversations, &undo.conversations)?;
-                restore(&db.tickets, &undo.tickets)?;
-                restore(&db.outbox, &undo.outbox)?;
-            }
-            db.meta
-                .insert(PROBE, chrono::Utc::now().to_rfc3339().as_bytes())?;
-            db.db.flush()?;
-            Ok(())
-        })();
-        if result.is_err() {
-            if let Ok(mut r) = rollbacks.lock() {
-                let newer = std::mem::take(&mut *r);
-                *r = pending;
-                r.extend(newer);
-            }
-        }
-        result
     }
 
     /// A 32-byte secret of this data folder named `name`, created at random
@@ -632,6 +501,38 @@ impl SledStore {
     }
 }
 
+/// The lock file that marks a data folder as in use by one process.
+pub const LOCK_FILE: &str = "secobot.lock";
+
+/// Takes the data folder for this process (an exclusive `flock` on
+/// `DATA/secobot.lock`, released when the process ends, even by `kill -9`).
+/// sled locks its own `db` file too, but lets go of it while a rewrite swaps
+/// the files; this lock is held throughout.
+///
+/// # Errors
+/// [`StoreError::InUse`] when another process holds the folder; an I/O error
+/// when it cannot be created.
+fn lock_folder(path: &Path) -> Result<std::fs::File> {
+    let io = |source| StoreError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(path).map_err(io)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path.join(LOCK_FILE))
+        .map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUse {
+            path: path.display().to_string(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+    }
+}
+
 pub(super) fn open_sled(path: &Path, cache_bytes: u64) -> Result<sled::Db> {
     sled::Config::new()
         .path(path)
@@ -642,17 +543,6 @@ pub(super) fn open_sled(path: &Path, cache_bytes: u64) -> Result<sled::Db> {
             path: path.display().to_string(),
             source,
         })
-}
-
-/// Puts keys back to their recorded values (`None`: removes the key).
-pub(super) fn restore(tree: &sled::Tree, entries: &[(Vec<u8>, Option<Vec<u8>>)]) -> Result<()> {
-    for (key, previous) in entries {
-        match previous {
-            Some(value) => tree.insert(key.as_slice(), value.as_slice())?,
-            None => tree.remove(key.as_slice())?,
-        };
-    }
-    Ok(())
 }
 
 pub(super) fn state_key(id: &SessionId) -> Vec<u8> {
@@ -727,6 +617,32 @@ pub(super) mod tests {
         assert_eq!(stored.last_seq, 300);
         let other = SessionId::generate();
         assert!(store.messages_after(&other, 0, 10).unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_folder_in_use_is_refused_before_anything_in_it_is_touched() {
+        let dir = tempfile::tempdir().unwrap();
+        let running = SledStore::open(dir.path(), 1 << 20).unwrap();
+        // What a rewrite in progress looks like from outside: the second
+        // process must not "recover" it under the running one.
+        let in_progress = dir.path().join("rewrite.new");
+        std::fs::create_dir(&in_progress).unwrap();
+        for _ in 0..2 {
+            match SledStore::open(dir.path(), 1 << 20) {
+                Err(StoreError::InUse { path }) => {
+                    assert_eq!(path, dir.path().display().to_string())
+                }
+                Err(other) => panic!("not refused as in use: {other}"),
+                Ok(_) => panic!("a folder in use was opened twice"),
+            }
+            assert!(in_progress.is_dir(), "the running rewrite was undone");
+        }
+        drop(running);
+        SledStore::open(dir.path(), 1 << 20).expect("a folder nobody holds opens");
+        assert!(
+            !in_progress.exists(),
+            "the interrupted rewrite was not recovered"
+        );
     }
 
     #[tokio::test]

@@ -21,6 +21,7 @@ mod group_commit;
 mod outbox;
 pub mod postgres;
 pub mod records;
+mod recovery;
 mod retention;
 pub mod rewrite;
 pub mod subject;
@@ -37,11 +38,11 @@ use backend::{
 };
 pub use backup::{BackupError, BackupInfo};
 pub use embedded::SledStore;
-pub use embedded::RECOVERY_INTERVAL;
 use embedded::{open_sled, Db, ID_BASE};
 pub use outbox::{Backlog, OutboundMail};
 pub use postgres::PgStore;
 pub use records::{Feedback, MessageRecord, SessionId, StateRecord, StateSummary};
+pub use recovery::RECOVERY_INTERVAL;
 pub use retention::Sweep;
 pub use rewrite::RewriteError;
 pub use subject::{Subject, SubjectRecords};
@@ -51,6 +52,14 @@ pub use subject::{Subject, SubjectRecords};
 pub enum StoreError {
     #[error("failed to open the data folder {path}: {source}")]
     Open { path: String, source: sled::Error },
+    /// Another process (a running server, another command) has the folder.
+    #[error("the data folder {path} is in use by another secobot process")]
+    InUse { path: String },
+    #[error("failed to prepare the data folder {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("storage error: {0}")]
     Sled(#[from] sled::Error),
     #[error("corrupt record under key {key}: {source}")]
