@@ -49,7 +49,12 @@ pub fn normalize(input: &str) -> String {
         }
         i += 1;
     }
-    if kept.is_ascii() {
+    // Most text is already composed (NFC): the quick check spares the
+    // decomposing and recomposing that most of a reload's text would cost.
+    if kept.is_ascii()
+        || unicode_normalization::is_nfc_quick(kept.chars())
+            == unicode_normalization::IsNormalized::Yes
+    {
         return kept;
     }
     kept.nfc().collect()

@@ -157,6 +157,10 @@ struct TargetTerms {
     phrasing_weights: Vec<f32>,
     /// Sorted term ids of the whole target.
     all: Vec<TermId>,
+    /// By position in `all`: the phrasings (indexes into `phrasings`) holding
+    /// that term, so a query's matches are summed per phrasing in one pass
+    /// over the query instead of one search per phrasing and query term.
+    occurs: Vec<Vec<u32>>,
 }
 
 #[derive(Clone, Copy)]
@@ -264,11 +268,20 @@ impl SearchIndex {
                 fields.questions => questions.join(" "),
                 fields.body => a.body.join(" "),
             ))?;
+            let mut occurs = vec![Vec::new(); all.len()];
+            for (i, phrasing) in phrasings.iter().enumerate() {
+                for id in phrasing {
+                    if let Ok(k) = all.binary_search(id) {
+                        occurs[k].push(i as u32);
+                    }
+                }
+            }
             targets.push(TargetTerms {
                 target: t.target,
                 phrasings,
                 phrasing_weights: Vec::new(),
                 all,
+                occurs,
             });
         }
         writer.commit()?;
@@ -486,21 +499,27 @@ impl SearchIndex {
         if query_weight <= 0.0 {
             return (0.0, 0.0);
         }
-        let matched_in = |terms: &[TermId]| -> f32 {
-            query
-                .iter()
-                .filter_map(|(id, w)| id.filter(|id| terms.binary_search(id).is_ok()).map(|_| *w))
-                .sum()
-        };
+        // Each phrasing's matched weight, and the whole target's, summed in
+        // the query's order.
+        let mut matched = vec![0.0f32; target.phrasings.len()];
+        let mut covered = 0.0f32;
+        for (id, w) in query {
+            let Some(k) = id.and_then(|id| target.all.binary_search(&id).ok()) else {
+                continue;
+            };
+            covered += w;
+            for p in &target.occurs[k] {
+                matched[*p as usize] += w;
+            }
+        }
         let mut best_phrasing = 0.0f32;
-        for (phrasing, phrasing_weight) in target.phrasings.iter().zip(&target.phrasing_weights) {
-            let matched = matched_in(phrasing);
-            if matched > 0.0 {
+        for (matched, phrasing_weight) in matched.iter().zip(&target.phrasing_weights) {
+            if *matched > 0.0 {
                 best_phrasing =
                     best_phrasing.max(matched / (query_weight * phrasing_weight).sqrt());
             }
         }
-        let coverage = (matched_in(&target.all) / query_weight).clamp(0.0, 1.0);
+        let coverage = (covered / query_weight).clamp(0.0, 1.0);
         (
             (0.65 * best_phrasing + 0.35 * coverage).clamp(0.0, 1.0),
             coverage,

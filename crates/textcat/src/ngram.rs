@@ -10,8 +10,7 @@
 
 use std::collections::HashMap;
 
-use unicode_normalization::char::is_combining_mark;
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::{decompose_canonical, is_combining_mark};
 
 /// Shortest and longest n-gram, in characters (a space pads each word).
 const MIN_N: usize = 2;
@@ -25,14 +24,23 @@ pub type SparseVec = Vec<(u32, f32)>;
 /// Decomposed and composed spellings of a word give the same text.
 pub fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.nfd() {
+    let mut keep = |c: char| {
         if is_combining_mark(c) || crate::is_invisible(c) {
-            continue;
+            return;
         }
         if c.is_alphanumeric() {
             out.extend(c.to_lowercase());
         } else {
             out.push(' ');
+        }
+    };
+    for c in text.chars() {
+        if c.is_ascii() {
+            keep(c);
+        } else {
+            // Each character decomposed on its own: the same as NFD here,
+            // which differs only in the order of combining marks, all dropped.
+            decompose_canonical(c, &mut keep);
         }
     }
     out
@@ -204,8 +212,12 @@ fn skipper(stop_words: Option<StopWords>) -> impl Fn(&str) -> bool {
 /// Nearest phrasing by cosine over character n-grams, per target.
 pub struct NgramIndex {
     vectorizer: Vectorizer,
-    /// By feature id: (phrasing, weight) postings.
-    postings: Vec<Vec<(u32, f32)>>,
+    /// By phrasing: its vector (kept for the nearest-phrasing postings).
+    vectors: Vec<SparseVec>,
+    /// By feature id: (phrasing, weight) postings, built on the first query
+    /// that asks for the nearest phrasing (calibration and explanations only:
+    /// a reload does not pay for them).
+    postings: std::sync::OnceLock<Vec<Vec<(u32, f32)>>>,
     /// By feature id: (target, weight) postings of each target's centroid
     /// (the normalised sum of its phrasings' vectors, as in Rocchio).
     centroids: Vec<Vec<(u32, f32)>>,
@@ -220,35 +232,59 @@ impl NgramIndex {
     pub fn build(phrasings: &[Vec<&str>], stop_words: StopWords) -> Self {
         let all: Vec<&str> = phrasings.iter().flatten().copied().collect();
         let (vectorizer, vectors) = Vectorizer::fit_transform(&all, Some(stop_words));
-        let mut vectors = vectors.into_iter();
-        let mut postings: Vec<Vec<(u32, f32)>> = vec![Vec::new(); vectorizer.len()];
         let mut centroids: Vec<Vec<(u32, f32)>> = vec![Vec::new(); vectorizer.len()];
         let mut owner = Vec::with_capacity(all.len());
-        let mut sum: HashMap<u32, f32> = HashMap::new();
+        // A dense accumulator and the features it touched, in feature order:
+        // cheaper than a hash map, and the norm is summed in a fixed order, so
+        // the same folder always gives the same centroids.
+        let mut sum = vec![0.0f32; vectorizer.len()];
+        let mut touched: Vec<u32> = Vec::new();
+        let mut next = 0usize;
         for (t, texts) in phrasings.iter().enumerate() {
-            sum.clear();
             for _ in texts {
-                let p = owner.len() as u32;
                 owner.push(t as u32);
-                for (id, x) in vectors.next().unwrap_or_default() {
-                    postings[id as usize].push((p, x));
-                    *sum.entry(id).or_insert(0.0) += x;
+                for (id, x) in vectors.get(next).map_or(&[][..], Vec::as_slice) {
+                    if sum[*id as usize] == 0.0 {
+                        touched.push(*id);
+                    }
+                    sum[*id as usize] += x;
                 }
+                next += 1;
             }
-            let norm = sum.values().map(|x| x * x).sum::<f32>().sqrt();
-            if norm > 0.0 {
-                for (id, x) in &sum {
-                    centroids[*id as usize].push((t as u32, x / norm));
+            touched.sort_unstable();
+            let norm = touched
+                .iter()
+                .map(|id| sum[*id as usize] * sum[*id as usize])
+                .sum::<f32>()
+                .sqrt();
+            for id in touched.drain(..) {
+                let x = std::mem::take(&mut sum[id as usize]);
+                if norm > 0.0 {
+                    centroids[id as usize].push((t as u32, x / norm));
                 }
             }
         }
         NgramIndex {
             vectorizer,
-            postings,
+            vectors,
+            postings: std::sync::OnceLock::new(),
             centroids,
             owner,
             targets: phrasings.len(),
         }
+    }
+
+    /// By feature id: the (phrasing, weight) postings of every phrasing.
+    fn postings(&self) -> &[Vec<(u32, f32)>] {
+        self.postings.get_or_init(|| {
+            let mut postings: Vec<Vec<(u32, f32)>> = vec![Vec::new(); self.vectorizer.len()];
+            for (p, vector) in self.vectors.iter().enumerate() {
+                for (id, x) in vector {
+                    postings[*id as usize].push((p as u32, *x));
+                }
+            }
+            postings
+        })
     }
 
     /// By target ordinal: the cosine of `text` with the target's centroid and,
@@ -267,8 +303,9 @@ impl NgramIndex {
             return out;
         }
         let mut by_phrasing = vec![0.0f32; self.owner.len()];
+        let postings = self.postings();
         for (id, x) in &query {
-            for (p, y) in &self.postings[*id as usize] {
+            for (p, y) in &postings[*id as usize] {
                 by_phrasing[*p as usize] += x * y;
             }
         }
