@@ -53,6 +53,8 @@ cargo fmt --check
 echo "==> cargo clippy"
 cargo clippy --all-targets --quiet -- -D warnings
 echo "==> tests"
+# Short panics: a failing test's message, not a backtrace, is what a log excerpt keeps.
+export RUST_BACKTRACE=0
 # Two test threads: every integration test starts its own server (and some a browser).
 # Benchmarks are type-checked by clippy above and run with `cargo bench`.
 cargo test --workspace --lib --bins --tests -- --test-threads=2 \

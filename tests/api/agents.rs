@@ -657,11 +657,12 @@ async fn report_unanswered_groups_the_same_question() {
     let data = server.data_dir.to_str().unwrap().to_owned();
     let out = run_cli(&["report", "unanswered", "--data", &data], "");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "report failed: {}\n{stdout}",
+    // Everything the report printed, for the failure messages below.
+    let shown = format!(
+        "{stdout}\n--- stderr:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    assert!(out.status.success(), "report failed: {shown}");
     let rows: Vec<&str> = stdout
         .lines()
         .filter(|l| {
@@ -672,23 +673,23 @@ async fn report_unanswered_groups_the_same_question() {
         .collect();
     let first = rows
         .first()
-        .unwrap_or_else(|| panic!("no rows in the report:\n{stdout}"));
+        .unwrap_or_else(|| panic!("no rows in the report:\n{shown}"));
     let cols: Vec<&str> = first.split('\t').collect();
-    assert_eq!(cols[0], "2", "first row: {first}\n{stdout}");
+    assert_eq!(cols[0], "2", "first row: {first}\n{shown}");
     assert!(
         cols.last().unwrap().to_lowercase().contains("pasaporte"),
-        "first row is not the passport question: {first}\n{stdout}"
+        "first row is not the passport question: {first}\n{shown}"
     );
     assert!(
         !rows[1..]
             .iter()
             .any(|r| r.to_lowercase().contains("pasaporte")),
-        "the two wordings were not grouped:\n{stdout}"
+        "the two wordings were not grouped:\n{shown}"
     );
     assert!(
         rows.iter()
             .any(|r| r.starts_with("1\t") && r.contains("chiste")),
-        "the single question is missing:\n{stdout}"
+        "the single question is missing:\n{shown}"
     );
 }
 
