@@ -105,7 +105,8 @@ async fn catch_up_everything(hub: &Hub, agents: &Agents) {
     agents.reload_from_store().await;
 }
 
-/// Records this instance's agents every [`HEARTBEAT`], and gives back the
+/// Records this instance's agents every [`HEARTBEAT`], counts those open only
+/// on other instances (so users here are told a person can attend), and gives back the
 /// conversations of a holder no instance has seen for the grace period (the
 /// same grace as after a disconnect, measured from the database: the
 /// instance that held their console may be dead). Every instance does it;
@@ -130,6 +131,8 @@ async fn presence(store: PgStore, agents: Arc<Agents>, shutdown: CancellationTok
                 continue;
             }
         };
+        let elsewhere = present.iter().filter(|a| !here.contains(a)).count();
+        agents.set_present_elsewhere(elsewhere).await;
         let holders = agents.holders();
         let away: BTreeSet<&String> = holders
             .iter()

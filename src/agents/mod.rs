@@ -321,6 +321,15 @@ impl Agents {
         }
     }
 
+    /// How many agents have a console open only on other instances (from
+    /// the presence table): users here are told agents are available, and
+    /// learn their place in the queue, when those agents come or go.
+    pub async fn set_present_elsewhere(&self, n: usize) {
+        if self.hub.set_agents_elsewhere(n) != n {
+            self.announce_positions().await;
+        }
+    }
+
     /// Agents with a console open on this instance.
     pub fn online_names(&self) -> Vec<String> {
         self.online

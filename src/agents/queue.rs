@@ -139,20 +139,32 @@ impl Agents {
         self.announce_positions().await;
     }
 
-    /// Tells each waiting user their place in the queue when it changed.
+    /// Tells each waiting user their place in the queue when it changed,
+    /// if a tab of theirs is open on this instance. A user who left is not
+    /// written to (the notice would be stale when they read it, and the
+    /// place changes again before then); with several instances, only the
+    /// one the user is connected to speaks, so the notice is written once.
     pub(super) async fn announce_positions(&self) {
         if self.hub.agents_online() == 0 {
             return;
         }
         let changed: Vec<(SessionId, usize)> = {
-            let order = self.waiting_order();
+            let order: Vec<(SessionId, bool)> = self
+                .waiting_order()
+                .into_iter()
+                .map(|session| {
+                    let here = self.hub.user_connected(&session);
+                    (session, here)
+                })
+                .collect();
             let Ok(mut queue) = self.queue.lock() else {
                 return;
             };
             order
                 .into_iter()
                 .enumerate()
-                .filter_map(|(i, session)| {
+                .filter(|(_, (_, here))| *here)
+                .filter_map(|(i, (session, _))| {
                     let w = queue.get_mut(&session)?;
                     (w.announced != Some(i)).then(|| {
                         w.announced = Some(i);

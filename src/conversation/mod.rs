@@ -102,8 +102,11 @@ pub struct Hub {
     render: Arc<Renderer>,
     sessions: Mutex<HashMap<SessionId, Weak<Session>>>,
     limits: Limits,
-    /// Agents with a console open; set by `agents`, read when a ticket opens.
+    /// Agents with a console open here; set by `agents`, read when a ticket opens.
     agents_online: AtomicUsize,
+    /// Agents with a console open only on other instances (PostgreSQL),
+    /// from the presence table; always 0 with sled.
+    agents_elsewhere: AtomicUsize,
     /// Tickets opened, for the agents' queue (bounded; a lagging queue reloads from storage).
     opened: broadcast::Sender<Ticket>,
     /// When agents attend (`--hours`); `None`: whenever a console is open.
@@ -135,6 +138,7 @@ impl Hub {
             sessions: Mutex::new(HashMap::new()),
             limits,
             agents_online: AtomicUsize::new(0),
+            agents_elsewhere: AtomicUsize::new(0),
             opened: broadcast::channel(256).0,
             hours,
             mail: MailSettings::default(),
@@ -696,12 +700,20 @@ impl Hub {
         Availability::at(self.hours.as_ref(), self.agents_online(), Utc::now())
     }
 
+    /// Agents who can attend this instance's users: their consoles may be
+    /// open here or on another instance sharing the database.
     pub fn agents_online(&self) -> usize {
-        self.agents_online.load(Ordering::Relaxed)
+        self.agents_online.load(Ordering::Relaxed) + self.agents_elsewhere.load(Ordering::Relaxed)
     }
 
     pub fn set_agents_online(&self, n: usize) {
         self.agents_online.store(n, Ordering::Relaxed);
+    }
+
+    /// Sets how many agents have a console open only on other instances;
+    /// returns the previous count.
+    pub fn set_agents_elsewhere(&self, n: usize) -> usize {
+        self.agents_elsewhere.swap(n, Ordering::Relaxed)
     }
 
     /// Forgets a conversation whose data was erased (`secobot data delete`):

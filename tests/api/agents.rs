@@ -1122,3 +1122,80 @@ async fn canned_responses_are_checked_searchable_and_reloaded() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
+
+/// The queue-position notices in `frames` (a reply's text, or a replayed one).
+fn queue_notices(frames: &[Value]) -> Vec<String> {
+    frames
+        .iter()
+        .filter(|f| is_type(f, "reply"))
+        .filter_map(|f| f["text"].as_str())
+        .filter(|t| t.contains("en la fila"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Waits until `ws` has received `n` queue-position notices in all.
+async fn until_notices(ws: &mut WsClient, n: usize) {
+    while queue_notices(&ws.log).len() < n {
+        ws.recv().await;
+    }
+}
+
+#[tokio::test]
+async fn queue_positions_reach_connected_users_once_and_never_users_who_left() {
+    let server = start_with_agents(&[("ana", "agent")], &[]);
+    let (mut agent, _) = agent_console(&server, "ana").await;
+    let (mut first, first_session, _) =
+        user_with_ticket(&server, "No puedo firmar el contrato electrónico").await;
+    until_notices(&mut first, 1).await;
+    let (mut second, second_session, _) =
+        user_with_ticket(&server, "No me llega el correo de activación").await;
+    until_notices(&mut second, 1).await;
+    let (mut third, _, _) = user_with_ticket(&server, "El proceso no aparece publicado").await;
+    until_notices(&mut third, 1).await;
+    assert_eq!(
+        queue_notices(&third.log),
+        ["Hay 2 personas antes que usted en la fila. Un asesor le atenderá en cuanto sea su turno."],
+        "{}",
+        pretty(&third.log)
+    );
+
+    // The second user leaves; the first is taken: everyone moves up.
+    let seen = second.max_seq();
+    second.close().await;
+    let claimed = claim(&mut agent, &first_session).await;
+    assert!(is_type(&claimed, "claimed"), "{claimed}");
+    until_notices(&mut third, 2).await;
+    assert_eq!(
+        queue_notices(&third.log)[1],
+        "Hay 1 persona antes que usted en la fila. Un asesor le atenderá en cuanto sea su turno."
+    );
+    third.drain(Duration::from_millis(500)).await;
+    assert_eq!(
+        queue_notices(&third.log).len(),
+        2,
+        "a place told twice:\n{}",
+        pretty(&third.log)
+    );
+
+    // Nothing was written to the user who left: the replay holds no notice.
+    let mut back = server.connect().await;
+    let welcome = back.hello(Some(&second_session), Some(seen)).await;
+    back.drain(Duration::from_millis(300)).await;
+    let replayed: Vec<Value> = welcome["history"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|mut m| {
+            m["type"] = json!("reply");
+            m
+        })
+        .chain(back.log.iter().cloned())
+        .collect();
+    assert!(
+        queue_notices(&replayed).is_empty(),
+        "a notice was stored for a user who had left:\n{welcome}\n{}",
+        pretty(&back.log)
+    );
+}

@@ -3,6 +3,8 @@
 //! same on both, a claim is exclusive across them, and when one is killed its
 //! user resumes on the other by seq.
 
+use std::time::Duration;
+
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -466,4 +468,54 @@ async fn an_agent_whose_instance_died_gives_the_conversation_back_after_the_grac
     // And Andrés may take it now.
     let taken = claim(&mut andres, &session).await;
     assert!(is_type(&taken, "claimed"), "{taken}");
+}
+
+#[tokio::test]
+async fn users_on_an_instance_without_consoles_are_told_of_agents_on_another_once() {
+    let pg = Postgres::start();
+    let url = pg.url().to_owned();
+    add_agent_to(&url, "laura");
+    let a = instance(&url);
+    let b = instance(&url);
+
+    // Before anyone opens a console, A says nobody can attend.
+    let (_, welcome) = a.fresh().await;
+    assert_eq!(welcome["agents"]["available"], false, "{welcome}");
+
+    // Laura opens hers on B: within a few heartbeats, A says someone can.
+    let (_laura, _) = agent_console(&b, "laura").await;
+    eventually(
+        Duration::from_secs(15),
+        "A to see the agent on B",
+        || async {
+            let (_, welcome) = a.fresh().await;
+            if welcome["agents"]["available"] == true {
+                Ok(())
+            } else {
+                Err(welcome.to_string())
+            }
+        },
+    )
+    .await;
+
+    // A user on A opens a case: no "nobody is connected" message, and one
+    // place in the queue (B has the console, A has the user: only A speaks).
+    let (mut user, _, _) = user_with_ticket(&a, "No puedo entrar a mi cuenta").await;
+    let notices = |log: &[Value]| -> Vec<String> {
+        log.iter()
+            .filter_map(reply_text)
+            .filter(|t| t.contains("en la fila") || t.contains("no hay asesores"))
+            .map(str::to_owned)
+            .collect()
+    };
+    while notices(&user.log).is_empty() {
+        user.recv().await;
+    }
+    user.drain(Duration::from_secs(5)).await;
+    assert_eq!(
+        notices(&user.log),
+        ["Usted es el siguiente en la fila. Un asesor le atenderá en breve."],
+        "{}",
+        pretty(&user.log)
+    );
 }
