@@ -34,7 +34,12 @@ pub const PRESENCE_WINDOW: Duration = Duration::from_secs(6);
 /// Follows the other instances' changes, and keeps agents' presence, until
 /// `shutdown`.
 pub fn spawn(store: PgStore, hub: Arc<Hub>, agents: Arc<Agents>, shutdown: CancellationToken) {
-    tokio::spawn(presence(store.clone(), agents.clone(), shutdown.clone()));
+    tokio::spawn(presence(
+        store.clone(),
+        hub.clone(),
+        agents.clone(),
+        shutdown.clone(),
+    ));
     tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -105,19 +110,24 @@ async fn catch_up_everything(hub: &Hub, agents: &Agents) {
     agents.reload_from_store().await;
 }
 
-/// Records this instance's agents every [`HEARTBEAT`], counts those open only
+/// Records this instance's agents and connected users every [`HEARTBEAT`]
+/// (an agent's reply is e-mailed only to a user no instance has), counts the
+/// agents open only
 /// on other instances (so users here are told a person can attend), and gives back the
 /// conversations of a holder no instance has seen for the grace period (the
 /// same grace as after a disconnect, measured from the database: the
 /// instance that held their console may be dead). Every instance does it;
 /// the second to release a conversation finds it released.
-async fn presence(store: PgStore, agents: Arc<Agents>, shutdown: CancellationToken) {
+async fn presence(store: PgStore, hub: Arc<Hub>, agents: Arc<Agents>, shutdown: CancellationToken) {
     let mut away_since: HashMap<String, Instant> = HashMap::new();
     let mut tick = tokio::time::interval(HEARTBEAT);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
             _ = tick.tick() => {}
+        }
+        if let Err(e) = store.heartbeat_users(&hub.connected_sessions()).await {
+            tracing::warn!(error = %e, "failed to record the users connected to this instance");
         }
         let here = agents.online_names();
         if let Err(e) = store.heartbeat(&here).await {

@@ -56,11 +56,13 @@ impl Hub {
         };
         let stored = self.store.ticket(&id).await?;
         let transcript = self.transcript_path(&session.id);
+        let user_connected = session.user_tabs.load(Ordering::Relaxed) > 0
+            || self.user_present_elsewhere(&session.id).await;
         let ctx = mail::MailContext {
             stored_ticket: stored.as_ref(),
             ticket,
             messages,
-            user_connected: session.user_tabs.load(Ordering::Relaxed) > 0,
+            user_connected,
             transcript_path: transcript.as_deref(),
         };
         let mut out = mail::for_commit(&self.render, &self.mail, &ctx, Utc::now());
@@ -68,6 +70,18 @@ impl Hub {
             m.id = self.store.next_mail_id().await?;
         }
         Ok(out)
+    }
+
+    /// Whether another instance has a tab of the user open on `id` (never,
+    /// with sled). When the database cannot say, the user counts as absent:
+    /// a reply mailed twice is better than one never mailed.
+    async fn user_present_elsewhere(&self, id: &SessionId) -> bool {
+        let Some(pg) = self.store.postgres() else {
+            return false;
+        };
+        pg.user_present_elsewhere(id, crate::cluster::PRESENCE_WINDOW)
+            .await
+            .unwrap_or(false)
     }
 
     /// Builds a ticket from the conversation's fields and the confirming reply.

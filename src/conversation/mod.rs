@@ -213,6 +213,19 @@ impl Hub {
         Ok(Some(self.register(id.clone(), state)))
     }
 
+    /// The conversations a user has a tab open on, on this instance.
+    pub fn connected_sessions(&self) -> Vec<String> {
+        let Ok(sessions) = self.sessions.lock() else {
+            return Vec::new();
+        };
+        sessions
+            .values()
+            .filter_map(Weak::upgrade)
+            .filter(|s| s.user_tabs.load(Ordering::Relaxed) > 0)
+            .map(|s| s.id.to_string())
+            .collect()
+    }
+
     /// Whether a tab of the user has conversation `id` open now.
     pub fn user_connected(&self, id: &SessionId) -> bool {
         self.live(id)
@@ -289,7 +302,7 @@ impl Hub {
                 let ticket = state.ticket.clone().zip(state.ticket_status.clone());
                 drop(state);
                 return Ok(Opened {
-                    presence: Presence::new(&session),
+                    presence: Presence::new(&session, self.store.postgres()),
                     session,
                     resumed: true,
                     history,
@@ -334,7 +347,7 @@ impl Hub {
         };
         // The receiver also got these; the socket skips seqs already in history.
         Ok(Opened {
-            presence: Presence::new(&session),
+            presence: Presence::new(&session, self.store.postgres()),
             session,
             resumed: false,
             history,

@@ -50,19 +50,39 @@ pub struct Session {
 }
 
 /// A user tab's presence on a conversation, counted while it is held: the
-/// socket keeps it for as long as it is connected.
-pub struct Presence(Arc<Session>);
+/// socket keeps it for as long as it is connected. With PostgreSQL, when the
+/// last tab here closes, the other instances are told at once (an agent's
+/// reply written there is then e-mailed; see `crate::cluster`).
+pub struct Presence {
+    session: Arc<Session>,
+    shared: Option<crate::store::PgStore>,
+}
 
 impl Presence {
-    pub(super) fn new(session: &Arc<Session>) -> Self {
+    pub(super) fn new(session: &Arc<Session>, shared: Option<&crate::store::PgStore>) -> Self {
         session.user_tabs.fetch_add(1, Ordering::Relaxed);
-        Presence(session.clone())
+        Presence {
+            session: session.clone(),
+            shared: shared.cloned(),
+        }
     }
 }
 
 impl Drop for Presence {
     fn drop(&mut self) {
-        self.0.user_tabs.fetch_sub(1, Ordering::Relaxed);
+        let last = self.session.user_tabs.fetch_sub(1, Ordering::Relaxed) == 1;
+        let (Some(pg), true) = (self.shared.take(), last) else {
+            return;
+        };
+        let id = self.session.id.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(e) = pg.user_left(&id).await {
+                    // The next heartbeat (2 s) removes the row anyway.
+                    tracing::debug!(error = %e, "failed to record that a user left");
+                }
+            });
+        }
     }
 }
 

@@ -207,6 +207,15 @@ impl Store {
         }
     }
 
+    /// The PostgreSQL backend, for what only several instances need
+    /// (presence, notifications).
+    pub fn postgres(&self) -> Option<&PgStore> {
+        match self {
+            Store::Postgres(p) => Some(p),
+            Store::Sled(_) => None,
+        }
+    }
+
     /// `sled` or `postgresql`, for logs and `/healthz`.
     pub fn backend_name(&self) -> &'static str {
         match self {

@@ -519,3 +519,50 @@ async fn users_on_an_instance_without_consoles_are_told_of_agents_on_another_onc
         pretty(&user.log)
     );
 }
+
+#[tokio::test]
+async fn an_agent_reply_on_another_instance_is_mailed_only_once_the_user_has_left() {
+    use crate::mail::{free_port, mail_args, SmtpSink};
+    let smtp = SmtpSink::start_on(free_port(), 0);
+    let pg = Postgres::start();
+    let url = pg.url().to_owned();
+    add_agent_to(&url, "laura");
+    let with_mail = |url: &str| {
+        let mut args = vec!["--database".to_owned(), url.to_owned()];
+        args.extend(mail_args(&smtp.url()));
+        TestServer::start(Opts {
+            args,
+            ..Opts::default()
+        })
+    };
+    let a = with_mail(&url);
+    let b = with_mail(&url);
+
+    // The user is on A, the agent on B.
+    let (mut laura, _) = agent_console(&b, "laura").await;
+    let (mut user, session, _) = user_with_ticket(&a, "No me llega el correo de activación").await;
+    smtp.wait_for(1, "the confirmation").await;
+    let claimed = claim(&mut laura, &session).await;
+    assert!(is_type(&claimed, "claimed"), "{claimed}");
+    // Give A's heartbeat time to record the user (it runs every 2 s).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let live = "Hola, ya reviso su caso.";
+    laura
+        .send_json(json!({"type": "say", "session": session, "text": live}))
+        .await;
+    user.recv_until(|f| reply_text(f) == Some(live)).await;
+
+    // The user leaves A; the next reply, written on B, goes by mail.
+    user.close().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let later = "Listo: cambiamos el correo; revise su bandeja.";
+    laura
+        .send_json(json!({"type": "say", "session": session, "text": later}))
+        .await;
+    let mail = smtp.wait_for(2, "the reply after the user left").await;
+    assert!(mail[1].contains("cambiamos el correo"), "{}", mail[1]);
+    assert!(
+        !mail.iter().any(|m| m.contains("ya reviso su caso")),
+        "a reply the user read live on A was mailed by B:\n{mail:?}"
+    );
+}

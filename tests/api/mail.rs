@@ -14,13 +14,13 @@ use tempfile::TempDir;
 use crate::helpers::*;
 
 /// A real SMTP server writing each message it accepts to a folder.
-struct SmtpSink {
+pub(crate) struct SmtpSink {
     child: Child,
     port: u16,
     dir: TempDir,
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -29,7 +29,7 @@ fn free_port() -> u16 {
 }
 
 impl SmtpSink {
-    fn start_on(port: u16, fail_first: u32) -> SmtpSink {
+    pub(crate) fn start_on(port: u16, fail_first: u32) -> SmtpSink {
         let pylib = manifest_dir().join("target/pylib");
         assert!(
             pylib.join("aiosmtpd").exists(),
@@ -64,12 +64,12 @@ impl SmtpSink {
         SmtpSink { child, port, dir }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 
     /// Every message received so far, in order.
-    fn messages(&self) -> Vec<String> {
+    pub(crate) fn messages(&self) -> Vec<String> {
         let mut paths: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
             .unwrap()
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -82,7 +82,7 @@ impl SmtpSink {
             .collect()
     }
 
-    async fn wait_for(&self, n: usize, what: &str) -> Vec<String> {
+    pub(crate) async fn wait_for(&self, n: usize, what: &str) -> Vec<String> {
         eventually(Duration::from_secs(30), what, || async {
             let m = self.messages();
             if m.len() >= n {
@@ -131,7 +131,7 @@ fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
-fn mail_args(smtp: &str) -> Vec<String> {
+pub(crate) fn mail_args(smtp: &str) -> Vec<String> {
     vec![
         "--smtp-url".into(),
         smtp.into(),

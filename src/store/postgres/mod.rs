@@ -43,6 +43,8 @@ use super::{
 use crate::tickets::{Ticket, TicketId};
 
 /// The embedded migrations (`src/store/postgres/migrations/NNNN_name.sql`).
+mod presence;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/postgres/migrations");
 
 /// The `LISTEN`/`NOTIFY` channel of [`Change`]s.
@@ -797,53 +799,6 @@ impl PgStore {
         let committed = tx.commit().await;
         self.observe(committed)?;
         Ok(usize::try_from(mail).unwrap_or(0))
-    }
-}
-
-impl PgStore {
-    /// Records that `agents` have a console open on this instance now, and
-    /// that no other agent has one here any more.
-    ///
-    /// # Errors
-    /// When the database cannot be reached.
-    pub async fn heartbeat(&self, agents: &[String]) -> Result<()> {
-        let mut tx = self.observe(self.pool.begin().await)?;
-        sqlx::query("DELETE FROM agent_presence WHERE instance = $1 AND NOT (agent = ANY($2))")
-            .bind(big(self.instance))
-            .bind(agents)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO agent_presence (agent, instance, seen_at)
-             SELECT a, $1, now() FROM UNNEST($2::text[]) AS a
-             ON CONFLICT (agent, instance) DO UPDATE SET seen_at = now()",
-        )
-        .bind(big(self.instance))
-        .bind(agents)
-        .execute(&mut *tx)
-        .await?;
-        let committed = tx.commit().await;
-        self.observe(committed)
-    }
-
-    /// Agents some instance saw with a console open within `within`.
-    ///
-    /// # Errors
-    /// When the database cannot be reached.
-    pub async fn agents_present(
-        &self,
-        within: std::time::Duration,
-    ) -> Result<std::collections::BTreeSet<String>> {
-        let rows: Vec<(String,)> = self.observe(
-            sqlx::query_as(
-                "SELECT DISTINCT agent FROM agent_presence
-                 WHERE seen_at > now() - make_interval(secs => $1)",
-            )
-            .bind(within.as_secs_f64())
-            .fetch_all(&self.pool)
-            .await,
-        )?;
-        Ok(rows.into_iter().map(|(a,)| a).collect())
     }
 }
 
