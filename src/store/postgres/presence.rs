@@ -13,23 +13,14 @@ impl PgStore {
     /// # Errors
     /// When the database cannot be reached.
     pub async fn heartbeat(&self, agents: &[String]) -> Result<()> {
-        let mut tx = self.observe(self.pool.begin().await)?;
-        sqlx::query("DELETE FROM agent_presence WHERE instance = $1 AND NOT (agent = ANY($2))")
-            .bind(big(self.instance))
-            .bind(agents)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
+        self.refresh(
+            "DELETE FROM agent_presence WHERE instance = $1 AND NOT (agent = ANY($2))",
             "INSERT INTO agent_presence (agent, instance, seen_at)
              SELECT a, $1, now() FROM UNNEST($2::text[]) AS a
              ON CONFLICT (agent, instance) DO UPDATE SET seen_at = now()",
+            agents,
         )
-        .bind(big(self.instance))
-        .bind(agents)
-        .execute(&mut *tx)
-        .await?;
-        let committed = tx.commit().await;
-        self.observe(committed)
+        .await
     }
 
     /// Agents some instance saw with a console open within `within`.
@@ -58,21 +49,28 @@ impl PgStore {
     /// # Errors
     /// When the database cannot be reached.
     pub async fn heartbeat_users(&self, sessions: &[String]) -> Result<()> {
-        let mut tx = self.observe(self.pool.begin().await)?;
-        sqlx::query("DELETE FROM user_presence WHERE instance = $1 AND NOT (session = ANY($2))")
-            .bind(big(self.instance))
-            .bind(sessions)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
+        self.refresh(
+            "DELETE FROM user_presence WHERE instance = $1 AND NOT (session = ANY($2))",
             "INSERT INTO user_presence (session, instance, seen_at)
              SELECT s, $1, now() FROM UNNEST($2::text[]) AS s
              ON CONFLICT (session, instance) DO UPDATE SET seen_at = now()",
+            sessions,
         )
-        .bind(big(self.instance))
-        .bind(sessions)
-        .execute(&mut *tx)
-        .await?;
+        .await
+    }
+
+    /// Replaces this instance's rows of a presence table with `keys`, seen
+    /// now, in one transaction: `forget` deletes this instance's rows not in
+    /// `$2`, `record` upserts `$2` (both bind `$1` to this instance).
+    async fn refresh(&self, forget: &str, record: &str, keys: &[String]) -> Result<()> {
+        let mut tx = self.observe(self.pool.begin().await)?;
+        for statement in [forget, record] {
+            sqlx::query(statement)
+                .bind(big(self.instance))
+                .bind(keys)
+                .execute(&mut *tx)
+                .await?;
+        }
         let committed = tx.commit().await;
         self.observe(committed)
     }
