@@ -385,7 +385,11 @@ impl Vocabulary {
                 continue;
             };
             for candidate in bucket {
-                let d = strsim::damerau_levenshtein(word, candidate);
+                // Optimal string alignment: transpositions count as one
+                // edit, as in Damerau–Levenshtein, without its per-call hash
+                // map (the two differ only for edits inside a transposed
+                // pair, more than this distance allows on such words).
+                let d = strsim::osa_distance(word, candidate);
                 if d == 0 || d > max {
                     continue;
                 }

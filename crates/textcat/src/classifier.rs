@@ -34,8 +34,11 @@ const PRUNE: f32 = 0.01;
 /// A trained classifier.
 pub struct Classifier {
     vectorizer: Vectorizer,
-    /// By feature: its nonzero (class, weight) pairs, pruned or not.
-    rows: Vec<Vec<(u32, f32)>>,
+    /// By feature `f`: its nonzero (class, weight) pairs, pruned or not, at
+    /// `weights[offsets[f]..offsets[f + 1]]` (one allocation: a prediction
+    /// walks them in memory order).
+    offsets: Vec<usize>,
+    weights: Vec<(u32, f32)>,
     bias: Vec<f32>,
     classes: usize,
     /// Probability below which the peer refuses (answers `fallback`).
@@ -69,8 +72,8 @@ impl Classifier {
     /// Weights kept after pruning, and the features × classes a dense model
     /// would hold (for the memory figures of docs/performance.md).
     pub fn weights_kept(&self) -> (usize, usize) {
-        let kept = self.rows.iter().map(Vec::len).sum();
-        (kept, self.rows.len() * self.classes)
+        let features = self.offsets.len().saturating_sub(1);
+        (self.weights.len(), features * self.classes)
     }
 
     /// Every class's probability for `text`, by class index.
@@ -94,7 +97,11 @@ impl Classifier {
     fn probabilities(&self, x: &SparseVec) -> Vec<f32> {
         let mut z = self.bias.clone();
         for (f, v) in x {
-            for (c, w) in self.rows.get(*f as usize).map_or(&[][..], Vec::as_slice) {
+            let f = *f as usize;
+            let (Some(start), Some(end)) = (self.offsets.get(f), self.offsets.get(f + 1)) else {
+                continue;
+            };
+            for (c, w) in &self.weights[*start..*end] {
                 z[*c as usize] += v * w;
             }
         }
@@ -161,19 +168,22 @@ fn fit(examples: &[(&str, usize)], classes: usize, prune: f32) -> Classifier {
             }
         }
     }
-    let rows = weights
-        .chunks(c)
-        .map(|row| {
+    let mut offsets = Vec::with_capacity(vectorizer.len() + 1);
+    let mut kept = Vec::new();
+    offsets.push(0);
+    for row in weights.chunks(c) {
+        kept.extend(
             row.iter()
                 .enumerate()
                 .filter(|(_, w)| **w != 0.0 && w.abs() >= prune)
-                .map(|(class, w)| (class as u32, *w))
-                .collect()
-        })
-        .collect();
+                .map(|(class, w)| (class as u32, *w)),
+        );
+        offsets.push(kept.len());
+    }
     Classifier {
         vectorizer,
-        rows,
+        offsets,
+        weights: kept,
         bias,
         classes: c,
         threshold: 0.0,
