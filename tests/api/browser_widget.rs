@@ -480,21 +480,28 @@ async fn browser_widget_urls_in_answers_are_plain_text_now_links_in_a_new_tab() 
     browser.close().await;
 }
 
+/// A server with `accounts`, a user who opened a case and closed the chat,
+/// and a headless browser that took the conversation up again, connected:
+/// (server, browser, session, ticket id).
+async fn browser_on_a_case(accounts: &[(&str, &str)]) -> (AgentServer, Browser, String, String) {
+    let server = start_with_agents(accounts, &[]);
+    let (user, session, ticket) = user_with_ticket(&server, "No puedo cargar la factura").await;
+    user.close().await;
+    let browser = Browser::start().await;
+    browser.adopt_session(&server.http_url, &session).await;
+    wait_connected(&browser).await;
+    (server, browser, session, ticket)
+}
+
 /// Each of the user's messages on screen: its text, its seq and whether it still waits.
 const MINE: &str = "return Array.from(document.querySelectorAll('#chat-log .msg-user')).map(m => ({ text: m.querySelector('.msg-body').textContent, seq: m.dataset.seq ? Number(m.dataset.seq) : null, pending: m.classList.contains('is-pending') }));";
 
 #[tokio::test]
 async fn browser_widget_message_to_an_agent_stays_sending_now_confirmed_by_its_seq() {
-    let server = start_with_agents(&[("ana", "agent")], &[]);
-    let (user, session, _ticket) = user_with_ticket(&server, "No puedo cargar la factura").await;
-    user.close().await;
+    let (server, browser, session, _ticket) = browser_on_a_case(&[("ana", "agent")]).await;
     let (mut agent, _) = agent_console(&server, "ana").await;
     let claimed = claim(&mut agent, &session).await;
     assert!(is_type(&claimed, "claimed"), "{claimed}");
-
-    let browser = Browser::start().await;
-    browser.adopt_session(&server.http_url, &session).await;
-    wait_connected(&browser).await;
     // To the agent: nobody answers at once; the message is confirmed anyway.
     browser
         .type_into(
@@ -558,12 +565,7 @@ const ESCALATE_SHOWN: &str = "(() => { const b = document.querySelector('#chat-e
 
 #[tokio::test]
 async fn browser_widget_talk_to_a_person_is_hidden_while_an_agent_attends() {
-    let server = start_with_agents(&[("ana", "agent")], &[]);
-    let (user, session, _ticket) = user_with_ticket(&server, "No puedo cargar la factura").await;
-    user.close().await;
-    let browser = Browser::start().await;
-    browser.adopt_session(&server.http_url, &session).await;
-    wait_connected(&browser).await;
+    let (server, browser, session, _ticket) = browser_on_a_case(&[("ana", "agent")]).await;
     assert_eq!(
         browser.js(&format!("return {ESCALATE_SHOWN};")).await,
         json!(true),
@@ -774,12 +776,7 @@ async fn browser_widget_counter_counts_what_is_sent_so_it_agrees_with_the_limit(
 
 #[tokio::test]
 async fn browser_widget_rating_after_an_agent_resolves() {
-    let server = start_with_agents(&[("sara", "supervisor")], &[]);
-    let (user, session, ticket) = user_with_ticket(&server, "No puedo cargar la factura").await;
-    user.close().await;
-    let browser = Browser::start().await;
-    browser.adopt_session(&server.http_url, &session).await;
-    wait_connected(&browser).await;
+    let (server, browser, session, ticket) = browser_on_a_case(&[("sara", "supervisor")]).await;
     let (mut agent, _) = agent_console(&server, "sara").await;
     assert!(is_type(&claim(&mut agent, &session).await, "claimed"));
     agent
