@@ -31,8 +31,8 @@ const HEARTBEAT: Duration = Duration::from_secs(2);
 /// (their instance died, or they left): three missed heartbeats.
 pub const PRESENCE_WINDOW: Duration = Duration::from_secs(6);
 
-/// Follows the other instances' changes, and keeps agents' presence, until
-/// `shutdown`.
+/// Follows the other instances' changes, and keeps agents' and users'
+/// presence, until `shutdown`.
 pub fn spawn(store: PgStore, hub: Arc<Hub>, agents: Arc<Agents>, shutdown: CancellationToken) {
     tokio::spawn(presence(
         store.clone(),
@@ -110,11 +110,11 @@ async fn catch_up_everything(hub: &Hub, agents: &Agents) {
     agents.reload_from_store().await;
 }
 
-/// Records this instance's agents and connected users every [`HEARTBEAT`]
-/// (an agent's reply is e-mailed only to a user no instance has), counts the
-/// agents open only
-/// on other instances (so users here are told a person can attend), and gives back the
-/// conversations of a holder no instance has seen for the grace period (the
+/// Every [`HEARTBEAT`]: records this instance's connected users (an agent's
+/// reply is e-mailed only to a user no instance has) and agents; counts the
+/// agents whose consoles are open only on other instances (so users here are
+/// told a person can attend); and gives back the conversations of a holder
+/// no instance has seen for the grace period (the
 /// same grace as after a disconnect, measured from the database: the
 /// instance that held their console may be dead). Every instance does it;
 /// the second to release a conversation finds it released.
