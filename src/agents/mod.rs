@@ -312,13 +312,12 @@ impl Agents {
     /// Whether another instance sharing the database has a console of
     /// `agent` open (never, with sled: there is no other instance).
     async fn present_elsewhere(&self, agent: &str) -> bool {
-        match self.hub.store() {
-            crate::store::Store::Postgres(pg) => pg
-                .agents_present(crate::cluster::PRESENCE_WINDOW)
-                .await
-                .is_ok_and(|present| present.contains(agent)),
-            crate::store::Store::Sled(_) => false,
-        }
+        let Some(pg) = self.hub.store().postgres() else {
+            return false;
+        };
+        pg.agents_present(crate::cluster::PRESENCE_WINDOW)
+            .await
+            .is_ok_and(|present| present.contains(agent))
     }
 
     /// How many agents have a console open only on other instances (from

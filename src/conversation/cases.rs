@@ -3,8 +3,6 @@
 //! for them (it returns to the queue with a fresh deadline), and following a
 //! case from any browser with its number and e-mail (see `case_lookup`).
 
-use std::sync::atomic::Ordering;
-
 use chrono::Utc;
 use serde::Serialize;
 use serde_json::json;
@@ -56,8 +54,8 @@ impl Hub {
         };
         let stored = self.store.ticket(&id).await?;
         let transcript = self.transcript_path(&session.id);
-        let user_connected = session.user_tabs.load(Ordering::Relaxed) > 0
-            || self.user_present_elsewhere(&session.id).await;
+        let user_connected =
+            session.has_user_tab() || self.user_present_elsewhere(&session.id).await;
         let ctx = mail::MailContext {
             stored_ticket: stored.as_ref(),
             ticket,

@@ -221,15 +221,14 @@ impl Hub {
         sessions
             .values()
             .filter_map(Weak::upgrade)
-            .filter(|s| s.user_tabs.load(Ordering::Relaxed) > 0)
+            .filter(|s| s.has_user_tab())
             .map(|s| s.id.to_string())
             .collect()
     }
 
     /// Whether a tab of the user has conversation `id` open now.
     pub fn user_connected(&self, id: &SessionId) -> bool {
-        self.live(id)
-            .is_some_and(|s| s.user_tabs.load(Ordering::Relaxed) > 0)
+        self.live(id).is_some_and(|s| s.has_user_tab())
     }
 
     /// The conversation `id` if someone has it open on this instance (never

@@ -87,6 +87,11 @@ impl Drop for Presence {
 }
 
 impl Session {
+    /// Whether a tab of the user has this conversation open on this instance.
+    pub fn has_user_tab(&self) -> bool {
+        self.user_tabs.load(Ordering::Relaxed) > 0
+    }
+
     /// A receiver of everything published from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
         self.events.subscribe()
