@@ -240,9 +240,20 @@ pub fn read_tsv(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
     Ok(text
         .lines()
         .filter_map(|l| l.split_once('\t'))
-        .map(|(q, e)| (q.trim().to_owned(), e.trim().to_owned()))
+        .map(|(q, e)| (q.trim().to_owned(), expected_label(e.trim())))
         .filter(|(q, e)| !(q.is_empty() || e.is_empty() || (q == "question" && e == "expected")))
         .collect())
+}
+
+/// The label a row's `expected` stands for: the escalation flow is written
+/// `escalate` or `flow:crear-caso` by different writers, and every system
+/// labels it `escalate` (see [`label`]).
+fn expected_label(expected: &str) -> String {
+    if expected.strip_prefix("flow:") == Some(ESCALATION_FLOW) {
+        "escalate".to_owned()
+    } else {
+        expected.to_owned()
+    }
 }
 
 /// Which system's misses `secobot eval` lists.

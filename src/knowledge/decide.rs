@@ -146,6 +146,15 @@ impl Knowledge {
 
     /// The message `text`, already split into its [`clauses`].
     fn understand_parts(&self, text: &str, parts: &[String]) -> Understanding<'_> {
+        if let Some(topic) = self.handoff(text) {
+            return Understanding {
+                decision: Decision::Answer {
+                    topic,
+                    confidence: 1.0,
+                },
+                also: Vec::new(),
+            };
+        }
         let whole = self.decide_from(&self.rank(text));
         if parts.len() < 2 {
             return Understanding {
@@ -189,6 +198,15 @@ impl Knowledge {
             .take(MAX_ALSO)
             .collect();
         Understanding { decision, also }
+    }
+
+    /// The escalation flow, when `text` asks for a person (see
+    /// [`super::handoff`]) and the folder has the flow.
+    pub(super) fn handoff(&self, text: &str) -> Option<Topic<'_>> {
+        if !super::handoff::asks_for_person(text) {
+            return None;
+        }
+        self.topic(super::ESCALATION_FLOW)
     }
 
     fn compact(&self, u: &Understanding<'_>) -> Cached {

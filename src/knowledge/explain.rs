@@ -131,6 +131,10 @@ impl Knowledge {
         );
         let understood = self.understand(text);
         let why = match &understood.decision {
+            Decision::Answer { topic, .. } if self.handoff(text).is_some() => format!(
+                "iniciar «{}»: el mensaje pide que lo atienda una persona (un asesor, un agente, alguien de soporte), lo que no se decide por la clasificación de arriba.",
+                topic.id()
+            ),
             Decision::Answer { topic, confidence } => format!(
                 "responder con «{}» (confianza {confidence:.2}; probabilidad de acierto del mensaje completo {right:.2}).",
                 topic.id()

@@ -8,6 +8,7 @@ pub mod analyzer;
 pub mod calibrate;
 mod decide;
 mod explain;
+pub mod handoff;
 pub mod index;
 pub mod loader;
 pub mod reload;

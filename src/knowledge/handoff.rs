@@ -1,0 +1,203 @@
+//! Requests for a person ("human handoff"): "¿me comunica con un asesor?",
+//! "hay alguien de carne y hueso que me atienda", "asesor porfa".
+//!
+//! Asking for a person is not a topic to rank: the escalation flow's
+//! triggers can only hold some of the ways people say it, and the ranking
+//! read "¿me podría comunicar con un agente de la mesa de servicio?" as a
+//! question about the service desk. A request is a person noun used as the
+//! object of the request (an indefinite or bare noun: "un asesor",
+//! "alguien", "una persona real"), with a verb of contact or attention, or
+//! alone in a short message. A definite or possessive noun names someone
+//! else ("el asesor jurídico me pidió…", "la funcionaria de la entidad"),
+//! and "alguien" must be the one asked for, not the one who acted
+//! ("alguien entró a mi cuenta").
+
+use super::analyzer::{fold, words};
+
+/// Nouns for a person of the support team, folded.
+const PERSON: &[&str] = &[
+    "asesor",
+    "asesora",
+    "asesores",
+    "agente",
+    "agentes",
+    "humano",
+    "humana",
+    "operador",
+    "operadora",
+    "funcionario",
+    "funcionaria",
+    "tecnico",
+    "tecnica",
+    "persona",
+    "ingeniero",
+    "ingeniera",
+];
+
+/// Words before a person noun that make it the one asked for.
+const DETERMINERS: &[&str] = &["un", "una", "algun", "alguna", "con", "a", "por"];
+
+/// Words before the determiner that make the person the subject of a
+/// complaint, not the one asked for ("una queja contra un funcionario").
+const ABOUT: &[&str] = &["contra", "sobre", "acerca"];
+
+/// What follows "persona" when it is a kind of supplier, not someone to talk to.
+const PERSON_KINDS: &[&str] = &["natural", "naturales", "juridica", "juridicas"];
+
+/// Words a few places after the noun that make it someone of another
+/// organisation ("una funcionaria de la alcaldía").
+const ELSEWHERE: &[&str] = &[
+    "entidad",
+    "alcaldia",
+    "gobernacion",
+    "empresa",
+    "contratante",
+    "proveedor",
+    "juridico",
+    "juridica",
+    "comercial",
+];
+
+/// Verbs of contact or attention (folded prefixes): anywhere in the message,
+/// they make a person noun in it a request.
+const CONTACT: &[&str] = &[
+    "habl", "comuni", "transfi", "transfer", "atien", "atend", "atenc", "chate", "contact", "llam",
+];
+
+/// Exact forms of contact verbs whose prefixes say other things
+/// ("pasar la administración", "revisar el contrato").
+const CONTACT_FORMS: &[&str] = &[
+    "pasame", "paseme", "pasenme", "pasarme", "revise", "revisen", "mire", "miren",
+];
+
+/// Words of asking (folded prefixes) that make a person noun a request only
+/// next to it: "quiero un asesor", "hay algún agente", "un asesor, por favor".
+const ASKING: &[&str] = &[
+    "quier", "quisier", "necesit", "solicit", "requier", "dame", "deme", "denme", "hay", "existe",
+    "porfa", "favor", "urgente",
+];
+
+/// How many words before or after the person noun an [`ASKING`] word counts.
+const ASKING_REACH: usize = 2;
+
+/// A message of at most this many words that names a person asks for one
+/// ("asesor porfa", "un humano").
+const SHORT: usize = 3;
+
+/// Words after "alguien" that make it the one asked for ("alguien que me
+/// atienda", "alguien de soporte").
+const SOMEONE_ASKED: &[&str] = &["que", "de", "real", "humano"];
+
+/// Verbs of wanting that a "no" before them negates ("no quiero hablar con
+/// un asesor").
+const WANT: &[&str] = &[
+    "quiero", "necesito", "deseo", "requiero", "quisiera", "pido",
+];
+
+fn starts_with_any(word: &str, prefixes: &[&str]) -> bool {
+    prefixes.iter().any(|p| word.starts_with(p))
+}
+
+/// Whether `text` asks to be attended by a person (see the module docs).
+pub fn asks_for_person(text: &str) -> bool {
+    // Words with the clause (between commas, stops and question marks) they are in.
+    let mut words_in: Vec<(String, usize)> = Vec::new();
+    for (clause, part) in text
+        .split([',', '.', ';', '?', '¿', '!', '¡', '\n'])
+        .enumerate()
+    {
+        words_in.extend(words(part).map(|w| (fold(&w), clause)));
+    }
+    let words: Vec<&str> = words_in.iter().map(|(w, _)| w.as_str()).collect();
+    if words
+        .windows(3)
+        .any(|w| w[0] == "carne" && w[1] == "y" && w[2] == "hueso")
+    {
+        return true;
+    }
+    let contact = words.iter().enumerate().any(|(i, w)| {
+        (starts_with_any(w, CONTACT) || CONTACT_FORMS.contains(w))
+            && !(i > 0 && words[i - 1] == "no")
+    });
+    let asking_near = |i: usize| {
+        let from = i.saturating_sub(ASKING_REACH);
+        let to = (i + ASKING_REACH).min(words.len() - 1);
+        (from..=to).any(|j| j != i && starts_with_any(words[j], ASKING))
+    };
+    let negated = |i: usize| {
+        let clause = words_in[i].1;
+        (1..i.min(6) + 1).any(|k| {
+            let j = i - k;
+            words_in[j].1 == clause
+                && words[j] == "no"
+                && words.get(j + 1).is_some_and(|w| WANT.contains(w))
+        })
+    };
+    words.iter().enumerate().any(|(i, w)| {
+        let before = |k: usize| i.checked_sub(k).map(|j| words[j]);
+        let after = |k: usize| words.get(i + k).copied();
+        let asked = if *w == "alguien" {
+            before(1) == Some("con") || after(1).is_some_and(|a| SOMEONE_ASKED.contains(&a))
+        } else if PERSON.contains(w) {
+            let bare = before(1).is_none_or(|b| {
+                DETERMINERS.contains(&b)
+                    || starts_with_any(b, CONTACT)
+                    || starts_with_any(b, ASKING)
+            });
+            let about = before(2).is_some_and(|b| ABOUT.contains(&b));
+            let kind = *w == "persona" && after(1).is_some_and(|a| PERSON_KINDS.contains(&a));
+            let elsewhere = (1..=3).any(|k| after(k).is_some_and(|a| ELSEWHERE.contains(&a)));
+            bare && !about && !kind && !elsewhere
+        } else {
+            false
+        };
+        asked && !negated(i) && (contact || asking_near(i) || words.len() <= SHORT)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::asks_for_person;
+
+    #[test]
+    fn requests_for_a_person_in_other_words_are_recognised() {
+        for q in [
+            "¿Me puede pasar con un asesor, por favor?",
+            "necesito hablar con alguien de Colombia Compra",
+            "un humano por favor",
+            "asesora",
+            "quisiera que me atienda una persona real",
+            "Comuníquenme con un operador de la mesa de ayuda",
+            "Requiero la atención de un funcionario de soporte, gracias.",
+            "¿hay algún agente disponible?",
+            "existe alguien de carne y hueso en este chat?",
+            "QUIERO UN TECNICO QUE REVISE MI CUENTA",
+            "me transfiere con una asesora? el bot no me entiende",
+            "chatear con persona",
+        ] {
+            assert!(asks_for_person(q), "{q}");
+        }
+    }
+
+    #[test]
+    fn a_person_named_as_someone_else_is_not_a_request() {
+        for q in [
+            "el asesor jurídico de la alcaldía me pidió subir la póliza",
+            "alguien entró a mi cuenta y cambió la contraseña",
+            "alguien me cambió el correo de la cuenta",
+            "cómo me registro como persona natural",
+            "una persona natural puede presentar oferta?",
+            "necesito que la funcionaria de contratación apruebe mi cuenta de cobro",
+            "quiero hablar con una funcionaria de la entidad contratante sobre el pago",
+            "cómo cambio la contraseña",
+            "no quiero hablar con un asesor, solo dígame dónde cargo la factura",
+            "el supervisor del contrato no aprueba la factura",
+            "cómo le entrego la administración de la cuenta a otra persona",
+            "puedo darle mi clave a otra persona de la oficina?",
+            "quiero radicar una queja contra un funcionario por mala atención",
+            "como administrador, cómo acepto a un funcionario que pidió unirse a la cuenta",
+        ] {
+            assert!(!asks_for_person(q), "{q}");
+        }
+    }
+}
