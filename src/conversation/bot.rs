@@ -249,18 +249,22 @@ impl Bot<'_> {
                     )
                     .with_buttons(vec![escalate_button()]),
                 );
+                // A message about another service may still hold a clear
+                // SECOP II question in one clause ("¿cómo cambio el correo de
+                // mi usuario? Ahora tengo uno de Gmail"): offered, not answered.
+                self.offer_also(&understood.also, out);
             }
         }
     }
 
     /// Offers the other clear questions of a message as buttons under an
-    /// entry's answer ("También preguntó: …"). A flow's step keeps its own
+    /// entry's answer or a refusal ("También preguntó: …"). A flow's step keeps its own
     /// buttons: they must stay the latest, so nothing is added after a flow.
     fn offer_also(&self, also: &[Topic<'_>], out: &mut [Reply]) {
         let Some(reply) = out.last_mut() else {
             return;
         };
-        if reply.kind != ReplyKind::Answer {
+        if !matches!(reply.kind, ReplyKind::Answer | ReplyKind::Fallback) {
             return;
         }
         for topic in also {

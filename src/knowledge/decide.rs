@@ -180,6 +180,16 @@ impl Knowledge {
             // The whole message is clear: it has the context a clause lacks
             // ("me llegó un correo de recuperación… yo no lo pedí").
             (Decision::Answer { .. }, _) => whole,
+            // The whole message is about another service, which a later
+            // clause may be what says ("¿cómo cambio la clave del correo
+            // institucional? Es de Google Workspace"): the one clear clause is
+            // only offered.
+            (
+                Decision::Fallback {
+                    out_of_scope: Some(_),
+                },
+                _,
+            ) => whole,
             // A long story whose one clear question is buried in it.
             (_, Some((first, confidence))) => Decision::Answer {
                 topic: *first,

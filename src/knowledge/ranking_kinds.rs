@@ -297,3 +297,20 @@ fn out_of_scope_questions_get_the_out_of_scope_reply_without_a_word_of_their_own
         );
     }
 }
+
+#[test]
+fn a_clause_does_not_answer_a_message_about_another_service() {
+    // The message as a whole is about another service; one clause alone reads
+    // like a SECOP II question. The whole message decides.
+    for q in [
+        "¿cómo cambio la contraseña del correo institucional? Es de Google Workspace",
+        "Olvidé la clave y no puedo entrar. Hablo de la app de Bancolombia",
+        "necesito actualizar mi RUT. Es para la DIAN, no para la plataforma",
+    ] {
+        let got = answered(q);
+        assert!(
+            got.is_none(),
+            "{q:?} was answered with {got:?} from one clause, though it is about another service"
+        );
+    }
+}

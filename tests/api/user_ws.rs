@@ -854,3 +854,58 @@ async fn transcript_link_cannot_take_over_the_conversation() {
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("olvidé mi contraseña"));
 }
+
+/// The buttons of a reply as (label, value) pairs.
+fn buttons_of(reply: &Value) -> Vec<(String, String)> {
+    reply["buttons"]
+        .as_array()
+        .map(|b| {
+            b.iter()
+                .map(|b| {
+                    (
+                        b["label"].as_str().unwrap_or_default().to_owned(),
+                        b["value"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn several_questions_in_one_message_answer_the_first_and_offer_the_others() {
+    let server = TestServer::default_start();
+    let (mut ws, _) = server.fresh().await;
+    let frames = ws
+        .say("¿Cómo recupero mi contraseña olvidada? Y también, ¿cómo cargo la factura en el plan de pagos del contrato?")
+        .await;
+    let reply = first_bot(&frames);
+    assert_eq!(kind(reply), "answer", "frames:\n{}", pretty(&frames));
+    assert_eq!(source_id(reply), "olvide-mi-contrasena", "{reply}");
+    let buttons = buttons_of(reply);
+    let (label, value) = buttons
+        .iter()
+        .find(|(label, _)| label.starts_with("También preguntó"))
+        .unwrap_or_else(|| panic!("no «También preguntó» button: {buttons:?}"));
+    assert!(label.contains("factura"), "{label}");
+    // The button answers the other question.
+    let frames = ws.choose(value).await;
+    let reply = first_bot(&frames);
+    assert_eq!(kind(reply), "answer", "frames:\n{}", pretty(&frames));
+    assert_eq!(source_id(reply), "cargar-factura-plan-pagos", "{reply}");
+
+    // A message about another service is refused with its advice, and the
+    // clear SECOP II question in one of its clauses is offered, not answered.
+    let frames = ws
+        .say("¿Cómo cambio la contraseña del correo institucional? Es de Google Workspace")
+        .await;
+    let reply = first_bot(&frames);
+    assert_eq!(kind(reply), "fallback", "frames:\n{}", pretty(&frames));
+    let buttons = buttons_of(reply);
+    assert!(
+        buttons
+            .iter()
+            .any(|(label, value)| label.starts_with("También preguntó") && value.contains("correo")),
+        "the clear clause is not offered: {buttons:?}"
+    );
+}
