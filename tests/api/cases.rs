@@ -637,3 +637,39 @@ async fn case_pages_show_agents_by_display_name_not_login() {
     assert!(list.body.contains("Ana Torres"), "login name on the list");
     assert!(!list.body.contains(">atorres<"), "login name on the list");
 }
+
+#[tokio::test]
+async fn asking_for_a_person_with_a_case_open_goes_to_that_case_not_a_new_one() {
+    let server = start_with_agents(&[("ana", "agent")], &[]);
+    let (mut user, _session, id) =
+        user_with_ticket(&server, "No puedo adjuntar la póliza al contrato").await;
+    let another = "necesito hablar con un asesor por otro tema: no me llegan las notificaciones";
+    let frames = user.say(another).await;
+    assert!(
+        !frames.iter().any(|f| is_type(f, "ticket")),
+        "a second case was opened:\n{}",
+        pretty(&frames)
+    );
+    let reply = first_bot(&frames);
+    assert_eq!(kind(reply), "notice", "frames:\n{}", pretty(&frames));
+    let text = reply["text"].as_str().unwrap_or_default();
+    assert!(
+        text.contains(&id) && text.contains("escríbala aquí"),
+        "the user is not told the open case takes it: {text}"
+    );
+    // The agent reads the new topic on that case's page.
+    let cookie = login(&server, "ana").await;
+    let page = get_as(&server, &cookie, &format!("/agent/tickets/{id}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("no me llegan las notificaciones"),
+        "the message is not in the case's conversation"
+    );
+    let list = get_as(&server, &cookie, "/agent/tickets").await;
+    assert_eq!(
+        list.body.matches("href=\"/agent/tickets/").count(),
+        1,
+        "one case expected on the list:\n{}",
+        list.body
+    );
+}
