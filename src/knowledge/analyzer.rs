@@ -176,7 +176,34 @@ impl Analyzer {
     /// A negation binds to the next term: "no solicité" also yields `no_solicit`,
     /// a rare term that tells "I did not request it" from "I requested it".
     pub fn terms(&self, text: &str) -> Vec<String> {
-        let mut terms = self.raw_terms(text);
+        self.finish_terms(self.raw_terms(text))
+    }
+
+    /// [`Analyzer::terms`], remembering each word's analysis in `cache`. A
+    /// folder's texts repeat their words, and stemming them again was most
+    /// of a reload's analysis. The tokenizer splits at every character that
+    /// is not a letter or digit, and each filter reads one token, so a
+    /// word's terms do not depend on its neighbours: the result is the same.
+    pub fn terms_cached(&self, text: &str, cache: &mut WordCache) -> Vec<String> {
+        let text = crate::text::normalize(text);
+        let mut raw = Vec::new();
+        for word in text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
+            if let Some(terms) = cache.get(word) {
+                raw.extend(terms.iter().cloned());
+            } else {
+                let terms = self.tokens(word);
+                raw.extend(terms.iter().cloned());
+                cache.insert(word.to_owned(), terms);
+            }
+        }
+        self.finish_terms(raw)
+    }
+
+    /// Synonyms mapped to their canonical term, and negated pairs added.
+    fn finish_terms(&self, mut terms: Vec<String>) -> Vec<String> {
         for term in &mut terms {
             if let Some(canonical) = self.synonyms.get(term.as_str()) {
                 term.clone_from(canonical);
@@ -201,10 +228,14 @@ impl Analyzer {
     fn raw_terms(&self, text: &str) -> Vec<String> {
         // The edge already normalised what people send; editors' files and
         // the command line get the same treatment here.
-        let text = crate::text::normalize(text);
+        self.tokens(&crate::text::normalize(text))
+    }
+
+    /// The analyser's tokens of already normalised text.
+    fn tokens(&self, text: &str) -> Vec<String> {
         // `TextAnalyzer::token_stream` needs `&mut`; a clone is a few pointer copies.
         let mut analyzer = self.inner.clone();
-        let mut stream = analyzer.token_stream(&text);
+        let mut stream = analyzer.token_stream(text);
         let mut out = Vec::new();
         while stream.advance() {
             out.push(stream.token().text.clone());
@@ -248,6 +279,9 @@ impl Analyzer {
         self.generic.contains(term)
     }
 }
+
+/// Each word's analysis (before synonyms), for [`Analyzer::terms_cached`].
+pub type WordCache = HashMap<String, Vec<String>>;
 
 /// Word endings that make a different word from the same stem: the Spanish
 /// stemmer maps "restaurante" and "restaurar", "cliente" and "client…" alike.

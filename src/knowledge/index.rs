@@ -22,7 +22,7 @@ use tantivy::schema::{
 use tantivy::tokenizer::{TextAnalyzer, WhitespaceTokenizer};
 use tantivy::{doc, Index, IndexReader, ReloadPolicy, Term};
 
-use super::analyzer::{Analyzer, Vocabulary};
+use super::analyzer::{Analyzer, Vocabulary, WordCache};
 
 /// The tokenizer of the indexed fields: text arrives already analysed.
 const PRE_ANALYZED: &str = "pre_analyzed";
@@ -102,7 +102,7 @@ struct Analyzed {
     words: Vec<String>,
 }
 
-fn analyze_one(analyzer: &Analyzer, t: &TargetText<'_>) -> Analyzed {
+fn analyze_one(analyzer: &Analyzer, t: &TargetText<'_>, cache: &mut WordCache) -> Analyzed {
     let mut words = Vec::new();
     for text in std::iter::once(t.title)
         .chain(t.phrasings.iter().copied())
@@ -111,9 +111,13 @@ fn analyze_one(analyzer: &Analyzer, t: &TargetText<'_>) -> Analyzed {
         words.extend(super::analyzer::words(text).map(|w| super::analyzer::fold(&w)));
     }
     Analyzed {
-        title: analyzer.terms(t.title),
-        questions: t.phrasings.iter().map(|p| analyzer.terms(p)).collect(),
-        body: analyzer.terms(t.body),
+        title: analyzer.terms_cached(t.title, cache),
+        questions: t
+            .phrasings
+            .iter()
+            .map(|p| analyzer.terms_cached(p, cache))
+            .collect(),
+        body: analyzer.terms_cached(t.body, cache),
         words,
     }
 }
@@ -124,7 +128,11 @@ fn analyze_all(analyzer: &Analyzer, texts: &[TargetText<'_>]) -> Vec<Analyzed> {
         .map_or(1, |n| n.get())
         .min(8);
     if threads < 2 || texts.len() < 256 {
-        return texts.iter().map(|t| analyze_one(analyzer, t)).collect();
+        let mut cache = WordCache::new();
+        return texts
+            .iter()
+            .map(|t| analyze_one(analyzer, t, &mut cache))
+            .collect();
     }
     let chunk = texts.len().div_ceil(threads);
     std::thread::scope(|scope| {
@@ -132,8 +140,9 @@ fn analyze_all(analyzer: &Analyzer, texts: &[TargetText<'_>]) -> Vec<Analyzed> {
             .chunks(chunk)
             .map(|part| {
                 scope.spawn(move || {
+                    let mut cache = WordCache::new();
                     part.iter()
-                        .map(|t| analyze_one(analyzer, t))
+                        .map(|t| analyze_one(analyzer, t, &mut cache))
                         .collect::<Vec<_>>()
                 })
             })

@@ -183,9 +183,18 @@ impl Vectorizer {
     /// The text's vector; n-grams never seen in training are dropped.
     pub fn transform(&self, text: &str) -> SparseVec {
         let skip = skipper(self.stop_words);
-        let known = counts(text, &skip)
-            .into_iter()
-            .filter_map(|(g, c)| Some((*self.ids.get(&g)?, c)));
+        // Known feature ids, sorted and counted by runs: a query's n-grams
+        // need no map of their own (this is on every question's path).
+        let mut ids: Vec<u32> = Vec::with_capacity(4 * text.len());
+        grams(&normalize(text), &skip, &mut |g| {
+            if let Some(id) = self.ids.get(&g) {
+                ids.push(*id);
+            }
+        });
+        ids.sort_unstable();
+        let known = ids
+            .chunk_by(|a, b| a == b)
+            .map(|run| (run[0], run.len() as u32));
         weigh(known, &self.idf)
     }
 }
