@@ -159,9 +159,9 @@ pub struct Thresholds {
 impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
-            answer: 0.40,
+            answer: 0.45,
             suggest: 0.30,
-            margin: 0.08,
+            margin: 0.06,
         }
     }
 }

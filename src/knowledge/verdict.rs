@@ -136,11 +136,11 @@ pub struct AnswerModel {
 /// Fitted by `secobot calibrate` on the bundled folder (see docs/knowledge.md,
 /// "Calibración"); it prints these lines for its best setting.
 pub const ANSWER_MODEL: AnswerModel = AnswerModel {
-    bias: -1.947,
+    bias: -1.792,
     weights: [
-        0.793, 4.207, 1.408, -3.257, 0.0, 2.678, -0.953, -1.988, -0.910,
+        0.653, 4.508, 1.430, -2.989, -0.000, 2.674, -1.086, -1.998, -1.123,
     ],
-    floor: 0.0,
+    floor: 0.35,
 };
 
 impl AnswerModel {
