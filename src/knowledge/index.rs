@@ -14,15 +14,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, STORED,
 };
 use tantivy::tokenizer::{TextAnalyzer, WhitespaceTokenizer};
-use tantivy::{doc, Index, IndexReader, ReloadPolicy, Term};
+use tantivy::{doc, Index, IndexReader, ReloadPolicy};
 
 use super::analyzer::{Analyzer, Vocabulary, WordCache};
+use super::impacts::{Impacts, ScoredField};
 
 /// The tokenizer of the indexed fields: text arrives already analysed.
 const PRE_ANALYZED: &str = "pre_analyzed";
@@ -91,7 +90,7 @@ pub struct TermReport {
 
 /// Terms of one target, kept to compute confidences.
 /// A term's position in the index's term table; scoring compares these, not strings.
-type TermId = u32;
+pub(super) type TermId = u32;
 
 /// The analysed text of one target, before it is interned.
 struct Analyzed {
@@ -185,7 +184,7 @@ struct Fields {
 #[error("failed to build the search index: {0}")]
 pub struct IndexError(#[from] tantivy::TantivyError);
 
-/// [`SearchIndex::term_fields`] bits.
+/// The bits of the tantivy fields that hold a term (see [`Impacts::build`]).
 const TITLE: u8 = 1;
 const QUESTIONS: u8 = 2;
 const BODY: u8 = 4;
@@ -194,15 +193,10 @@ const BODY: u8 = 4;
 pub struct SearchIndex {
     analyzer: Analyzer,
     vocabulary: Vocabulary,
-    reader: IndexReader,
-    /// The `target` fast field of each segment, by segment ordinal.
-    columns: Vec<tantivy::columnar::Column<u64>>,
-    fields: Fields,
+    /// Each term's BM25 in the targets, from tantivy's index of the folder.
+    impacts: Impacts,
     targets: Vec<TargetTerms>,
     term_ids: HashMap<String, TermId>,
-    /// By term id: the tantivy fields that hold it ([`TITLE`], [`QUESTIONS`],
-    /// [`BODY`] bits), so a query asks tantivy only for postings that exist.
-    term_fields: Vec<u8>,
     /// By term id: IDF over targets, lowered for generic words.
     weights: Vec<f32>,
     /// By term id: used by out-of-scope phrases and by no entry or flow
@@ -312,13 +306,40 @@ impl SearchIndex {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
-        // The index never changes after the build: open the target columns once.
-        let columns = reader
-            .searcher()
+        let searcher = reader.searcher();
+        let columns = searcher
             .segment_readers()
             .iter()
             .map(|segment| segment.fast_fields().u64("target"))
             .collect::<tantivy::Result<Vec<_>>>()?;
+        let mut term_texts = vec![""; term_ids.len()];
+        for (term, id) in &term_ids {
+            term_texts[*id as usize] = term.as_str();
+        }
+        let impacts = Impacts::build(
+            &searcher,
+            &columns,
+            &[
+                ScoredField {
+                    field: fields.title,
+                    boost: TITLE_BOOST,
+                    bit: TITLE,
+                },
+                ScoredField {
+                    field: fields.questions,
+                    boost: QUESTIONS_BOOST,
+                    bit: QUESTIONS,
+                },
+                ScoredField {
+                    field: fields.body,
+                    boost: BODY_BOOST,
+                    bit: BODY,
+                },
+            ],
+            &term_texts,
+            &term_fields,
+            targets.len(),
+        )?;
         let n = targets.len() as f32;
         let max_weight = idf(n, 0.0);
         let mut weights = vec![0.0f32; term_ids.len()];
@@ -356,12 +377,9 @@ impl SearchIndex {
         Ok(SearchIndex {
             analyzer,
             vocabulary,
-            reader,
-            columns,
-            fields,
+            impacts,
             targets,
             term_ids,
-            term_fields,
             weights,
             out_of_scope_only,
             max_weight,
@@ -402,13 +420,7 @@ impl SearchIndex {
         if terms.is_empty() {
             return Vec::new();
         }
-        let candidates = match self.candidates(&terms) {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!(error = %e, "search failed");
-                return Vec::new();
-            }
-        };
+        let candidates = self.candidates(&terms);
         let weighted: Vec<(Option<TermId>, f32)> = terms.iter().map(|t| self.weight(t)).collect();
         let query_weight: f32 = weighted.iter().map(|(_, w)| w).sum();
         // Generic words (secop, plataforma, usuario…) must not carry a match alone.
@@ -464,48 +476,12 @@ impl SearchIndex {
             .any(|t| self.term_ids.contains_key(t.as_str()) && !self.analyzer.is_generic(t))
     }
 
-    fn candidates(&self, terms: &[String]) -> tantivy::Result<Vec<(f32, usize)>> {
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(terms.len() * 3);
-        for term in terms {
-            // A term no field holds has no postings: asking for it would only
-            // cost tantivy a dictionary lookup per field. The sum of the other
-            // clauses' BM25 is the same without it.
-            let Some(held) = self
-                .term_ids
-                .get(term.as_str())
-                .map(|id| self.term_fields[*id as usize])
-            else {
-                continue;
-            };
-            for (bit, field, boost) in [
-                (TITLE, self.fields.title, TITLE_BOOST),
-                (QUESTIONS, self.fields.questions, QUESTIONS_BOOST),
-                (BODY, self.fields.body, BODY_BOOST),
-            ] {
-                if held & bit == 0 {
-                    continue;
-                }
-                let q = TermQuery::new(
-                    Term::from_field_text(field, term),
-                    IndexRecordOption::WithFreqs,
-                );
-                clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost))));
-            }
-        }
-        let query = BooleanQuery::new(clauses);
-        let searcher = self.reader.searcher();
-        let top = searcher.search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score())?;
-        let mut out = Vec::with_capacity(top.len());
-        for (score, address) in top {
-            let ordinal = self
-                .columns
-                .get(address.segment_ord as usize)
-                .and_then(|column| column.first(address.doc_id));
-            if let Some(ordinal) = ordinal {
-                out.push((score, ordinal as usize));
-            }
-        }
-        Ok(out)
+    /// The targets with the highest BM25 for `terms` (see [`Impacts`]), best first.
+    fn candidates(&self, terms: &[String]) -> Vec<(f32, usize)> {
+        let ids = terms
+            .iter()
+            .filter_map(|t| self.term_ids.get(t.as_str()).copied());
+        self.impacts.top(ids, CANDIDATES)
     }
 
     /// How much a query term counts: its IDF over targets, lowered for generic

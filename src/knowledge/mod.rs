@@ -9,6 +9,7 @@ pub mod calibrate;
 mod decide;
 mod explain;
 pub mod handoff;
+mod impacts;
 pub mod index;
 pub mod loader;
 pub mod reload;
