@@ -47,7 +47,7 @@ const BM25_DISCOUNT: f32 = 0.7;
 /// See [`Fusion::centroid`].
 const CENTROID_SHARE: f32 = 1.0;
 /// See [`Fusion::model`].
-const MODEL_WEIGHT: f32 = 0.35;
+const MODEL_WEIGHT: f32 = 0.5;
 /// Above this many targets (entries, flows and out-of-scope phrases) no
 /// classifier is trained: its weights are features × targets floats, which
 /// for a 10,000-entry folder would be gigabytes, and its training seconds.

@@ -136,11 +136,11 @@ pub struct AnswerModel {
 /// Fitted by `secobot calibrate` on the bundled folder (see docs/knowledge.md,
 /// "Calibración"); it prints these lines for its best setting.
 pub const ANSWER_MODEL: AnswerModel = AnswerModel {
-    bias: -1.792,
+    bias: -1.342,
     weights: [
-        0.653, 4.508, 1.430, -2.989, -0.000, 2.674, -1.086, -1.998, -1.123,
+        0.723, 4.782, 0.299, -3.376, 0.000, 2.665, -0.523, -2.240, -2.837,
     ],
-    floor: 0.35,
+    floor: 0.30,
 };
 
 impl AnswerModel {
