@@ -8,7 +8,7 @@ use crate::helpers::*;
 
 /// The entry count `/healthz` reports once it equals `want`.
 async fn entries_become(server: &TestServer, want: u64, what: &str) {
-    eventually(Duration::from_secs(8), what, || async {
+    eventually(Duration::from_secs(30), what, || async {
         let h = server.get("/healthz").await.json();
         if h["knowledge"]["entries"].as_u64() == Some(want) {
             Ok(())
@@ -72,7 +72,7 @@ async fn edited_target_of_a_symlinked_entry_is_reloaded() {
     // folder then has a problem and /healthz says so.
     std::fs::write(&target, "sin encabezado\n").unwrap();
     eventually(
-        Duration::from_secs(8),
+        Duration::from_secs(30),
         "an edit to the symlink's target is seen",
         || async {
             let h = server.get("/healthz").await.json();

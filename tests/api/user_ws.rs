@@ -388,8 +388,10 @@ async fn knowledge_hot_reload_and_broken_file() {
     std::fs::write(&path, HORARIO).unwrap();
 
     let question = "¿Cuál es el horario de atención de las líneas telefónicas los sábados?";
+    // Upper bounds, not timings: a reload trains the folder's classifier,
+    // which takes seconds on a loaded CI machine with a debug build.
     eventually(
-        Duration::from_secs(10),
+        Duration::from_secs(30),
         "the new entry answers after a hot reload",
         || async {
             let reply = ask_fresh(&server, question).await;
@@ -415,7 +417,7 @@ async fn knowledge_hot_reload_and_broken_file() {
     assert_ne!(broken, HORARIO);
     std::fs::write(&path, broken).unwrap();
     let h = eventually(
-        Duration::from_secs(5),
+        Duration::from_secs(20),
         "/healthz reports the broken file",
         || async {
             let h = server.get("/healthz").await.json();
