@@ -578,6 +578,23 @@ pub fn source_id(reply: &Value) -> &str {
     reply["sources"][0]["id"].as_str().unwrap_or("")
 }
 
+/// The buttons of a reply as (label, value) pairs.
+pub fn buttons_of(reply: &Value) -> Vec<(String, String)> {
+    reply["buttons"]
+        .as_array()
+        .map(|b| {
+            b.iter()
+                .map(|b| {
+                    (
+                        b["label"].as_str().unwrap_or_default().to_owned(),
+                        b["value"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 pub fn button_values(reply: &Value) -> Vec<String> {
     reply["buttons"]
         .as_array()

@@ -857,23 +857,6 @@ async fn transcript_link_cannot_take_over_the_conversation() {
     assert!(page.body.contains("olvidé mi contraseña"));
 }
 
-/// The buttons of a reply as (label, value) pairs.
-fn buttons_of(reply: &Value) -> Vec<(String, String)> {
-    reply["buttons"]
-        .as_array()
-        .map(|b| {
-            b.iter()
-                .map(|b| {
-                    (
-                        b["label"].as_str().unwrap_or_default().to_owned(),
-                        b["value"].as_str().unwrap_or_default().to_owned(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[tokio::test]
 async fn several_questions_in_one_message_answer_the_first_and_offer_the_others() {
     let server = TestServer::default_start();
