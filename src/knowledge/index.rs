@@ -1,7 +1,10 @@
 //! The search index: entries, flows and out-of-scope phrases, ranked with a
 //! confidence that means the same for every query.
 //!
-//! tantivy finds candidates (BM25 over title, questions and body, with boosts).
+//! tantivy indexes the targets and scores them (BM25 over title, questions and
+//! body, with boosts); the scores are read out once per build as impacts (see
+//! [`super::impacts`]), and a query's candidates are the targets with the
+//! highest sum of its terms' impacts.
 //! Each candidate then gets a *confidence* in 0..1: the IDF-weighted overlap
 //! (Ochiai coefficient) between the query's terms and the candidate's best
 //! phrasing (its title, one of its `questions` or a flow trigger), blended with
@@ -9,8 +12,8 @@
 //! plataforma…) weigh little, and words the folder has never seen weigh on the
 //! query side only, so a question about something else scores low.
 //!
-//! The query is built from the analyzer's own terms (a boolean of term
-//! queries): user text never reaches tantivy's query parser.
+//! A query is the analyzer's own terms: user text never reaches tantivy's
+//! query parser.
 
 use std::collections::{HashMap, HashSet};
 
