@@ -127,9 +127,12 @@ impl Reloader {
         // to now catches both.
         let poll_dir = self.dir.clone();
         let poll_shutdown = shutdown.clone();
+        // The first fingerprint is taken here, before the server answers
+        // anyone: taken in the task, it could come after an edit made as soon
+        // as the server was up, which would then never look like a change.
+        let mut last = Some(fingerprint(&poll_dir));
         tokio::spawn(async move {
             let fingerprint = |dir: PathBuf| tokio::task::spawn_blocking(move || fingerprint(&dir));
-            let mut last = fingerprint(poll_dir.clone()).await.ok();
             let mut tick = tokio::time::interval(POLL);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {

@@ -17,6 +17,12 @@ const WAIT: Duration = Duration::from_secs(10);
 /// Logs `name` in through the login form and waits for the console to connect.
 async fn console_login(b: &Browser, server: &TestServer, name: &str) {
     b.goto(&format!("{}/agent", server.http_url)).await;
+    b.wait_js(
+        "the login form",
+        "!!document.querySelector('#login-username')",
+        Duration::from_secs(15),
+    )
+    .await;
     b.type_into("#login-username", name).await;
     b.type_into("#login-password", &password_for(name)).await;
     b.click("#login-submit").await;
