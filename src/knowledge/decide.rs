@@ -2,7 +2,8 @@
 //! and, for a message that asks several things, which one to answer first.
 //!
 //! A long message is read twice: whole, and clause by clause (split at
-//! question marks, sentence ends and "además"/"también"). The whole message
+//! question marks, sentence ends and "además"/"también"; not where a comma
+//! joins context to its question: "me adjudicaron…, ¿cómo lo firmo?"). The whole message
 //! decides unless the clauses ask different clear questions; then the first
 //! clear one is answered and the others are offered ("También preguntó: …"),
 //! so neither the later nor the louder clause wins.
@@ -59,7 +60,12 @@ pub fn clauses(text: &str) -> Vec<String> {
     let mut parts: Vec<String> = Vec::new();
     let mut current = String::new();
     for c in text.chars() {
-        if matches!(c, '?' | '¿' | '.' | '!' | '¡' | ';' | '\n') {
+        // "Me adjudicaron el contrato, ¿cómo lo firmo?": what comes before a
+        // comma and the opening mark is the question's context, one sentence.
+        let context = matches!(c, '¿' | '¡') && current.trim_end().ends_with([',', ':']);
+        if context {
+            current.push(' ');
+        } else if matches!(c, '?' | '¿' | '.' | '!' | '¡' | ';' | '\n') {
             parts.push(std::mem::take(&mut current));
         } else {
             current.push(c);
@@ -346,5 +352,10 @@ mod tests {
         // Short interjections are not questions of their own.
         assert_eq!(clauses("Hola. ¿Cómo recupero mi contraseña?").len(), 1);
         assert!(clauses("").is_empty());
+        // Context joined to its question by a comma is one sentence.
+        let c = clauses("Me adjudicaron el contrato y me llegó un correo, ¿cómo lo firmo?");
+        assert_eq!(c.len(), 1, "{c:?}");
+        let c = clauses("Soy nuevo en esto: ¿dónde veo los procesos abiertos?");
+        assert_eq!(c.len(), 1, "{c:?}");
     }
 }

@@ -159,6 +159,31 @@ fn long_stories_and_several_questions_answer_the_first_clear_one() {
 }
 
 #[test]
+fn context_joined_to_its_question_by_a_comma_is_not_a_question_of_its_own() {
+    // Each context alone is answered with another entry; joined by a comma
+    // to its question, it only says what the question is about.
+    for (q, context, expected) in [
+        (
+            "Soy proveedor y me llegó al correo que me adjudicaron, ¿dónde acepto el contrato?",
+            "Soy proveedor y me llegó al correo que me adjudicaron.",
+            "aprobar-contrato-proveedor",
+        ),
+        (
+            "Quiero participar en procesos de la gobernación, ¿cómo me registro como proveedor?",
+            "Quiero participar en procesos de la gobernación.",
+            "registro-proveedor",
+        ),
+    ] {
+        let alone = outcome(context);
+        assert_ne!(
+            alone, expected,
+            "the case no longer tests anything: {context:?}"
+        );
+        assert_eq!(outcome(q), expected, "{q:?}");
+    }
+}
+
+#[test]
 fn negation_scope_keeps_the_unrequested_case() {
     for q in [
         "nunca solicité cambiar la contraseña, no le di clic a nada, ¿qué hago?",
