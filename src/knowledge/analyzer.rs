@@ -179,36 +179,58 @@ impl Analyzer {
         self.finish_terms(self.raw_terms(text))
     }
 
-    /// [`Analyzer::terms`], remembering each word's analysis in `cache`. A
-    /// folder's texts repeat their words, and stemming them again was most
+    /// [`Analyzer::terms`], remembering each word's analysis in `cache` and
+    /// counting the word there (for the typo-correction [`Vocabulary`]). A
+    /// folder's texts repeat their words, and analysing them again was most
     /// of a reload's analysis. The tokenizer splits at every character that
-    /// is not a letter or digit, and each filter reads one token, so a
-    /// word's terms do not depend on its neighbours: the result is the same.
-    pub fn terms_cached(&self, text: &str, cache: &mut WordCache) -> Vec<String> {
+    /// is not a letter or digit, each filter reads one token and synonyms map
+    /// one term, so a word's terms do not depend on its neighbours: the
+    /// result is the same.
+    pub fn analyze_cached(&self, text: &str, cache: &mut WordCache) -> Vec<String> {
         let text = crate::text::normalize(text);
-        let mut raw = Vec::new();
+        let mut terms = Vec::new();
         for word in text
             .split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
         {
-            if let Some(terms) = cache.get(word) {
-                raw.extend(terms.iter().cloned());
-            } else {
-                let terms = self.tokens(word);
-                raw.extend(terms.iter().cloned());
-                cache.insert(word.to_owned(), terms);
-            }
+            let i = match cache.by_word.get(word) {
+                Some(i) => *i,
+                None => {
+                    let mut word_terms = self.tokens(word);
+                    self.map_synonyms(&mut word_terms);
+                    cache.words.push(WordAnalysis {
+                        folded: fold(&word.to_lowercase()),
+                        terms: word_terms,
+                        count: 0,
+                    });
+                    let i = cache.words.len() - 1;
+                    cache.by_word.insert(word.to_owned(), i);
+                    i
+                }
+            };
+            let analysis = &mut cache.words[i];
+            analysis.count += 1;
+            terms.extend(analysis.terms.iter().cloned());
         }
-        self.finish_terms(raw)
+        self.add_negations(terms)
     }
 
     /// Synonyms mapped to their canonical term, and negated pairs added.
     fn finish_terms(&self, mut terms: Vec<String>) -> Vec<String> {
-        for term in &mut terms {
+        self.map_synonyms(&mut terms);
+        self.add_negations(terms)
+    }
+
+    fn map_synonyms(&self, terms: &mut [String]) {
+        for term in terms {
             if let Some(canonical) = self.synonyms.get(term.as_str()) {
                 term.clone_from(canonical);
             }
         }
+    }
+
+    /// A negation binds to the next term (see [`Analyzer::terms`]).
+    fn add_negations(&self, mut terms: Vec<String>) -> Vec<String> {
         if self.mode == Mode::Spanish {
             let negated: Vec<String> = terms
                 .windows(2)
@@ -280,8 +302,32 @@ impl Analyzer {
     }
 }
 
-/// Each word's analysis (before synonyms), for [`Analyzer::terms_cached`].
-pub type WordCache = HashMap<String, Vec<String>>;
+/// One word's analysis, for [`Analyzer::analyze_cached`]: its folded form,
+/// its terms (synonyms mapped) and how many times it was seen.
+#[derive(Debug)]
+struct WordAnalysis {
+    folded: String,
+    terms: Vec<String>,
+    count: u32,
+}
+
+/// Each word's analysis, by word as normalised text spells it, in the order
+/// the words were first seen.
+#[derive(Debug, Default)]
+pub struct WordCache {
+    by_word: rustc_hash::FxHashMap<String, usize>,
+    words: Vec<WordAnalysis>,
+}
+
+impl WordCache {
+    /// Adds the words seen, in the order first seen, with their counts: the
+    /// same vocabulary as adding every occurrence in turn.
+    pub fn add_to(&self, vocabulary: &mut Vocabulary) {
+        for w in &self.words {
+            vocabulary.add_folded_times(&w.folded, w.count);
+        }
+    }
+}
 
 /// Word endings that make a different word from the same stem: the Spanish
 /// stemmer maps "restaurante" and "restaurar", "cliente" and "client…" alike.
@@ -333,19 +379,24 @@ impl Vocabulary {
 
     /// Adds one word already passed through [`fold`].
     pub fn add_folded(&mut self, folded: &str) {
+        self.add_folded_times(folded, 1);
+    }
+
+    /// Adds `times` occurrences of a word already passed through [`fold`].
+    pub fn add_folded_times(&mut self, folded: &str, times: u32) {
         let len = folded.chars().count();
         if len < 3 || folded.bytes().any(|b| b.is_ascii_digit()) {
             return;
         }
         match self.counts.get_mut(folded) {
-            Some(n) => *n += 1,
+            Some(n) => *n += times,
             None => {
                 let first = folded.chars().next().unwrap_or(' ');
                 self.by_start_len
                     .entry((first, len))
                     .or_default()
                     .push(folded.to_owned());
-                self.counts.insert(folded.to_owned(), 1);
+                self.counts.insert(folded.to_owned(), times);
             }
         }
     }
@@ -482,6 +533,27 @@ mod tests {
             Mode::Spanish,
             &[vec!["clave".into(), "contraseña".into(), "password".into()]],
         )
+    }
+
+    #[test]
+    fn the_word_cache_gives_the_terms_and_vocabulary_of_a_word_by_word_pass() {
+        let a = analyzer();
+        let texts = [
+            "Olvidé mi CONTRASEÑA, no solicité el correo",
+            "olvide la clave",
+            "Correo que no solicité: ¿qué hago?",
+            "que\u{301} pasa con mi password y mi Clave",
+        ];
+        let mut cache = WordCache::default();
+        let mut expected = Vocabulary::default();
+        for t in texts {
+            assert_eq!(a.analyze_cached(t, &mut cache), a.terms(t), "{t:?}");
+            expected.add_text(t);
+        }
+        let mut got = Vocabulary::default();
+        cache.add_to(&mut got);
+        assert_eq!(got.counts, expected.counts);
+        assert_eq!(got.by_start_len, expected.by_start_len);
     }
 
     #[test]

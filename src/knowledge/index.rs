@@ -15,7 +15,7 @@
 //! A query is the analyzer's own terms: user text never reaches tantivy's
 //! query parser.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, STORED,
@@ -100,64 +100,18 @@ struct Analyzed {
     title: Vec<String>,
     questions: Vec<Vec<String>>,
     body: Vec<String>,
-    /// Folded words for the typo-correction vocabulary.
-    words: Vec<String>,
 }
 
 fn analyze_one(analyzer: &Analyzer, t: &TargetText<'_>, cache: &mut WordCache) -> Analyzed {
-    let mut words = Vec::new();
-    for text in std::iter::once(t.title)
-        .chain(t.phrasings.iter().copied())
-        .chain(std::iter::once(t.body))
-    {
-        words.extend(super::analyzer::words(text).map(|w| super::analyzer::fold(&w)));
-    }
     Analyzed {
-        title: analyzer.terms_cached(t.title, cache),
+        title: analyzer.analyze_cached(t.title, cache),
         questions: t
             .phrasings
             .iter()
-            .map(|p| analyzer.terms_cached(p, cache))
+            .map(|p| analyzer.analyze_cached(p, cache))
             .collect(),
-        body: analyzer.terms_cached(t.body, cache),
-        words,
+        body: analyzer.analyze_cached(t.body, cache),
     }
-}
-
-/// Analyses every target, in parallel chunks, keeping their order.
-fn analyze_all(analyzer: &Analyzer, texts: &[TargetText<'_>]) -> Vec<Analyzed> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
-    if threads < 2 || texts.len() < 256 {
-        let mut cache = WordCache::new();
-        return texts
-            .iter()
-            .map(|t| analyze_one(analyzer, t, &mut cache))
-            .collect();
-    }
-    let chunk = texts.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = texts
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    let mut cache = WordCache::new();
-                    part.iter()
-                        .map(|t| analyze_one(analyzer, t, &mut cache))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| match h.join() {
-                Ok(v) => v,
-                // A panic in analysis is a bug; re-raise it on this thread.
-                Err(p) => std::panic::resume_unwind(p),
-            })
-            .collect()
-    })
 }
 
 struct TargetTerms {
@@ -199,7 +153,7 @@ pub struct SearchIndex {
     /// Each term's BM25 in the targets, from tantivy's index of the folder.
     impacts: Impacts,
     targets: Vec<TargetTerms>,
-    term_ids: HashMap<String, TermId>,
+    term_ids: rustc_hash::FxHashMap<String, TermId>,
     /// By term id: IDF over targets, lowered for generic words.
     weights: Vec<f32>,
     /// By term id: used by out-of-scope phrases and by no entry or flow
@@ -240,26 +194,33 @@ impl SearchIndex {
             vocabulary.add_text(word);
         }
         // Analysis is the costly part of a reload: spread it over the cores.
-        let analyzed = analyze_all(&analyzer, texts);
-        let mut term_ids: HashMap<String, TermId> = HashMap::new();
+        let (analyzed, caches) =
+            super::parallel::map_in_order(texts, 256, WordCache::default, |cache, t| {
+                analyze_one(&analyzer, t, cache)
+            });
+        for cache in &caches {
+            cache.add_to(&mut vocabulary);
+        }
+        let mut term_ids: rustc_hash::FxHashMap<String, TermId> = Default::default();
         let mut doc_freq: Vec<u32> = Vec::new();
         let mut term_fields: Vec<u8> = Vec::new();
         let mut targets = Vec::with_capacity(texts.len());
         // One thread keeps a single segment and the build deterministic.
         let mut writer = index.writer_with_num_threads(1, 50_000_000)?;
         for (ordinal, (t, a)) in texts.iter().zip(analyzed).enumerate() {
-            for w in &a.words {
-                vocabulary.add_folded(w);
-            }
             let mut intern = |terms: &[String], field: u8| -> Vec<TermId> {
                 let mut ids: Vec<TermId> = terms
                     .iter()
                     .map(|term| {
-                        let next = term_ids.len() as TermId;
-                        let id = *term_ids.entry(term.clone()).or_insert(next);
-                        if id == next {
-                            term_fields.push(0);
-                        }
+                        let id = match term_ids.get(term.as_str()) {
+                            Some(id) => *id,
+                            None => {
+                                let next = term_ids.len() as TermId;
+                                term_ids.insert(term.clone(), next);
+                                term_fields.push(0);
+                                next
+                            }
+                        };
                         term_fields[id as usize] |= field;
                         id
                     })

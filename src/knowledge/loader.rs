@@ -159,14 +159,31 @@ pub fn load(dir: &Path) -> Loaded {
     for path in files(&dir.join("terms"), "md", &mut out) {
         entry_files.push((path, EntryKind::Terms, None));
     }
+    // Ids are checked in file order; reading and parsing, most of a large
+    // folder's load, run on every core, and their results are taken in order.
+    let mut unique = Vec::with_capacity(entry_files.len());
     for (path, kind, group) in entry_files {
-        let Some((id, text)) = read_unique(&path, &mut ids, &mut out.problems) else {
-            continue;
-        };
-        match parse_entry(&id, kind, &path, &text) {
-            Ok(mut entry) => {
-                entry.group = group;
-                out.warnings.extend(source_warnings(&entry, &text));
+        if let Some(id) = unique_id(&path, &mut ids, &mut out.problems) {
+            unique.push((id, path, kind, group));
+        }
+    }
+    let (parsed, _) = super::parallel::map_in_order(
+        &unique,
+        64,
+        || (),
+        |(), item| {
+            let (id, path, kind, group) = item;
+            let text = read(path)?;
+            let mut entry = parse_entry(id, *kind, path, &text)?;
+            entry.group = group.clone();
+            let warnings = source_warnings(&entry, &text);
+            Ok::<_, Vec<Problem>>((entry, warnings))
+        },
+    );
+    for result in parsed {
+        match result {
+            Ok((entry, warnings)) => {
+                out.warnings.extend(warnings);
                 out.entries.push(entry);
             }
             Err(mut problems) => out.problems.append(&mut problems),
@@ -248,6 +265,22 @@ fn read_unique(
     ids: &mut HashSet<String>,
     problems: &mut Vec<Problem>,
 ) -> Option<(String, String)> {
+    let id = unique_id(path, ids, problems)?;
+    match read(path) {
+        Ok(text) => Some((id, text)),
+        Err(mut p) => {
+            problems.append(&mut p);
+            None
+        }
+    }
+}
+
+/// The id of a file, if its name is a valid id not used before.
+fn unique_id(
+    path: &Path,
+    ids: &mut HashSet<String>,
+    problems: &mut Vec<Problem>,
+) -> Option<String> {
     let id = file_id(path, problems)?;
     if !ids.insert(id.clone()) {
         problems.push(Problem::new(
@@ -257,17 +290,18 @@ fn read_unique(
         ));
         return None;
     }
-    match std::fs::read_to_string(path) {
-        Ok(text) => Some((id, text)),
-        Err(e) => {
-            problems.push(Problem::new(
-                path,
-                0,
-                format!("no se pudo leer el archivo: {e}"),
-            ));
-            None
-        }
-    }
+    Some(id)
+}
+
+/// The text of a file, or the problem that says why it cannot be read.
+fn read(path: &Path) -> Result<String, Vec<Problem>> {
+    std::fs::read_to_string(path).map_err(|e| {
+        vec![Problem::new(
+            path,
+            0,
+            format!("no se pudo leer el archivo: {e}"),
+        )]
+    })
 }
 
 /// Non-empty, non-comment lines of an optional text file.

@@ -12,6 +12,7 @@ pub mod handoff;
 mod impacts;
 pub mod index;
 pub mod loader;
+mod parallel;
 pub mod reload;
 pub mod synthetic;
 pub mod verdict;

@@ -62,20 +62,25 @@ fn hash(chars: &[char]) -> u64 {
 fn grams(text: &str, skip: &dyn Fn(&str) -> bool, f: &mut dyn FnMut(u64)) {
     let mut buf: Vec<char> = Vec::with_capacity(48);
     for word in text.split_whitespace() {
-        if skip(word) {
-            continue;
+        if !skip(word) {
+            word_grams(word, &mut buf, f);
         }
-        buf.clear();
-        buf.push(' ');
-        buf.extend(word.chars().take(40));
-        buf.push(' ');
-        for n in MIN_N..=MAX_N {
-            if n > buf.len() {
-                break;
-            }
-            for w in buf.windows(n) {
-                f(hash(w));
-            }
+    }
+}
+
+/// The n-grams of one word: a word's n-grams never depend on its neighbours,
+/// which is what lets [`Vectorizer::fit_transform`] take them once per word.
+fn word_grams(word: &str, buf: &mut Vec<char>, f: &mut dyn FnMut(u64)) {
+    buf.clear();
+    buf.push(' ');
+    buf.extend(word.chars().take(40));
+    buf.push(' ');
+    for n in MIN_N..=MAX_N {
+        if n > buf.len() {
+            break;
+        }
+        for w in buf.windows(n) {
+            f(hash(w));
         }
     }
 }
@@ -100,15 +105,6 @@ impl std::hash::Hasher for Prehashed {
 }
 
 type GramMap<V> = HashMap<u64, V, std::hash::BuildHasherDefault<Prehashed>>;
-
-/// Term counts of a text's n-grams.
-fn counts(text: &str, skip: &dyn Fn(&str) -> bool) -> GramMap<u32> {
-    let mut out: GramMap<u32> = GramMap::default();
-    grams(&normalize(text), skip, &mut |g| {
-        *out.entry(g).or_insert(0) += 1
-    });
-    out
-}
 
 /// TF-IDF over character n-grams (sublinear tf, smoothed idf, L2 norm), as
 /// scikit-learn's `TfidfVectorizer(analyzer="char_wb", sublinear_tf=True)`.
@@ -135,21 +131,46 @@ impl Vectorizer {
         let mut ids: GramMap<u32> = GramMap::default();
         let mut df: Vec<u32> = Vec::new();
         let skip = skipper(stop_words);
-        let counted: Vec<Vec<(u32, u32)>> = texts
+        // Each distinct word's feature ids, taken once: a folder repeats its
+        // words, and hashing their n-grams again was most of a 10,000-entry
+        // reload's n-gram work.
+        let mut by_word: rustc_hash::FxHashMap<&str, Vec<u32>> = Default::default();
+        let mut buf: Vec<char> = Vec::with_capacity(48);
+        let mut text_ids: Vec<u32> = Vec::new();
+        let normalized: Vec<String> = texts.iter().map(|t| normalize(t)).collect();
+        let counted: Vec<Vec<(u32, u32)>> = normalized
             .iter()
             .map(|text| {
-                counts(text, &skip)
-                    .into_iter()
-                    .map(|(g, c)| {
+                text_ids.clear();
+                for word in text.split_whitespace() {
+                    if skip(word) {
+                        continue;
+                    }
+                    if let Some(known) = by_word.get(word) {
+                        text_ids.extend_from_slice(known);
+                        continue;
+                    }
+                    let mut word_ids = Vec::new();
+                    word_grams(word, &mut buf, &mut |g| {
                         let next = ids.len() as u32;
                         let id = *ids.entry(g).or_insert(next);
-                        if id as usize == df.len() {
+                        if id == next {
                             df.push(0);
                         }
-                        df[id as usize] += 1;
-                        (id, c)
-                    })
-                    .collect()
+                        word_ids.push(id);
+                    });
+                    text_ids.extend_from_slice(&word_ids);
+                    by_word.insert(word, word_ids);
+                }
+                text_ids.sort_unstable();
+                let counts: Vec<(u32, u32)> = text_ids
+                    .chunk_by(|a, b| a == b)
+                    .map(|run| (run[0], run.len() as u32))
+                    .collect();
+                for (id, _) in &counts {
+                    df[*id as usize] += 1;
+                }
+                counts
             })
             .collect();
         let n = texts.len() as f32;
@@ -218,6 +239,45 @@ fn skipper(stop_words: Option<StopWords>) -> impl Fn(&str) -> bool {
     move |w: &str| stop_words.is_some_and(|is_stop| is_stop(w))
 }
 
+/// (item, weight) lists by feature id, in one allocation: a 10,000-entry
+/// folder has hundreds of thousands of them, and growing each on its own was
+/// a sixth of the n-gram index's build.
+struct Postings {
+    /// `items[offsets[f]..offsets[f + 1]]` are feature `f`'s.
+    offsets: Vec<u32>,
+    items: Vec<(u32, f32)>,
+}
+
+impl Postings {
+    /// From (feature, item, weight) triples; each feature keeps its items in
+    /// the order given (a counting sort, stable).
+    fn by_feature(features: usize, triples: Vec<(u32, u32, f32)>) -> Self {
+        let mut offsets = vec![0u32; features + 1];
+        for (f, _, _) in &triples {
+            offsets[*f as usize + 1] += 1;
+        }
+        for f in 0..features {
+            offsets[f + 1] += offsets[f];
+        }
+        let mut next: Vec<u32> = offsets[..features].to_vec();
+        let mut items = vec![(0u32, 0.0f32); triples.len()];
+        for (f, item, w) in triples {
+            let slot = &mut next[f as usize];
+            items[*slot as usize] = (item, w);
+            *slot += 1;
+        }
+        Postings { offsets, items }
+    }
+
+    fn of(&self, feature: u32) -> &[(u32, f32)] {
+        let f = feature as usize;
+        match (self.offsets.get(f), self.offsets.get(f + 1)) {
+            (Some(a), Some(b)) => &self.items[*a as usize..*b as usize],
+            _ => &[],
+        }
+    }
+}
+
 /// Nearest phrasing by cosine over character n-grams, per target.
 pub struct NgramIndex {
     vectorizer: Vectorizer,
@@ -226,10 +286,10 @@ pub struct NgramIndex {
     /// By feature id: (phrasing, weight) postings, built on the first query
     /// that asks for the nearest phrasing (calibration and explanations only:
     /// a reload does not pay for them).
-    postings: std::sync::OnceLock<Vec<Vec<(u32, f32)>>>,
+    postings: std::sync::OnceLock<Postings>,
     /// By feature id: (target, weight) postings of each target's centroid
     /// (the normalised sum of its phrasings' vectors, as in Rocchio).
-    centroids: Vec<Vec<(u32, f32)>>,
+    centroids: Postings,
     /// By phrasing: the target ordinal it belongs to.
     owner: Vec<u32>,
     targets: usize,
@@ -241,7 +301,9 @@ impl NgramIndex {
     pub fn build(phrasings: &[Vec<&str>], stop_words: StopWords) -> Self {
         let all: Vec<&str> = phrasings.iter().flatten().copied().collect();
         let (vectorizer, vectors) = Vectorizer::fit_transform(&all, Some(stop_words));
-        let mut centroids: Vec<Vec<(u32, f32)>> = vec![Vec::new(); vectorizer.len()];
+        let features = vectorizer.len();
+        // (feature, target, weight), in target order.
+        let mut centroids: Vec<(u32, u32, f32)> = Vec::new();
         let mut owner = Vec::with_capacity(all.len());
         // A dense accumulator and the features it touched, in feature order:
         // cheaper than a hash map, and the norm is summed in a fixed order, so
@@ -269,7 +331,7 @@ impl NgramIndex {
             for id in touched.drain(..) {
                 let x = std::mem::take(&mut sum[id as usize]);
                 if norm > 0.0 {
-                    centroids[id as usize].push((t as u32, x / norm));
+                    centroids.push((id, t as u32, x / norm));
                 }
             }
         }
@@ -277,22 +339,22 @@ impl NgramIndex {
             vectorizer,
             vectors,
             postings: std::sync::OnceLock::new(),
-            centroids,
+            centroids: Postings::by_feature(features, centroids),
             owner,
             targets: phrasings.len(),
         }
     }
 
     /// By feature id: the (phrasing, weight) postings of every phrasing.
-    fn postings(&self) -> &[Vec<(u32, f32)>] {
+    fn postings(&self) -> &Postings {
         self.postings.get_or_init(|| {
-            let mut postings: Vec<Vec<(u32, f32)>> = vec![Vec::new(); self.vectorizer.len()];
-            for (p, vector) in self.vectors.iter().enumerate() {
-                for (id, x) in vector {
-                    postings[*id as usize].push((p as u32, *x));
-                }
-            }
-            postings
+            let triples = self
+                .vectors
+                .iter()
+                .enumerate()
+                .flat_map(|(p, vector)| vector.iter().map(move |(id, x)| (*id, p as u32, *x)))
+                .collect();
+            Postings::by_feature(self.vectorizer.len(), triples)
         })
     }
 
@@ -304,7 +366,7 @@ impl NgramIndex {
         let query = self.vectorizer.transform(text);
         let mut out = vec![Similarity::default(); self.targets];
         for (id, x) in &query {
-            for (t, y) in &self.centroids[*id as usize] {
+            for (t, y) in self.centroids.of(*id) {
                 out[*t as usize].centroid += x * y;
             }
         }
@@ -314,7 +376,7 @@ impl NgramIndex {
         let mut by_phrasing = vec![0.0f32; self.owner.len()];
         let postings = self.postings();
         for (id, x) in &query {
-            for (p, y) in &postings[*id as usize] {
+            for (p, y) in postings.of(*id) {
                 by_phrasing[*p as usize] += x * y;
             }
         }
