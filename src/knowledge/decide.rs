@@ -161,20 +161,7 @@ impl Knowledge {
                 also: Vec::new(),
             };
         }
-        let ranking = self.rank(text);
-        if super::credential::names_another_system(text) {
-            // Refused with the advice of the nearest out-of-scope phrase
-            // (the passwords of other services, in the bundled folder).
-            let out_of_scope = ranking.hits.iter().find_map(|h| match h.target {
-                Target::OutOfScope(i) => Some(i),
-                _ => None,
-            });
-            return Understanding {
-                decision: Decision::Fallback { out_of_scope },
-                also: Vec::new(),
-            };
-        }
-        let whole = self.decide_from(&ranking);
+        let whole = self.decide_from(&self.rank(text));
         if parts.len() < 2 {
             return Understanding {
                 decision: whole,

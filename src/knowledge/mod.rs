@@ -6,7 +6,6 @@
 
 pub mod analyzer;
 pub mod calibrate;
-pub mod credential;
 mod decide;
 mod explain;
 pub mod handoff;
