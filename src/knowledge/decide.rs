@@ -6,7 +6,8 @@
 //! joins context to its question: "me adjudicaron…, ¿cómo lo firmo?"). The whole message
 //! decides unless the clauses ask different clear questions; then the first
 //! clear one is answered and the others are offered ("También preguntó: …"),
-//! so neither the later nor the louder clause wins.
+//! so neither the later nor the louder clause wins. When some clauses are
+//! written as questions ("¿…?"), the sentences around them are context.
 
 use super::index::{Hit, Target};
 use super::verdict::AnswerRule;
@@ -55,25 +56,38 @@ enum CachedDecision {
     Fallback(Option<usize>),
 }
 
-/// The clauses of a message that could be questions of their own.
-pub fn clauses(text: &str) -> Vec<String> {
-    let mut parts: Vec<String> = Vec::new();
+/// A sentence of a message that could be a question of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clause {
+    /// Lower-cased, trimmed.
+    pub text: String,
+    /// Written as a question ("¿…?", "…?").
+    pub marked: bool,
+}
+
+/// The clauses of a message that could be questions of their own, in order.
+pub fn clauses(text: &str) -> Vec<Clause> {
+    // Each sentence, and whether it is marked as a question.
+    let mut parts: Vec<(String, bool)> = Vec::new();
     let mut current = String::new();
+    let mut opened = false;
     for c in text.chars() {
         // "Me adjudicaron el contrato, ¿cómo lo firmo?": what comes before a
         // comma and the opening mark is the question's context, one sentence.
         let context = matches!(c, '¿' | '¡') && current.trim_end().ends_with([',', ':']);
         if context {
             current.push(' ');
+            opened |= c == '¿';
         } else if matches!(c, '?' | '¿' | '.' | '!' | '¡' | ';' | '\n') {
-            parts.push(std::mem::take(&mut current));
+            parts.push((std::mem::take(&mut current), opened || c == '?'));
+            opened = c == '¿';
         } else {
             current.push(c);
         }
     }
-    parts.push(current);
+    parts.push((current, opened));
     let mut out = Vec::new();
-    for part in parts {
+    for (part, marked) in parts {
         // "…y además…", "…y también…" join two questions in one sentence.
         let lower = part.to_lowercase();
         let mut rest = lower.as_str();
@@ -88,22 +102,22 @@ pub fn clauses(text: &str) -> Vec<String> {
             .iter()
             .filter_map(|sep| rest.find(sep).map(|i| (i, sep.len())))
             .min();
-            match cut {
-                Some((i, len)) => {
-                    out.push(rest[..i].to_owned());
-                    rest = &rest[i + len..];
-                }
-                None => {
-                    out.push(rest.to_owned());
-                    break;
-                }
+            let (clause, next) = match cut {
+                Some((i, len)) => (&rest[..i], Some(&rest[i + len..])),
+                None => (rest, None),
+            };
+            out.push(Clause {
+                text: clause.trim().to_owned(),
+                marked,
+            });
+            match next {
+                Some(next) => rest = next,
+                None => break,
             }
         }
     }
-    out.into_iter()
-        .map(|c| c.trim().to_owned())
-        .filter(|c| analyzer::words(c).count() >= MIN_CLAUSE_WORDS)
-        .collect()
+    out.retain(|c| analyzer::words(&c.text).count() >= MIN_CLAUSE_WORDS);
+    out
 }
 
 impl Knowledge {
@@ -118,7 +132,14 @@ impl Knowledge {
         let parts = clauses(text);
         let key: String = parts
             .iter()
-            .map(|c| analyzer::words(c).collect::<Vec<_>>().join(" "))
+            .map(|c| {
+                let words = analyzer::words(&c.text).collect::<Vec<_>>().join(" ");
+                if c.marked {
+                    words + "?"
+                } else {
+                    words
+                }
+            })
             .collect::<Vec<_>>()
             .join(" | ");
         let key = if key.is_empty() {
@@ -151,7 +172,7 @@ impl Knowledge {
     }
 
     /// The message `text`, already split into its [`clauses`].
-    fn understand_parts(&self, text: &str, parts: &[String]) -> Understanding<'_> {
+    fn understand_parts(&self, text: &str, parts: &[Clause]) -> Understanding<'_> {
         if let Some(topic) = self.handoff(text) {
             return Understanding {
                 decision: Decision::Answer {
@@ -169,9 +190,15 @@ impl Knowledge {
             };
         }
         // The clear questions, in the order they were asked, each topic once.
+        // When some are written as questions ("¿…?"), only those count: the
+        // sentences around them are their context ("Un proveedor se hace
+        // pasar por nuestra empresa. ¿Podemos pedir que le cancelen el
+        // usuario?").
+        let any_marked = parts.iter().any(|p| p.marked);
         let mut clear: Vec<(Topic<'_>, f32)> = Vec::new();
-        for part in parts {
-            if let Decision::Answer { topic, confidence } = self.decide_from(&self.rank(part)) {
+        for part in parts.iter().filter(|p| p.marked || !any_marked) {
+            if let Decision::Answer { topic, confidence } = self.decide_from(&self.rank(&part.text))
+            {
                 if !clear.iter().any(|(t, _)| t.id() == topic.id()) {
                     clear.push((topic, confidence));
                 }
@@ -216,10 +243,10 @@ impl Knowledge {
         Understanding { decision, also }
     }
 
-    /// The escalation flow, when `text` asks for a person (see
+    /// The escalation flow, when `text` asks for a person or a case (see
     /// [`super::handoff`]) and the folder has the flow.
     pub(super) fn handoff(&self, text: &str) -> Option<Topic<'_>> {
-        if !super::handoff::asks_for_person(text) {
+        if !super::handoff::asks_for_person(text) && !super::handoff::asks_for_case(text) {
             return None;
         }
         self.topic(super::ESCALATION_FLOW)
@@ -355,7 +382,29 @@ mod tests {
         // Context joined to its question by a comma is one sentence.
         let c = clauses("Me adjudicaron el contrato y me llegó un correo, ¿cómo lo firmo?");
         assert_eq!(c.len(), 1, "{c:?}");
+        assert!(c[0].marked);
         let c = clauses("Soy nuevo en esto: ¿dónde veo los procesos abiertos?");
         assert_eq!(c.len(), 1, "{c:?}");
+    }
+
+    #[test]
+    fn questions_written_as_such_are_marked_and_the_sentences_around_them_are_not() {
+        let marks = |text: &str| clauses(text).iter().map(|c| c.marked).collect::<Vec<_>>();
+        assert_eq!(
+            marks("Me cambiaron de cargo en la alcaldía. ¿Quién queda como administrador de la cuenta?"),
+            [false, true]
+        );
+        assert_eq!(
+            marks("La garantía quedó mal cargada. ¿Cómo la vuelvo a enviar? Y además, ¿dónde veo si la aprobaron?"),
+            [false, true, true]
+        );
+        assert_eq!(
+            marks("cómo cambio la clave? no me deja entrar desde ayer"),
+            [true, false]
+        );
+        assert_eq!(
+            marks("No puedo entrar a secop. Necesito subir la oferta hoy."),
+            [false, false]
+        );
     }
 }

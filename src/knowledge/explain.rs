@@ -37,14 +37,19 @@ impl Knowledge {
         if parts.len() > 1 {
             let _ = writeln!(out, "Cláusulas leídas por separado:");
             for (i, p) in parts.iter().enumerate() {
-                let label = match self.decide_from(&self.rank(p)) {
+                let label = match self.decide_from(&self.rank(&p.text)) {
                     Decision::Answer { topic, confidence } => {
                         format!("clara: {} ({confidence:.2})", topic.id())
                     }
                     Decision::Suggest(_) => "dudosa".to_owned(),
                     Decision::Fallback { .. } => "sin respuesta".to_owned(),
                 };
-                let _ = writeln!(out, "  {}. «{p}» → {label}", i + 1);
+                let mark = if p.marked {
+                    " (escrita como pregunta)"
+                } else {
+                    ""
+                };
+                let _ = writeln!(out, "  {}. «{}»{mark} → {label}", i + 1, p.text);
             }
         }
         let ranking = self.rank_with(text, true);
@@ -132,7 +137,7 @@ impl Knowledge {
         let understood = self.understand(text);
         let why = match &understood.decision {
             Decision::Answer { topic, .. } if self.handoff(text).is_some() => format!(
-                "iniciar «{}»: el mensaje pide que lo atienda una persona (un asesor, un agente, alguien de soporte), lo que no se decide por la clasificación de arriba.",
+                "iniciar «{}»: el mensaje pide que lo atienda una persona (un asesor, un agente, alguien de soporte) o que le abran un caso, lo que no se decide por la clasificación de arriba.",
                 topic.id()
             ),
             Decision::Answer { topic, confidence } => format!(

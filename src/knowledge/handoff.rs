@@ -11,6 +11,12 @@
 //! else ("el asesor jurídico me pidió…", "la funcionaria de la entidad"),
 //! and "alguien" must be the one asked for, not the one who acted
 //! ("alguien entró a mi cuenta").
+//!
+//! Asking the bot to open a support case ("necesito crear un caso", "abrir
+//! ticket") is the same request: the bot opens cases itself, so it starts
+//! the flow instead of explaining the agency's web form. How-to questions
+//! ("¿cómo creo un caso en la página?") and cases already open ("ya abrí un
+//! caso") stay with the ranking.
 
 use super::analyzer::{fold, words};
 
@@ -155,9 +161,82 @@ pub fn asks_for_person(text: &str) -> bool {
     })
 }
 
+/// Verbs of opening a case, folded, exact forms (a prefix such as "cre"
+/// would take "creo que…").
+const OPEN: &[&str] = &[
+    "crear",
+    "crearme",
+    "creen",
+    "creeme",
+    "abrir",
+    "abrirme",
+    "abran",
+    "abrame",
+    "abranme",
+    "radicar",
+    "radiquen",
+    "radicarme",
+    "poner",
+    "ponerle",
+    "generar",
+    "generen",
+    "levantar",
+    "levanten",
+    "montar",
+    "registrar",
+];
+
+/// Nouns of a support case, folded.
+const CASE: &[&str] = &["caso", "ticket", "tiquete", "incidente"];
+
+/// Words that make a case request a question about doing it elsewhere or
+/// about a case already open: the ranking answers those.
+const NOT_HERE: &[&str] = &[
+    "como",
+    "donde",
+    "pasos",
+    "pagina",
+    "web",
+    "portal",
+    "formulario",
+    "linea",
+    "estado",
+    "seguimiento",
+    "numero",
+];
+
+/// Words of asking (folded prefixes) that make an [`OPEN`] verb a request.
+const ASKING_OPEN: &[&str] = &[
+    "quier", "quisier", "necesit", "requier", "deseo", "pido", "puede", "podria", "favor", "porfa",
+    "ayud", "gustaria",
+];
+
+/// A message of at most this many words that opens a case asks for one ("abrir caso").
+const SHORT_CASE: usize = 4;
+
+/// Whether `text` asks the bot to open a support case (see the module docs).
+pub fn asks_for_case(text: &str) -> bool {
+    let words: Vec<String> = words(text).map(|w| fold(&w)).collect();
+    if words.iter().any(|w| NOT_HERE.contains(&w.as_str())) {
+        return false;
+    }
+    words.iter().enumerate().any(|(i, w)| {
+        if !OPEN.contains(&w.as_str()) {
+            return false;
+        }
+        // "crear un caso", "abrir ticket", "radicar un nuevo caso".
+        let case = (1..=3).any(|k| words.get(i + k).is_some_and(|a| CASE.contains(&a.as_str())));
+        let before = &words[..i];
+        let negated = before.iter().rev().take(4).any(|b| b == "no");
+        let asked =
+            before.iter().any(|b| starts_with_any(b, ASKING_OPEN)) || words.len() <= SHORT_CASE;
+        case && asked && !negated
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::asks_for_person;
+    use super::{asks_for_case, asks_for_person};
 
     #[test]
     fn requests_for_a_person_in_other_words_are_recognised() {
@@ -198,6 +277,32 @@ mod tests {
             "como administrador, cómo acepto a un funcionario que pidió unirse a la cuenta",
         ] {
             assert!(!asks_for_person(q), "{q}");
+        }
+    }
+
+    #[test]
+    fn a_request_to_open_a_case_opens_one() {
+        for q in [
+            "necesito abrir un ticket con soporte",
+            "quisiera radicar un caso, no me deja aprobar la garantía",
+            "por favor crear caso",
+            "abrir ticket",
+            "me pueden crear un caso? llevo dos días con el error",
+            "quiero poner un caso nuevo a soporte",
+        ] {
+            assert!(asks_for_case(q), "{q}");
+        }
+        for q in [
+            "¿cómo creo un caso en la página de Colombia Compra?",
+            "ya abrí un caso y no me responden",
+            "quiero saber el estado del caso que radiqué",
+            "necesito crear un proceso de contratación",
+            "en qué caso puedo crear una adición al contrato",
+            "no quiero abrir un caso, solo dígame dónde cargo la factura",
+            "quiero abrir un caso en solución en línea",
+            "creo que el caso es de la entidad",
+        ] {
+            assert!(!asks_for_case(q), "{q}");
         }
     }
 }

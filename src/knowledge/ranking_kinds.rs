@@ -184,6 +184,53 @@ fn context_joined_to_its_question_by_a_comma_is_not_a_question_of_its_own() {
 }
 
 #[test]
+fn sentences_around_a_written_question_are_its_context_not_questions() {
+    // Each context sentence alone is answered with another entry; next to a
+    // question written as such, it only says what the question is about.
+    for (q, context, expected) in [
+        (
+            "Soy proveedor y la entidad publicó el pliego. ¿Dónde veo las adendas del proceso?",
+            "Soy proveedor y la entidad publicó el pliego.",
+            "adendas",
+        ),
+        (
+            "Tengo la factura lista para cobrar. ¿Dónde consulto si la entidad ya me pagó?",
+            "Tengo la factura lista para cobrar.",
+            "estado-factura-pago",
+        ),
+        (
+            "Un contratista se registró como si fuera nuestra alcaldía. ¿Pueden cancelarle el usuario?",
+            "Un contratista se registró como si fuera nuestra alcaldía.",
+            "cancelacion-de-usuarios",
+        ),
+    ] {
+        let alone = outcome(context);
+        assert_ne!(
+            alone, expected,
+            "the case no longer tests anything: {context:?}"
+        );
+        assert_eq!(outcome(q), expected, "{q:?}");
+    }
+}
+
+#[test]
+fn a_request_to_open_a_case_starts_the_case_flow() {
+    // The bot opens cases itself: a request for one is not a question about
+    // the agency's web form (which "¿cómo creo un caso en la página?" is).
+    for q in [
+        "necesito crear un caso",
+        "abrir ticket",
+        "quisiera radicar un caso nuevo, por favor",
+    ] {
+        assert_eq!(outcome(q), "crear-caso", "{q:?}");
+    }
+    assert_eq!(
+        outcome("¿cómo creo un caso en la página web de Colombia Compra?"),
+        "crear-caso-soporte"
+    );
+}
+
+#[test]
 fn negation_scope_keeps_the_unrequested_case() {
     for q in [
         "nunca solicité cambiar la contraseña, no le di clic a nada, ¿qué hago?",
