@@ -182,7 +182,21 @@ impl Knowledge {
                 also: Vec::new(),
             };
         }
-        let whole = self.decide_from(&self.rank(text));
+        let ranking = self.rank(text);
+        // The password of another system is refused whatever its words share
+        // with SECOP II's password entries (see [`super::credential`]), with
+        // the advice of the nearest out-of-scope phrase; its clear clauses
+        // are still offered.
+        let other_system = super::credential::names_another_system(text);
+        let whole = if other_system {
+            let out_of_scope = ranking.hits.iter().find_map(|h| match h.target {
+                Target::OutOfScope(i) => Some(i),
+                _ => None,
+            });
+            Decision::Fallback { out_of_scope }
+        } else {
+            self.decide_from(&ranking)
+        };
         if parts.len() < 2 {
             return Understanding {
                 decision: whole,
@@ -205,6 +219,7 @@ impl Knowledge {
             }
         }
         let decision = match (&whole, clear.first()) {
+            _ if other_system => whole,
             // Several different clear questions: the first one asked goes first.
             (_, Some((first, confidence))) if clear.len() >= 2 => Decision::Answer {
                 topic: *first,

@@ -149,6 +149,9 @@ impl Knowledge {
                 topics.iter().map(|t| t.id()).collect::<Vec<_>>().join(", "),
                 t.answer
             ),
+            Decision::Fallback { .. } if super::credential::names_another_system(text) => {
+                "decir con amabilidad que el tema está fuera de alcance: el mensaje pregunta por la clave de otro sistema (el correo, el computador, el banco…), lo que no se decide por la clasificación de arriba.".to_owned()
+            }
             Decision::Fallback {
                 out_of_scope: Some(_),
             } => {

@@ -6,6 +6,7 @@
 
 pub mod analyzer;
 pub mod calibrate;
+pub mod credential;
 mod decide;
 mod explain;
 pub mod handoff;

@@ -231,6 +231,28 @@ fn a_request_to_open_a_case_starts_the_case_flow() {
 }
 
 #[test]
+fn the_password_of_another_system_is_refused_with_advice_not_answered() {
+    // Each was answered with the SECOP II password entry, or offered it.
+    for q in [
+        "cómo recupero la contraseña de mi correo de la alcaldía",
+        "olvidé la clave del computador y no puedo entrar",
+        "necesito restablecer la contraseña del correo de la gobernación",
+        "no recuerdo la contraseña de mi portátil del trabajo, cómo la cambio",
+    ] {
+        match bundled().decide(q) {
+            Decision::Fallback {
+                out_of_scope: Some(_),
+            } => {}
+            other => panic!("{q:?}: {other:?}"),
+        }
+    }
+    // SECOP II's own password and recovery e-mail are still answered.
+    assert!(answered("olvidé la contraseña de mi usuario de SECOP II").is_some());
+    let q = "no me llega el correo de recuperación de la contraseña";
+    assert_ne!(outcome(q), "fallback", "{q:?}");
+}
+
+#[test]
 fn negation_scope_keeps_the_unrequested_case() {
     for q in [
         "nunca solicité cambiar la contraseña, no le di clic a nada, ¿qué hago?",
