@@ -42,6 +42,9 @@ pub const STOP_WORDS: &[&str] = &[
     "uno", "unos", "y", "ya", "yo", "usted", "ustedes", "q", "pq", "xq", "x", "lo", "le", "eh",
     "pues", "entonces", "vez", "hola", "buenos", "buenas", "dias", "días", "tardes", "noches",
     "gracias", "favor", "porfa", "ok", "bueno",
+    // The auxiliary "haber": "sin haberlo pedido" and "nunca había solicitado"
+    // negate the verb after it.
+    "haber", "haberlo", "haberla", "había", "habia", "habían", "habian", "hemos", "hube",
 ];
 
 /// Whether a lowercased word is a stop word (a set: this runs per query word).
@@ -51,8 +54,21 @@ pub fn is_stop_word(word: &str) -> bool {
         .contains(word)
 }
 
+/// Words that look like a verb of the speaker's own past act, folded:
+/// preterite first person ("pedí", "solicité", typed "pedi", "solicite") and
+/// first person plural ("pedimos"). A heuristic of endings: nouns ending in
+/// "-e"/"-i" pass too, and are harmless where it is used (only a term that a
+/// target's phrasings negate is looked up).
+pub fn first_person_verbs(text: &str) -> impl Iterator<Item = String> + '_ {
+    words(text).map(|w| fold(&w)).filter(|w| {
+        w.chars().count() >= 4
+            && !is_stop_word(w)
+            && (w.ends_with('e') || w.ends_with('i') || w.ends_with("mos"))
+    })
+}
+
 /// Negations, as the analyzer leaves them (lowercased, folded, stemmed).
-const NEGATIONS: &[&str] = &["no", "nunc", "nunca", "sin", "jamas"];
+const NEGATIONS: &[&str] = &["no", "nunc", "nunca", "sin", "jamas", "jam"];
 
 /// Words too common in this domain to carry a match alone; they weigh little.
 pub const GENERIC_WORDS: &[&str] = &[
@@ -612,6 +628,20 @@ mod tests {
         let a = analyzer();
         for t in a.terms("plataforma SECOP") {
             assert!(a.is_generic(&t), "{t}");
+        }
+    }
+
+    #[test]
+    fn first_person_verbs_are_the_speakers_own_acts() {
+        let found: Vec<String> =
+            first_person_verbs("Ya pedí el enlace, solicite otro y lo pedimos de nuevo").collect();
+        for verb in ["pedi", "solicite", "pedimos"] {
+            assert!(found.iter().any(|w| w == verb), "{verb}: {found:?}");
+        }
+        let found: Vec<String> =
+            first_person_verbs("alguien solicitó un mensaje pidiendo la clave").collect();
+        for verb in ["solicito", "pidiendo"] {
+            assert!(!found.iter().any(|w| w == verb), "{verb}: {found:?}");
         }
     }
 }

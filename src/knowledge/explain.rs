@@ -6,7 +6,7 @@ use std::fmt::Write;
 use super::decide::clauses;
 use super::index::Target;
 use super::verdict::{AnswerRule, FEATURE_NAMES};
-use super::{Decision, Knowledge, FUSION};
+use super::{Decision, Knowledge, CONTRADICTED, FUSION};
 
 impl Knowledge {
     /// A readable account of the ranking of `text`: the analysed terms, the
@@ -55,6 +55,7 @@ impl Knowledge {
         let ranking = self.rank_with(text, true);
         let hits = &ranking.hits;
         let terms = index.query_terms(text);
+        let affirmed = self.affirmed_terms(text);
         let w = FUSION;
         let _ = writeln!(
             out,
@@ -101,6 +102,12 @@ impl Knowledge {
                     matched.join(", ")
                 }
             );
+            if let Some(term) = index.contradicted_term(self.ordinal(h.target), &affirmed, &terms) {
+                let _ = writeln!(
+                    out,
+                    "     la pregunta afirma «{term}» (un acto del propio usuario) y muchas de sus frases (40 % o más) lo niegan: su confianza se multiplicó por {CONTRADICTED}"
+                );
+            }
         }
         if let Some(p) = ranking.signals.out_of_scope {
             let _ = writeln!(

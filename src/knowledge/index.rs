@@ -33,6 +33,11 @@ const CANDIDATES: usize = 24;
 const TITLE_BOOST: f32 = 3.0;
 const QUESTIONS_BOOST: f32 = 2.0;
 const BODY_BOOST: f32 = 1.0;
+/// Share of a target's phrasings that must negate a term for the target to
+/// be about it not happening (see [`SearchIndex::contradicted_term`]).
+const DENIED_SHARE: f32 = 0.4;
+/// Fewer phrasings than this say too little about what a target negates.
+const DENIED_MIN_PHRASINGS: usize = 5;
 /// Weight multiplier of generic words.
 const GENERIC_WEIGHT: f32 = 0.2;
 /// Confidence multiplier when the query has only generic or unknown words:
@@ -126,6 +131,9 @@ struct TargetTerms {
     /// that term, so a query's matches are summed per phrasing in one pass
     /// over the query instead of one search per phrasing and query term.
     occurs: Vec<Vec<u32>>,
+    /// Terms that many of the target's phrasings negate ("no_solicit" in
+    /// "un correo que no solicité"): the affirmed term's id, then the negated one's.
+    denied: Vec<(TermId, TermId)>,
 }
 
 #[derive(Clone, Copy)]
@@ -263,6 +271,7 @@ impl SearchIndex {
                 phrasing_weights: Vec::new(),
                 all,
                 occurs,
+                denied: Vec::new(),
             });
         }
         writer.commit()?;
@@ -332,6 +341,7 @@ impl SearchIndex {
             out_of_scope_only[id] &= !in_scope[id] && !analyzer.is_generic(term);
         }
         for target in &mut targets {
+            target.denied = denied_terms(&target.phrasings, &term_texts, &term_ids);
             target.phrasing_weights = target
                 .phrasings
                 .iter()
@@ -352,6 +362,32 @@ impl SearchIndex {
 
     pub fn analyzer(&self) -> &Analyzer {
         &self.analyzer
+    }
+
+    /// Whether many phrasings of the target at `ordinal` negate some term.
+    pub fn denies_something(&self, ordinal: usize) -> bool {
+        self.targets
+            .get(ordinal)
+            .is_some_and(|t| !t.denied.is_empty())
+    }
+
+    /// The term of `affirmed` that the target at `ordinal` is about NOT
+    /// happening, when the query's `terms` (from [`SearchIndex::query_terms`])
+    /// do not negate it too: "ya pedí tres veces el restablecimiento"
+    /// (solicit) against the entry of the reset e-mail "que no solicité"
+    /// (no_solicit).
+    pub fn contradicted_term<'a>(
+        &self,
+        ordinal: usize,
+        affirmed: &'a [String],
+        terms: &[String],
+    ) -> Option<&'a str> {
+        let target = self.targets.get(ordinal)?;
+        let id = |t: &String| self.term_ids.get(t.as_str()).copied();
+        target.denied.iter().find_map(|(yes, no)| {
+            let said = affirmed.iter().find(|t| id(t) == Some(*yes))?;
+            (!terms.iter().any(|t| id(t) == Some(*no))).then_some(said.as_str())
+        })
     }
 
     /// Query terms after typo correction and analysis, deduplicated, in order.
@@ -573,6 +609,37 @@ impl SearchIndex {
     pub fn is_empty(&self) -> bool {
         self.targets.is_empty()
     }
+}
+
+/// The (affirmed, negated) term ids of the negations ("no_…") that at least
+/// [`DENIED_SHARE`] of `phrasings` hold, when there are
+/// [`DENIED_MIN_PHRASINGS`] of them or more.
+fn denied_terms(
+    phrasings: &[Vec<TermId>],
+    term_texts: &[&str],
+    term_ids: &rustc_hash::FxHashMap<String, TermId>,
+) -> Vec<(TermId, TermId)> {
+    if phrasings.len() < DENIED_MIN_PHRASINGS {
+        return Vec::new();
+    }
+    let mut counts: rustc_hash::FxHashMap<TermId, usize> = Default::default();
+    for phrasing in phrasings {
+        for id in phrasing {
+            if term_texts[*id as usize].starts_with("no_") {
+                *counts.entry(*id).or_default() += 1;
+            }
+        }
+    }
+    let mut denied: Vec<(TermId, TermId)> = counts
+        .into_iter()
+        .filter(|(_, n)| *n as f32 >= DENIED_SHARE * phrasings.len() as f32)
+        .filter_map(|(negated, _)| {
+            let affirmed = term_texts[negated as usize].strip_prefix("no_")?;
+            Some((*term_ids.get(affirmed)?, negated))
+        })
+        .collect();
+    denied.sort_unstable();
+    denied
 }
 
 fn idf(n: f32, df: f32) -> f32 {

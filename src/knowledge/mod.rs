@@ -59,6 +59,9 @@ pub const MODEL_MAX_TARGETS: usize = 2_000;
 const MODEL_CANDIDATE: f32 = 0.1;
 /// Lowest n-gram centroid similarity that makes a target a candidate on its own.
 const NGRAM_CANDIDATE: f32 = 0.3;
+/// Confidence multiplier of a target the question contradicts (it affirms
+/// what the target's phrasings negate; see `SearchIndex::contradicted_term`).
+const CONTRADICTED: f32 = 0.5;
 
 /// The weights of [`fuse_with`], chosen by `secobot calibrate`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -486,6 +489,7 @@ impl Knowledge {
             }
         }
         fuse_and_rank(&mut hits, FUSION);
+        self.demote_contradicted(text, &terms, &mut hits);
         out_of_scope_first(&mut hits, &self.index.out_of_scope_matches_terms(&terms));
         Ranking {
             hits,
@@ -494,6 +498,46 @@ impl Knowledge {
                 specific: self.index.has_specific_term(&terms),
             },
         }
+    }
+
+    /// Lowers the targets the question contradicts and ranks again: one that
+    /// says the user did what a target's phrasings say they did not ("ya
+    /// pedí tres veces el restablecimiento" against "un correo que no
+    /// solicité") is not about that target, however many words they share.
+    /// Only the user's own acts count: first-person verbs ("pedí",
+    /// "solicité", "pedimos"), not "alguien solicitó" or "un mensaje
+    /// pidiendo…".
+    fn demote_contradicted(&self, text: &str, terms: &[String], hits: &mut [Hit]) {
+        if !hits
+            .iter()
+            .any(|h| self.index.denies_something(self.ordinal(h.target)))
+        {
+            return;
+        }
+        let affirmed = self.affirmed_terms(text);
+        let mut demoted = false;
+        for hit in hits.iter_mut() {
+            let ordinal = self.ordinal(hit.target);
+            if self
+                .index
+                .contradicted_term(ordinal, &affirmed, terms)
+                .is_some()
+            {
+                hit.confidence *= CONTRADICTED;
+                demoted = true;
+            }
+        }
+        if demoted {
+            hits.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+        }
+    }
+
+    /// The terms of the speaker's own acts in `text` ("pedí" → solicit), see
+    /// [`analyzer::first_person_verbs`].
+    fn affirmed_terms(&self, text: &str) -> Vec<String> {
+        analyzer::first_person_verbs(text)
+            .flat_map(|w| self.index.query_terms(&w))
+            .collect()
     }
 
     /// Whether the classifier has an out-of-scope class (the folder has

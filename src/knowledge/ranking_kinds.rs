@@ -253,6 +253,28 @@ fn the_password_of_another_system_is_refused_with_advice_not_answered() {
 }
 
 #[test]
+fn a_request_the_user_made_is_not_the_unrequested_case() {
+    // Each was answered with the unrequested reset e-mail, or offered it
+    // first: the words are the same, the user says the opposite.
+    for q in [
+        "ya pedí dos veces el correo de restablecimiento y no me llega nada",
+        "solicite restablecer la clave y el correo nunca llego",
+    ] {
+        assert_eq!(outcome(q), "olvide-mi-contrasena", "{q:?}");
+    }
+    let q = "solicité el cambio de clave hace una hora y el enlace no llega";
+    assert_ne!(outcome(q), "correo-no-solicitado", "{q:?}");
+    // The user's own denial, or someone else's request, is still the case.
+    for q in [
+        "me llegó un correo de restablecimiento sin haberlo solicitado",
+        "yo jamás pedí cambiar la clave y me llegó un correo",
+        "alguien solicitó restablecer mi contraseña y me llegó el aviso",
+    ] {
+        assert_eq!(outcome(q), "correo-no-solicitado", "{q:?}");
+    }
+}
+
+#[test]
 fn negation_scope_keeps_the_unrequested_case() {
     for q in [
         "nunca solicité cambiar la contraseña, no le di clic a nada, ¿qué hago?",
