@@ -383,6 +383,9 @@ impl SearchIndex {
         terms: &[String],
     ) -> Option<&'a str> {
         let target = self.targets.get(ordinal)?;
+        if target.denied.is_empty() {
+            return None;
+        }
         let id = |t: &String| self.term_ids.get(t.as_str()).copied();
         target.denied.iter().find_map(|(yes, no)| {
             let said = affirmed.iter().find(|t| id(t) == Some(*yes))?;

@@ -508,10 +508,12 @@ impl Knowledge {
     /// "solicité", "pedimos"), not "alguien solicitó" or "un mensaje
     /// pidiendo…".
     fn demote_contradicted(&self, text: &str, terms: &[String], hits: &mut [Hit]) {
-        if !hits
-            .iter()
-            .any(|h| self.index.denies_something(self.ordinal(h.target)))
-        {
+        // Cheap first: does the query hold, un-negated, a term some hit denies?
+        if !hits.iter().any(|h| {
+            self.index
+                .contradicted_term(self.ordinal(h.target), terms, terms)
+                .is_some()
+        }) {
             return;
         }
         let affirmed = self.affirmed_terms(text);
