@@ -158,6 +158,17 @@ fn long_stories_and_several_questions_answer_the_first_clear_one() {
     assert_eq!(outcome(story), "cargar-factura-plan-pagos");
 }
 
+/// `q` is answered with `expected`, and its `context` alone is not (or the
+/// case would no longer test that the context was read as context).
+fn assert_context_only_frames_its_question(q: &str, context: &str, expected: &str) {
+    assert_ne!(
+        outcome(context),
+        expected,
+        "the case no longer tests anything: {context:?}"
+    );
+    assert_eq!(outcome(q), expected, "{q:?}");
+}
+
 #[test]
 fn context_joined_to_its_question_by_a_comma_is_not_a_question_of_its_own() {
     // Each context alone is answered with another entry; joined by a comma
@@ -174,19 +185,14 @@ fn context_joined_to_its_question_by_a_comma_is_not_a_question_of_its_own() {
             "registro-proveedor",
         ),
     ] {
-        let alone = outcome(context);
-        assert_ne!(
-            alone, expected,
-            "the case no longer tests anything: {context:?}"
-        );
-        assert_eq!(outcome(q), expected, "{q:?}");
+        assert_context_only_frames_its_question(q, context, expected);
     }
 }
 
 #[test]
 fn sentences_around_a_written_question_are_its_context_not_questions() {
-    // Each context sentence alone is answered with another entry; next to a
-    // question written as such, it only says what the question is about.
+    // No context sentence alone gets the expected entry; next to a question
+    // written as such, it only says what the question is about.
     for (q, context, expected) in [
         (
             "Soy proveedor y la entidad publicó el pliego. ¿Dónde veo las adendas del proceso?",
@@ -204,12 +210,7 @@ fn sentences_around_a_written_question_are_its_context_not_questions() {
             "cancelacion-de-usuarios",
         ),
     ] {
-        let alone = outcome(context);
-        assert_ne!(
-            alone, expected,
-            "the case no longer tests anything: {context:?}"
-        );
-        assert_eq!(outcome(q), expected, "{q:?}");
+        assert_context_only_frames_its_question(q, context, expected);
     }
 }
 
