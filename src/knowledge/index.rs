@@ -364,13 +364,6 @@ impl SearchIndex {
         &self.analyzer
     }
 
-    /// Whether many phrasings of the target at `ordinal` negate some term.
-    pub fn denies_something(&self, ordinal: usize) -> bool {
-        self.targets
-            .get(ordinal)
-            .is_some_and(|t| !t.denied.is_empty())
-    }
-
     /// The term of `affirmed` that the target at `ordinal` is about NOT
     /// happening, when the query's `terms` (from [`SearchIndex::query_terms`])
     /// do not negate it too: "ya pedí tres veces el restablecimiento"
