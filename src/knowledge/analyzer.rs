@@ -67,6 +67,10 @@ pub fn first_person_verbs(text: &str) -> impl Iterator<Item = String> + '_ {
     })
 }
 
+/// What a negation makes of the term after it: "no solicité" adds
+/// `no_solicit` (see [`Analyzer::terms`]).
+pub const NEGATED: &str = "no_";
+
 /// Negations, as the analyzer leaves them (lowercased, folded, stemmed).
 const NEGATIONS: &[&str] = &["no", "nunc", "nunca", "sin", "jamas", "jam"];
 
@@ -256,7 +260,7 @@ impl Analyzer {
                         // "no me deja" negates nothing a topic is about.
                         && !self.generic.contains(&w[1])
                 })
-                .map(|w| format!("no_{}", w[1]))
+                .map(|w| format!("{NEGATED}{}", w[1]))
                 .collect();
             terms.extend(negated);
         }

@@ -23,7 +23,7 @@ use tantivy::schema::{
 use tantivy::tokenizer::{TextAnalyzer, WhitespaceTokenizer};
 use tantivy::{doc, Index, IndexReader, ReloadPolicy};
 
-use super::analyzer::{Analyzer, Vocabulary, WordCache};
+use super::analyzer::{Analyzer, Vocabulary, WordCache, NEGATED};
 use super::impacts::{Impacts, ScoredField};
 
 /// The tokenizer of the indexed fields: text arrives already analysed.
@@ -460,7 +460,7 @@ impl SearchIndex {
     pub fn classifier_applies(&self, terms: &[String]) -> bool {
         let negation = terms
             .iter()
-            .any(|t| t.starts_with("no_") && self.term_ids.contains_key(t.as_str()));
+            .any(|t| t.starts_with(NEGATED) && self.term_ids.contains_key(t.as_str()));
         self.has_specific_term(terms) && !negation
     }
 
@@ -486,10 +486,10 @@ impl SearchIndex {
         match self.term_ids.get(term) {
             // A negated pair tells close topics apart, but also repeats its word:
             // half weight keeps long stories from being diluted by it.
-            Some(id) if term.starts_with("no_") => (Some(*id), 0.5 * self.weights[*id as usize]),
+            Some(id) if term.starts_with(NEGATED) => (Some(*id), 0.5 * self.weights[*id as usize]),
             Some(id) => (Some(*id), self.weights[*id as usize]),
             // A negated pair the folder never uses says nothing the words alone don't.
-            None if term.starts_with("no_") => (None, 0.0),
+            None if term.starts_with(NEGATED) => (None, 0.0),
             None if self.analyzer.is_generic(term) => {
                 (None, self.max_weight * UNKNOWN_WEIGHT * GENERIC_WEIGHT)
             }
@@ -621,7 +621,7 @@ fn denied_terms(
     let mut counts: rustc_hash::FxHashMap<TermId, usize> = Default::default();
     for phrasing in phrasings {
         for id in phrasing {
-            if term_texts[*id as usize].starts_with("no_") {
+            if term_texts[*id as usize].starts_with(NEGATED) {
                 *counts.entry(*id).or_default() += 1;
             }
         }
@@ -630,7 +630,7 @@ fn denied_terms(
         .into_iter()
         .filter(|(_, n)| *n as f32 >= DENIED_SHARE * phrasings.len() as f32)
         .filter_map(|(negated, _)| {
-            let affirmed = term_texts[negated as usize].strip_prefix("no_")?;
+            let affirmed = term_texts[negated as usize].strip_prefix(NEGATED)?;
             Some((*term_ids.get(affirmed)?, negated))
         })
         .collect();
