@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::decide::clauses;
-use super::index::Target;
+use super::index::{Target, DENIED_SHARE};
 use super::verdict::{AnswerRule, FEATURE_NAMES};
 use super::{Decision, Knowledge, CONTRADICTED, FUSION};
 
@@ -105,7 +105,8 @@ impl Knowledge {
             if let Some(term) = index.contradicted_term(self.ordinal(h.target), &affirmed, &terms) {
                 let _ = writeln!(
                     out,
-                    "     la pregunta afirma «{term}» (un acto del propio usuario) y muchas de sus frases (40 % o más) lo niegan: su confianza se multiplicó por {CONTRADICTED}"
+                    "     la pregunta afirma «{term}» (un acto del propio usuario) y muchas de sus frases ({:.0} % o más) lo niegan: su confianza se multiplicó por {CONTRADICTED}",
+                    100.0 * DENIED_SHARE
                 );
             }
         }

@@ -35,7 +35,7 @@ const QUESTIONS_BOOST: f32 = 2.0;
 const BODY_BOOST: f32 = 1.0;
 /// Share of a target's phrasings that must negate a term for the target to
 /// be about it not happening (see [`SearchIndex::contradicted_term`]).
-const DENIED_SHARE: f32 = 0.4;
+pub(super) const DENIED_SHARE: f32 = 0.4;
 /// Fewer phrasings than this say too little about what a target negates.
 const DENIED_MIN_PHRASINGS: usize = 5;
 /// Weight multiplier of generic words.
