@@ -432,7 +432,8 @@ impl Vocabulary {
     /// Rewrites `text` replacing words not in the vocabulary with the closest
     /// known word that starts with the same letter and is at most one letter
     /// longer or shorter: edit distance 1 for words of 4–7 letters, 2 from 8.
-    /// Stop words and known words are left as typed.
+    /// Stop words, known words and correct Spanish words (see
+    /// [`super::lexicon`]) are left as typed.
     pub fn correct(&self, text: &str) -> String {
         let mut out = String::with_capacity(text.len());
         for word in words(text) {
@@ -444,9 +445,11 @@ impl Vocabulary {
                 out.push_str(&word);
                 continue;
             }
+            // The dictionary is asked only when a correction is at hand: most
+            // unknown words have none, and a lookup costs microseconds.
             match self.closest(&folded) {
-                Some(fixed) => out.push_str(fixed),
-                None => out.push_str(&word),
+                Some(fixed) if !super::lexicon::is_word(&word) => out.push_str(fixed),
+                _ => out.push_str(&word),
             }
         }
         out
@@ -625,6 +628,22 @@ mod tests {
         assert_eq!(v.correct("mi cor"), "mi cor");
         // Unknown and far from everything: left alone.
         assert_eq!(v.correct("pasaporte"), "pasaporte");
+    }
+
+    #[test]
+    fn correct_spanish_words_are_not_taken_for_typos() {
+        let mut v = Vocabulary::default();
+        v.add_text("clave provisional pasaron venció proceso oferta necesito");
+        // Words of the language one or two letters from a folder word.
+        assert_eq!(v.correct("profesional"), "profesional");
+        assert_eq!(v.correct("me pagaron"), "me pagaron");
+        assert_eq!(v.correct("lo vendio"), "lo vendio");
+        assert_eq!(v.correct("clase"), "clase");
+        // Typos of folder words are still corrected, with or without accents.
+        assert_eq!(v.correct("proseso"), "proceso");
+        assert_eq!(v.correct("ofrta"), "oferta");
+        assert_eq!(v.correct("nesecito"), "necesito");
+        assert_eq!(v.correct("provicional"), "provisional");
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod explain;
 pub mod handoff;
 mod impacts;
 pub mod index;
+pub mod lexicon;
 pub mod loader;
 mod parallel;
 pub mod reload;
