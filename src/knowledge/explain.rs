@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::decide::clauses;
 use super::index::{Target, DENIED_SHARE};
-use super::verdict::{AnswerRule, FEATURE_NAMES};
+use super::verdict::{effective, AnswerRule, FEATURE_NAMES, WORDS_ONLY_ANSWER};
 use super::{Decision, Knowledge, CONTRADICTED, FUSION};
 
 impl Knowledge {
@@ -117,7 +117,29 @@ impl Knowledge {
             );
         }
         let right = self.sureness(&ranking);
+        let top = hits.first();
         match &self.answer_rule {
+            AnswerRule::Model(_) if !ranking.signals.specific => {
+                let _ = writeln!(
+                    out,
+                    "Ninguna palabra de la pregunta es propia de un tema de la carpeta (solo palabras genéricas): el bot no responde directamente; a lo sumo ofrece opciones."
+                );
+            }
+            AnswerRule::Model(model) if top.is_some_and(|h| h.confidence < model.floor) => {
+                let _ = writeln!(
+                    out,
+                    "La confianza del primero no llega a {:.2}, la mínima con que se responde: el modelo de responder o no ni se consulta.",
+                    model.floor
+                );
+            }
+            AnswerRule::Model(_) if top.is_some_and(|h| h.model.is_none()) => {
+                let _ = writeln!(
+                    out,
+                    "El clasificador no opina en esta pregunta (niega algo que la carpeta también niega, y un clasificador de caracteres no ve el alcance de una negación): decide la evidencia por palabras. Confianza efectiva (la del primero más parte de su ventaja sobre el segundo): {:.3}, contra {WORDS_ONLY_ANSWER:.2}: {}.",
+                    effective(hits),
+                    if right >= 1.0 { "alcanza" } else { "no alcanza" }
+                );
+            }
             AnswerRule::Model(model) => {
                 let _ = writeln!(
                     out,
@@ -137,10 +159,12 @@ impl Knowledge {
             }
         }
         let t = self.thresholds;
+        let margin = self.answer_rule.margin(hits, t);
         let _ = writeln!(
             out,
-            "Umbrales: responder si esa cifra es ≥ {:.2} y ningún otro candidato queda a menos de {:.2} del primero; ofrecer opciones con confianza ≥ {:.2}.",
-            t.answer, t.margin, t.suggest
+            "Umbrales: responder si esa cifra es ≥ {:.2} (la evidencia por palabras, si alcanza, cuenta como 1) y ningún otro candidato queda a menos de {margin:.2} del primero; ofrecer opciones con confianza ≥ {:.2}.",
+            t.answer,
+            t.suggest
         );
         let understood = self.understand(text);
         let why = match &understood.decision {
@@ -152,11 +176,19 @@ impl Knowledge {
                 "responder con «{}» (confianza {confidence:.2}; probabilidad de acierto del mensaje completo {right:.2}).",
                 topic.id()
             ),
-            Decision::Suggest(topics) => format!(
-                "ofrecer opciones ({}): la probabilidad de acierto {right:.2} no llega a {:.2} o hay candidatos empatados.",
-                topics.iter().map(|t| t.id()).collect::<Vec<_>>().join(", "),
-                t.answer
-            ),
+            Decision::Suggest(topics) => {
+                let ids = topics.iter().map(|t| t.id()).collect::<Vec<_>>().join(", ");
+                if right >= t.answer {
+                    format!(
+                        "ofrecer opciones ({ids}): otro candidato queda a menos de {margin:.2} del primero (empate)."
+                    )
+                } else {
+                    format!(
+                        "ofrecer opciones ({ids}): la probabilidad de acierto {right:.2} no llega a {:.2}.",
+                        t.answer
+                    )
+                }
+            }
             Decision::Fallback { .. } if super::credential::names_another_system(text) => {
                 "decir con amabilidad que el tema está fuera de alcance: el mensaje pregunta por la clave de otro sistema (el correo, el computador, el banco…), lo que no se decide por la clasificación de arriba.".to_owned()
             }
@@ -184,5 +216,40 @@ impl Knowledge {
             );
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::{Knowledge, Mode, Thresholds};
+
+    /// `--explain` names the rule that decided, not the answer model's
+    /// features where the model was never consulted.
+    #[test]
+    fn the_explanation_names_the_rule_that_decided() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge");
+        let k = Knowledge::load(&dir, Mode::Spanish, Thresholds::default()).expect("bundled");
+        let model = "modelo de responder o no), según:";
+        for q in [
+            "no me llega el correo para recuperar la contraseña",
+            "nunca pedí cambiar la clave y me llegó un enlace",
+        ] {
+            let e = k.explain(q);
+            assert!(e.contains("El clasificador no opina"), "{q}: {e}");
+            assert!(!e.contains(model), "{q}: {e}");
+        }
+        for q in ["no me deja", "tengo un problema"] {
+            let e = k.explain(q);
+            assert!(e.contains("solo palabras genéricas"), "{q}: {e}");
+        }
+        for q in [
+            "cómo publico el plan anual de adquisiciones",
+            "firma electrónica del contrato",
+        ] {
+            let e = k.explain(q);
+            assert!(e.contains(model), "{q}: {e}");
+        }
     }
 }
