@@ -569,12 +569,19 @@ impl Knowledge {
 /// A question with a word that only out-of-scope phrases use is out of
 /// scope, however well its other words match an entry: the matching
 /// out-of-scope phrase goes first, with at least the leader's confidence.
+/// Only when that phrase's words cover at least [`MARKER_COVERAGE`] of the
+/// question: a word in passing ("lo ignoro", shared with a phrase about
+/// ignoring instructions; "el alcalde", shared with one about an official's
+/// phone number) does not make a question about SECOP II another topic.
 pub(crate) fn out_of_scope_first(hits: &mut Vec<Hit>, matches: &[Target]) {
     {
         let Some(top) = hits.first().map(|h| h.confidence) else {
             return;
         };
-        let Some(pos) = hits.iter().position(|h| matches.contains(&h.target)) else {
+        let Some(pos) = hits
+            .iter()
+            .position(|h| matches.contains(&h.target) && h.coverage >= MARKER_COVERAGE)
+        else {
             return;
         };
         let mut hit = hits.remove(pos);
@@ -594,6 +601,13 @@ impl Knowledge {
         self.out_of_scope.get(i).map(String::as_str)
     }
 }
+
+/// Share of the question's term weight an out-of-scope phrase with a word
+/// of its own must cover to go first (see [`out_of_scope_first`]). The
+/// questions that phrase rule exists for ("olvidé la clave del banco",
+/// "cómo saco el rut en la dian") are covered 0.67–0.73; the SECOP II
+/// questions it took with a word in passing, 0.32–0.34.
+const MARKER_COVERAGE: f32 = 0.5;
 
 /// The knowledge currently served, swapped atomically on reload.
 pub struct LiveKnowledge {

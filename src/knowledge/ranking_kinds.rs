@@ -315,6 +315,34 @@ fn words_only_out_of_scope_phrases_use_refuse_the_question() {
     }
 }
 
+/// A word that only an out-of-scope phrase uses refuses a question when it
+/// is what the question is about ("la clave del banco"), not when it comes
+/// in passing ("¿lo ignoro?", shared with a phrase about ignoring
+/// instructions; "el alcalde", with one about an official's phone number).
+#[test]
+fn a_word_in_passing_shared_with_an_out_of_scope_phrase_does_not_refuse() {
+    for (q, want) in [
+        (
+            "me llegó el enlace para restablecer la clave sin pedirlo, ¿lo ignoro?",
+            "correo-no-solicitado",
+        ),
+        (
+            "recibí un correo de cambio de contraseña que nunca solicité, ¿lo ignoro?",
+            "correo-no-solicitado",
+        ),
+        (
+            "denuncia contra el alcalde por un contrato amañado en secop",
+            "naturaleza-cce",
+        ),
+        (
+            "¿a quién le pongo una queja si el alcalde amañó la licitación?",
+            "naturaleza-cce",
+        ),
+    ] {
+        assert_eq!(outcome(q), want, "{q:?}");
+    }
+}
+
 /// Close entries share most words; what tells them apart is who asks and
 /// what for (a supplier's payment status, not uploading an invoice; an
 /// entity sending a contract, not a supplier approving a change). Word
