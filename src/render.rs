@@ -18,6 +18,9 @@ pub use crate::bundled::TemplateSource;
 /// The reply templates the code uses; each must exist as `templates/replies/<name>.hbs`.
 pub const REPLY_TEMPLATES: &[&str] = &[
     "greeting",
+    "courtesy_greeting",
+    "courtesy_thanks",
+    "courtesy_farewell",
     "new_conversation",
     "fallback",
     "out_of_scope",
@@ -116,7 +119,8 @@ impl Renderer {
     /// Loads and checks every template from `source`.
     ///
     /// # Errors
-    /// A template that cannot be read or parsed, or one the code needs that is missing.
+    /// A template that cannot be read or parsed, or one the code needs that
+    /// is missing from both the folder and the binary.
     pub fn load(source: &TemplateSource) -> Result<Self, RenderError> {
         let mut pages = Handlebars::new();
         pages.set_strict_mode(true);
@@ -293,8 +297,17 @@ fn register(
             let path = dir.join(relative);
             match std::fs::read_to_string(&path) {
                 Ok(t) => (t, path),
+                // A folder made by `secobot init --templates` before this
+                // version lacks the templates added since: the embedded copy
+                // serves, so an upgrade does not stop the server.
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(RenderError::Missing(path.display().to_string()))
+                    let bytes = crate::bundled::template(relative)
+                        .ok_or_else(|| RenderError::Missing(path.display().to_string()))?;
+                    tracing::warn!(
+                        "falta la plantilla {}: se usa la copia incluida en el programa",
+                        path.display()
+                    );
+                    (String::from_utf8_lossy(&bytes).into_owned(), path)
                 }
                 Err(source) => return Err(RenderError::Read { path, source }),
             }
@@ -404,6 +417,18 @@ mod tests {
         assert!(r.asset("widget.js").is_some());
         let text = r.reply("greeting", &serde_json::json!({}));
         assert!(!text.is_empty());
+    }
+
+    #[test]
+    fn a_template_missing_from_an_older_folder_is_served_from_the_binary() {
+        let tmp = tempfile::tempdir().unwrap();
+        crate::bundled::init(tmp.path(), true).unwrap();
+        let dir = tmp.path().join("templates");
+        std::fs::remove_file(dir.join("replies/courtesy_thanks.hbs")).unwrap();
+        let r = Renderer::load(&TemplateSource::Dir(dir)).unwrap();
+        assert!(r
+            .reply("courtesy_thanks", &serde_json::json!({}))
+            .contains("Con gusto"));
     }
 
     #[test]

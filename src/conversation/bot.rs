@@ -6,6 +6,7 @@
 
 use serde_json::json;
 
+use super::courtesy::courtesy;
 use super::reply::{Author, Button, FlowRef, Reply, ReplyKind, Source};
 use super::state::ConversationState;
 use crate::flows::{self, engine, FlowDef, FlowState, Outcome, StepKind};
@@ -201,6 +202,13 @@ impl Bot<'_> {
                     self.apply(state, flow, other, effects, out);
                 }
             }
+            return;
+        }
+        if let Some(kind) = courtesy(text) {
+            out.push(Reply::bot(
+                ReplyKind::Notice,
+                self.render.reply(kind.template(), &json!({})),
+            ));
             return;
         }
         state.topic_text = Some(text.to_owned());

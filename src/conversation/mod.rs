@@ -10,6 +10,7 @@
 mod bot;
 mod case_lookup;
 mod cases;
+mod courtesy;
 mod rating;
 mod reply;
 mod session;

@@ -48,6 +48,30 @@ async fn password_question_is_answered_with_a_working_source_link() {
     assert_eq!(missing.status, 404, "GET of an unknown entry");
 }
 
+#[tokio::test]
+async fn courtesy_alone_gets_a_courtesy_reply_not_a_refusal() {
+    let server = TestServer::default_start();
+    let (mut ws, _) = server.fresh().await;
+    for (text, expected) in [
+        ("Buenas tardes", "¿En qué le puedo ayudar"),
+        ("muchas gracias, muy amable", "Con gusto"),
+    ] {
+        let frames = ws.say(text).await;
+        let reply = first_bot(&frames);
+        assert_eq!(kind(reply), "notice", "{text}: {}", pretty(&frames));
+        let said = reply["text"].as_str().unwrap_or("");
+        assert!(said.contains(expected), "{text}: {said}");
+        assert!(!said.contains("no encontré"), "{text}: {said}");
+    }
+    // A question with a greeting in front is still a question.
+    let frames = ws
+        .say("Hola, buenas. Olvidé mi contraseña de SECOP II")
+        .await;
+    let reply = first_bot(&frames);
+    assert_eq!(kind(reply), "answer", "{}", pretty(&frames));
+    assert_eq!(source_id(reply), "olvide-mi-contrasena", "{reply}");
+}
+
 /// Sends one bad thing and expects an `error` frame with a code and a Spanish message.
 async fn expect_error(ws: &mut WsClient, what: &str, expected_code: Option<&str>) -> Value {
     let frame = ws.recv().await;

@@ -1,0 +1,143 @@
+//! Messages that are only courtesy: a greeting, thanks, a goodbye.
+//!
+//! The bot greets first, so many users answer "hola" or "buenas tardes"
+//! before asking, and "gracias" after an answer. Ranked as questions they
+//! match nothing and got "no encontré una respuesta confiable", an odd reply
+//! to a greeting. A message made only of courtesy words gets a courtesy
+//! reply instead; one with any other word ("hola, olvidé mi clave") is a
+//! question as before.
+
+use crate::knowledge::analyzer::{fold, words};
+
+/// What a courtesy-only message says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Courtesy {
+    Greeting,
+    Thanks,
+    Farewell,
+}
+
+impl Courtesy {
+    /// The reply template (`templates/replies/<name>.hbs`).
+    pub fn template(self) -> &'static str {
+        match self {
+            Courtesy::Greeting => "courtesy_greeting",
+            Courtesy::Thanks => "courtesy_thanks",
+            Courtesy::Farewell => "courtesy_farewell",
+        }
+    }
+}
+
+/// Folded words that thank ("muy amable" included).
+const THANKS: &[&str] = &["gracias", "agradezco", "agradecido", "agradecida", "amable"];
+/// Folded words that take leave.
+const FAREWELL: &[&str] = &["chao", "chau", "adios", "bye", "luego", "pronto"];
+/// Folded words that greet.
+const GREETING: &[&str] = &[
+    "hola", "ola", "holi", "buenas", "buenos", "buen", "saludos", "saludo", "cordial",
+];
+/// Folded words that go with the others ("buenas tardes", "muchas gracias",
+/// "hasta luego", "ok, listo") and say nothing of their own.
+const FILLER: &[&str] = &[
+    "dias",
+    "dia",
+    "tardes",
+    "tarde",
+    "noches",
+    "noche",
+    "muchas",
+    "muchisimas",
+    "mil",
+    "muy",
+    "hasta",
+    "ok",
+    "okay",
+    "listo",
+    "vale",
+    "perfecto",
+    "excelente",
+    "entendido",
+    "genial",
+    "bien",
+    "que",
+    "tal",
+    "como",
+    "esta",
+    "señor",
+    "senor",
+    "señora",
+    "senora",
+    "a",
+    "y",
+    "le",
+    "por",
+    "todo",
+    "su",
+    "ayuda",
+    "ya",
+];
+/// Longer messages are not courtesy alone.
+const MAX_WORDS: usize = 8;
+
+/// The courtesy `text` is made of, if it is made of nothing else.
+pub fn courtesy(text: &str) -> Option<Courtesy> {
+    let folded: Vec<String> = words(text).map(|w| fold(&w)).collect();
+    if folded.is_empty() || folded.len() > MAX_WORDS {
+        return None;
+    }
+    let is = |list: &[&str], w: &str| list.contains(&w);
+    let all_courtesy = folded
+        .iter()
+        .all(|w| is(THANKS, w) || is(FAREWELL, w) || is(GREETING, w) || is(FILLER, w));
+    if !all_courtesy {
+        return None;
+    }
+    let any = |list: &[&str]| folded.iter().any(|w| is(list, w));
+    if any(FAREWELL) {
+        Some(Courtesy::Farewell)
+    } else if any(THANKS) {
+        Some(Courtesy::Thanks)
+    } else if any(GREETING) {
+        Some(Courtesy::Greeting)
+    } else if folded.iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "ok" | "okay" | "listo" | "vale" | "perfecto" | "excelente" | "entendido" | "genial"
+        )
+    }) {
+        // "ok", "listo": an acknowledgement, answered like thanks.
+        Some(Courtesy::Thanks)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn courtesy_alone_is_recognised_and_a_question_with_it_is_not() {
+        for (text, want) in [
+            ("hola", Courtesy::Greeting),
+            ("Buenas tardes", Courtesy::Greeting),
+            ("¡Hola! buenos días", Courtesy::Greeting),
+            ("muchas gracias, muy amable", Courtesy::Thanks),
+            ("ok listo", Courtesy::Thanks),
+            ("gracias, hasta luego", Courtesy::Farewell),
+            ("chao", Courtesy::Farewell),
+        ] {
+            assert_eq!(courtesy(text), Some(want), "{text:?}");
+        }
+        for text in [
+            "hola, olvidé mi contraseña",
+            "buenas tardes, ¿cómo presento una oferta?",
+            "gracias pero no me llegó el correo",
+            "",
+            "que tal",
+            "bien",
+        ] {
+            assert_eq!(courtesy(text), None, "{text:?}");
+        }
+    }
+}
