@@ -533,16 +533,38 @@ fn lock_folder(path: &Path) -> Result<std::fs::File> {
     }
 }
 
+/// How long [`open_sled`] waits for sled's own file lock.
+const SLED_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Opens sled's files in `path`. Callers hold the folder's lock, so another
+/// holder of sled's own lock is this process's previous handle: sled's
+/// flusher thread keeps it for a moment after the last handle is dropped.
+/// Reopening right after a close (a test, a rewrite) waits for it, at most
+/// [`SLED_LOCK_WAIT`], instead of failing with "could not acquire lock".
 pub(super) fn open_sled(path: &Path, cache_bytes: u64) -> Result<sled::Db> {
-    sled::Config::new()
-        .path(path)
-        .cache_capacity(cache_bytes)
-        .mode(sled::Mode::HighThroughput)
-        .open()
-        .map_err(|source| StoreError::Open {
-            path: path.display().to_string(),
-            source,
-        })
+    let deadline = std::time::Instant::now() + SLED_LOCK_WAIT;
+    loop {
+        let opened = sled::Config::new()
+            .path(path)
+            .cache_capacity(cache_bytes)
+            .mode(sled::Mode::HighThroughput)
+            .open();
+        match opened {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(source) => {
+                return Err(StoreError::Open {
+                    path: path.display().to_string(),
+                    source,
+                })
+            }
+        }
+    }
 }
 
 pub(super) fn state_key(id: &SessionId) -> Vec<u8> {
@@ -570,6 +592,22 @@ pub(super) fn get_json<T: DeserializeOwned>(tree: &sled::Tree, key: &[u8]) -> Re
 pub(super) mod tests {
     use super::super::records::{Author, MessageKind, StateRecord, StateSummary};
     use super::*;
+
+    #[test]
+    fn reopening_right_after_a_close_waits_for_sleds_own_lock() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("data");
+        // A previous handle whose last holder lets go a little later, as
+        // sled's flusher thread does after the store is dropped.
+        let lingering = open_sled(&path, 1 << 20).unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(lingering);
+        });
+        let reopened = open_sled(&path, 1 << 20);
+        release.join().unwrap();
+        assert!(reopened.is_ok(), "{:?}", reopened.err());
+    }
 
     /// A message as `conversation` would store it.
     pub(in crate::store) fn message(seq: u64, text: &str) -> MessageRecord {
