@@ -31,7 +31,7 @@ const MAX_CHARS: usize = 24;
 
 /// Whether `word` (lower-cased, accents as typed) is a Spanish word, also
 /// when typed without its accent or its ñ ("vendio" for "vendió", "ano" for
-/// "año").
+/// "año"), or a proper noun typed in lower case ("cali", "bogota").
 ///
 /// A lookup of a word the dictionary lacks costs a few microseconds (affix
 /// stripping), so spellings Spanish does not use ("komo", "klave") are
@@ -44,7 +44,18 @@ pub fn is_word(word: &str) -> bool {
     if word.is_empty() || word.chars().count() > MAX_CHARS || foreign_spelling(word) {
         return false;
     }
-    dictionary.check(word) || respelt_with_marks(word).any(|variant| dictionary.check(&variant))
+    let known = |w: &str| dictionary.check(w) || dictionary.check(&capitalized(w));
+    known(word) || respelt_with_marks(word).any(|variant| known(&variant))
+}
+
+/// A place or a company typed in lower case ("cali", "bogota") is in the
+/// dictionary only capitalised.
+fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// Letters Spanish spells otherwise: k and w (only in loanwords such as
@@ -99,6 +110,9 @@ mod tests {
             "ano",
             "tramite",
             "licitacion",
+            "cali",
+            "bogota",
+            "medellin",
         ] {
             assert!(is_word(word), "{word}");
         }
