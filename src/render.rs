@@ -301,31 +301,32 @@ fn register(
                 // version lacks the templates added since: the embedded copy
                 // serves, so an upgrade does not stop the server.
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    let bytes = crate::bundled::template(relative)
+                    let text = embedded_template(relative)
                         .ok_or_else(|| RenderError::Missing(path.display().to_string()))?;
                     tracing::warn!(
                         "falta la plantilla {}: se usa la copia incluida en el programa",
                         path.display()
                     );
-                    (String::from_utf8_lossy(&bytes).into_owned(), path)
+                    (text, path)
                 }
                 Err(source) => return Err(RenderError::Read { path, source }),
             }
         }
-        TemplateSource::Embedded => {
-            let bytes = crate::bundled::template(relative)
-                .ok_or_else(|| RenderError::Missing(relative.to_owned()))?;
-            (
-                String::from_utf8_lossy(&bytes).into_owned(),
-                PathBuf::from(relative),
-            )
-        }
+        TemplateSource::Embedded => (
+            embedded_template(relative).ok_or_else(|| RenderError::Missing(relative.to_owned()))?,
+            PathBuf::from(relative),
+        ),
     };
     hb.register_template_string(name, text)
         .map_err(|source| RenderError::Template {
             path,
             source: Box::new(source),
         })
+}
+
+/// The binary's copy of the template at `relative` (under `templates/`).
+fn embedded_template(relative: &str) -> Option<String> {
+    crate::bundled::template(relative).map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// The files directly under `assets/`, by name, in name order.

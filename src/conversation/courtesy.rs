@@ -36,8 +36,19 @@ const FAREWELL: &[&str] = &["chao", "chau", "adios", "bye", "luego", "pronto"];
 const GREETING: &[&str] = &[
     "hola", "ola", "holi", "buenas", "buenos", "buen", "saludos", "saludo", "cordial",
 ];
+/// Folded words that acknowledge ("ok", "listo"): answered like thanks.
+const ACKNOWLEDGEMENT: &[&str] = &[
+    "ok",
+    "okay",
+    "listo",
+    "vale",
+    "perfecto",
+    "excelente",
+    "entendido",
+    "genial",
+];
 /// Folded words that go with the others ("buenas tardes", "muchas gracias",
-/// "hasta luego", "ok, listo") and say nothing of their own.
+/// "hasta luego") and say nothing of their own.
 const FILLER: &[&str] = &[
     "dias",
     "dia",
@@ -50,14 +61,6 @@ const FILLER: &[&str] = &[
     "mil",
     "muy",
     "hasta",
-    "ok",
-    "okay",
-    "listo",
-    "vale",
-    "perfecto",
-    "excelente",
-    "entendido",
-    "genial",
     "bien",
     "que",
     "tal",
@@ -86,9 +89,11 @@ pub fn courtesy(text: &str) -> Option<Courtesy> {
         return None;
     }
     let is = |list: &[&str], w: &str| list.contains(&w);
-    let all_courtesy = folded
-        .iter()
-        .all(|w| is(THANKS, w) || is(FAREWELL, w) || is(GREETING, w) || is(FILLER, w));
+    let all_courtesy = folded.iter().all(|w| {
+        [THANKS, FAREWELL, GREETING, ACKNOWLEDGEMENT, FILLER]
+            .iter()
+            .any(|list| is(list, w))
+    });
     if !all_courtesy {
         return None;
     }
@@ -99,13 +104,7 @@ pub fn courtesy(text: &str) -> Option<Courtesy> {
         Some(Courtesy::Thanks)
     } else if any(GREETING) {
         Some(Courtesy::Greeting)
-    } else if folded.iter().any(|w| {
-        matches!(
-            w.as_str(),
-            "ok" | "okay" | "listo" | "vale" | "perfecto" | "excelente" | "entendido" | "genial"
-        )
-    }) {
-        // "ok", "listo": an acknowledgement, answered like thanks.
+    } else if any(ACKNOWLEDGEMENT) {
         Some(Courtesy::Thanks)
     } else {
         None

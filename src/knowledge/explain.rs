@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::decide::clauses;
 use super::index::{Target, DENIED_SHARE};
-use super::verdict::{effective, AnswerRule, FEATURE_NAMES, WORDS_ONLY_ANSWER};
+use super::verdict::{effective, AnswerRule, Basis, FEATURE_NAMES, WORDS_ONLY_ANSWER};
 use super::{Decision, Knowledge, CONTRADICTED, FUSION};
 
 impl Knowledge {
@@ -117,22 +117,24 @@ impl Knowledge {
             );
         }
         let right = self.sureness(&ranking);
-        let top = hits.first();
-        match &self.answer_rule {
-            AnswerRule::Model(_) if !ranking.signals.specific => {
+        match (
+            &self.answer_rule,
+            self.answer_rule.basis(hits, ranking.signals),
+        ) {
+            (AnswerRule::Model(_), Basis::Generic) => {
                 let _ = writeln!(
                     out,
                     "Ninguna palabra de la pregunta es propia de un tema de la carpeta (solo palabras genéricas): el bot no responde directamente; a lo sumo ofrece opciones."
                 );
             }
-            AnswerRule::Model(model) if top.is_some_and(|h| h.confidence < model.floor) => {
+            (AnswerRule::Model(model), Basis::BelowFloor) => {
                 let _ = writeln!(
                     out,
                     "La confianza del primero no llega a {:.2}, la mínima con que se responde: el modelo de responder o no ni se consulta.",
                     model.floor
                 );
             }
-            AnswerRule::Model(_) if top.is_some_and(|h| h.model.is_none()) => {
+            (AnswerRule::Model(_), Basis::WordsOnly) => {
                 let _ = writeln!(
                     out,
                     "El clasificador no opina en esta pregunta (niega algo que la carpeta también niega, y un clasificador de caracteres no ve el alcance de una negación): decide la evidencia por palabras. Confianza efectiva (la del primero más parte de su ventaja sobre el segundo): {:.3}, contra {WORDS_ONLY_ANSWER:.2}: {}.",
@@ -140,7 +142,7 @@ impl Knowledge {
                     if right >= 1.0 { "alcanza" } else { "no alcanza" }
                 );
             }
-            AnswerRule::Model(model) => {
+            (AnswerRule::Model(model), _) => {
                 let _ = writeln!(
                     out,
                     "Probabilidad de que el primero sea la respuesta correcta: {right:.3} (modelo de responder o no), según:"
@@ -151,7 +153,7 @@ impl Knowledge {
                     let _ = writeln!(out, "  {name} = {value:.3} (peso {weight:+.2})");
                 }
             }
-            AnswerRule::Confidence => {
+            (AnswerRule::Confidence, _) => {
                 let _ = writeln!(
                     out,
                     "Confianza efectiva (la del primero más parte de su ventaja sobre el segundo): {right:.3}"

@@ -47,6 +47,24 @@ pub enum AnswerRule {
     Confidence,
 }
 
+/// What judges a ranking's leader (see [`AnswerRule::basis`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    /// No candidate at all.
+    Nothing,
+    /// Only generic words: never sure.
+    Generic,
+    /// The leader is under the answer model's confidence floor: never sure.
+    BelowFloor,
+    /// The classifier stayed out: the leader's effective confidence against
+    /// [`WORDS_ONLY_ANSWER`].
+    WordsOnly,
+    /// The answer model's probability.
+    Model,
+    /// The tantivy baseline's effective confidence.
+    Confidence,
+}
+
 /// The thresholds the tantivy baseline was built with.
 pub const BASELINE_THRESHOLDS: super::Thresholds = super::Thresholds {
     answer: 0.44,
@@ -77,20 +95,34 @@ impl AnswerRule {
     /// the leader's effective confidence against [`WORDS_ONLY_ANSWER`], as
     /// 1 (sure) or 0.
     pub fn sureness(&self, hits: &[Hit], signals: Signals) -> f32 {
-        let Some(top) = hits.first() else {
-            return 0.0;
-        };
-        match self {
-            AnswerRule::Model(_) if !signals.specific || top.confidence < self.floor() => 0.0,
-            AnswerRule::Model(_) if top.model.is_none() => {
+        match (self, self.basis(hits, signals)) {
+            (_, Basis::Nothing | Basis::Generic | Basis::BelowFloor) => 0.0,
+            (_, Basis::WordsOnly) => {
                 if effective(hits) >= WORDS_ONLY_ANSWER {
                     1.0
                 } else {
                     0.0
                 }
             }
-            AnswerRule::Model(m) => m.probability(&features(hits, signals)),
-            AnswerRule::Confidence => effective(hits),
+            (AnswerRule::Model(m), Basis::Model) => m.probability(&features(hits, signals)),
+            (_, Basis::Model | Basis::Confidence) => effective(hits),
+        }
+    }
+
+    /// Which part of the rule judges the leader of `hits` (see
+    /// [`AnswerRule::sureness`]); `ask --explain` names it.
+    pub fn basis(&self, hits: &[Hit], signals: Signals) -> Basis {
+        if matches!(self, AnswerRule::Model(_)) && !signals.specific {
+            return Basis::Generic;
+        }
+        let Some(top) = hits.first() else {
+            return Basis::Nothing;
+        };
+        match self {
+            AnswerRule::Model(_) if top.confidence < self.floor() => Basis::BelowFloor,
+            AnswerRule::Model(_) if top.model.is_none() => Basis::WordsOnly,
+            AnswerRule::Model(_) => Basis::Model,
+            AnswerRule::Confidence => Basis::Confidence,
         }
     }
 
