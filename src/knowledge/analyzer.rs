@@ -31,20 +31,171 @@ pub enum Mode {
 /// Negations ("no", "sin") are kept out on purpose: they carry meaning in
 /// "no solicité" / "sin haberlo pedido".
 pub const STOP_WORDS: &[&str] = &[
-    "a", "al", "algo", "algunas", "algunos", "ante", "antes", "aqui", "aquí", "asi", "así", "cada",
-    "como", "cómo", "con", "contra", "cual", "cuál", "cuales", "cuáles", "cuando", "cuándo", "de",
-    "del", "desde", "donde", "dónde", "durante", "e", "el", "él", "ella", "ellas", "ellos", "en",
-    "entre", "era", "es", "esa", "esas", "ese", "eso", "esos", "esta", "está", "estan", "están",
-    "estas", "estás", "este", "esto", "estos", "estoy", "fue", "ha", "han", "hasta", "hay", "he",
-    "la", "las", "le", "les", "lo", "los", "me", "mi", "mí", "mis", "muy", "nos", "o", "para",
-    "pero", "por", "porque", "que", "qué", "quien", "quién", "se", "ser", "si", "sí", "sobre",
-    "su", "sus", "también", "tambien", "te", "ti", "tu", "tú", "tus", "u", "un", "una", "unas",
-    "uno", "unos", "y", "ya", "yo", "usted", "ustedes", "q", "pq", "xq", "x", "lo", "le", "eh",
-    "pues", "entonces", "vez", "hola", "buenos", "buenas", "dias", "días", "tardes", "noches",
-    "gracias", "favor", "porfa", "ok", "bueno",
+    "a",
+    "al",
+    "algo",
+    "algunas",
+    "algunos",
+    "ante",
+    "antes",
+    "aqui",
+    "aquí",
+    "asi",
+    "así",
+    "cada",
+    "como",
+    "cómo",
+    "con",
+    "contra",
+    "cual",
+    "cuál",
+    "cuales",
+    "cuáles",
+    "cuando",
+    "cuándo",
+    "de",
+    "del",
+    "desde",
+    "donde",
+    "dónde",
+    "durante",
+    "e",
+    "el",
+    "él",
+    "ella",
+    "ellas",
+    "ellos",
+    "en",
+    "entre",
+    "era",
+    "es",
+    "esa",
+    "esas",
+    "ese",
+    "eso",
+    "esos",
+    "esta",
+    "está",
+    "estan",
+    "están",
+    "estas",
+    "estás",
+    "este",
+    "esto",
+    "estos",
+    "estoy",
+    "fue",
+    "ha",
+    "han",
+    "hasta",
+    "hay",
+    "he",
+    "la",
+    "las",
+    "le",
+    "les",
+    "lo",
+    "los",
+    "me",
+    "mi",
+    "mí",
+    "mis",
+    "muy",
+    "nos",
+    "o",
+    "para",
+    "pero",
+    "por",
+    "porque",
+    "que",
+    "qué",
+    "quien",
+    "quién",
+    "se",
+    "ser",
+    "si",
+    "sí",
+    "sobre",
+    "su",
+    "sus",
+    "también",
+    "tambien",
+    "te",
+    "ti",
+    "tu",
+    "tú",
+    "tus",
+    "u",
+    "un",
+    "una",
+    "unas",
+    "uno",
+    "unos",
+    "y",
+    "ya",
+    "yo",
+    "usted",
+    "ustedes",
+    "q",
+    "pq",
+    "xq",
+    "x",
+    "lo",
+    "le",
+    "eh",
+    "pues",
+    "entonces",
+    "vez",
+    "hola",
+    "buenos",
+    "buenas",
+    "dias",
+    "días",
+    "tardes",
+    "noches",
+    "gracias",
+    "favor",
+    "porfa",
+    "ok",
+    "bueno",
     // The auxiliary "haber": "sin haberlo pedido" and "nunca había solicitado"
     // negate the verb after it.
-    "haber", "haberlo", "haberla", "había", "habia", "habían", "habian", "hemos", "hube",
+    "haber",
+    "haberlo",
+    "haberla",
+    "había",
+    "habia",
+    "habían",
+    "habian",
+    "hemos",
+    "hube",
+    // Forms of "estar" and "ser" other than the ones above: they say when or
+    // how, never what about ("yo estaba dormido"). «Estado» stays: it is also
+    // «el estado de mi factura».
+    "estaba",
+    "estaban",
+    "estábamos",
+    "estabamos",
+    "estuve",
+    "estuvo",
+    "estuvimos",
+    "estamos",
+    "estar",
+    "estará",
+    "estara",
+    "estaría",
+    "estaria",
+    "son",
+    "eran",
+    "fueron",
+    "sido",
+    "sea",
+    "sean",
+    "siendo",
+    "sería",
+    "seria",
+    "soy",
+    "somos",
 ];
 
 /// Whether a lowercased word is a stop word (a set: this runs per query word).
@@ -379,6 +530,44 @@ pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
         .into_iter()
 }
 
+/// The folded words that `text` writes as names: capitalised, or in capitals,
+/// inside a sentence («el usuario de Siigo», «el CUFE de la factura»). A
+/// name is not a typo of a folder word («Siigo» is not «sigo»). The first
+/// word of a sentence is capitalised anyway, and a message in capitals says
+/// nothing by its case: neither gives names.
+pub fn names(text: &str) -> HashSet<String> {
+    let text = crate::text::normalize(text);
+    let (upper, lower) = text.chars().fold((0, 0), |(u, l), c| {
+        (
+            u + usize::from(c.is_uppercase()),
+            l + usize::from(c.is_lowercase()),
+        )
+    });
+    let mut out = HashSet::new();
+    if upper * 2 > upper + lower {
+        return out;
+    }
+    let mut sentence_start = true;
+    let mut word = String::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if c.is_alphanumeric() {
+            word.push(c);
+            continue;
+        }
+        if !word.is_empty() {
+            if !sentence_start && word.chars().next().is_some_and(char::is_uppercase) {
+                out.insert(fold(&word));
+            }
+            sentence_start = false;
+            word.clear();
+        }
+        if matches!(c, '.' | '?' | '!' | '¿' | '¡' | '\n' | ':' | ';') {
+            sentence_start = true;
+        }
+    }
+    out
+}
+
 /// The folded words of the indexed text, for typo correction of query words.
 #[derive(Debug, Default, Clone)]
 pub struct Vocabulary {
@@ -432,16 +621,17 @@ impl Vocabulary {
     /// Rewrites `text` replacing words not in the vocabulary with the closest
     /// known word that starts with the same letter and is at most one letter
     /// longer or shorter: edit distance 1 for words of 4–7 letters, 2 from 8.
-    /// Stop words, known words and correct Spanish words (see
-    /// [`super::lexicon`]) are left as typed.
+    /// Stop words, known words, correct Spanish words (see
+    /// [`super::lexicon`]) and names (see [`names`]) are left as typed.
     pub fn correct(&self, text: &str) -> String {
         let mut out = String::with_capacity(text.len());
+        let names = names(text);
         for word in words(text) {
             if !out.is_empty() {
                 out.push(' ');
             }
             let folded = fold(&word);
-            if is_stop_word(&word) || self.counts.contains_key(&folded) {
+            if is_stop_word(&word) || self.counts.contains_key(&folded) || names.contains(&folded) {
                 out.push_str(&word);
                 continue;
             }
@@ -644,6 +834,50 @@ mod tests {
         assert_eq!(v.correct("ofrta"), "oferta");
         assert_eq!(v.correct("nesecito"), "necesito");
         assert_eq!(v.correct("provicional"), "provisional");
+    }
+
+    #[test]
+    fn auxiliary_verbs_carry_no_topic() {
+        // «Estar» and «ser» say when or how: a sentence of them and one
+        // unknown word matched whatever entry says «la plataforma estaba caída».
+        let a = analyzer();
+        for q in [
+            "yo estaba dormido",
+            "estuvimos de viaje",
+            "fueron ellos, siendo sincero",
+        ] {
+            let terms = a.terms(q);
+            for aux in ["estab", "estuv", "fueron", "fuer", "sid", "siend", "son"] {
+                assert!(!terms.iter().any(|t| t == aux), "{q:?}: {terms:?}");
+            }
+        }
+        // «Estado» is also a noun: «el estado de mi factura».
+        assert!(a
+            .terms("el estado de mi factura")
+            .iter()
+            .any(|t| t == "estad"));
+    }
+
+    #[test]
+    fn a_name_written_with_a_capital_is_not_a_typo() {
+        let mut v = Vocabulary::default();
+        v.add_text("sigo proceso clave factura cufe");
+        // Inside a sentence, a capital or capitals make a name: kept as typed.
+        assert_eq!(v.correct("el usuario de Siigo"), "el usuario de siigo");
+        assert_eq!(
+            v.correct("la factura con el CUFEE"),
+            "la factura con el cufee"
+        );
+        // The first word of a sentence is capitalised anyway: still a typo.
+        assert_eq!(v.correct("Proseso bloqueado"), "proceso bloqueado");
+        assert_eq!(
+            v.correct("ya entré. Proseso nuevo"),
+            "ya entré proceso nuevo"
+        );
+        // A message in capitals says nothing by its case.
+        assert_eq!(v.correct("NO VEO EL PROSESO"), "no veo el proceso");
+        // Lower case is no name.
+        assert_eq!(v.correct("la clabe"), "la clave");
     }
 
     #[test]

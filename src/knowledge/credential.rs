@@ -1,12 +1,17 @@
-//! A password of another system: "olvidé la contraseña del computador de la
-//! oficina", "¿cómo cambio la clave del correo institucional?".
+//! A password or an account of another system: "olvidé la contraseña del
+//! computador de la oficina", "¿cómo cambio la clave del correo
+//! institucional?", "se me bloqueó el usuario del SIIF", "el usuario de mi
+//! PlayStation quedó bloqueado".
 //!
-//! The folder's password entries share three words with such a question
-//! (olvidar, contraseña, restablecer), and the word naming the system is one
-//! word against them: the ranking answered the SECOP II entry with
+//! The folder's password and lock-out entries share three words with such a
+//! question (olvidar, contraseña, bloqueado), and the word naming the system
+//! is one word against them: the ranking answered the SECOP II entry with
 //! confidence. When the question names the credential's owner, and the owner
 //! is a system SECOP II does not run, it is out of scope whatever the other
-//! words say.
+//! words say. An owner is another system when it is on [`OTHER_OWNERS`], or
+//! when it is a name neither the folder nor the Spanish dictionary knows
+//! (a brand: «PlayStation», «Siigo»); the caller passes the text already
+//! typo-corrected against the folder, so «secp» is SECOP, not a brand.
 
 use super::analyzer::{fold, words};
 
@@ -18,6 +23,18 @@ const CREDENTIAL: &[&str] = &[
     "claves",
     "password",
     "pin",
+];
+
+/// Account nouns, folded: "el usuario del SIIF", "la cuenta de Netflix".
+/// Unlike a password, «cuenta de correo» or «usuario de Gmail» is how users
+/// name their e-mail address, which SECOP II does use ([`MAIL_OWNERS`]).
+const ACCOUNT: &[&str] = &[
+    "usuario", "usuarios", "cuenta", "cuentas", "perfil", "sesion",
+];
+
+/// Owners that name an e-mail address, folded.
+const MAIL_OWNERS: &[&str] = &[
+    "correo", "email", "mail", "gmail", "hotmail", "outlook", "yahoo",
 ];
 
 /// Words between "de" and the owner.
@@ -60,17 +77,42 @@ const OTHER_OWNERS: &[&str] = &[
     "muisca",
     "sigep",
     "siif",
+    "pila",
+    "sisben",
+    "colpensiones",
+    "registraduria",
+    "rues",
+    "playstation",
+    "xbox",
+    "steam",
+    "nintendo",
+    "spotify",
+    "google",
+    "icloud",
+    "iphone",
+    "android",
+    "tiktok",
+    "twitter",
+    "linkedin",
+    "telegram",
+    "zoom",
+    "teams",
+    "uber",
+    "rappi",
 ];
 
 /// After "correo", words that make it SECOP II's own message ("la clave del
 /// correo de recuperación").
 const SECOP_MAIL: &[&str] = &["recuperacion", "restablecimiento", "secop", "verificacion"];
 
-/// Whether `text` asks about the password of a system SECOP II does not run.
-pub fn names_another_system(text: &str) -> bool {
+/// Whether `text` asks about the password or the account of a system SECOP
+/// II does not run. `known(folded)` says whether the folder or the Spanish
+/// dictionary knows a word; `text` should already be typo-corrected.
+pub fn names_another_system(text: &str, known: impl Fn(&str) -> bool) -> bool {
     let folded: Vec<String> = words(text).map(|w| fold(&w)).collect();
     folded.iter().enumerate().any(|(i, w)| {
-        if !CREDENTIAL.contains(&w.as_str()) {
+        let account = ACCOUNT.contains(&w.as_str());
+        if !account && !CREDENTIAL.contains(&w.as_str()) {
             return false;
         }
         let mut rest = folded[i + 1..].iter().map(String::as_str);
@@ -82,7 +124,14 @@ pub fn names_another_system(text: &str) -> bool {
             owner = rest.next();
         }
         let Some(owner) = owner else { return false };
-        if !OTHER_OWNERS.contains(&owner) {
+        if account && MAIL_OWNERS.contains(&owner) {
+            return false;
+        }
+        let brand = owner.chars().count() >= 3
+            && !owner.chars().any(|c| c.is_ascii_digit())
+            && !crate::knowledge::analyzer::is_stop_word(owner)
+            && !known(owner);
+        if !OTHER_OWNERS.contains(&owner) && !brand {
             return false;
         }
         let secop_mail = owner == "correo" && rest.take(2).any(|w| SECOP_MAIL.contains(&w));
@@ -94,6 +143,12 @@ pub fn names_another_system(text: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// What the folder and the dictionary would know, for these tests.
+    fn known(word: &str) -> bool {
+        ["secop", "tvec", "plataforma", "entidad"].contains(&word)
+            || crate::knowledge::lexicon::is_word(word)
+    }
+
     #[test]
     fn the_password_of_another_system_is_recognised() {
         for q in [
@@ -102,8 +157,10 @@ mod tests {
             "se me bloqueó la clave del banco",
             "olvidé el pin de la tarjeta",
             "recuperar la contraseña del portátil",
+            "bloquearon el usuario del SIIF",
+            "la cuenta de mi Nintendo no abre",
         ] {
-            assert!(names_another_system(q), "{q:?}");
+            assert!(names_another_system(q, known), "{q:?}");
         }
     }
 
@@ -116,8 +173,11 @@ mod tests {
             "la contraseña del correo de recuperación no me sirve",
             "cambiar la clave del administrador de la cuenta",
             "la clave de acceso a la plataforma",
+            "el usuario de la entidad está bloqueado",
+            "mi cuenta de correo ya no existe",
+            "la cuenta de cobro no carga",
         ] {
-            assert!(!names_another_system(q), "{q:?}");
+            assert!(!names_another_system(q, known), "{q:?}");
         }
     }
 }

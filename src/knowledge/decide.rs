@@ -7,7 +7,8 @@
 //! decides unless the clauses ask different clear questions; then the first
 //! clear one is answered and the others are offered ("También preguntó: …"),
 //! so neither the later nor the louder clause wins. When some clauses are
-//! written as questions ("¿…?"), the sentences around them are context.
+//! written as questions ("¿…?"), even one too short to rank alone
+//! ("¿Qué hago?"), the sentences around them are context.
 
 use super::index::{Hit, Target};
 use super::verdict::AnswerRule;
@@ -63,6 +64,10 @@ pub struct Clause {
     pub text: String,
     /// Written as a question ("¿…?", "…?").
     pub marked: bool,
+    /// A sentence around a question written as such, even a short one
+    /// ("…Yo estaba dormido. … ¿Qué hago?"): context, never a question of
+    /// its own.
+    pub context: bool,
 }
 
 /// The clauses of a message that could be questions of their own, in order.
@@ -109,12 +114,19 @@ pub fn clauses(text: &str) -> Vec<Clause> {
             out.push(Clause {
                 text: clause.trim().to_owned(),
                 marked,
+                context: false,
             });
             match next {
                 Some(next) => rest = next,
                 None => break,
             }
         }
+    }
+    // Decided before short clauses go: a story that ends in "¿Qué hago?"
+    // still asks in writing, so its sentences are context.
+    let any_marked = out.iter().any(|c| c.marked && !c.text.is_empty());
+    for c in &mut out {
+        c.context = any_marked && !c.marked;
     }
     out.retain(|c| analyzer::words(&c.text).count() >= MIN_CLAUSE_WORDS);
     out
@@ -187,7 +199,7 @@ impl Knowledge {
         // with SECOP II's password entries (see [`super::credential`]), with
         // the advice of the nearest out-of-scope phrase; its clear clauses
         // are still offered.
-        let other_system = super::credential::names_another_system(text);
+        let other_system = self.index.names_another_system(text);
         let whole = if other_system {
             let out_of_scope = ranking.hits.iter().find_map(|h| match h.target {
                 Target::OutOfScope(i) => Some(i),
@@ -208,9 +220,8 @@ impl Knowledge {
         // sentences around them are their context ("Un proveedor se hace
         // pasar por nuestra empresa. ¿Podemos pedir que le cancelen el
         // usuario?").
-        let any_marked = parts.iter().any(|p| p.marked);
         let mut clear: Vec<(Topic<'_>, f32)> = Vec::new();
-        for part in parts.iter().filter(|p| p.marked || !any_marked) {
+        for part in parts.iter().filter(|p| !p.context) {
             if let Decision::Answer { topic, confidence } = self.decide_from(&self.rank(&part.text))
             {
                 if !clear.iter().any(|(t, _)| t.id() == topic.id()) {

@@ -46,6 +46,8 @@ impl Knowledge {
                 };
                 let mark = if p.marked {
                     " (escrita como pregunta)"
+                } else if p.context {
+                    " (contexto de la pregunta escrita)"
                 } else {
                     ""
                 };
@@ -191,8 +193,8 @@ impl Knowledge {
                     )
                 }
             }
-            Decision::Fallback { .. } if super::credential::names_another_system(text) => {
-                "decir con amabilidad que el tema está fuera de alcance: el mensaje pregunta por la clave de otro sistema (el correo, el computador, el banco…), lo que no se decide por la clasificación de arriba.".to_owned()
+            Decision::Fallback { .. } if self.index.names_another_system(text) => {
+                "decir con amabilidad que el tema está fuera de alcance: el mensaje pregunta por la clave o la cuenta de otro sistema (el correo, el computador, el banco, una marca que la carpeta no conoce…), lo que no se decide por la clasificación de arriba.".to_owned()
             }
             Decision::Fallback {
                 out_of_scope: Some(_),

@@ -593,6 +593,20 @@ impl SearchIndex {
             .collect()
     }
 
+    /// Whether `text` asks about the password or account of a system SECOP
+    /// II does not run (see [`super::credential`]): an owner the folder
+    /// knows, even misspelt, is not another system.
+    pub fn names_another_system(&self, text: &str) -> bool {
+        // Cheap first: most messages name no owner of a password or account.
+        if !super::credential::names_another_system(text, |_| false) {
+            return false;
+        }
+        let corrected = self.vocabulary.correct(text);
+        super::credential::names_another_system(&corrected, |folded| {
+            self.vocabulary.contains(folded) || super::lexicon::is_word(folded)
+        })
+    }
+
     /// The typo-corrected text the analyzer sees (Spanish mode).
     pub fn corrected(&self, text: &str) -> String {
         self.vocabulary.correct(text)

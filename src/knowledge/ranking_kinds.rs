@@ -215,6 +215,37 @@ fn sentences_around_a_written_question_are_its_context_not_questions() {
 }
 
 #[test]
+fn a_story_that_ends_in_a_short_written_question_is_read_whole() {
+    // «¿Qué hago?» is too short to rank alone, but it is a question written
+    // as such: the sentences before it are its context, and none of them is
+    // answered as if it were the question (each of these was).
+    for (q, context_topic) in [
+        (
+            "Soy el supervisor del contrato. El contratista dice que subió la factura. Yo no la veo por ningún lado. ¿Ahora qué?",
+            "supervision-plan-ejecucion",
+        ),
+        (
+            "Me cambiaron de dependencia en la alcaldía. Tenía procesos a mi cargo en SECOP. El nuevo jefe no tiene usuario. ¿Qué hacemos?",
+            "areas-de-interes",
+        ),
+        (
+            "Anoche me llegaron correos de inicio de sesión. Yo estaba de viaje. Hoy la oferta aparece retirada. ¿Qué hago?",
+            "retirar-modificar-oferta",
+        ),
+    ] {
+        let k = bundled();
+        let got = outcome(q);
+        assert_ne!(got, context_topic, "{q:?}");
+        let whole = match k.decide_from(&k.rank(q)) {
+            Decision::Answer { topic, .. } => topic.id().to_owned(),
+            Decision::Suggest(o) => format!("suggest:{}", o[0].id()),
+            Decision::Fallback { .. } => "fallback".into(),
+        };
+        assert_eq!(got, whole, "{q:?}: the message read whole");
+    }
+}
+
+#[test]
 fn a_request_to_open_a_case_starts_the_case_flow() {
     // The bot opens cases itself: a request for one is not a question about
     // the agency's web form (which "¿cómo creo un caso en la página?" is).
@@ -251,6 +282,38 @@ fn the_password_of_another_system_is_refused_with_advice_not_answered() {
     assert!(answered("olvidé la contraseña de mi usuario de SECOP II").is_some());
     let q = "no me llega el correo de recuperación de la contraseña";
     assert_ne!(outcome(q), "fallback", "{q:?}");
+}
+
+#[test]
+fn the_account_of_another_system_is_not_a_secop_account() {
+    // A locked or lost account of a service SECOP II does not run, named by
+    // a listed system or by a brand neither the folder nor Spanish knows:
+    // the lock-out and password entries share every other word.
+    for q in [
+        "me bloquearon el usuario de Siigo por intentos fallidos",
+        "olvidé la contraseña de la cuenta de Netflix",
+        "quedó bloqueada la cuenta de mi Xbox, cómo la desbloqueo",
+        "el usuario del Sisben no me deja entrar",
+    ] {
+        assert!(answered(q).is_none(), "{q:?} → {}", outcome(q));
+    }
+    // SECOP II's own accounts, an e-mail address called «cuenta de correo»,
+    // and the folder's words misspelt are still SECOP II's.
+    for (q, expected) in [
+        ("se me bloqueó el usuario de secp", "usuario-bloqueado"),
+        (
+            "el usuario de la entidad quedó bloqueado por intentos fallidos",
+            "usuario-bloqueado",
+        ),
+    ] {
+        assert_eq!(outcome(q), expected, "{q:?}");
+    }
+    assert_ne!(
+        outcome(
+            "cambié mi cuenta de gmail por el correo institucional, cómo la actualizo en secop"
+        ),
+        "fallback"
+    );
 }
 
 #[test]
