@@ -12,7 +12,8 @@
 //! and "alguien" must be the one asked for, not the one who acted
 //! ("alguien entró a mi cuenta").
 //!
-//! Asking the bot to open a support case ("necesito crear un caso", "abrir
+//! Asking to be called back ("¿me pueden llamar?", "llámenme") asks for a
+//! person too. Asking the bot to open a support case ("necesito crear un caso", "abrir
 //! ticket") is the same request: the bot opens cases itself, so it starts
 //! the flow instead of explaining the agency's web form. How-to questions
 //! ("¿cómo creo un caso en la página?") and cases already open ("ya abrí un
@@ -104,6 +105,33 @@ fn starts_with_any(word: &str, prefixes: &[&str]) -> bool {
     prefixes.iter().any(|p| word.starts_with(p))
 }
 
+/// Forms of «llamar» that ask to be called («llámenme», «¿me pueden
+/// llamar?», «que me llamen»), folded. The indicative says who called
+/// («me llamaron de la entidad», «me llaman de un número raro»): not here.
+const CALL_ME: &[&str] = &["llamenme", "llameme", "llamarme", "llamame", "devuelvanme"];
+
+/// «me» plus these, folded, ask to be called: «me pueden llamar», «me llaman
+/// ustedes?» is left out on purpose (it is also «they call me…»).
+const CALL_ME_AFTER_ME: &[&str] = &["llamen", "llame", "devuelvan"];
+
+/// Modal verbs that, between «me» and «llamar», make a request: «me pueden
+/// llamar», «me podrían llamar».
+const CALL_MODAL: &[&str] = &["pueden", "puede", "podrian", "podria", "podrán", "podran"];
+
+/// Whether `text` asks to be called back, which only a person can do.
+fn asks_for_call(words: &[&str]) -> bool {
+    words.iter().enumerate().any(|(i, w)| {
+        let before = |k: usize| i.checked_sub(k).map(|j| words[j]);
+        let negated = before(1) == Some("no") || before(2) == Some("no");
+        let asked = CALL_ME.contains(w)
+            || (before(1) == Some("me") && CALL_ME_AFTER_ME.contains(w))
+            || (*w == "llamar"
+                && before(2) == Some("me")
+                && before(1).is_some_and(|m| CALL_MODAL.contains(&m)));
+        asked && !negated
+    })
+}
+
 /// Whether `text` asks to be attended by a person (see the module docs).
 pub fn asks_for_person(text: &str) -> bool {
     // Words with the clause (between commas, stops and question marks) they are in.
@@ -119,6 +147,9 @@ pub fn asks_for_person(text: &str) -> bool {
         .windows(3)
         .any(|w| w[0] == "carne" && w[1] == "y" && w[2] == "hueso")
     {
+        return true;
+    }
+    if asks_for_call(&words) {
         return true;
     }
     let contact = words.iter().enumerate().any(|(i, w)| {
@@ -186,6 +217,11 @@ const OPEN: &[&str] = &[
     "registrar",
 ];
 
+/// The [`OPEN`] forms that are imperatives addressed to support.
+const IMPERATIVE: &[&str] = &[
+    "creen", "creeme", "abran", "abrame", "abranme", "radiquen", "generen", "levanten",
+];
+
 /// Nouns of a support case, folded.
 const CASE: &[&str] = &["caso", "ticket", "tiquete", "incidente"];
 
@@ -228,8 +264,11 @@ pub fn asks_for_case(text: &str) -> bool {
         let case = (1..=3).any(|k| words.get(i + k).is_some_and(|a| CASE.contains(&a.as_str())));
         let before = &words[..i];
         let negated = before.iter().rev().take(4).any(|b| b == "no");
-        let asked =
-            before.iter().any(|b| starts_with_any(b, ASKING_OPEN)) || words.len() <= SHORT_CASE;
+        // «radiquen un ticket por mí, porfa»: an imperative asks by itself,
+        // and «por favor» may come after the verb.
+        let asked = IMPERATIVE.contains(&w.as_str())
+            || words.iter().any(|b| starts_with_any(b, ASKING_OPEN))
+            || words.len() <= SHORT_CASE;
         case && asked && !negated
     })
 }
@@ -255,6 +294,28 @@ mod tests {
             "chatear con persona",
         ] {
             assert!(asks_for_person(q), "{q}");
+        }
+    }
+
+    #[test]
+    fn a_request_to_be_called_back_asks_for_a_person() {
+        for q in [
+            "me pueden llamar al 3001234567?",
+            "llámenme por favor, es urgente",
+            "necesito que me llamen hoy mismo",
+            "¿me podría llamar alguien de soporte a este número?",
+            "pueden llamarme? tengo un problema con la oferta",
+        ] {
+            assert!(asks_for_person(q), "{q}");
+        }
+        for q in [
+            "me llamaron de la entidad para firmar el contrato",
+            "me llaman de un número extraño diciendo que son de SECOP",
+            "a qué número puedo llamar a soporte",
+            "no me llamen, prefiero el chat",
+            "cómo se llama el módulo de facturas",
+        ] {
+            assert!(!asks_for_person(q), "{q}");
         }
     }
 
@@ -289,6 +350,8 @@ mod tests {
             "abrir ticket",
             "me pueden crear un caso? llevo dos días con el error",
             "quiero poner un caso nuevo a soporte",
+            "radiquen un ticket con mi problema, porfa",
+            "abranme un caso, la garantía no carga",
         ] {
             assert!(asks_for_case(q), "{q}");
         }
