@@ -457,8 +457,13 @@ impl SearchIndex {
     /// that contains them, nor see a negation's scope ("no pedí recuperar la
     /// contraseña" is about an unrequested e-mail, not a forgotten password).
     /// For those, word-level evidence decides alone.
-    pub fn classifier_applies(&self, terms: &[String]) -> bool {
-        let negation = terms
+    ///
+    /// `asked` are the terms of the question itself: a negation in a
+    /// sentence of context around a written question ("Nunca he trabajado
+    /// con el Estado. … ¿Qué hago para registrarme?") is not the question's
+    /// point, and the classifier still reads the message.
+    pub fn classifier_applies(&self, terms: &[String], asked: &[String]) -> bool {
+        let negation = asked
             .iter()
             .any(|t| t.starts_with(NEGATED) && self.term_ids.contains_key(t.as_str()));
         self.has_specific_term(terms) && !negation

@@ -442,10 +442,21 @@ impl Knowledge {
             };
         }
         let similarities = self.ngram.similarities(text, nearest);
+        let parts = decide::clauses(text);
+        let asked = if parts.iter().any(|p| p.context) {
+            let question: Vec<&str> = parts
+                .iter()
+                .filter(|p| !p.context)
+                .map(|p| p.text.as_str())
+                .collect();
+            self.index.query_terms(&question.join(". "))
+        } else {
+            terms.clone()
+        };
         let probabilities = self
             .model
             .as_ref()
-            .filter(|_| self.index.classifier_applies(&terms))
+            .filter(|_| self.index.classifier_applies(&terms, &asked))
             .map(|m| m.probabilities_of(text));
         let probability = |o: usize| {
             probabilities

@@ -459,6 +459,26 @@ fn the_classifier_stays_out_of_generic_and_negated_queries() {
     assert!(hits.first().is_some_and(|h| h.model.is_some()));
 }
 
+#[test]
+fn a_negation_in_the_context_of_a_written_question_leaves_the_classifier_on() {
+    // A negation the folder knows silences the classifier when it may be the
+    // question's point; in a sentence of context around a question written
+    // as such it is not, and the classifier still reads the message.
+    let k = bundled();
+    for q in [
+        "Nunca pedí nada de esto. La entidad me exige la póliza de cumplimiento del contrato. ¿Dónde cargo las garantías?",
+        "Soy contratista nuevo y no solicité ningún cambio. ¿Cómo subo la cuenta de cobro del mes al plan de pagos?",
+    ] {
+        let hits = k.search(q);
+        assert!(hits.first().is_some_and(|h| h.model.is_some()), "{q:?}");
+    }
+    // Where the negation is in the question, it still decides alone.
+    let hits = k.search(
+        "Buenas tardes. ¿Por qué me llega un correo de restablecimiento si yo no lo solicité?",
+    );
+    assert!(hits.iter().all(|h| h.model.is_none()));
+}
+
 /// Questions about another service's bill, account or registry share words
 /// with entries (factura, cuenta, empresa, registro, usuario) and, by
 /// confidence alone, were answered with them. The answer model reads more of

@@ -9,7 +9,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::ops::ControlFlow;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
@@ -36,6 +36,9 @@ pub const HARD_FRAME_LIMIT: usize = 16 * 1024 * 1024;
 pub const SOCKET_BUFFER: usize = 4 * 1024;
 /// Messages read from storage per page of a replay or catch-up.
 const REPLAY_PAGE: usize = 500;
+/// How long, after our Close, the peer's remaining frames are read and
+/// dropped while waiting for its Close (see `serve`).
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/ws", get(upgrade))
@@ -206,7 +209,22 @@ impl UserSocket {
         }
         let UserSocket { out, ending, .. } = me;
         match ending {
-            Some((code, reason)) => out.close(code, reason).await,
+            // The closing handshake: our Close, and meanwhile what the peer
+            // still sends is read and dropped until its Close (at most
+            // CLOSE_WAIT). Dropping a socket with unread bytes makes the
+            // kernel reset the connection, and a peer still sending (one
+            // flooding bad frames) lost the Close that said why.
+            Some((code, reason)) => {
+                let drain = async {
+                    while let Some(Ok(message)) = stream.next().await {
+                        if matches!(message, Message::Close(_)) {
+                            break;
+                        }
+                    }
+                };
+                let drain = tokio::time::timeout(CLOSE_WAIT, drain);
+                let _ = tokio::join!(out.close(code, reason), drain);
+            }
             None => out.finish().await,
         }
     }

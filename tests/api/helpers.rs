@@ -310,10 +310,18 @@ impl WsClient {
     }
 
     pub async fn send_raw_text(&mut self, text: String) {
-        self.ws
-            .send(Message::Text(text.into()))
+        self.try_send_raw_text(text)
             .await
             .expect("failed to send a text frame");
+    }
+
+    /// Sends a text frame; fails once the server has closed the connection,
+    /// which a test that floods it may see before its last frame.
+    pub async fn try_send_raw_text(
+        &mut self,
+        text: String,
+    ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+        self.ws.send(Message::Text(text.into())).await
     }
 
     pub async fn send_binary(&mut self, bytes: Vec<u8>) {

@@ -571,8 +571,11 @@ async fn sigterm_closes_sockets_with_1001_and_keeps_the_conversation() {
 async fn a_client_that_keeps_sending_garbage_is_closed_with_1008() {
     let server = TestServer::default_start();
     let (mut ws, _) = server.fresh().await;
+    // The server may close before the last frame is sent: that is the point.
     for _ in 0..60 {
-        ws.send_raw_text("no es json".into()).await;
+        if ws.try_send_raw_text("no es json".into()).await.is_err() {
+            break;
+        }
     }
     assert_eq!(ws.close_code(Duration::from_secs(10)).await, Some(1008));
     assert!(
@@ -583,6 +586,23 @@ async fn a_client_that_keeps_sending_garbage_is_closed_with_1008() {
     let (mut other, _) = server.fresh().await;
     let frames = other.say(PASSWORD_QUESTION).await;
     assert_eq!(source_id(first_bot(&frames)), "olvide-mi-contrasena");
+}
+
+/// The server closed and dropped the socket with the flood still unread;
+/// the kernel then reset the connection and the client, often, never read
+/// the Close frame with 1008 and its reason (about one connection in four).
+#[tokio::test]
+async fn the_close_code_reaches_a_peer_that_is_still_sending() {
+    let server = TestServer::default_start();
+    for _ in 0..10 {
+        let (mut ws, _) = server.fresh().await;
+        for _ in 0..400 {
+            if ws.try_send_raw_text("no es json".into()).await.is_err() {
+                break;
+            }
+        }
+        assert_eq!(ws.close_code(Duration::from_secs(10)).await, Some(1008));
+    }
 }
 
 #[tokio::test]
