@@ -442,13 +442,15 @@ impl Knowledge {
             };
         }
         let similarities = self.ngram.similarities(text, nearest);
+        // The question's own terms, when it is written as one and long
+        // enough to say something; «¿Qué hago?» leaves the story as its substance.
         let parts = decide::clauses(text);
-        let asked = if parts.iter().any(|p| p.context) {
-            let question: Vec<&str> = parts
-                .iter()
-                .filter(|p| !p.context)
-                .map(|p| p.text.as_str())
-                .collect();
+        let question: Vec<&str> = parts
+            .iter()
+            .filter(|p| !p.context)
+            .map(|p| p.text.as_str())
+            .collect();
+        let asked = if parts.iter().any(|p| p.context) && !question.is_empty() {
             self.index.query_terms(&question.join(". "))
         } else {
             terms.clone()
