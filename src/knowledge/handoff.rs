@@ -13,9 +13,9 @@
 //! ("alguien entró a mi cuenta").
 //!
 //! Asking to be called back ("¿me pueden llamar?", "llámenme") asks for a
-//! person too. Asking the bot to open a support case ("necesito crear un caso", "abrir
-//! ticket") is the same request: the bot opens cases itself, so it starts
-//! the flow instead of explaining the agency's web form. How-to questions
+//! person too. Asking the bot to open a support case ("necesito crear un
+//! caso", "abrir ticket") is the same request: the bot opens cases itself,
+//! so it starts the flow instead of explaining the agency's web form. How-to questions
 //! ("¿cómo creo un caso en la página?") and cases already open ("ya abrí un
 //! caso") stay with the ranking.
 

@@ -458,15 +458,26 @@ impl SearchIndex {
     /// contraseña" is about an unrequested e-mail, not a forgotten password).
     /// For those, word-level evidence decides alone.
     ///
-    /// `asked` are the terms of the question itself: a negation in a
-    /// sentence of context around a written question ("Nunca he trabajado
-    /// con el Estado. … ¿Qué hago para registrarme?") is not the question's
-    /// point, and the classifier still reads the message.
-    pub fn classifier_applies(&self, terms: &[String], asked: &[String]) -> bool {
-        let negation = asked
-            .iter()
-            .any(|t| t.starts_with(NEGATED) && self.term_ids.contains_key(t.as_str()));
-        self.has_specific_term(terms) && !negation
+    /// A negation counts only in the question itself: in a sentence of
+    /// context around a written question ("Nunca he trabajado con el
+    /// Estado. … ¿Qué hago para registrarme?") it is not the question's
+    /// point, and the classifier still reads the message. `question` gives
+    /// the question's own terms, or `None` when the whole message is the
+    /// question; it is asked only when `terms` negate a word the folder knows.
+    pub fn classifier_applies(
+        &self,
+        terms: &[String],
+        question: impl FnOnce() -> Option<Vec<String>>,
+    ) -> bool {
+        let negates = |terms: &[String]| {
+            terms
+                .iter()
+                .any(|t| t.starts_with(NEGATED) && self.term_ids.contains_key(t.as_str()))
+        };
+        if !self.has_specific_term(terms) {
+            return false;
+        }
+        !negates(terms) || question().is_some_and(|q| !negates(&q))
     }
 
     /// Whether some term is in the index and not generic: a query of generic

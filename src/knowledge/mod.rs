@@ -425,6 +425,21 @@ impl Knowledge {
         ordinal.min(self.entries.len() + self.flows.len())
     }
 
+    /// The terms of the question `text` writes as such, when sentences of
+    /// context surround it; `None` when the whole message is the question,
+    /// or its written question is too short to say anything («¿Qué hago?»
+    /// leaves the story as its substance).
+    fn question_terms(&self, text: &str) -> Option<Vec<String>> {
+        let parts = decide::clauses(text);
+        let question: Vec<&str> = parts
+            .iter()
+            .filter(|p| !p.context)
+            .map(|p| p.text.as_str())
+            .collect();
+        (parts.iter().any(|p| p.context) && !question.is_empty())
+            .then(|| self.index.query_terms(&question.join(". ")))
+    }
+
     /// [`Knowledge::rank`]; with `nearest`, each hit's cosine with the
     /// target's nearest phrasing is measured too. The calibrated fusion gives
     /// it no weight, and measuring it was a fifth of a question's time, so
@@ -442,23 +457,13 @@ impl Knowledge {
             };
         }
         let similarities = self.ngram.similarities(text, nearest);
-        // The question's own terms, when it is written as one and long
-        // enough to say something; «¿Qué hago?» leaves the story as its substance.
-        let parts = decide::clauses(text);
-        let question: Vec<&str> = parts
-            .iter()
-            .filter(|p| !p.context)
-            .map(|p| p.text.as_str())
-            .collect();
-        let asked = if parts.iter().any(|p| p.context) && !question.is_empty() {
-            self.index.query_terms(&question.join(". "))
-        } else {
-            terms.clone()
-        };
         let probabilities = self
             .model
             .as_ref()
-            .filter(|_| self.index.classifier_applies(&terms, &asked))
+            .filter(|_| {
+                self.index
+                    .classifier_applies(&terms, || self.question_terms(text))
+            })
             .map(|m| m.probabilities_of(text));
         let probability = |o: usize| {
             probabilities
