@@ -17,6 +17,9 @@ use tokio::task::JoinHandle;
 
 /// How long a Close frame may take to go out before the socket is dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long, after our Close, the peer's remaining frames are read and
+/// dropped while waiting for its Close (the closing handshake).
+pub const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 /// Why a frame could not be queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -196,4 +199,29 @@ pub fn violation(error: &axum::Error) -> (u16, &'static str) {
         Some(WsError::Capacity(_)) => (1009, "Mensaje demasiado grande."),
         _ => (1002, "Error de protocolo WebSocket."),
     }
+}
+
+/// Ends an unsplit socket with the closing handshake: our Close (`code`,
+/// `reason`), then whatever the peer still sends is read and dropped until
+/// its Close, at most [`CLOSE_WAIT`]. A socket dropped with unread bytes is
+/// reset by the kernel, and a peer still sending lost the Close that said why.
+pub async fn close_unsplit(socket: &mut WebSocket, code: u16, reason: &'static str) {
+    let close = Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }));
+    if !matches!(
+        tokio::time::timeout(CLOSE_TIMEOUT, socket.send(close)).await,
+        Ok(Ok(()))
+    ) {
+        return;
+    }
+    let drain = async {
+        while let Some(Ok(message)) = socket.recv().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(CLOSE_WAIT, drain).await;
 }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -152,11 +152,11 @@ impl AgentSocket {
         while flow.is_continue() {
             flow = tokio::select! {
                 _ = shutdown.cancelled() => {
-                    let _ = me.socket.send(Message::Close(Some(CloseFrame { code: 1001, reason: "El servidor se está reiniciando.".into() }))).await;
+                    super::outbound::close_unsplit(&mut me.socket, 1001, "El servidor se está reiniciando.").await;
                     ControlFlow::Break(())
                 }
                 _ = revoked.cancelled() => {
-                    let _ = me.socket.send(Message::Close(Some(CloseFrame { code: 1008, reason: "Su usuario fue deshabilitado.".into() }))).await;
+                    super::outbound::close_unsplit(&mut me.socket, 1008, "Su usuario fue deshabilitado.").await;
                     ControlFlow::Break(())
                 }
                 message = me.socket.recv() => match message {
@@ -167,8 +167,7 @@ impl AgentSocket {
                     Some(Err(e)) => {
                         // A frame the WebSocket layer refused: close with its RFC 6455 code.
                         let (code, reason) = super::outbound::violation(&e);
-                        let close = Message::Close(Some(CloseFrame { code, reason: reason.into() }));
-                        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), me.socket.send(close)).await;
+                        super::outbound::close_unsplit(&mut me.socket, code, reason).await;
                         ControlFlow::Break(())
                     }
                     Some(Ok(_)) => ControlFlow::Continue(()),

@@ -9,7 +9,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::ops::ControlFlow;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
@@ -36,9 +36,6 @@ pub const HARD_FRAME_LIMIT: usize = 16 * 1024 * 1024;
 pub const SOCKET_BUFFER: usize = 4 * 1024;
 /// Messages read from storage per page of a replay or catch-up.
 const REPLAY_PAGE: usize = 500;
-/// How long, after our Close, the peer's remaining frames are read and
-/// dropped while waiting for its Close (see `serve`).
-const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/ws", get(upgrade))
@@ -222,7 +219,7 @@ impl UserSocket {
                         }
                     }
                 };
-                let drain = tokio::time::timeout(CLOSE_WAIT, drain);
+                let drain = tokio::time::timeout(outbound::CLOSE_WAIT, drain);
                 let _ = tokio::join!(out.close(code, reason), drain);
             }
             None => out.finish().await,

@@ -201,6 +201,55 @@ async fn admin_page_refuses_non_supervisors_in_spanish_and_foreign_origins() {
     assert!(!listed.contains("deshabilitada"), "{listed}");
 }
 
+/// Kind: the closing handshake on the console. A console still sending
+/// when the server closes it (here: its agent disabled) must get the Close
+/// frame with its code; a socket dropped with the agent's frames unread was
+/// reset by the kernel, and the Close that said why was lost.
+#[tokio::test]
+async fn the_console_close_code_reaches_an_agent_that_is_still_sending() {
+    let names: Vec<String> = (0..8).map(|i| format!("agente{i}")).collect();
+    let mut accounts = vec![("jefa", "supervisor")];
+    accounts.extend(names.iter().map(|n| (n.as_str(), "agent")));
+    let server = start_with_agents(&accounts, &[]);
+    let jefa = login(&server, "jefa").await;
+    for name in &names {
+        let cookie = login(&server, name).await;
+        let (mut console, _) = agent_socket(&server, &cookie).await;
+        for _ in 0..300 {
+            if console
+                .try_send_raw_text("no es json".into())
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+        let r = post_form(
+            &server,
+            &jefa,
+            Some(&own_origin(&server)),
+            "/agent/admin/disable",
+            &[("username", name.as_str())],
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        for _ in 0..300 {
+            if console
+                .try_send_raw_text("no es json".into())
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+        assert_eq!(
+            console.close_code(Duration::from_secs(10)).await,
+            Some(1008),
+            "{name}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn disabled_agent_loses_logins_console_socket_and_login() {
     let server = start_with_agents(&[("jefa", "supervisor"), ("ana", "agent")], &[]);
