@@ -4,11 +4,13 @@
 //! A long message is read twice: whole, and clause by clause (split at
 //! question marks, sentence ends and "además"/"también"; not where a comma
 //! joins context to its question: "me adjudicaron…, ¿cómo lo firmo?"). The whole message
-//! decides unless the clauses ask different clear questions; then the first
-//! clear one is answered and the others are offered ("También preguntó: …"),
-//! so neither the later nor the louder clause wins. When some clauses are
-//! written as questions ("¿…?"), even one too short to rank alone
-//! ("¿Qué hago?"), the sentences around them are context.
+//! decides unless the clauses ask different clear questions, or several
+//! questions are written and one is clear; then the first clear one is
+//! answered and the others are offered ("También preguntó: …"), so neither
+//! the later nor the louder clause wins. When some clauses are written as
+//! questions ("¿…?"), even one too short to rank alone ("¿Qué hago?"), the
+//! sentences around them are context; a last one that opens as a question
+//! after a written one ("¿…? y la tienda q tiene q ver") is a question too.
 
 use super::index::{Hit, Target};
 use super::verdict::AnswerRule;
@@ -68,6 +70,8 @@ pub struct Clause {
     /// ("…Yo estaba dormido. … ¿Qué hago?"): context, never a question of
     /// its own.
     pub context: bool,
+    /// Which sentence of the message it is in ("y además" splits one).
+    pub sentence: usize,
 }
 
 /// The clauses of a message that could be questions of their own, in order.
@@ -92,7 +96,7 @@ pub fn clauses(text: &str) -> Vec<Clause> {
     }
     parts.push((current, opened));
     let mut out = Vec::new();
-    for (part, marked) in parts {
+    for (sentence, (part, marked)) in parts.into_iter().enumerate() {
         // "…y además…", "…y también…" join two questions in one sentence.
         let lower = part.to_lowercase();
         let mut rest = lower.as_str();
@@ -115,6 +119,7 @@ pub fn clauses(text: &str) -> Vec<Clause> {
                 text: clause.trim().to_owned(),
                 marked,
                 context: false,
+                sentence,
             });
             match next {
                 Some(next) => rest = next,
@@ -122,14 +127,41 @@ pub fn clauses(text: &str) -> Vec<Clause> {
             }
         }
     }
+    // A follow-up after a written question often loses its closing mark
+    // ("¿…entre secop 1 y secop 2? y la tienda q tiene q ver"): a last
+    // sentence that opens as a question asks one; it is not context.
+    let any_marked = out.iter().any(|c| c.marked && !c.text.is_empty());
+    if let Some(last) = out.last_mut().filter(|_| any_marked) {
+        last.marked |= opens_as_a_question(&last.text);
+    }
     // Decided before short clauses go: a story that ends in "¿Qué hago?"
     // still asks in writing, so its sentences are context.
-    let any_marked = out.iter().any(|c| c.marked && !c.text.is_empty());
     for c in &mut out {
         c.context = any_marked && !c.marked;
     }
     out.retain(|c| analyzer::words(&c.text).count() >= MIN_CLAUSE_WORDS);
     out
+}
+
+/// Words a question opens with, folded ("q" is how chats write "qué").
+const QUESTION_OPENERS: &[&str] = &[
+    "que", "q", "como", "cual", "cuales", "donde", "cuando", "quien", "quienes", "cuanto",
+    "cuanta", "cuantos", "cuantas", "porque",
+];
+
+/// Whether `clause`, following a written question, opens as another one:
+/// with a question word or "por qué" ("cómo la envío"), or joined by "y"/"e"
+/// ("y la tienda q tiene q ver"); not a remark ("no me deja entrar").
+fn opens_as_a_question(clause: &str) -> bool {
+    let words: Vec<String> = analyzer::words(clause)
+        .map(|w| analyzer::fold(&w))
+        .collect();
+    match words.as_slice() {
+        [first, ..] if first == "y" || first == "e" => true,
+        [first, second, ..] if first == "por" => matches!(second.as_str(), "que" | "q"),
+        [first, ..] => QUESTION_OPENERS.contains(&first.as_str()),
+        [] => false,
+    }
 }
 
 impl Knowledge {
@@ -229,6 +261,14 @@ impl Knowledge {
                 }
             }
         }
+        // Sentences written as questions.
+        let mut written: Vec<usize> = parts
+            .iter()
+            .filter(|p| p.marked && !p.context)
+            .map(|p| p.sentence)
+            .collect();
+        written.dedup();
+        let mut offer_whole = None;
         let decision = match (&whole, clear.first()) {
             _ if other_system => whole,
             // Several different clear questions: the first one asked goes first.
@@ -236,6 +276,18 @@ impl Knowledge {
                 topic: *first,
                 confidence: *confidence,
             },
+            // Several written questions, one of them clear: read whole, the
+            // message mixes them, and the louder one wins ("¿Cómo subo la
+            // póliza? y cuánto se demora la entidad en aprobarla" is about
+            // the approval). The clear one goes first; the whole's answer is
+            // offered.
+            (Decision::Answer { topic, .. }, Some((first, confidence))) if written.len() >= 2 => {
+                offer_whole = Some(*topic);
+                Decision::Answer {
+                    topic: *first,
+                    confidence: *confidence,
+                }
+            }
             // The whole message is clear: it has the context a clause lacks
             // ("me llegó un correo de recuperación… yo no lo pedí").
             (Decision::Answer { .. }, _) => whole,
@@ -260,6 +312,7 @@ impl Knowledge {
             Decision::Answer { topic, .. } => Some(topic.id().to_owned()),
             _ => None,
         };
+        clear.extend(offer_whole.map(|t| (t, 0.0)));
         let also = clear
             .into_iter()
             .map(|(t, _)| t)
@@ -430,6 +483,32 @@ mod tests {
         );
         assert_eq!(
             marks("No puedo entrar a secop. Necesito subir la oferta hoy."),
+            [false, false]
+        );
+    }
+
+    /// Kind: the second question of a message, typed without its mark.
+    #[test]
+    fn a_follow_up_question_without_its_mark_is_a_question() {
+        let marks = |text: &str| clauses(text).iter().map(|c| c.marked).collect::<Vec<_>>();
+        for text in [
+            "¿Cómo subo la póliza? y cuánto se demora la entidad en aprobarla",
+            "donde veo mis contratos? como descargo el acta de inicio",
+            "¿Quién aprueba las facturas? por qué no me han pagado la del mes pasado",
+            "¿Se puede cambiar el administrador? y el correo de la empresa también",
+        ] {
+            assert_eq!(marks(text), [true, true], "{text:?}");
+        }
+        // A remark after the question is still its context.
+        for text in [
+            "¿Cómo cambio la clave? no me deja entrar desde ayer",
+            "¿Dónde cargo la factura? Soy contratista de la gobernación",
+        ] {
+            assert_eq!(marks(text), [true, false], "{text:?}");
+        }
+        // Without a written question, nothing is marked.
+        assert_eq!(
+            marks("no puedo entrar. como recupero la clave"),
             [false, false]
         );
     }

@@ -158,6 +158,37 @@ fn long_stories_and_several_questions_answer_the_first_clear_one() {
     assert_eq!(outcome(story), "cargar-factura-plan-pagos");
 }
 
+/// Kind: the later or louder of several written questions won when it
+/// carried the whole message ("¿Cómo subo la póliza? y cuánto se demora la
+/// entidad en aprobarla" answered the entity's approval).
+#[test]
+fn of_several_written_questions_the_clear_one_asked_first_goes_first() {
+    let k = bundled();
+    for (q, first, offered) in [
+        (
+            "¿Cómo subo la póliza del contrato? y cuánto se demora la entidad en aprobarla",
+            "enviar-garantias-proveedor",
+            "aprobar-garantias-entidad",
+        ),
+        (
+            "cual es la diferencia entre secop 1 y secop 2? y la tienda virtual q tiene q ver",
+            "secop1-vs-secop2",
+            "tvec-que-es",
+        ),
+    ] {
+        let u = k.understand(q);
+        match u.decision {
+            Decision::Answer { topic, .. } => assert_eq!(topic.id(), first, "{q:?}"),
+            other => panic!("{q:?}: {other:?}"),
+        }
+        assert!(
+            u.also.iter().any(|t| t.id() == offered),
+            "{q:?}: {:?}",
+            u.also.iter().map(|t| t.id()).collect::<Vec<_>>()
+        );
+    }
+}
+
 /// `q` is answered with `expected`, and its `context` alone is not (or the
 /// case would no longer test that the context was read as context).
 fn assert_context_only_frames_its_question(q: &str, context: &str, expected: &str) {
