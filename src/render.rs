@@ -21,6 +21,7 @@ pub const REPLY_TEMPLATES: &[&str] = &[
     "courtesy_greeting",
     "courtesy_thanks",
     "courtesy_farewell",
+    "courtesy_opening",
     "new_conversation",
     "fallback",
     "out_of_scope",

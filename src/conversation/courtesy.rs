@@ -1,11 +1,14 @@
-//! Messages that are only courtesy: a greeting, thanks, a goodbye.
+//! Messages that are only courtesy: a greeting, thanks, a goodbye, or the
+//! announcement of a question not yet asked ("tengo una pregunta").
 //!
 //! The bot greets first, so many users answer "hola" or "buenas tardes"
 //! before asking, and "gracias" after an answer. Ranked as questions they
 //! match nothing and got "no encontré una respuesta confiable", an odd reply
 //! to a greeting. A message made only of courtesy words gets a courtesy
 //! reply instead; one with any other word ("hola, olvidé mi clave") is a
-//! question as before.
+//! question as before. "Tengo una pregunta", "una consulta" or "necesito
+//! ayuda" open most chats and ask nothing yet: ranked, "pregunta" answered
+//! the entry about questions to a tender's documents, with confidence.
 
 use crate::knowledge::analyzer::{fold, words};
 
@@ -15,6 +18,8 @@ pub enum Courtesy {
     Greeting,
     Thanks,
     Farewell,
+    /// A question or a need for help announced, not yet said.
+    Opening,
 }
 
 impl Courtesy {
@@ -24,6 +29,7 @@ impl Courtesy {
             Courtesy::Greeting => "courtesy_greeting",
             Courtesy::Thanks => "courtesy_thanks",
             Courtesy::Farewell => "courtesy_farewell",
+            Courtesy::Opening => "courtesy_opening",
         }
     }
 }
@@ -79,6 +85,69 @@ const FILLER: &[&str] = &[
     "ayuda",
     "ya",
 ];
+/// Folded words that announce a question or ask for help without saying
+/// about what.
+const OPENING: &[&str] = &[
+    "pregunta",
+    "preguntas",
+    "preguntar",
+    "preguntarle",
+    "preguntarles",
+    "consulta",
+    "consultas",
+    "consultarle",
+    "duda",
+    "dudas",
+    "inquietud",
+    "inquietudes",
+    "ayuda",
+    "ayudar",
+    "ayudarme",
+    "ayudame",
+    "ayudeme",
+    "ayudenme",
+    "ayudan",
+    "colaboran",
+    "colabora",
+    "colaborar",
+    "colaborarme",
+    "colaboracion",
+    "orientacion",
+];
+/// Folded words that go with an [`OPENING`] one ("tengo una pregunta",
+/// "me pueden ayudar por favor") and say nothing of their own.
+const OPENING_FILLER: &[&str] = &[
+    "tengo",
+    "necesito",
+    "quiero",
+    "quisiera",
+    "hacer",
+    "hacerles",
+    "me",
+    "nos",
+    "pueden",
+    "puede",
+    "podrian",
+    "podria",
+    "una",
+    "un",
+    "otra",
+    "otro",
+    "unas",
+    "favor",
+    "porfa",
+    "alguien",
+    "con",
+    "algo",
+    "mi",
+    "es",
+    "la",
+    "siguiente",
+    "sobre",
+    "secop",
+    "ii",
+    "2",
+];
 /// Longer messages are not courtesy alone.
 const MAX_WORDS: usize = 8;
 
@@ -89,17 +158,23 @@ pub fn courtesy(text: &str) -> Option<Courtesy> {
         return None;
     }
     let is = |list: &[&str], w: &str| list.contains(&w);
+    let any = |list: &[&str]| folded.iter().any(|w| is(list, w));
+    let opening = any(OPENING);
     let all_courtesy = folded.iter().all(|w| {
         [THANKS, FAREWELL, GREETING, ACKNOWLEDGEMENT, FILLER]
             .iter()
             .any(|list| is(list, w))
+            || (opening && (is(OPENING, w) || is(OPENING_FILLER, w)))
     });
     if !all_courtesy {
         return None;
     }
-    let any = |list: &[&str]| folded.iter().any(|w| is(list, w));
+    // "Gracias por su ayuda" thanks; "gracias, tengo otra pregunta" opens.
+    let thanks_only = any(THANKS) && !folded.iter().any(|w| is(OPENING_FILLER, w));
     if any(FAREWELL) {
         Some(Courtesy::Farewell)
+    } else if opening && !thanks_only {
+        Some(Courtesy::Opening)
     } else if any(THANKS) {
         Some(Courtesy::Thanks)
     } else if any(GREETING) {
@@ -125,6 +200,7 @@ mod tests {
             ("ok listo", Courtesy::Thanks),
             ("gracias, hasta luego", Courtesy::Farewell),
             ("chao", Courtesy::Farewell),
+            ("muchas gracias por su ayuda", Courtesy::Thanks),
         ] {
             assert_eq!(courtesy(text), Some(want), "{text:?}");
         }
@@ -135,6 +211,30 @@ mod tests {
             "",
             "que tal",
             "bien",
+        ] {
+            assert_eq!(courtesy(text), None, "{text:?}");
+        }
+    }
+
+    /// Kind: a question announced, not yet asked, was ranked as one.
+    #[test]
+    fn a_question_announced_but_not_asked_is_an_opening() {
+        for text in [
+            "tengo una pregunta",
+            "Buenas tardes, una consulta por favor",
+            "hola, necesito ayuda",
+            "me pueden colaborar?",
+            "gracias, tengo otra duda",
+            "quisiera hacerles una pregunta sobre SECOP II",
+        ] {
+            assert_eq!(courtesy(text), Some(Courtesy::Opening), "{text:?}");
+        }
+        // Any word of a topic makes it a question.
+        for text in [
+            "tengo una pregunta sobre la póliza",
+            "necesito ayuda con la contraseña",
+            "una consulta: no me llega el código",
+            "quiero hablar con un asesor, necesito ayuda",
         ] {
             assert_eq!(courtesy(text), None, "{text:?}");
         }

@@ -55,6 +55,7 @@ async fn courtesy_alone_gets_a_courtesy_reply_not_a_refusal() {
     for (text, expected) in [
         ("Buenas tardes", "¿En qué le puedo ayudar"),
         ("muchas gracias, muy amable", "Con gusto"),
+        ("Hola, tengo una consulta", "Escriba su pregunta"),
     ] {
         let frames = ws.say(text).await;
         let reply = first_bot(&frames);
