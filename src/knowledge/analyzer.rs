@@ -52,6 +52,11 @@ pub const STOP_WORDS: &[&str] = &[
     "estaba", "estaban", "estábamos", "estabamos", "estuve", "estuvo", "estuvimos", "estamos",
     "estar", "estará", "estara", "estaría", "estaria", "son", "eran", "fueron", "sido", "sea",
     "sean", "siendo", "sería", "seria", "soy", "somos",
+    // Forms of address and sign-offs: a letter's frame, never its topic
+    // («Señores de Colombia Compra, …»). «Estimado» stays: «valor estimado».
+    "señor", "señores", "señora", "señoras", "senor", "senores", "senora", "senoras",
+    "estimados", "estimadas", "cordial", "cordialmente", "saludo", "saludos", "atentamente",
+    "respetados", "respetadas", "apreciados", "apreciadas",
 ];
 
 /// Whether a lowercased word is a stop word (a set: this runs per query word).
@@ -635,6 +640,31 @@ mod tests {
         assert_eq!(a.terms("password"), a.terms("clave"));
         assert!(a.terms("¿qué es esto?").is_empty());
         assert!(a.terms("").is_empty());
+    }
+
+    /// Kind: a letter's frame weighed as its topic (unknown to the folder,
+    /// «señores» got the highest weight and diluted every candidate).
+    #[test]
+    fn forms_of_address_carry_no_topic() {
+        let a = analyzer();
+        for (framed, plain) in [
+            (
+                "Señores de Colombia Compra, cordial saludo",
+                "Colombia Compra",
+            ),
+            (
+                "Estimados señores: ¿dónde descargo el contrato?",
+                "dónde descargo el contrato",
+            ),
+            (
+                "Respetadas señoras, la póliza. Atentamente, Juan",
+                "la póliza Juan",
+            ),
+        ] {
+            assert_eq!(a.terms(framed), a.terms(plain), "{framed:?}");
+        }
+        assert!(!a.terms("el valor estimado del contrato").is_empty());
+        assert_eq!(a.terms("valor estimado").len(), 2);
     }
 
     #[test]
