@@ -201,6 +201,19 @@ async fn admin_page_refuses_non_supervisors_in_spanish_and_foreign_origins() {
     assert!(!listed.contains("deshabilitada"), "{listed}");
 }
 
+/// Sends frames the console answers with an `error`, until the socket refuses.
+async fn flood(console: &mut WsClient) {
+    for _ in 0..300 {
+        if console
+            .try_send_raw_text("no es json".into())
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+}
+
 /// Kind: the closing handshake on the console. A console still sending
 /// when the server closes it (here: its agent disabled) must get the Close
 /// frame with its code; a socket dropped with the agent's frames unread was
@@ -215,15 +228,7 @@ async fn the_console_close_code_reaches_an_agent_that_is_still_sending() {
     for name in &names {
         let cookie = login(&server, name).await;
         let (mut console, _) = agent_socket(&server, &cookie).await;
-        for _ in 0..300 {
-            if console
-                .try_send_raw_text("no es json".into())
-                .await
-                .is_err()
-            {
-                break;
-            }
-        }
+        flood(&mut console).await;
         let r = post_form(
             &server,
             &jefa,
@@ -233,15 +238,7 @@ async fn the_console_close_code_reaches_an_agent_that_is_still_sending() {
         )
         .await;
         assert_eq!(r.status, 200, "{}", r.body);
-        for _ in 0..300 {
-            if console
-                .try_send_raw_text("no es json".into())
-                .await
-                .is_err()
-            {
-                break;
-            }
-        }
+        flood(&mut console).await;
         assert_eq!(
             console.close_code(Duration::from_secs(10)).await,
             Some(1008),
