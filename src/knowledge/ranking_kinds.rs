@@ -577,3 +577,36 @@ fn a_clause_does_not_answer_a_message_about_another_service() {
         );
     }
 }
+
+/// Kind: a complaint of not getting in, with no cause said, was taken for
+/// the one cause whose phrasings shared the most words («no puedo entrar»
+/// started the intrusion flow: «Lamento lo ocurrido. Vamos a proteger su
+/// usuario»). It has many causes; the triage flow asks which.
+#[test]
+fn a_bare_access_complaint_is_triaged_not_taken_for_one_cause() {
+    for q in [
+        "no puedo entrar",
+        "buenas, no he podido ingresar a secop",
+        "la plataforma no me deja entrar con mi usuario",
+        "no logro acceder",
+    ] {
+        assert_eq!(outcome(q), "no-puedo-ingresar", "{q:?}");
+    }
+    // A cause said is answered as that cause.
+    for (q, expected) in [
+        (
+            "no puedo entrar, me sale que el usuario está bloqueado",
+            "usuario-bloqueado",
+        ),
+        (
+            "no puedo entrar porque se me olvidó la clave",
+            "olvide-mi-contrasena",
+        ),
+        (
+            "no puedo entrar, alguien me cambió la contraseña",
+            "acceso-no-autorizado",
+        ),
+    ] {
+        assert_eq!(outcome(q), expected, "{q:?}");
+    }
+}
