@@ -170,7 +170,7 @@ pub fn courtesy(text: &str) -> Option<Courtesy> {
         return None;
     }
     // "Gracias por su ayuda" thanks; "gracias, tengo otra pregunta" opens.
-    let thanks_only = any(THANKS) && !folded.iter().any(|w| is(OPENING_FILLER, w));
+    let thanks_only = any(THANKS) && !any(OPENING_FILLER);
     if any(FAREWELL) {
         Some(Courtesy::Farewell)
     } else if opening && !thanks_only {

@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long, after our Close, the peer's remaining frames are read and
 /// dropped while waiting for its Close (the closing handshake).
-pub const CLOSE_WAIT: Duration = Duration::from_secs(1);
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 /// Why a frame could not be queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -216,8 +216,18 @@ pub async fn close_unsplit(socket: &mut WebSocket, code: u16, reason: &'static s
     ) {
         return;
     }
+    drain_until_close(socket).await;
+}
+
+/// Reads and drops the peer's frames until its Close, at most [`CLOSE_WAIT`]:
+/// the second half of the closing handshake, after our Close went out.
+pub async fn drain_until_close<S>(stream: &mut S)
+where
+    S: futures_util::Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    use futures_util::StreamExt;
     let drain = async {
-        while let Some(Ok(message)) = socket.recv().await {
+        while let Some(Ok(message)) = stream.next().await {
             if matches!(message, Message::Close(_)) {
                 break;
             }

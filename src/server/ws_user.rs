@@ -212,15 +212,10 @@ impl UserSocket {
             // kernel reset the connection, and a peer still sending (one
             // flooding bad frames) lost the Close that said why.
             Some((code, reason)) => {
-                let drain = async {
-                    while let Some(Ok(message)) = stream.next().await {
-                        if matches!(message, Message::Close(_)) {
-                            break;
-                        }
-                    }
-                };
-                let drain = tokio::time::timeout(outbound::CLOSE_WAIT, drain);
-                let _ = tokio::join!(out.close(code, reason), drain);
+                tokio::join!(
+                    out.close(code, reason),
+                    outbound::drain_until_close(&mut stream)
+                );
             }
             None => out.finish().await,
         }
