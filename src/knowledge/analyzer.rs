@@ -57,6 +57,15 @@ pub const STOP_WORDS: &[&str] = &[
     "señor", "señores", "señora", "señoras", "senor", "senores", "senora", "senoras",
     "estimados", "estimadas", "cordial", "cordialmente", "saludo", "saludos", "atentamente",
     "respetados", "respetadas", "apreciados", "apreciadas",
+    // Colombian chat fillers: a call for attention («ome», «sumercé»,
+    // «parce»), a request frame («dígame», «regáleme los pasos»), «pa» for
+    // «para», and «ahí» / «allá» pointing at the screen. They say how the
+    // user talks, never what about; unknown to the folder, each weighed as
+    // much as a rare topic word and diluted the question.
+    "pa", "pal", "ahi", "ahí", "alla", "allá", "aca", "acá", "oiga", "oigan", "oye", "ome",
+    "sumercé", "sumerce", "parce", "parcero", "mijo", "mija", "dime", "dígame", "digame",
+    "cuéntame", "cuentame", "cuénteme", "cuenteme", "regáleme", "regaleme", "regálame",
+    "regalame", "regala", "xfa", "porfis", "plis", "pls",
 ];
 
 /// Whether a lowercased word is a stop word (a set: this runs per query word).
@@ -665,6 +674,34 @@ mod tests {
         }
         assert!(!a.terms("el valor estimado del contrato").is_empty());
         assert_eq!(a.terms("valor estimado").len(), 2);
+    }
+
+    #[test]
+    fn colloquial_fillers_carry_no_topic() {
+        let a = analyzer();
+        for (chatty, plain) in [
+            (
+                "ome, ¿dónde veo la póliza pa subirla?",
+                "dónde veo la póliza subirla",
+            ),
+            (
+                "Sumercé, regáleme el teléfono de soporte",
+                "el teléfono de soporte",
+            ),
+            (
+                "parce dígame qué le pongo ahí al RUP",
+                "qué le pongo al RUP",
+            ),
+            (
+                "oiga, cuénteme cómo firmo el contrato xfa",
+                "cómo firmo el contrato",
+            ),
+        ] {
+            assert_eq!(a.terms(chatty), a.terms(plain), "{chatty:?}");
+        }
+        // Whole words only: «paso», «ahora», «dimos» keep their terms.
+        assert_eq!(a.terms("paso ahora").len(), 2);
+        assert!(!a.terms("nos dimos cuenta").is_empty());
     }
 
     #[test]

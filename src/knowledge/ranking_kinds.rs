@@ -118,6 +118,33 @@ fn typos_at_the_first_letter_are_corrected() {
     }
 }
 
+/// «ome», «sumercé», «pa», «ahí»: the folder never uses them, so each once
+/// weighed as much as a rare topic word and diluted every candidate.
+#[test]
+fn colloquial_fillers_change_nothing() {
+    for (chatty, plain) in [
+        (
+            "ome, se me bloqueó el usuario pa entrar, ¿qué hago ahí?",
+            "se me bloqueó el usuario, ¿qué hago?",
+        ),
+        (
+            "sumercé, regáleme los pasos pa cambiar el correo de mi usuario",
+            "los pasos para cambiar el correo de mi usuario",
+        ),
+        (
+            "parce, dígame cómo subo la factura al plan de pagos xfa",
+            "cómo subo la factura al plan de pagos",
+        ),
+        (
+            "oiga, cuénteme dónde consulto los procesos de contratación abiertos",
+            "dónde consulto los procesos de contratación abiertos",
+        ),
+    ] {
+        assert_eq!(outcome(chatty), outcome(plain), "{chatty:?}");
+        assert_ne!(outcome(plain), "fallback", "{plain:?}");
+    }
+}
+
 #[test]
 fn decomposed_accents_and_invisible_characters_change_nothing() {
     for (odd, plain) in [
