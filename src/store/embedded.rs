@@ -533,8 +533,39 @@ fn lock_folder(path: &Path) -> Result<std::fs::File> {
     }
 }
 
-/// How long [`open_sled`] waits for sled's own file lock.
-const SLED_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+/// How long [`open_sled`] and [`wait_for_sled_release`] wait for sled's own
+/// file lock. sled's background writes run on its shared thread pool, so on
+/// a loaded machine the last of them can finish seconds after the handle is
+/// dropped (once more than 3 s, on CI).
+const SLED_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Waits until nothing holds sled's file lock in `path` (sled's `db` file),
+/// at most [`SLED_LOCK_WAIT`]: after the last handle is dropped, so that the
+/// caller hands over a folder the next open takes at once.
+///
+/// # Errors
+/// When the file cannot be opened, or the lock is still held at the deadline
+/// (`WouldBlock`).
+pub(super) fn wait_for_sled_release(path: &Path) -> std::io::Result<()> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path.join("db"))?;
+    let deadline = std::time::Instant::now() + SLED_LOCK_WAIT;
+    loop {
+        match file.try_lock() {
+            // Dropping the file releases the lock.
+            Ok(()) => return Ok(()),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(std::io::ErrorKind::WouldBlock.into())
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(e),
+        }
+    }
+}
 
 /// Opens sled's files in `path`. Callers hold the folder's lock, so another
 /// holder of sled's own lock is this process's previous handle: sled's
