@@ -223,12 +223,14 @@ impl Analyzer {
     /// [`Analyzer::terms`], remembering each word's analysis in `cache` and
     /// counting the word there (for the typo-correction [`Vocabulary`]). A
     /// folder's texts repeat their words, and analysing them again was most
-    /// of a reload's analysis. The tokenizer splits at every character that
-    /// is not a letter or digit, each filter reads one token and synonyms map
-    /// one term, so a word's terms do not depend on its neighbours: the
-    /// result is the same.
+    /// of a reload's analysis. Once [`super::senses::disambiguate`] has
+    /// rewritten the few words whose sense their neighbour decides, the
+    /// tokenizer splits at every character that is not a letter or digit,
+    /// each filter reads one token and synonyms map one term, so a word's
+    /// terms do not depend on its neighbours: the result is the same.
     pub fn analyze_cached(&self, text: &str, cache: &mut WordCache) -> Vec<String> {
         let text = crate::text::normalize(text);
+        let text = super::senses::disambiguate(&text);
         let mut terms = Vec::new();
         for word in text
             .split(|c: char| !c.is_alphanumeric())
@@ -291,7 +293,7 @@ impl Analyzer {
     fn raw_terms(&self, text: &str) -> Vec<String> {
         // The edge already normalised what people send; editors' files and
         // the command line get the same treatment here.
-        self.tokens(&crate::text::normalize(text))
+        self.tokens(&super::senses::disambiguate(&crate::text::normalize(text)))
     }
 
     /// The analyser's tokens of already normalised text.

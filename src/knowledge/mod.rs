@@ -16,6 +16,7 @@ pub mod lexicon;
 pub mod loader;
 mod parallel;
 pub mod reload;
+mod senses;
 pub mod synthetic;
 pub mod verdict;
 

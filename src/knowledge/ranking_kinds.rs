@@ -50,6 +50,28 @@ fn stemming_collisions_do_not_answer() {
     }
 }
 
+/// «pública» stems like «publicar»: the adjective of the public sector is
+/// not the act of publishing a process (see `senses`).
+#[test]
+fn the_adjective_publico_is_not_the_verb_publicar() {
+    for (q, not) in [
+        ("qué es la contratación pública", "publicar-proceso"),
+        ("soy servidor publico", "indisponibilidad-plataforma"),
+    ] {
+        let got = answered(q);
+        assert_ne!(got.as_deref(), Some(not), "{q:?}");
+    }
+    assert_eq!(
+        answered("soy servidor público y necesito crear mi usuario en secop").as_deref(),
+        Some("registro-usuario")
+    );
+    // The verb still publishes.
+    assert_eq!(
+        answered("cuando la entidad publica el pliego definitivo").as_deref(),
+        Some("publicar-proceso")
+    );
+}
+
 #[test]
 fn over_wide_synonym_groups_keep_topics_apart() {
     // cambiar / modificar / actualizar are not one word: each reaches its own topic.

@@ -1,0 +1,153 @@
+//! Word senses that stemming merges, told apart by the word before.
+//!
+//! The Spanish stemmer makes «pública», «públicos» and «publicar» one term,
+//! `public`. In this domain the adjective is everywhere («entidad pública»,
+//! «contratación pública», «servidor público») and says nothing of a topic,
+//! while the verb is a topic of its own (publishing a process): «qué es la
+//! contratación pública» answered the entry on publishing a process, and «soy
+//! servidor público» (a civil servant) the one on the platform failing
+//! («error del servidor»). Before analysis, the adjective after a noun it
+//! qualifies is dropped and «servidor público» becomes «funcionario», the
+//! folder's word for entity staff.
+
+use std::borrow::Cow;
+
+use super::analyzer::fold;
+
+/// Nouns that «público» qualifies in users' questions, folded.
+#[rustfmt::skip]
+const QUALIFIED_NOUNS: &[&str] = &[
+    "entidad", "entidades", "servidor", "servidora", "servidores", "servidoras", "funcionario",
+    "funcionaria", "funcionarios", "funcionarias", "empleado", "empleada", "empleados",
+    "empleadas", "contratacion", "compra", "compras", "licitacion", "licitaciones", "sector",
+    "servicio", "servicios", "universidad", "universidades", "empresa", "empresas", "informacion",
+    "institucion", "instituciones", "obra", "obras", "audiencia", "audiencias", "recursos",
+    "hospital", "hospitales", "funcion", "gasto", "dinero", "dineros", "bienes", "cargo", "cargos",
+];
+
+/// The adjective's forms, folded. «publica» and «publico» are also the verb
+/// («la entidad publica el aviso», «publico el proceso»); see [`is_verb`].
+const ADJECTIVE_FORMS: &[&str] = &["publico", "publica", "publicos", "publicas"];
+
+/// Words that open the object of «publica»/«publico» used as a verb.
+#[rustfmt::skip]
+const OBJECT_OPENERS: &[&str] = &[
+    "el", "la", "los", "las", "lo", "un", "una", "unos", "unas", "su", "sus", "mi", "mis",
+    "nuestro", "nuestra", "nuestros", "nuestras", "este", "esta", "estos", "estas", "ese", "esa",
+    "esos", "esas", "todo", "todos", "todas", "cada", "en", "hoy", "ya", "sus",
+];
+
+/// «servidor público» and its forms: a civil servant.
+const SERVANT: &[&str] = &["servidor", "servidora", "servidores", "servidoras"];
+
+/// `text` with the adjective «público» dropped after a noun it qualifies, and
+/// «servidor público» written «funcionario». Borrowed when nothing changes
+/// (most questions: the check is one scan of the bytes for «blic»).
+pub fn disambiguate(text: &str) -> Cow<'_, str> {
+    if !text
+        .as_bytes()
+        .windows(4)
+        .any(|w| w.eq_ignore_ascii_case(b"blic"))
+    {
+        return Cow::Borrowed(text);
+    }
+    let spans = word_spans(text);
+    let mut edits: Vec<(usize, usize, &str)> = Vec::new();
+    for i in 1..spans.len() {
+        let (start, end) = spans[i];
+        let word = &text[start..end];
+        let folded = fold(word);
+        if !ADJECTIVE_FORMS.contains(&folded.as_str()) {
+            continue;
+        }
+        let (prev_start, prev_end) = spans[i - 1];
+        let adjacent = text[prev_end..start].chars().all(char::is_whitespace);
+        let noun = fold(&text[prev_start..prev_end]);
+        if !adjacent || !QUALIFIED_NOUNS.contains(&noun.as_str()) {
+            continue;
+        }
+        let next = spans.get(i + 1).map(|(s, e)| fold(&text[*s..*e]));
+        if is_verb(word, &folded, next.as_deref()) {
+            continue;
+        }
+        if SERVANT.contains(&noun.as_str()) {
+            edits.push((prev_start, prev_end, "funcionario"));
+        }
+        edits.push((start, end, ""));
+    }
+    if edits.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (start, end, with) in edits {
+        out.push_str(&text[at..start]);
+        out.push_str(with);
+        at = end;
+    }
+    out.push_str(&text[at..]);
+    Cow::Owned(out)
+}
+
+/// Whether the form is the verb: unaccented singular followed by the opening
+/// of its object («la entidad publica el proceso»). The accented forms
+/// («pública») and the plurals are never the verb a user means.
+fn is_verb(word: &str, folded: &str, next: Option<&str>) -> bool {
+    let accented = word.chars().any(|c| matches!(c, 'ú' | 'Ú'));
+    !accented
+        && matches!(folded, "publica" | "publico")
+        && next.is_some_and(|n| OBJECT_OPENERS.contains(&n))
+}
+
+/// Byte ranges of the maximal runs of letters and digits (the analyzer's
+/// words).
+fn word_spans(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (c.is_alphanumeric(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                spans.push((s, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        spans.push((s, text.len()));
+    }
+    spans
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_adjective_publico_is_dropped_after_the_noun_it_qualifies() {
+        for (text, expected) in [
+            ("qué es la contratación pública", "qué es la contratación "),
+            ("una entidad publica de Boyacá", "una entidad  de Boyacá"),
+            ("Soy servidor público.", "Soy funcionario ."),
+            ("las compras publicas, ¿dónde?", "las compras , ¿dónde?"),
+            ("los servidores PÚBLICOS", "los funcionario "),
+        ] {
+            assert_eq!(disambiguate(text), expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn the_verb_publicar_is_kept() {
+        for text in [
+            "la entidad publica el proceso mañana",
+            "cuando la entidad publica un aviso",
+            "¿cómo publico el proceso?",
+            "la entidad, publica ya",
+            "publicación del contrato",
+            "no tiene nada que ver",
+        ] {
+            assert_eq!(disambiguate(text), text, "{text:?}");
+        }
+    }
+}
