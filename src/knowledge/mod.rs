@@ -276,13 +276,20 @@ impl Knowledge {
             });
         }
         let synonym_words: Vec<String> = loaded.synonyms.iter().flatten().cloned().collect();
-        let phrasings: Vec<Vec<&str>> = texts
+        // The n-gram index and the classifier read phrasings as questions
+        // are read (see `rank_with`): with the senses told apart.
+        let read: Vec<Vec<std::borrow::Cow<'_, str>>> = texts
             .iter()
             .map(|t| {
                 std::iter::once(t.title)
                     .chain(t.phrasings.iter().copied())
+                    .map(senses::disambiguate)
                     .collect()
             })
+            .collect();
+        let phrasings: Vec<Vec<&str>> = read
+            .iter()
+            .map(|ps| ps.iter().map(AsRef::as_ref).collect())
             .collect();
         // The two indexes are independent: build them side by side.
         // Every out-of-scope phrase trains the one out-of-scope class (see
@@ -446,6 +453,9 @@ impl Knowledge {
     /// it no weight, and measuring it was a fifth of a question's time, so
     /// only calibration and explanations ask for it.
     pub(crate) fn rank_with(&self, text: &str, nearest: bool) -> Ranking {
+        // Every judge reads the question with its senses told apart (the
+        // word-level analysis does it again: it also serves the folder's texts).
+        let text = &*senses::disambiguate(text);
         let terms = self.index.query_terms(text);
         let mut hits = self.index.search_terms(&terms);
         if self.index.analyzer().mode() == Mode::Baseline {
