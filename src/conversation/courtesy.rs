@@ -147,6 +147,17 @@ const OPENING_FILLER: &[&str] = &[
     "secop",
     "ii",
     "2",
+    // How soon, not what about: «necesito ayuda urgente», «una pregunta rápida».
+    "urgente",
+    "urgentemente",
+    "rapido",
+    "rapida",
+    "pronto",
+    "ya",
+    "ahora",
+    "xfa",
+    "porfis",
+    "plis",
 ];
 /// Longer messages are not courtesy alone.
 const MAX_WORDS: usize = 8;
@@ -226,6 +237,9 @@ mod tests {
             "me pueden colaborar?",
             "gracias, tengo otra duda",
             "quisiera hacerles una pregunta sobre SECOP II",
+            "necesito ayuda urgente",
+            "buenas, urgente, una pregunta",
+            "una pregunta rápida xfa",
         ] {
             assert_eq!(courtesy(text), Some(Courtesy::Opening), "{text:?}");
         }
