@@ -230,7 +230,7 @@ impl Analyzer {
     /// terms do not depend on its neighbours: the result is the same.
     pub fn analyze_cached(&self, text: &str, cache: &mut WordCache) -> Vec<String> {
         let text = crate::text::normalize(text);
-        let text = super::senses::disambiguate(&text);
+        let text = self.disambiguate(&text);
         let mut terms = Vec::new();
         for word in text
             .split(|c: char| !c.is_alphanumeric())
@@ -293,7 +293,8 @@ impl Analyzer {
     fn raw_terms(&self, text: &str) -> Vec<String> {
         // The edge already normalised what people send; editors' files and
         // the command line get the same treatment here.
-        self.tokens(&super::senses::disambiguate(&crate::text::normalize(text)))
+        let text = crate::text::normalize(text);
+        self.tokens(&self.disambiguate(&text))
     }
 
     /// The analyser's tokens of already normalised text.
@@ -337,6 +338,15 @@ impl Analyzer {
             })
             .collect();
         self.terms(&guarded.join(" "))
+    }
+
+    /// [`super::senses::disambiguate`] in Spanish mode; the baseline reads
+    /// the text as written (it is the yardstick, as built).
+    pub fn disambiguate<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        match self.mode {
+            Mode::Spanish => super::senses::disambiguate(text),
+            Mode::Baseline => std::borrow::Cow::Borrowed(text),
+        }
     }
 
     /// Whether a term is too common in this domain to carry a match.
@@ -676,6 +686,21 @@ mod tests {
         }
         assert!(!a.terms("el valor estimado del contrato").is_empty());
         assert_eq!(a.terms("valor estimado").len(), 2);
+    }
+
+    /// The tantivy baseline is the yardstick as built: none of secobot's
+    /// readings of the text reach it.
+    #[test]
+    fn the_baseline_reads_the_text_as_written() {
+        let baseline = Analyzer::new(Mode::Baseline, &[]);
+        assert_eq!(
+            baseline.terms("soy servidor público"),
+            ["soy", "servidor", "público"]
+        );
+        assert!(!analyzer()
+            .terms("soy servidor público")
+            .iter()
+            .any(|t| t.starts_with("public")));
     }
 
     #[test]

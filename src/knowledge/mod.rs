@@ -283,7 +283,7 @@ impl Knowledge {
             .map(|t| {
                 std::iter::once(t.title)
                     .chain(t.phrasings.iter().copied())
-                    .map(senses::disambiguate)
+                    .map(|p| analyzer.disambiguate(p))
                     .collect()
             })
             .collect();
@@ -455,7 +455,7 @@ impl Knowledge {
     pub(crate) fn rank_with(&self, text: &str, nearest: bool) -> Ranking {
         // Every judge reads the question with its senses told apart (the
         // word-level analysis does it again: it also serves the folder's texts).
-        let text = &*senses::disambiguate(text);
+        let text = &*self.index.analyzer().disambiguate(text);
         let terms = self.index.query_terms(text);
         let mut hits = self.index.search_terms(&terms);
         if self.index.analyzer().mode() == Mode::Baseline {
