@@ -44,11 +44,7 @@ const SERVANT: &[&str] = &["servidor", "servidora", "servidores", "servidoras"];
 /// «servidor público» written «funcionario». Borrowed when nothing changes
 /// (most questions: the check is one scan of the bytes for «blic»).
 pub fn disambiguate(text: &str) -> Cow<'_, str> {
-    if !text
-        .as_bytes()
-        .windows(4)
-        .any(|w| w.eq_ignore_ascii_case(b"blic"))
-    {
+    if !holds(text, b"blic") {
         return Cow::Borrowed(text);
     }
     let spans = word_spans(text);
@@ -56,6 +52,10 @@ pub fn disambiguate(text: &str) -> Cow<'_, str> {
     for i in 1..spans.len() {
         let (start, end) = spans[i];
         let word = &text[start..end];
+        // Folding allocates: only the words that can be the adjective.
+        if !holds(word, b"blic") {
+            continue;
+        }
         let folded = fold(word);
         if !ADJECTIVE_FORMS.contains(&folded.as_str()) {
             continue;
@@ -97,6 +97,13 @@ fn is_verb(word: &str, folded: &str, next: Option<&str>) -> bool {
     !accented
         && matches!(folded, "publica" | "publico")
         && next.is_some_and(|n| OBJECT_OPENERS.contains(&n))
+}
+
+/// Whether `text` holds `needle` (ASCII, any case).
+fn holds(text: &str, needle: &[u8]) -> bool {
+    text.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// Byte ranges of the maximal runs of letters and digits (the analyzer's
