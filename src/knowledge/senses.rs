@@ -34,7 +34,7 @@ const ADJECTIVE_FORMS: &[&str] = &["publico", "publica", "publicos", "publicas"]
 const OBJECT_OPENERS: &[&str] = &[
     "el", "la", "los", "las", "lo", "un", "una", "unos", "unas", "su", "sus", "mi", "mis",
     "nuestro", "nuestra", "nuestros", "nuestras", "este", "esta", "estos", "estas", "ese", "esa",
-    "esos", "esas", "todo", "todos", "todas", "cada", "en", "hoy", "ya", "sus",
+    "esos", "esas", "todo", "todos", "todas", "cada", "en", "hoy", "ya",
 ];
 
 /// «servidor público» and its forms: a civil servant.

@@ -282,15 +282,16 @@ fn continue_ids(db: &sled::Db) -> Result<(), BackupError> {
     Ok(())
 }
 
+/// Opens a backup or a folder being restored; like the store, it waits for
+/// sled's lock while a handle just dropped still holds it.
 fn open(path: &Path) -> Result<sled::Db, BackupError> {
-    sled::Config::new()
+    let config = sled::Config::new()
         .path(path)
-        .cache_capacity(16 * 1024 * 1024)
-        .open()
-        .map_err(|source| BackupError::Open {
-            path: path.to_path_buf(),
-            source,
-        })
+        .cache_capacity(16 * 1024 * 1024);
+    super::embedded::open_waiting(&config).map_err(|source| BackupError::Open {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 fn ensure_empty(dir: &Path) -> Result<(), BackupError> {
@@ -389,6 +390,23 @@ mod tests {
             let db = sled::Config::new().path(&restored).open();
             assert!(db.is_ok(), "round {round}: {:?}", db.err());
         }
+    }
+
+    /// A folder whose sled handle was just dropped is still locked by sled's
+    /// background writes for a moment (on a loaded machine, seconds): opening
+    /// it waits instead of failing with «could not acquire lock».
+    #[test]
+    fn a_folder_reopened_right_after_a_close_waits_for_sled_lock() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("datos");
+        let held = open(&path).unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(held);
+        });
+        let reopened = open(&path);
+        assert!(reopened.is_ok(), "{:?}", reopened.err());
+        release.join().unwrap();
     }
 
     #[test]

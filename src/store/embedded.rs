@@ -569,31 +569,37 @@ pub(super) fn wait_for_sled_release(path: &Path) -> std::io::Result<()> {
 
 /// Opens sled's files in `path`. Callers hold the folder's lock, so another
 /// holder of sled's own lock is this process's previous handle: sled's
-/// flusher thread keeps it for a moment after the last handle is dropped.
+/// background writes keep it for a moment after the last handle is dropped.
 /// Reopening right after a close (a test, a rewrite) waits for it, at most
 /// [`SLED_LOCK_WAIT`], instead of failing with "could not acquire lock".
 pub(super) fn open_sled(path: &Path, cache_bytes: u64) -> Result<sled::Db> {
+    let config = sled::Config::new()
+        .path(path)
+        .cache_capacity(cache_bytes)
+        .mode(sled::Mode::HighThroughput);
+    open_waiting(&config).map_err(|source| StoreError::Open {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Opens `config`, waiting at most [`SLED_LOCK_WAIT`] while sled's own lock
+/// is held (see [`open_sled`]).
+///
+/// # Errors
+/// sled's error when opening fails for another reason, or the lock is still
+/// held at the deadline.
+pub(super) fn open_waiting(config: &sled::Config) -> std::result::Result<sled::Db, sled::Error> {
     let deadline = std::time::Instant::now() + SLED_LOCK_WAIT;
     loop {
-        let opened = sled::Config::new()
-            .path(path)
-            .cache_capacity(cache_bytes)
-            .mode(sled::Mode::HighThroughput)
-            .open();
-        match opened {
-            Ok(db) => return Ok(db),
+        match config.open() {
             Err(sled::Error::Io(e))
                 if e.to_string().contains("could not acquire lock")
                     && std::time::Instant::now() < deadline =>
             {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
-            Err(source) => {
-                return Err(StoreError::Open {
-                    path: path.display().to_string(),
-                    source,
-                })
-            }
+            opened => return opened,
         }
     }
 }
