@@ -551,18 +551,30 @@ pub(super) fn wait_for_sled_release(path: &Path) -> std::io::Result<()> {
         .read(true)
         .write(true)
         .open(path.join("db"))?;
+    // Dropping the file releases the lock.
+    retry_while_locked(
+        || file.try_lock(),
+        |e| matches!(e, std::fs::TryLockError::WouldBlock),
+    )
+    .map_err(|e| match e {
+        std::fs::TryLockError::WouldBlock => std::io::ErrorKind::WouldBlock.into(),
+        std::fs::TryLockError::Error(e) => e,
+    })
+}
+
+/// Runs `attempt` until it succeeds or fails other than `locked`, 20 ms
+/// apart, at most [`SLED_LOCK_WAIT`]; then returns its last result.
+fn retry_while_locked<T, E>(
+    mut attempt: impl FnMut() -> std::result::Result<T, E>,
+    locked: impl Fn(&E) -> bool,
+) -> std::result::Result<T, E> {
     let deadline = std::time::Instant::now() + SLED_LOCK_WAIT;
     loop {
-        match file.try_lock() {
-            // Dropping the file releases the lock.
-            Ok(()) => return Ok(()),
-            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+        match attempt() {
+            Err(e) if locked(&e) && std::time::Instant::now() < deadline => {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(std::io::ErrorKind::WouldBlock.into())
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(e),
+            done => return done,
         }
     }
 }
@@ -590,18 +602,10 @@ pub(super) fn open_sled(path: &Path, cache_bytes: u64) -> Result<sled::Db> {
 /// sled's error when opening fails for another reason, or the lock is still
 /// held at the deadline.
 pub(super) fn open_waiting(config: &sled::Config) -> std::result::Result<sled::Db, sled::Error> {
-    let deadline = std::time::Instant::now() + SLED_LOCK_WAIT;
-    loop {
-        match config.open() {
-            Err(sled::Error::Io(e))
-                if e.to_string().contains("could not acquire lock")
-                    && std::time::Instant::now() < deadline =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            opened => return opened,
-        }
-    }
+    retry_while_locked(
+        || config.open(),
+        |e| matches!(e, sled::Error::Io(e) if e.to_string().contains("could not acquire lock")),
+    )
 }
 
 pub(super) fn state_key(id: &SessionId) -> Vec<u8> {
