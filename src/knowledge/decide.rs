@@ -80,11 +80,19 @@ pub fn clauses(text: &str) -> Vec<Clause> {
     let mut parts: Vec<(String, bool)> = Vec::new();
     let mut current = String::new();
     let mut opened = false;
-    for c in text.chars() {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
         // "Me adjudicaron el contrato, ¿cómo lo firmo?": what comes before a
         // comma and the opening mark is the question's context, one sentence.
         let context = matches!(c, '¿' | '¡') && current.trim_end().ends_with([',', ':']);
-        if context {
+        // A stop inside a token ends no sentence: a process number
+        // ("CO1.REQ.123456"), an address, an amount ("1.500.000").
+        let inside_a_token = c == '.'
+            && current.chars().last().is_some_and(char::is_alphanumeric)
+            && chars.peek().is_some_and(|n| n.is_alphanumeric());
+        if inside_a_token {
+            current.push(c);
+        } else if context {
             current.push(' ');
             opened |= c == '¿';
         } else if matches!(c, '?' | '¿' | '.' | '!' | '¡' | ';' | '\n') {
@@ -485,6 +493,22 @@ mod tests {
             marks("No puedo entrar a secop. Necesito subir la oferta hoy."),
             [false, false]
         );
+    }
+
+    /// Kind: a process number, an amount or an address split as sentences.
+    #[test]
+    fn a_stop_inside_a_token_ends_no_sentence() {
+        for text in [
+            "tengo el numero del proceso CO1.REQ.123456 como lo encuentro en secop",
+            "el contrato quedó por 1.500.000 y la póliza por otro valor",
+            "entré a www.colombiacompra.gov.co y no veo el botón de ingreso",
+        ] {
+            assert_eq!(clauses(text).len(), 1, "{text}");
+        }
+        // A stop followed by a space, or at the end, still ends one.
+        let parts = clauses("El proceso es el CO1.REQ.99. ¿Cómo presento la oferta?");
+        assert_eq!(parts.len(), 2);
+        assert!(parts[0].text.ends_with("co1.req.99"), "{:?}", parts[0].text);
     }
 
     /// Kind: the second question of a message, typed without its mark.
