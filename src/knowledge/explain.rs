@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use super::analyzer::NEGATED;
 use super::decide::clauses;
 use super::index::{Target, DENIED_SHARE};
 use super::verdict::{effective, AnswerRule, Basis, FEATURE_NAMES, WORDS_ONLY_ANSWER};
@@ -108,6 +109,14 @@ impl Knowledge {
                 let _ = writeln!(
                     out,
                     "     la pregunta afirma «{term}» (un acto del propio usuario) y muchas de sus frases ({:.0} % o más) lo niegan: su confianza se multiplicó por {CONTRADICTED}",
+                    100.0 * DENIED_SHARE
+                );
+            }
+            if let Some(term) = index.negated_assertion(self.ordinal(h.target), &terms) {
+                let _ = writeln!(
+                    out,
+                    "     la pregunta niega «{}», que muchas de sus frases ({:.0} % o más) afirman y otra respuesta trata de que no ocurra: su confianza se multiplicó por {CONTRADICTED}",
+                    term.strip_prefix(NEGATED).unwrap_or(term),
                     100.0 * DENIED_SHARE
                 );
             }

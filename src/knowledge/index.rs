@@ -134,6 +134,10 @@ struct TargetTerms {
     /// Terms that many of the target's phrasings negate ("no_solicit" in
     /// "un correo que no solicité"): the affirmed term's id, then the negated one's.
     denied: Vec<(TermId, TermId)>,
+    /// Terms that many of the target's phrasings affirm and none negates,
+    /// whose negation another target is about ("me llegan correos" against
+    /// "no me llega el correo"): the target is about them happening.
+    asserted: Vec<TermId>,
 }
 
 #[derive(Clone, Copy)]
@@ -272,6 +276,7 @@ impl SearchIndex {
                 all,
                 occurs,
                 denied: Vec::new(),
+                asserted: Vec::new(),
             });
         }
         writer.commit()?;
@@ -342,6 +347,17 @@ impl SearchIndex {
         }
         for target in &mut targets {
             target.denied = denied_terms(&target.phrasings, &term_texts, &term_ids);
+        }
+        // What some target is about NOT happening ("no me llega"), others
+        // may be about happening ("me llegan correos").
+        let mut denied_anywhere: Vec<(TermId, TermId)> = targets
+            .iter()
+            .flat_map(|t| t.denied.iter().copied())
+            .collect();
+        denied_anywhere.sort_unstable();
+        denied_anywhere.dedup();
+        for target in &mut targets {
+            target.asserted = asserted_terms(target, &denied_anywhere);
             target.phrasing_weights = target
                 .phrasings
                 .iter()
@@ -623,6 +639,20 @@ impl SearchIndex {
         })
     }
 
+    /// The term the query negates that the target at `ordinal` is about
+    /// happening (see `TargetTerms::asserted`): "no me llega el correo"
+    /// against the flow of reset e-mails that do arrive.
+    pub fn negated_assertion<'a>(&self, ordinal: usize, terms: &'a [String]) -> Option<&'a str> {
+        let target = self.targets.get(ordinal)?;
+        if target.asserted.is_empty() {
+            return None;
+        }
+        terms.iter().find_map(|t| {
+            let id = self.term_ids.get(t.strip_prefix(NEGATED)?)?;
+            target.asserted.contains(id).then_some(t.as_str())
+        })
+    }
+
     /// The typo-corrected text the analyzer sees (Spanish mode).
     pub fn corrected(&self, text: &str) -> String {
         self.vocabulary.correct(text)
@@ -635,6 +665,28 @@ impl SearchIndex {
     pub fn is_empty(&self) -> bool {
         self.targets.is_empty()
     }
+}
+
+/// The affirmed terms of `denied_anywhere` (affirmed, negated) that at least
+/// [`DENIED_SHARE`] of the target's phrasings hold while none of its texts
+/// holds the negation.
+fn asserted_terms(target: &TargetTerms, denied_anywhere: &[(TermId, TermId)]) -> Vec<TermId> {
+    if target.phrasings.len() < DENIED_MIN_PHRASINGS {
+        return Vec::new();
+    }
+    denied_anywhere
+        .iter()
+        .filter(|(_, no)| target.all.binary_search(no).is_err())
+        .map(|(yes, _)| *yes)
+        .filter(|yes| {
+            let holding = target
+                .phrasings
+                .iter()
+                .filter(|p| p.binary_search(yes).is_ok())
+                .count();
+            holding as f32 >= DENIED_SHARE * target.phrasings.len() as f32
+        })
+        .collect()
 }
 
 /// The (affirmed, negated) term ids of the negations ("no_…") that at least

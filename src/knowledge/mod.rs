@@ -536,13 +536,23 @@ impl Knowledge {
     /// solicité") is not about that target, however many words they share.
     /// Only the user's own acts count: first-person verbs ("pedí",
     /// "solicité", "pedimos"), not "alguien solicitó" or "un mensaje
-    /// pidiendo…".
+    /// pidiendo…". The mirror counts too: a question that says something
+    /// does not happen ("no me llega el correo") is not about a target whose
+    /// phrasings say it does ("me llegan correos que no pedí"), when another
+    /// target is about it not happening (see `SearchIndex::negated_assertion`).
     fn demote_contradicted(&self, text: &str, terms: &[String], hits: &mut [Hit]) {
         // Cheap first: does the query hold, un-negated, a term some hit denies?
-        if !hits.iter().any(|h| {
+        let negates = |h: &Hit| {
             self.index
-                .contradicted_term(self.ordinal(h.target), terms, terms)
+                .negated_assertion(self.ordinal(h.target), terms)
                 .is_some()
+        };
+        if !hits.iter().any(|h| {
+            negates(h)
+                || self
+                    .index
+                    .contradicted_term(self.ordinal(h.target), terms, terms)
+                    .is_some()
         }) {
             return;
         }
@@ -550,10 +560,11 @@ impl Knowledge {
         let mut demoted = false;
         for hit in hits.iter_mut() {
             let ordinal = self.ordinal(hit.target);
-            if self
-                .index
-                .contradicted_term(ordinal, &affirmed, terms)
-                .is_some()
+            if negates(hit)
+                || self
+                    .index
+                    .contradicted_term(ordinal, &affirmed, terms)
+                    .is_some()
             {
                 hit.confidence *= CONTRADICTED;
                 demoted = true;

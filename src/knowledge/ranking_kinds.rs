@@ -401,6 +401,32 @@ fn the_account_of_another_system_is_not_a_secop_account() {
     );
 }
 
+/// Kind: a message saying something does not happen («no me llega el
+/// correo») offered the flow about it happening («me llegan correos que no
+/// pedí») as a tie with the forgotten password.
+#[test]
+fn what_does_not_happen_is_not_the_target_about_it_happening() {
+    for q in [
+        "no me ha llegado el correo para recuperar mi contraseña",
+        "el correo de recuperacion de la clave no me llega",
+        "no llega el mensaje para restablecer la contraseña",
+    ] {
+        assert_eq!(outcome(q), "olvide-mi-contrasena", "{q:?}");
+    }
+    // The flow keeps what it is about.
+    for q in [
+        "me llegan correos de restablecer la clave que no pedi",
+        "me llego un correo de recuperar contraseña pero no fui yo",
+    ] {
+        assert_eq!(outcome(q), "correo-no-solicitado", "{q:?}");
+    }
+    // A target that also speaks of the negation is not demoted by it.
+    assert_eq!(
+        outcome("no me llegan las notificaciones de secop"),
+        "correo-notificaciones"
+    );
+}
+
 #[test]
 fn a_request_the_user_made_is_not_the_unrequested_case() {
     // Each was answered with the unrequested reset e-mail, or offered it
