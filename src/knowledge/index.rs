@@ -671,7 +671,8 @@ impl SearchIndex {
 /// [`DENIED_SHARE`] of the target's phrasings hold while none of its texts
 /// holds the negation.
 fn asserted_terms(target: &TargetTerms, denied_anywhere: &[(TermId, TermId)]) -> Vec<TermId> {
-    if target.phrasings.len() < DENIED_MIN_PHRASINGS {
+    let phrasings = target.phrasings.len();
+    if phrasings < DENIED_MIN_PHRASINGS {
         return Vec::new();
     }
     denied_anywhere
@@ -684,9 +685,16 @@ fn asserted_terms(target: &TargetTerms, denied_anywhere: &[(TermId, TermId)]) ->
                 .iter()
                 .filter(|p| p.binary_search(yes).is_ok())
                 .count();
-            holding as f32 >= DENIED_SHARE * target.phrasings.len() as f32
+            many_of(holding, phrasings)
         })
         .collect()
+}
+
+/// Whether `holding` of a target's `phrasings` are many enough for the
+/// target to be about a term happening or not ([`DENIED_SHARE`]): the one
+/// rule [`denied_terms`] and [`asserted_terms`] share.
+fn many_of(holding: usize, phrasings: usize) -> bool {
+    holding as f32 >= DENIED_SHARE * phrasings as f32
 }
 
 /// The (affirmed, negated) term ids of the negations ("no_…") that at least
@@ -710,7 +718,7 @@ fn denied_terms(
     }
     let mut denied: Vec<(TermId, TermId)> = counts
         .into_iter()
-        .filter(|(_, n)| *n as f32 >= DENIED_SHARE * phrasings.len() as f32)
+        .filter(|(_, n)| many_of(*n, phrasings.len()))
         .filter_map(|(negated, _)| {
             let affirmed = term_texts[negated as usize].strip_prefix(NEGATED)?;
             Some((*term_ids.get(affirmed)?, negated))
