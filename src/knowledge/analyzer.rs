@@ -223,14 +223,14 @@ impl Analyzer {
     /// [`Analyzer::terms`], remembering each word's analysis in `cache` and
     /// counting the word there (for the typo-correction [`Vocabulary`]). A
     /// folder's texts repeat their words, and analysing them again was most
-    /// of a reload's analysis. Once [`super::senses::disambiguate`] has
-    /// rewritten the few words whose sense their neighbour decides, the
+    /// of a reload's analysis. Once [`Analyzer::read`] has blanked figures
+    /// and rewritten the few words whose sense their neighbour decides, the
     /// tokenizer splits at every character that is not a letter or digit,
     /// each filter reads one token and synonyms map one term, so a word's
     /// terms do not depend on its neighbours: the result is the same.
     pub fn analyze_cached(&self, text: &str, cache: &mut WordCache) -> Vec<String> {
         let text = crate::text::normalize(text);
-        let text = self.disambiguate(&text);
+        let text = self.read(&text);
         let mut terms = Vec::new();
         for word in text
             .split(|c: char| !c.is_alphanumeric())
@@ -294,7 +294,7 @@ impl Analyzer {
         // The edge already normalised what people send; editors' files and
         // the command line get the same treatment here.
         let text = crate::text::normalize(text);
-        self.tokens(&self.disambiguate(&text))
+        self.tokens(&self.read(&text))
     }
 
     /// The analyser's tokens of already normalised text.
@@ -340,11 +340,18 @@ impl Analyzer {
         self.terms(&guarded.join(" "))
     }
 
-    /// [`super::senses::disambiguate`] in Spanish mode; the baseline reads
-    /// the text as written (it is the yardstick, as built).
-    pub fn disambiguate<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+    /// How every judge reads a text before analysis, in Spanish mode: with
+    /// figures as blanks ([`super::figures::without_figures`]) and the senses
+    /// that stemming merges told apart ([`super::senses::disambiguate`]). The
+    /// baseline reads the text as written (it is the yardstick, as built).
+    pub fn read<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
         match self.mode {
-            Mode::Spanish => super::senses::disambiguate(text),
+            Mode::Spanish => match super::figures::without_figures(text) {
+                std::borrow::Cow::Borrowed(t) => super::senses::disambiguate(t),
+                std::borrow::Cow::Owned(t) => {
+                    std::borrow::Cow::Owned(super::senses::disambiguate(&t).into_owned())
+                }
+            },
             Mode::Baseline => std::borrow::Cow::Borrowed(text),
         }
     }

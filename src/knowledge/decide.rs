@@ -11,6 +11,8 @@
 //! questions ("¿…?"), even one too short to rank alone ("¿Qué hago?"), the
 //! sentences around them are context; a last one that opens as a question
 //! after a written one ("¿…? y la tienda q tiene q ver") is a question too.
+//! A message that is not clear whole and opens with a self-introduction
+//! ("Soy rector de…, ¿…?") is read again without it.
 
 use super::index::{Hit, Target};
 use super::verdict::AnswerRule;
@@ -151,6 +153,65 @@ pub fn clauses(text: &str) -> Vec<Clause> {
     out
 }
 
+/// Folded words of a greeting or a preamble before a self-introduction
+/// («buenas tardes, le escribo…», «mi nombre es…»).
+const PREAMBLE: &[&str] = &[
+    "hola", "buenas", "buenos", "buen", "dias", "dia", "tardes", "noches", "saludos", "cordial",
+    "saludo", "senores", "senor", "senora", "ome", "oiga", "le", "les", "te", "me", "mi",
+];
+
+/// Folded words that open a self-introduction («soy…», «somos…», «le
+/// escribo de…», «trabajo en…», «me comunico de…», «mi nombre es…»).
+const INTRODUCTION_OPENERS: &[&str] = &[
+    "soy",
+    "somos",
+    "escribo",
+    "trabajo",
+    "trabajamos",
+    "hablo",
+    "comunico",
+    "nombre",
+];
+
+/// Words read before giving up on finding where an introduction ends.
+const MAX_INTRODUCTION_WORDS: usize = 30;
+
+/// What a message says after its opening self-introduction, which ends at
+/// the first comma, colon, semicolon, stop or question mark ("Le escribo de
+/// una personería municipal: ¿cómo…?" → "¿cómo…?"); `None` when the message
+/// does not open with one (after greetings) or nothing of
+/// [`MIN_CLAUSE_WORDS`] words follows it.
+pub fn after_introduction(text: &str) -> Option<&str> {
+    let mut words = 0;
+    let mut introduced = false;
+    let mut word_start: Option<usize> = None;
+    for (i, c) in text.char_indices() {
+        if c.is_alphanumeric() {
+            word_start.get_or_insert(i);
+            continue;
+        }
+        if let Some(start) = word_start.take() {
+            let word = analyzer::fold(&text[start..i]);
+            if !introduced {
+                if INTRODUCTION_OPENERS.contains(&word.as_str()) {
+                    introduced = true;
+                } else if !PREAMBLE.contains(&word.as_str()) {
+                    return None;
+                }
+            }
+            words += 1;
+        }
+        if introduced && matches!(c, ',' | ':' | ';' | '.' | '¿' | '?') {
+            let rest = text[i..].trim_start_matches([',', ':', ';', '.', ' ']);
+            return (analyzer::words(rest).count() >= MIN_CLAUSE_WORDS).then_some(rest);
+        }
+        if words > MAX_INTRODUCTION_WORDS {
+            return None;
+        }
+    }
+    None
+}
+
 /// Words a question opens with, folded ("q" is how chats write "qué").
 const QUESTION_OPENERS: &[&str] = &[
     "que", "q", "como", "cual", "cuales", "donde", "cuando", "quien", "quienes", "cuanto",
@@ -249,6 +310,11 @@ impl Knowledge {
         } else {
             self.decide_from(&ranking)
         };
+        if !matches!(whole, Decision::Answer { .. }) && !other_system {
+            if let Some((understanding, _)) = self.introduced_question(text) {
+                return understanding;
+            }
+        }
         if parts.len() < 2 {
             return Understanding {
                 decision: whole,
@@ -328,6 +394,23 @@ impl Knowledge {
             .take(MAX_ALSO)
             .collect();
         Understanding { decision, also }
+    }
+
+    /// What a message asks after its self-introduction, when that is clear
+    /// (an answer), with the text it was read from (see
+    /// [`after_introduction`]). Who writes («soy rector de una institución
+    /// educativa oficial», «le escribo de una personería municipal») is
+    /// context, and its words, which no entry holds, dilute every candidate
+    /// of the whole message; it is read apart only when the whole message is
+    /// not clear, so a role that decides the topic («soy proveedor, …») still
+    /// counts first.
+    pub(super) fn introduced_question<'t>(
+        &self,
+        text: &'t str,
+    ) -> Option<(Understanding<'_>, &'t str)> {
+        let rest = after_introduction(text)?;
+        let understanding = self.understand_parts(rest, &clauses(rest));
+        matches!(understanding.decision, Decision::Answer { .. }).then_some((understanding, rest))
     }
 
     /// The escalation flow, when `text` asks for a person or a case (see
@@ -509,6 +592,31 @@ mod tests {
         let parts = clauses("El proceso es el CO1.REQ.99. ¿Cómo presento la oferta?");
         assert_eq!(parts.len(), 2);
         assert!(parts[0].text.ends_with("co1.req.99"), "{:?}", parts[0].text);
+    }
+
+    /// Kind: a self-introduction, read apart from what it asks.
+    #[test]
+    fn a_self_introduction_ends_at_its_first_stop() {
+        for (text, rest) in [
+            (
+                "Buenas tardes, le escribo de la alcaldía de Pasto: ¿dónde veo el contrato?",
+                Some("¿dónde veo el contrato?"),
+            ),
+            (
+                "soy contratista, como subo la cuenta de cobro",
+                Some("como subo la cuenta de cobro"),
+            ),
+            (
+                "Mi nombre es Ana. Trabajo en un hospital. ¿Cómo publico el proceso?",
+                Some("Trabajo en un hospital. ¿Cómo publico el proceso?"),
+            ),
+            // Not an introduction, nothing after it, or too short to ask.
+            ("como subo la cuenta de cobro, soy contratista", None),
+            ("soy proveedor y no puedo entrar", None),
+            ("soy proveedor, ayuda", None),
+        ] {
+            assert_eq!(after_introduction(text), rest, "{text:?}");
+        }
     }
 
     /// Kind: the second question of a message, typed without its mark.

@@ -180,11 +180,20 @@ impl Knowledge {
             t.suggest
         );
         let understood = self.understand(text);
+        let whole_unclear = !matches!(self.decide_from(&ranking), Decision::Answer { .. });
+        let introduced = self.introduced_question(text).map(|(_, rest)| rest);
         let why = match &understood.decision {
             Decision::Answer { topic, .. } if self.handoff(text).is_some() => format!(
                 "iniciar «{}»: el mensaje pide que lo atienda una persona (un asesor, un agente, alguien de soporte) o que le abran un caso, lo que no se decide por la clasificación de arriba.",
                 topic.id()
             ),
+            Decision::Answer { topic, confidence } if whole_unclear && introduced.is_some() => {
+                format!(
+                    "responder con «{}» (confianza {confidence:.2}): el mensaje completo no es claro (probabilidad de acierto {right:.2}), pero lo que pregunta después de presentarse sí: «{}».",
+                    topic.id(),
+                    introduced.unwrap_or_default()
+                )
+            }
             Decision::Answer { topic, confidence } => format!(
                 "responder con «{}» (confianza {confidence:.2}; probabilidad de acierto del mensaje completo {right:.2}).",
                 topic.id()

@@ -9,6 +9,7 @@ pub mod calibrate;
 pub mod credential;
 mod decide;
 mod explain;
+mod figures;
 pub mod handoff;
 mod impacts;
 pub mod index;
@@ -277,13 +278,13 @@ impl Knowledge {
         }
         let synonym_words: Vec<String> = loaded.synonyms.iter().flatten().cloned().collect();
         // The n-gram index and the classifier read phrasings as questions
-        // are read (see `rank_with`): with the senses told apart.
+        // are read (see `rank_with`): figures blanked, senses told apart.
         let read: Vec<Vec<std::borrow::Cow<'_, str>>> = texts
             .iter()
             .map(|t| {
                 std::iter::once(t.title)
                     .chain(t.phrasings.iter().copied())
-                    .map(|p| analyzer.disambiguate(p))
+                    .map(|p| analyzer.read(p))
                     .collect()
             })
             .collect();
@@ -453,9 +454,10 @@ impl Knowledge {
     /// it no weight, and measuring it was a fifth of a question's time, so
     /// only calibration and explanations ask for it.
     pub(crate) fn rank_with(&self, text: &str, nearest: bool) -> Ranking {
-        // Every judge reads the question with its senses told apart (the
-        // word-level analysis does it again: it also serves the folder's texts).
-        let text = &*self.index.analyzer().disambiguate(text);
+        // Every judge reads the question the same way, figures blanked and
+        // senses told apart (the word-level analysis does it again: it also
+        // serves the folder's texts).
+        let text = &*self.index.analyzer().read(text);
         let terms = self.index.query_terms(text);
         let mut hits = self.index.search_terms(&terms);
         if self.index.analyzer().mode() == Mode::Baseline {

@@ -172,6 +172,60 @@ fn colloquial_fillers_change_nothing() {
     }
 }
 
+/// Process numbers, amounts, dates and phone numbers: each was a term, rare
+/// in the folder or absent, and diluted (or misled) every candidate.
+#[test]
+fn figures_in_a_question_change_nothing() {
+    for (figures, plain) in [
+        (
+            "la póliza del contrato CO1.PCCNTR.7654321 por $12.300.000, ¿cómo la envío?",
+            "la póliza del contrato, ¿cómo la envío?",
+        ),
+        (
+            "subí la factura 0045 del 03/10/2025 y sigue sin aprobar, ¿en qué estado va?",
+            "subí la factura y sigue sin aprobar, ¿en qué estado va?",
+        ),
+        (
+            "no encuentro el proceso CO1.REQ.4455667 de la alcaldía, ¿cómo lo busco?",
+            "no encuentro el proceso de la alcaldía, ¿cómo lo busco?",
+        ),
+        (
+            "el código de verificación no me llega, lo pedí a las 10:45 y a las 11:20",
+            "el código de verificación no me llega, lo pedí",
+        ),
+    ] {
+        assert_eq!(outcome(figures), outcome(plain), "{figures:?}");
+        assert_ne!(outcome(plain), "fallback", "{plain:?}");
+    }
+}
+
+/// Who writes is context: an introduction whose words no entry holds
+/// («soy rector de…», «le escribo desde la secretaría de…») no longer keeps
+/// a clear question after it from being answered.
+#[test]
+fn a_self_introduction_does_not_hide_the_question() {
+    for (q, expected) in [
+        (
+            "Soy profesional universitario de la oficina jurídica de un hospital departamental, ¿cómo se publica la adición de un contrato?",
+            "modificar-contrato",
+        ),
+        (
+            "Le escribo desde la secretaría de infraestructura de una gobernación: ¿dónde se registra la liquidación del contrato?",
+            "cierre-liquidacion-contrato",
+        ),
+        (
+            "Somos una cooperativa de transporte escolar del Huila, ¿cómo nos inscribimos como proveedores?",
+            "registro-proveedor",
+        ),
+        (
+            "mi nombre es Carlos Pérez, soy proveedor de papelería, ¿cómo presento una oferta?",
+            "presentar-oferta",
+        ),
+    ] {
+        assert_eq!(outcome(q), expected, "{q:?}");
+    }
+}
+
 #[test]
 fn decomposed_accents_and_invisible_characters_change_nothing() {
     for (odd, plain) in [
