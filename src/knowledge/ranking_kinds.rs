@@ -172,6 +172,33 @@ fn colloquial_fillers_change_nothing() {
     }
 }
 
+/// «me pueden decir / indicar / explicar cómo…» frames the request: the
+/// verbs once weighed like topic words («decir» as much as «póliza»).
+#[test]
+fn a_request_frame_carries_no_topic() {
+    for (framed, plain) in [
+        (
+            "me indican por favor como subo la poliza",
+            "como subo la poliza",
+        ),
+        (
+            "hola me pueden decir como se publica un proceso de minima cuantia",
+            "como se publica un proceso de minima cuantia",
+        ),
+        (
+            "me podría indicar dónde veo el estado de mi factura",
+            "dónde veo el estado de mi factura",
+        ),
+        (
+            "me explican cómo se crea un proceso de mínima cuantía",
+            "cómo se crea un proceso de mínima cuantía",
+        ),
+    ] {
+        assert_eq!(outcome(framed), outcome(plain), "{framed:?}");
+        assert_ne!(outcome(plain), "fallback", "{plain:?}");
+    }
+}
+
 /// Process numbers, amounts, dates and phone numbers: each was a term, rare
 /// in the folder or absent, and diluted (or misled) every candidate.
 #[test]
