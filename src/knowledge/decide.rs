@@ -173,16 +173,41 @@ const INTRODUCTION_OPENERS: &[&str] = &[
     "nombre",
 ];
 
+/// Folded words that start the request after an introduction typed without
+/// a stop («soy contratista de la gobernación necesito saber dónde…»).
+const ASKING_STARTS: &[&str] = &[
+    "como",
+    "donde",
+    "cual",
+    "necesito",
+    "necesitamos",
+    "quiero",
+    "queremos",
+    "quisiera",
+    "quisieramos",
+    "requiero",
+    "requerimos",
+    "deseo",
+    "deseamos",
+];
+
+/// How many of the whole message's leading candidates the question after an
+/// introduction must answer one of.
+const INTRODUCED_AMONG: usize = 3;
+
 /// Words read before giving up on finding where an introduction ends.
 const MAX_INTRODUCTION_WORDS: usize = 30;
 
 /// What a message says after its opening self-introduction, which ends at
 /// the first comma, colon, semicolon, stop or question mark ("Le escribo de
-/// una personería municipal: ¿cómo…?" → "¿cómo…?"); `None` when the message
+/// una personería municipal: ¿cómo…?" → "¿cómo…?"), or before a word of
+/// [`ASKING_STARTS`] ("soy rector de un colegio como hacemos…" → "como
+/// hacemos…"); `None` when the message
 /// does not open with one (after greetings) or nothing of
 /// [`MIN_CLAUSE_WORDS`] words follows it.
 pub fn after_introduction(text: &str) -> Option<&str> {
     let mut words = 0;
+    let mut words_introduced = 0;
     let mut introduced = false;
     let mut word_start: Option<usize> = None;
     for (i, c) in text.char_indices() {
@@ -198,6 +223,12 @@ pub fn after_introduction(text: &str) -> Option<&str> {
                 } else if !PREAMBLE.contains(&word.as_str()) {
                     return None;
                 }
+            } else if words_introduced >= 2 && ASKING_STARTS.contains(&word.as_str()) {
+                let rest = &text[start..];
+                return (analyzer::words(rest).count() >= MIN_CLAUSE_WORDS).then_some(rest);
+            }
+            if introduced {
+                words_introduced += 1;
             }
             words += 1;
         }
@@ -311,7 +342,7 @@ impl Knowledge {
             self.decide_from(&ranking)
         };
         if !matches!(whole, Decision::Answer { .. }) && !other_system {
-            if let Some((understanding, _)) = self.introduced_question(text) {
+            if let Some((understanding, _)) = self.introduced_question(text, &ranking) {
                 return understanding;
             }
         }
@@ -407,10 +438,22 @@ impl Knowledge {
     pub(super) fn introduced_question<'t>(
         &self,
         text: &'t str,
+        whole: &Ranking,
     ) -> Option<(Understanding<'_>, &'t str)> {
         let rest = after_introduction(text)?;
         let understanding = self.understand_parts(rest, &clauses(rest));
-        matches!(understanding.decision, Decision::Answer { .. }).then_some((understanding, rest))
+        let Decision::Answer { topic, .. } = &understanding.decision else {
+            return None;
+        };
+        // The introduction dilutes the question; it does not change its
+        // topic: what the rest answers was a leading candidate already.
+        let target = self.by_id.get(topic.id()).copied()?;
+        whole
+            .hits
+            .iter()
+            .take(INTRODUCED_AMONG)
+            .any(|h| h.target == target)
+            .then_some((understanding, rest))
     }
 
     /// The escalation flow, when `text` asks for a person or a case (see
@@ -609,6 +652,15 @@ mod tests {
             (
                 "Mi nombre es Ana. Trabajo en un hospital. ¿Cómo publico el proceso?",
                 Some("Trabajo en un hospital. ¿Cómo publico el proceso?"),
+            ),
+            // Typed without a stop: it ends where the request starts.
+            (
+                "soy rector de un colegio oficial como hacemos para contratar",
+                Some("como hacemos para contratar"),
+            ),
+            (
+                "somos una fundación de Cartagena y queremos inscribirnos como proveedores",
+                Some("queremos inscribirnos como proveedores"),
             ),
             // Not an introduction, nothing after it, or too short to ask.
             ("como subo la cuenta de cobro, soy contratista", None),

@@ -181,7 +181,9 @@ impl Knowledge {
         );
         let understood = self.understand(text);
         let whole_unclear = !matches!(self.decide_from(&ranking), Decision::Answer { .. });
-        let introduced = self.introduced_question(text).map(|(_, rest)| rest);
+        let introduced = self
+            .introduced_question(text, &ranking)
+            .map(|(_, rest)| rest);
         let why = match &understood.decision {
             Decision::Answer { topic, .. } if self.handoff(text).is_some() => format!(
                 "iniciar «{}»: el mensaje pide que lo atienda una persona (un asesor, un agente, alguien de soporte) o que le abran un caso, lo que no se decide por la clasificación de arriba.",

@@ -248,6 +248,15 @@ fn a_self_introduction_does_not_hide_the_question() {
             "mi nombre es Carlos Pérez, soy proveedor de papelería, ¿cómo presento una oferta?",
             "presentar-oferta",
         ),
+        // Typed without a stop.
+        (
+            "somos una fundacion sin animo de lucro de cartagena y queremos inscribirnos como proveedores del estado",
+            "registro-proveedor",
+        ),
+        (
+            "le escribo de la secretaria de salud de un municipio del tolima y necesito saber como se publica el plan anual de adquisiciones",
+            "paa-crear-publicar",
+        ),
     ] {
         assert_eq!(outcome(q), expected, "{q:?}");
     }
