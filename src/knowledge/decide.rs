@@ -207,8 +207,8 @@ const MAX_INTRODUCTION_WORDS: usize = 30;
 /// [`MIN_CLAUSE_WORDS`] words follows it.
 pub fn after_introduction(text: &str) -> Option<&str> {
     let mut words = 0;
-    let mut words_introduced = 0;
-    let mut introduced = false;
+    // How many words came before the introduction's opener, once seen.
+    let mut opener_at: Option<usize> = None;
     let mut word_start: Option<usize> = None;
     for (i, c) in text.char_indices() {
         if c.is_alphanumeric() {
@@ -217,22 +217,18 @@ pub fn after_introduction(text: &str) -> Option<&str> {
         }
         if let Some(start) = word_start.take() {
             let word = analyzer::fold(&text[start..i]);
-            if !introduced {
-                if INTRODUCTION_OPENERS.contains(&word.as_str()) {
-                    introduced = true;
-                } else if !PREAMBLE.contains(&word.as_str()) {
-                    return None;
+            match opener_at {
+                None if INTRODUCTION_OPENERS.contains(&word.as_str()) => opener_at = Some(words),
+                None if !PREAMBLE.contains(&word.as_str()) => return None,
+                Some(at) if words - at >= 2 && ASKING_STARTS.contains(&word.as_str()) => {
+                    let rest = &text[start..];
+                    return (analyzer::words(rest).count() >= MIN_CLAUSE_WORDS).then_some(rest);
                 }
-            } else if words_introduced >= 2 && ASKING_STARTS.contains(&word.as_str()) {
-                let rest = &text[start..];
-                return (analyzer::words(rest).count() >= MIN_CLAUSE_WORDS).then_some(rest);
-            }
-            if introduced {
-                words_introduced += 1;
+                _ => {}
             }
             words += 1;
         }
-        if introduced && matches!(c, ',' | ':' | ';' | '.' | '¿' | '?') {
+        if opener_at.is_some() && matches!(c, ',' | ':' | ';' | '.' | '¿' | '?') {
             let rest = text[i..].trim_start_matches([',', ':', ';', '.', ' ']);
             return (analyzer::words(rest).count() >= MIN_CLAUSE_WORDS).then_some(rest);
         }
