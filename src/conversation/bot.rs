@@ -276,6 +276,11 @@ impl Bot<'_> {
             return;
         }
         for topic in also {
+            if topic.id() == ESCALATION_FLOW {
+                // Offered after a question asked first («…; si no, un asesor»).
+                reply.buttons.push(escalate_button());
+                continue;
+            }
             reply.buttons.push(Button {
                 label: self
                     .render

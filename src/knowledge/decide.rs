@@ -314,6 +314,13 @@ impl Knowledge {
     /// The message `text`, already split into its [`clauses`].
     fn understand_parts(&self, text: &str, parts: &[Clause]) -> Understanding<'_> {
         if let Some(topic) = self.handoff(text) {
+            // «¿…? Si no se puede por aquí, que me llame un asesor»: a clear
+            // question is answered, and the person it was conditioned on offered.
+            if let Some((mut understanding, _)) = self.conditioned_handoff(text) {
+                understanding.also.insert(0, topic);
+                understanding.also.truncate(MAX_ALSO);
+                return understanding;
+            }
             return Understanding {
                 decision: Decision::Answer {
                     topic,
@@ -450,6 +457,21 @@ impl Knowledge {
             .take(INTRODUCED_AMONG)
             .any(|h| h.target == target)
             .then_some((understanding, rest))
+    }
+
+    /// What a message asks before a request for a person conditioned on the
+    /// answer («…, ¿qué hago? Si no tienen solución, que me contacte un
+    /// técnico»), when that question is clear, with the text it was read
+    /// from (see [`super::handoff::conditional_request`]). The user asked
+    /// first; the person is for when the answer does not help.
+    pub(super) fn conditioned_handoff<'t>(
+        &self,
+        text: &'t str,
+    ) -> Option<(Understanding<'_>, &'t str)> {
+        let question = text[..super::handoff::conditional_request(text)?].trim_end();
+        let understanding = self.understand_parts(question, &clauses(question));
+        matches!(understanding.decision, Decision::Answer { .. })
+            .then_some((understanding, question))
     }
 
     /// The escalation flow, when `text` asks for a person or a case (see

@@ -184,7 +184,17 @@ impl Knowledge {
         let introduced = self
             .introduced_question(text, &ranking)
             .map(|(_, rest)| rest);
+        let conditioned = self.conditioned_handoff(text).map(|(_, q)| q);
         let why = match &understood.decision {
+            Decision::Answer { topic, confidence }
+                if conditioned.is_some() && self.handoff(text).is_some() =>
+            {
+                format!(
+                "responder con «{}» (confianza {confidence:.2}) y ofrecer hablar con una persona: el mensaje pide una persona solo si la respuesta no le sirve, y lo que pregunta antes es claro: «{}».",
+                topic.id(),
+                conditioned.unwrap_or_default()
+            )
+            }
             Decision::Answer { topic, .. } if self.handoff(text).is_some() => format!(
                 "iniciar «{}»: el mensaje pide que lo atienda una persona (un asesor, un agente, alguien de soporte) o que le abran un caso, lo que no se decide por la clasificación de arriba.",
                 topic.id()

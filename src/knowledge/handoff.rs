@@ -205,6 +205,9 @@ const OPEN: &[&str] = &[
     "abrame",
     "abranme",
     "radicar",
+    "radique",
+    "abra",
+    "genere",
     "radiquen",
     "radicarme",
     "poner",
@@ -244,7 +247,7 @@ const NOT_HERE: &[&str] = &[
 /// Words of asking (folded prefixes) that make an [`OPEN`] verb a request.
 const ASKING_OPEN: &[&str] = &[
     "quier", "quisier", "necesit", "requier", "deseo", "pido", "puede", "podria", "favor", "porfa",
-    "ayud", "gustaria",
+    "ayud", "gustaria", "agrade",
 ];
 
 /// A message of at most this many words that opens a case asks for one ("abrir caso").
@@ -273,9 +276,56 @@ pub fn asks_for_case(text: &str) -> bool {
     })
 }
 
+/// Separators that start a clause, where a condition may begin.
+const CLAUSE_BREAKS: &[char] = &[',', '.', ';', ':', '?', '¿', '!', '¡', '\n'];
+
+/// Whether folded `words` open with a condition («si no se puede…», «de no
+/// ser posible», «de lo contrario», «en caso de que no…», «caso contrario»),
+/// after an optional «y», «o» or «pero».
+fn opens_condition(words: &[String]) -> bool {
+    let w: Vec<&str> = words.iter().map(String::as_str).collect();
+    let w = match w.as_slice() {
+        ["y" | "o" | "pero", rest @ ..] => rest,
+        all => all,
+    };
+    matches!(
+        w,
+        ["si" | "sino", ..]
+            | ["de", "no" | "lo" | "ser", ..]
+            | ["en", "caso", ..]
+            | ["caso", "contrario", ..]
+    )
+}
+
+/// Where a request for a person that is conditioned on the bot's answer
+/// begins: the byte offset in `text` of the condition, when the text before
+/// it is a question that asks for no one. «Intento subir un PDF de 80 megas
+/// y no me deja, ¿qué hago? Si no tienen solución, que me contacte un
+/// técnico» asks first; the person is for when the answer does not help, so
+/// the question is answered and the person offered. `None` when the
+/// message asks for a person without condition, or only for one.
+pub fn conditional_request(text: &str) -> Option<usize> {
+    text.char_indices()
+        .filter(|(_, c)| CLAUSE_BREAKS.contains(c))
+        .map(|(at, c)| at + c.len_utf8())
+        .find(|&at| {
+            let (before, tail) = text.split_at(at);
+            let opening: Vec<String> = words(tail).take(4).map(|w| fold(&w)).collect();
+            opens_condition(&opening)
+                && (asks_for_person(tail) || asks_for_case(tail))
+                && words(before).next().is_some()
+                && !asks_for_person(before)
+                && !asks_for_case(before)
+        })
+        .map(|at| {
+            // The condition starts after the separator's trailing spaces.
+            at + text[at..].len() - text[at..].trim_start().len()
+        })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{asks_for_case, asks_for_person};
+    use super::{asks_for_case, asks_for_person, conditional_request};
 
     #[test]
     fn requests_for_a_person_in_other_words_are_recognised() {
@@ -366,6 +416,49 @@ mod tests {
             "creo que el caso es de la entidad",
         ] {
             assert!(!asks_for_case(q), "{q}");
+        }
+    }
+
+    #[test]
+    fn a_request_for_a_person_conditioned_on_the_answer_keeps_the_question() {
+        for (text, question) in [
+            (
+                "¿Cómo anulo una factura que cargué mal? Si no se puede por aquí, quiero hablar con un asesor.",
+                "¿Cómo anulo una factura que cargué mal?",
+            ),
+            (
+                "no encuentro el botón para firmar el contrato, de no ser posible resolverlo por este medio solicito que me llamen",
+                "no encuentro el botón para firmar el contrato,",
+            ),
+            (
+                "Necesito publicar una adenda hoy. En caso de que no me puedan ayudar, comuníqueme con un funcionario, gracias",
+                "Necesito publicar una adenda hoy.",
+            ),
+            (
+                "como subo la poliza? y si no, que me llame alguien porfa",
+                "como subo la poliza?",
+            ),
+            (
+                "¿Dónde veo el plan de pagos? De lo contrario, le agradezco abrirme un caso.",
+                "¿Dónde veo el plan de pagos?",
+            ),
+        ] {
+            let at = conditional_request(text).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!(text[..at].trim_end(), question, "{text}");
+        }
+    }
+
+    #[test]
+    fn an_unconditional_request_for_a_person_is_not_conditional() {
+        for text in [
+            "quiero hablar con un asesor",
+            "¿Cómo cambio la clave? Quiero hablar con una persona.",
+            "Si es posible, comuníqueme con un asesor.",
+            "Buenas tardes, por favor que un ingeniero me devuelva la llamada",
+            "si no me llega el código, ¿cómo lo pido otra vez?",
+            "¿Cómo cambio el correo? Si no se puede, igual gracias.",
+        ] {
+            assert_eq!(conditional_request(text), None, "{text}");
         }
     }
 }

@@ -725,4 +725,6 @@ mod tests {
 }
 
 #[cfg(test)]
+mod message_kinds;
+#[cfg(test)]
 mod ranking_kinds;

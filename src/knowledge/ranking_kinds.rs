@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use super::{Decision, Knowledge, Mode, Thresholds};
 
-fn bundled() -> &'static Knowledge {
+pub(super) fn bundled() -> &'static Knowledge {
     static K: OnceLock<Knowledge> = OnceLock::new();
     K.get_or_init(|| {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge");
@@ -15,7 +15,7 @@ fn bundled() -> &'static Knowledge {
 }
 
 /// The id answered, or `suggest:<first option>`, or `fallback`.
-fn outcome(q: &str) -> String {
+pub(super) fn outcome(q: &str) -> String {
     match bundled().decide(q) {
         Decision::Answer { topic, .. } => topic.id().to_owned(),
         Decision::Suggest(options) => format!(
@@ -226,42 +226,6 @@ fn figures_in_a_question_change_nothing() {
     }
 }
 
-/// Who writes is context: an introduction whose words no entry holds
-/// («soy rector de…», «le escribo desde la secretaría de…») no longer keeps
-/// a clear question after it from being answered.
-#[test]
-fn a_self_introduction_does_not_hide_the_question() {
-    for (q, expected) in [
-        (
-            "Soy profesional universitario de la oficina jurídica de un hospital departamental, ¿cómo se publica la adición de un contrato?",
-            "modificar-contrato",
-        ),
-        (
-            "Le escribo desde la secretaría de infraestructura de una gobernación: ¿dónde se registra la liquidación del contrato?",
-            "cierre-liquidacion-contrato",
-        ),
-        (
-            "Somos una cooperativa de transporte escolar del Huila, ¿cómo nos inscribimos como proveedores?",
-            "registro-proveedor",
-        ),
-        (
-            "mi nombre es Carlos Pérez, soy proveedor de papelería, ¿cómo presento una oferta?",
-            "presentar-oferta",
-        ),
-        // Typed without a stop.
-        (
-            "somos una fundacion sin animo de lucro de cartagena y queremos inscribirnos como proveedores del estado",
-            "registro-proveedor",
-        ),
-        (
-            "le escribo de la secretaria de salud de un municipio del tolima y necesito saber como se publica el plan anual de adquisiciones",
-            "paa-crear-publicar",
-        ),
-    ] {
-        assert_eq!(outcome(q), expected, "{q:?}");
-    }
-}
-
 #[test]
 fn decomposed_accents_and_invisible_characters_change_nothing() {
     for (odd, plain) in [
@@ -279,162 +243,6 @@ fn decomposed_accents_and_invisible_characters_change_nothing() {
     ] {
         assert_eq!(outcome(odd), outcome(plain), "{odd:?}");
     }
-}
-
-#[test]
-fn long_stories_and_several_questions_answer_the_first_clear_one() {
-    let k = bundled();
-    let u =
-        k.understand("¿Cómo cambio mi contraseña? Y además, ¿dónde cargo la factura del contrato?");
-    match u.decision {
-        Decision::Answer { topic, .. } => assert_eq!(topic.id(), "cambiar-contrasena"),
-        other => panic!("{other:?}"),
-    }
-    assert!(
-        u.also.iter().any(|t| t.id() == "cargar-factura-plan-pagos"),
-        "{:?}",
-        u.also
-    );
-    // A story whose clear question comes last is still answered.
-    let story = "Buenas tardes, soy contratista de la gobernación desde enero. \
-                 Ya terminé el mes y el supervisor me pidió el informe. \
-                 ¿Cómo cargo la factura en el plan de pagos?";
-    assert_eq!(outcome(story), "cargar-factura-plan-pagos");
-}
-
-/// Kind: the later or louder of several written questions won when it
-/// carried the whole message ("¿Cómo subo la póliza? y cuánto se demora la
-/// entidad en aprobarla" answered the entity's approval).
-#[test]
-fn of_several_written_questions_the_clear_one_asked_first_goes_first() {
-    let k = bundled();
-    for (q, first, offered) in [
-        (
-            "¿Cómo subo la póliza del contrato? y cuánto se demora la entidad en aprobarla",
-            "enviar-garantias-proveedor",
-            "aprobar-garantias-entidad",
-        ),
-        (
-            "cual es la diferencia entre secop 1 y secop 2? y la tienda virtual q tiene q ver",
-            "secop1-vs-secop2",
-            "tvec-que-es",
-        ),
-    ] {
-        let u = k.understand(q);
-        match u.decision {
-            Decision::Answer { topic, .. } => assert_eq!(topic.id(), first, "{q:?}"),
-            other => panic!("{q:?}: {other:?}"),
-        }
-        assert!(
-            u.also.iter().any(|t| t.id() == offered),
-            "{q:?}: {:?}",
-            u.also.iter().map(|t| t.id()).collect::<Vec<_>>()
-        );
-    }
-}
-
-/// `q` is answered with `expected`, and its `context` alone is not (or the
-/// case would no longer test that the context was read as context).
-fn assert_context_only_frames_its_question(q: &str, context: &str, expected: &str) {
-    assert_ne!(
-        outcome(context),
-        expected,
-        "the case no longer tests anything: {context:?}"
-    );
-    assert_eq!(outcome(q), expected, "{q:?}");
-}
-
-#[test]
-fn context_joined_to_its_question_by_a_comma_is_not_a_question_of_its_own() {
-    // Each context alone is answered with another entry; joined by a comma
-    // to its question, it only says what the question is about.
-    for (q, context, expected) in [
-        (
-            "Soy proveedor y me llegó al correo que me adjudicaron, ¿dónde acepto el contrato?",
-            "Soy proveedor y me llegó al correo que me adjudicaron.",
-            "aprobar-contrato-proveedor",
-        ),
-        (
-            "Quiero participar en procesos de la gobernación, ¿cómo me registro como proveedor?",
-            "Quiero participar en procesos de la gobernación.",
-            "registro-proveedor",
-        ),
-    ] {
-        assert_context_only_frames_its_question(q, context, expected);
-    }
-}
-
-#[test]
-fn sentences_around_a_written_question_are_its_context_not_questions() {
-    // No context sentence alone gets the expected entry; next to a question
-    // written as such, it only says what the question is about.
-    for (q, context, expected) in [
-        (
-            "Soy proveedor y la entidad publicó el pliego. ¿Dónde veo las adendas del proceso?",
-            "Soy proveedor y la entidad publicó el pliego.",
-            "adendas",
-        ),
-        (
-            "Tengo la factura lista para cobrar. ¿Dónde consulto si la entidad ya me pagó?",
-            "Tengo la factura lista para cobrar.",
-            "estado-factura-pago",
-        ),
-        (
-            "Un contratista se registró como si fuera nuestra alcaldía. ¿Pueden cancelarle el usuario?",
-            "Un contratista se registró como si fuera nuestra alcaldía.",
-            "cancelacion-de-usuarios",
-        ),
-    ] {
-        assert_context_only_frames_its_question(q, context, expected);
-    }
-}
-
-#[test]
-fn a_story_that_ends_in_a_short_written_question_is_read_whole() {
-    // «¿Qué hago?» is too short to rank alone, but it is a question written
-    // as such: the sentences before it are its context, and none of them is
-    // answered as if it were the question (each of these was).
-    for (q, context_topic) in [
-        (
-            "Soy el supervisor del contrato. El contratista dice que subió la factura. Yo no la veo por ningún lado. ¿Ahora qué?",
-            "supervision-plan-ejecucion",
-        ),
-        (
-            "Me cambiaron de dependencia en la alcaldía. Tenía procesos a mi cargo en SECOP. El nuevo jefe no tiene usuario. ¿Qué hacemos?",
-            "areas-de-interes",
-        ),
-        (
-            "Anoche me llegaron correos de inicio de sesión. Yo estaba de viaje. Hoy la oferta aparece retirada. ¿Qué hago?",
-            "retirar-modificar-oferta",
-        ),
-    ] {
-        let k = bundled();
-        let got = outcome(q);
-        assert_ne!(got, context_topic, "{q:?}");
-        let whole = match k.decide_from(&k.rank(q)) {
-            Decision::Answer { topic, .. } => topic.id().to_owned(),
-            Decision::Suggest(o) => format!("suggest:{}", o[0].id()),
-            Decision::Fallback { .. } => "fallback".into(),
-        };
-        assert_eq!(got, whole, "{q:?}: the message read whole");
-    }
-}
-
-#[test]
-fn a_request_to_open_a_case_starts_the_case_flow() {
-    // The bot opens cases itself: a request for one is not a question about
-    // the agency's web form (which "¿cómo creo un caso en la página?" is).
-    for q in [
-        "necesito crear un caso",
-        "abrir ticket",
-        "quisiera radicar un caso nuevo, por favor",
-    ] {
-        assert_eq!(outcome(q), "crear-caso", "{q:?}");
-    }
-    assert_eq!(
-        outcome("¿cómo creo un caso en la página web de Colombia Compra?"),
-        "crear-caso-soporte"
-    );
 }
 
 #[test]

@@ -939,3 +939,27 @@ async fn several_questions_in_one_message_answer_the_first_and_offer_the_others(
         "the clear clause is not offered: {buttons:?}"
     );
 }
+
+/// «¿…? Si no se puede por aquí, que me llame un asesor»: the question is
+/// answered first, and the person it was conditioned on is one button away.
+#[tokio::test]
+async fn a_request_for_a_person_conditioned_on_the_answer_answers_first() {
+    let server = TestServer::default_start();
+    let (mut ws, _) = server.fresh().await;
+    let frames = ws
+        .say("Buenas tardes, ¿cómo cambio el correo electrónico de mi usuario? Si no se puede por este medio, quisiera hablar con un asesor.")
+        .await;
+    let reply = first_bot(&frames);
+    assert_eq!(kind(reply), "answer", "frames:\n{}", pretty(&frames));
+    assert_eq!(source_id(reply), "cambiar-correo", "{reply}");
+    let buttons = buttons_of(reply);
+    let (_, value) = buttons
+        .iter()
+        .find(|(label, _)| label == "Hablar con una persona")
+        .unwrap_or_else(|| panic!("no «Hablar con una persona» button: {buttons:?}"));
+    // The button starts the case flow, as typing the request would.
+    let frames = ws.choose(value).await;
+    let reply = first_bot(&frames);
+    assert_eq!(kind(reply), "flow", "frames:\n{}", pretty(&frames));
+    assert_eq!(flow_id(reply), "crear-caso", "{reply}");
+}
