@@ -132,6 +132,15 @@ fn asks_for_call(words: &[&str]) -> bool {
     })
 }
 
+/// Third-person preterite endings, folded: «la atendió una persona», «me
+/// llamaron unos funcionarios» tell what someone did, they ask for no one.
+const TOLD: &[&str] = &["io", "aron", "ieron"];
+
+/// Whether the folded contact verb `word` tells what someone did.
+fn told(word: &str) -> bool {
+    TOLD.iter().any(|end| word.ends_with(end))
+}
+
 /// Whether `text` asks to be attended by a person (see the module docs).
 pub fn asks_for_person(text: &str) -> bool {
     // Words with the clause (between commas, stops and question marks) they are in.
@@ -155,6 +164,7 @@ pub fn asks_for_person(text: &str) -> bool {
     let contact = words.iter().enumerate().any(|(i, w)| {
         (starts_with_any(w, CONTACT) || CONTACT_FORMS.contains(w))
             && !(i > 0 && words[i - 1] == "no")
+            && !told(w)
     });
     let asking_near = |i: usize| {
         let from = i.saturating_sub(ASKING_REACH);
@@ -367,6 +377,20 @@ mod tests {
         ] {
             assert!(!asks_for_person(q), "{q}");
         }
+    }
+
+    #[test]
+    fn what_a_person_already_did_is_not_a_request() {
+        for text in [
+            "Asigné una tarea al grupo de jurídica y solo la atendió una persona, ¿no le llega a todos?",
+            "me llamaron de un número desconocido y una persona dijo ser de soporte de secop",
+            "nos contactaron unos funcionarios diciendo que eran de la agencia",
+            "un asesor me atendió ayer por teléfono, ¿dónde veo el número del caso?",
+        ] {
+            assert!(!asks_for_person(text), "{text}");
+        }
+        // The request itself is still one.
+        assert!(asks_for_person("quiero que me atienda una persona"));
     }
 
     #[test]
