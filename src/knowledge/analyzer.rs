@@ -57,6 +57,10 @@ pub const STOP_WORDS: &[&str] = &[
     "señor", "señores", "señora", "señoras", "senor", "senores", "senora", "senoras",
     "estimados", "estimadas", "cordial", "cordialmente", "saludo", "saludos", "atentamente",
     "respetados", "respetadas", "apreciados", "apreciadas",
+    // The singular greeting («buen día») and a letter's closing («Atte.»,
+    // «quedo atenta», «muy amable», «le agradezco»): «días» is above.
+    "buen", "día", "dia", "atte", "att", "atento", "atenta", "atentos", "amable", "agradezco",
+    "agradecemos", "agradecería", "agradeceria",
     // Colombian chat fillers: a call for attention («ome», «sumercé»,
     // «parce»), a request frame («dígame», «regáleme los pasos»), «pa» for
     // «para», and «ahí» / «allá» pointing at the screen. They say how the

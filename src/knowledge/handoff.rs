@@ -257,7 +257,7 @@ const NOT_HERE: &[&str] = &[
 /// Words of asking (folded prefixes) that make an [`OPEN`] verb a request.
 const ASKING_OPEN: &[&str] = &[
     "quier", "quisier", "necesit", "requier", "deseo", "pido", "puede", "podria", "favor", "porfa",
-    "ayud", "gustaria", "agrade",
+    "ayud", "gustaria", "agrade", "solicit",
 ];
 
 /// A message of at most this many words that opens a case asks for one ("abrir caso").
@@ -426,6 +426,9 @@ mod tests {
             "quiero poner un caso nuevo a soporte",
             "radiquen un ticket con mi problema, porfa",
             "abranme un caso, la garantía no carga",
+            // An impersonal request, in a letter's words.
+            "solicito que se radique un ticket con el área técnica",
+            "le agradezco que se abra un caso por este error",
         ] {
             assert!(asks_for_case(q), "{q}");
         }

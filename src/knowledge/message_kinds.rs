@@ -236,3 +236,31 @@ fn a_request_for_a_person_conditioned_on_the_answer_answers_first() {
         assert_eq!(outcome(q), ESCALATION_FLOW, "{q:?}");
     }
 }
+
+/// A letter's frame carries no topic: the singular greeting («Buen día») and
+/// the closing («Quedo atenta», «Muy amable», «Le agradezco», «Atte.»)
+/// weighed like rare topic words and diluted the question between them
+/// (each case here was refused or given choices).
+#[test]
+fn a_letters_greeting_and_closing_carry_no_topic() {
+    for (framed, expected) in [
+        (
+            "Buen día, ¿cómo subo la póliza? Le agradezco, quedo atento. Atte.",
+            "enviar-garantias-proveedor",
+        ),
+        (
+            "Buen día, necesito publicar el plan anual de adquisiciones. Muy amable, quedo atento.",
+            "paa-crear-publicar",
+        ),
+        (
+            "Buen día, ¿cómo cambio mi contraseña? Le agradezco. Atte.",
+            "cambiar-contrasena",
+        ),
+        (
+            "Buen día, necesito inscribir mi empresa como proveedor. Quedo atenta, muy amable.",
+            "registro-proveedor",
+        ),
+    ] {
+        assert_eq!(outcome(framed), expected, "{framed:?}");
+    }
+}
