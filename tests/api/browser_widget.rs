@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::browser_support::{Browser, Scheme};
 use crate::helpers::*;
 
-const WAIT: Duration = Duration::from_secs(15);
+pub(crate) const WAIT: Duration = Duration::from_secs(15);
 const ENTER: &str = "\u{E007}";
 
 /// Questions with answers of every length (some much taller than a phone).
@@ -33,7 +33,7 @@ const QUESTIONS: [&str; 10] = [
 const ANSWERS: &str = "document.querySelectorAll('#chat-log .msg:not(.msg-user)').length";
 
 /// Sizes the window so the page's viewport is `width`×`height`.
-async fn set_viewport(browser: &Browser, width: u32, height: u32) {
+pub(crate) async fn set_viewport(browser: &Browser, width: u32, height: u32) {
     browser.c().set_window_size(width, height).await.unwrap();
     let extra = browser
         .js("return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight];")
@@ -49,7 +49,7 @@ async fn set_viewport(browser: &Browser, width: u32, height: u32) {
     }
 }
 
-async fn open_widget(server: &TestServer, browser: &Browser) {
+pub(crate) async fn open_widget(server: &TestServer, browser: &Browser) {
     browser.goto(&format!("{}/", server.http_url)).await;
     wait_connected(browser).await;
 }
@@ -74,7 +74,7 @@ async fn answers(browser: &Browser) -> u64 {
 
 /// Waits until the log stops changing (every reply of the turn is in, the
 /// scroll position is final).
-async fn settle(browser: &Browser) {
+pub(crate) async fn settle(browser: &Browser) {
     let probe = "const l = document.querySelector('#chat-log'); return [l.childElementCount, l.scrollTop, l.scrollHeight].join(',');";
     let mut last = browser.js(probe).await;
     let mut same = 0;
@@ -91,7 +91,7 @@ async fn settle(browser: &Browser) {
 }
 
 /// Types `text` and Enter into the text box; waits for an answer.
-async fn ask(browser: &Browser, text: &str) {
+pub(crate) async fn ask(browser: &Browser, text: &str) {
     let before = answers(browser).await;
     browser
         .c()
@@ -113,7 +113,7 @@ async fn ask(browser: &Browser, text: &str) {
 
 /// Where the first message after the user's last one starts, against what
 /// the log shows on screen.
-const FIRST_LINE_OF_ANSWER: &str = "
+pub(crate) const FIRST_LINE_OF_ANSWER: &str = "
     const msgs = Array.from(document.querySelectorAll('#chat-log .msg'));
     let last = -1;
     msgs.forEach((m, i) => { if (m.classList.contains('msg-user')) last = i; });
@@ -273,10 +273,10 @@ async fn browser_widget_page_grows_into_grey_space_document_stays_the_viewport()
 }
 
 /// The focused element, described.
-const ACTIVE: &str = "const a = document.activeElement; return a ? (a.id ? '#' + a.id : a.tagName + ':' + a.textContent.trim().slice(0, 40)) : null;";
+pub(crate) const ACTIVE: &str = "const a = document.activeElement; return a ? (a.id ? '#' + a.id : a.tagName + ':' + a.textContent.trim().slice(0, 40)) : null;";
 
 /// Presses the button labelled `label` (prefix) in the last message, with the keyboard.
-async fn press_by_keyboard(browser: &Browser, label: &str) {
+pub(crate) async fn press_by_keyboard(browser: &Browser, label: &str) {
     let before = answers(browser).await;
     let found = browser
         .js(&format!(

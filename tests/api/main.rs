@@ -13,6 +13,7 @@ mod browser;
 mod browser_agents;
 mod browser_console;
 mod browser_widget;
+mod browser_widget_buttons;
 mod cases;
 mod cli;
 mod deploy;

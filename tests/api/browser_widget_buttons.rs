@@ -1,0 +1,68 @@
+//! The buttons under an answer in a real headless Chromium: a person offered
+//! after a question asked first («…? Si no se puede por aquí, un asesor»)
+//! is one key away on a phone and on a desktop, and starts the case flow.
+
+use serde_json::json;
+
+use crate::browser_support::Browser;
+use crate::browser_widget::{
+    ask, open_widget, press_by_keyboard, set_viewport, ACTIVE, FIRST_LINE_OF_ANSWER,
+};
+use crate::helpers::*;
+
+/// The labels of the buttons under the last bot message that has any.
+const LAST_BUTTONS: &str = "
+    const rows = Array.from(document.querySelectorAll('#chat-log .reply-buttons'));
+    const last = rows[rows.length - 1];
+    return last ? Array.from(last.querySelectorAll('button')).map(b => b.textContent.trim()) : [];";
+
+#[tokio::test]
+async fn browser_widget_conditional_request_for_a_person_answer_first_then_the_person_by_keyboard()
+{
+    let server = TestServer::default_start();
+    let browser = Browser::start().await;
+    for (width, height) in [(390, 844), (1280, 800)] {
+        set_viewport(&browser, width, height).await;
+        browser.goto(&format!("{}/", server.http_url)).await;
+        browser.js("localStorage.clear(); return true;").await;
+        open_widget(&server, &browser).await;
+        ask(
+            &browser,
+            "buenas tardes como cambio el correo de mi usuario? si no se puede por aca quisiera hablar con un asesor",
+        )
+        .await;
+        // The answer, in view, with the person offered under it.
+        let seen = browser.js(FIRST_LINE_OF_ANSWER).await;
+        assert_eq!(seen["ok"], json!(true), "{width}×{height}: {seen}");
+        let text = browser
+            .js("const m = Array.from(document.querySelectorAll('#chat-log .msg:not(.msg-user)')); return m[m.length - 1].innerText;")
+            .await;
+        assert!(
+            text.as_str().unwrap_or_default().contains("correo"),
+            "{width}×{height}: not the e-mail answer: {text}"
+        );
+        let buttons = browser.js(LAST_BUTTONS).await;
+        assert!(
+            buttons
+                .as_array()
+                .is_some_and(|b| b.iter().any(|l| l == "Hablar con una persona")),
+            "{width}×{height}: no «Hablar con una persona» under the answer: {buttons}"
+        );
+        // The focus stays in the text box after the answer.
+        assert_eq!(
+            browser.js(ACTIVE).await,
+            json!("#chat-input"),
+            "{width}×{height}"
+        );
+        // Pressed with the keyboard, it starts the case flow.
+        press_by_keyboard(&browser, "Hablar con una persona").await;
+        let text = browser
+            .js("const m = Array.from(document.querySelectorAll('#chat-log .msg:not(.msg-user)')); return m.slice(-3).map(x => x.innerText).join('\\n');")
+            .await;
+        assert!(
+            text.as_str().unwrap_or_default().contains("crear un caso"),
+            "{width}×{height}: the case flow did not start: {text}"
+        );
+    }
+    browser.close().await;
+}
