@@ -33,7 +33,7 @@ const QUESTIONS: [&str; 10] = [
 const ANSWERS: &str = "document.querySelectorAll('#chat-log .msg:not(.msg-user)').length";
 
 /// Sizes the window so the page's viewport is `width`×`height`.
-pub(crate) async fn set_viewport(browser: &Browser, width: u32, height: u32) {
+async fn set_viewport(browser: &Browser, width: u32, height: u32) {
     browser.c().set_window_size(width, height).await.unwrap();
     let extra = browser
         .js("return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight];")
@@ -49,9 +49,23 @@ pub(crate) async fn set_viewport(browser: &Browser, width: u32, height: u32) {
     }
 }
 
-pub(crate) async fn open_widget(server: &TestServer, browser: &Browser) {
+async fn open_widget(server: &TestServer, browser: &Browser) {
     browser.goto(&format!("{}/", server.http_url)).await;
     wait_connected(browser).await;
+}
+
+/// Opens the widget at `width`×`height` with a new conversation (nothing
+/// kept from an earlier one in this browser).
+pub(crate) async fn open_fresh_widget(
+    server: &TestServer,
+    browser: &Browser,
+    width: u32,
+    height: u32,
+) {
+    set_viewport(browser, width, height).await;
+    browser.goto(&format!("{}/", server.http_url)).await;
+    browser.js("localStorage.clear(); return true;").await;
+    open_widget(server, browser).await;
 }
 
 async fn wait_connected(browser: &Browser) {
@@ -133,11 +147,7 @@ async fn browser_widget_answer_below_the_fold_first_line_in_view_after_each_of_t
     let server = TestServer::default_start();
     let browser = Browser::start().await;
     for (width, height) in [(390, 844), (1280, 800)] {
-        set_viewport(&browser, width, height).await;
-        browser.goto(&format!("{}/", server.http_url)).await;
-        // A new conversation for each screen.
-        browser.js("localStorage.clear(); return true;").await;
-        open_widget(&server, &browser).await;
+        open_fresh_widget(&server, &browser, width, height).await;
         for question in QUESTIONS {
             ask(&browser, question).await;
             let seen = browser.js(FIRST_LINE_OF_ANSWER).await;

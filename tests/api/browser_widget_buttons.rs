@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::browser_support::Browser;
 use crate::browser_widget::{
-    ask, open_widget, press_by_keyboard, set_viewport, ACTIVE, FIRST_LINE_OF_ANSWER,
+    ask, open_fresh_widget, press_by_keyboard, ACTIVE, FIRST_LINE_OF_ANSWER,
 };
 use crate::helpers::*;
 
@@ -16,16 +16,25 @@ const LAST_BUTTONS: &str = "
     const last = rows[rows.length - 1];
     return last ? Array.from(last.querySelectorAll('button')).map(b => b.textContent.trim()) : [];";
 
+/// The text of the last `n` messages that are not the user's, one per line.
+async fn bot_texts(browser: &Browser, n: usize) -> String {
+    browser
+        .js(&format!(
+            "return Array.from(document.querySelectorAll('#chat-log .msg:not(.msg-user)')).slice(-{n}).map(m => m.innerText).join('\\n');"
+        ))
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 #[tokio::test]
 async fn browser_widget_conditional_request_for_a_person_answer_first_then_the_person_by_keyboard()
 {
     let server = TestServer::default_start();
     let browser = Browser::start().await;
     for (width, height) in [(390, 844), (1280, 800)] {
-        set_viewport(&browser, width, height).await;
-        browser.goto(&format!("{}/", server.http_url)).await;
-        browser.js("localStorage.clear(); return true;").await;
-        open_widget(&server, &browser).await;
+        open_fresh_widget(&server, &browser, width, height).await;
         ask(
             &browser,
             "buenas tardes como cambio el correo de mi usuario? si no se puede por aca quisiera hablar con un asesor",
@@ -34,11 +43,9 @@ async fn browser_widget_conditional_request_for_a_person_answer_first_then_the_p
         // The answer, in view, with the person offered under it.
         let seen = browser.js(FIRST_LINE_OF_ANSWER).await;
         assert_eq!(seen["ok"], json!(true), "{width}×{height}: {seen}");
-        let text = browser
-            .js("const m = Array.from(document.querySelectorAll('#chat-log .msg:not(.msg-user)')); return m[m.length - 1].innerText;")
-            .await;
+        let text = bot_texts(&browser, 1).await;
         assert!(
-            text.as_str().unwrap_or_default().contains("correo"),
+            text.contains("correo"),
             "{width}×{height}: not the e-mail answer: {text}"
         );
         let buttons = browser.js(LAST_BUTTONS).await;
@@ -56,11 +63,9 @@ async fn browser_widget_conditional_request_for_a_person_answer_first_then_the_p
         );
         // Pressed with the keyboard, it starts the case flow.
         press_by_keyboard(&browser, "Hablar con una persona").await;
-        let text = browser
-            .js("const m = Array.from(document.querySelectorAll('#chat-log .msg:not(.msg-user)')); return m.slice(-3).map(x => x.innerText).join('\\n');")
-            .await;
+        let text = bot_texts(&browser, 3).await;
         assert!(
-            text.as_str().unwrap_or_default().contains("crear un caso"),
+            text.contains("crear un caso"),
             "{width}×{height}: the case flow did not start: {text}"
         );
     }
