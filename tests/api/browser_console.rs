@@ -542,6 +542,14 @@ async fn console_pages_have_no_axe_violations_in_either_scheme() {
         b.wait_js("the console", "document.querySelector('#logout')", WAIT)
             .await;
         b.click("#logout").await;
+        // The logout is a form POST whose redirect shows the login form: a
+        // navigation started before it lands aborts it and keeps Ana's cookie.
+        b.wait_js(
+            "the login form after logging out",
+            "document.querySelector('#login-username')",
+            WAIT,
+        )
+        .await;
         console_login(&b, &server, "sofia").await;
         b.goto(&format!("{}/agent/tickets", server.http_url)).await;
         b.wait_js(
