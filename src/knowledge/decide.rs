@@ -475,9 +475,13 @@ impl Knowledge {
     }
 
     /// The escalation flow, when `text` asks for a person or a case (see
-    /// [`super::handoff`]) and the folder has the flow.
+    /// [`super::handoff`]) and the folder has the flow. A condition's clause
+    /// is read on its own: in «¿Dónde veo el plan de pagos? De lo contrario,
+    /// ábranme un caso» the «dónde» of the question does not make the case
+    /// request a question about cases.
     pub(super) fn handoff(&self, text: &str) -> Option<Topic<'_>> {
-        if !super::handoff::asks_for_person(text) && !super::handoff::asks_for_case(text) {
+        use super::handoff::{asks_for_case, asks_for_person, conditional_request};
+        if !asks_for_person(text) && !asks_for_case(text) && conditional_request(text).is_none() {
             return None;
         }
         self.topic(super::ESCALATION_FLOW)
