@@ -68,6 +68,9 @@ pub const STOP_WORDS: &[&str] = &[
     // much as a rare topic word and diluted the question.
     "pa", "pal", "ahi", "ahí", "alla", "allá", "aca", "acá", "oiga", "oigan", "oye", "ome",
     "sumercé", "sumerce", "parce", "parcero", "mijo", "mija", "dime", "dígame", "digame",
+    // «Qué pena con usted» and «vale la pena» excuse or weigh, «ni» stresses
+    // («ya ni lo abro»): the user's manner, not the topic.
+    "pena", "ni",
     "cuéntame", "cuentame", "cuénteme", "cuenteme", "regáleme", "regaleme", "regálame",
     "regalame", "regala", "xfa", "porfis", "plis", "pls",
 ];
@@ -545,6 +548,12 @@ impl Vocabulary {
                 out.push_str(&word);
                 continue;
             }
+            // Before the dictionary: it knows «botoncito» as a word, and the
+            // folder knows «botón».
+            if let Some(base) = self.diminutive_base(&folded) {
+                out.push_str(base);
+                continue;
+            }
             // The dictionary is asked only when a correction is at hand: most
             // unknown words have none, and a lookup costs microseconds.
             match self.closest(&folded) {
@@ -553,6 +562,33 @@ impl Vocabulary {
             }
         }
         out
+    }
+
+    /// The folder's word that the folded `word` is a diminutive of
+    /// («facturita» → «factura», «botoncito» → «boton», «clavecita» →
+    /// «clave», «contratico» → «contrato», «poquito» → «poco»): users,
+    /// polite or unsure, shrink the platform's things, and the stemmer
+    /// keeps the suffix («facturit»), a word the folder never uses.
+    fn diminutive_base(&self, word: &str) -> Option<&str> {
+        DIMINUTIVES.iter().find_map(|(suffix, ends)| {
+            let stem = word.strip_suffix(suffix)?;
+            if stem.chars().count() < MIN_DIMINUTIVE_STEM {
+                return None;
+            }
+            // The spelling the suffix forced back: «poqu-ito» is «poc-o»,
+            // «amigu-ito» is «amig-o».
+            let stem = match stem.strip_suffix("qu") {
+                Some(s) => format!("{s}c"),
+                None => match stem.strip_suffix("gu") {
+                    Some(s) => format!("{s}g"),
+                    None => stem.to_owned(),
+                },
+            };
+            ends.iter().find_map(|end| {
+                let (known, _) = self.counts.get_key_value(format!("{stem}{end}").as_str())?;
+                Some(known.as_str())
+            })
+        })
     }
 
     /// Whether the vocabulary has this folded word.
@@ -614,6 +650,29 @@ impl Vocabulary {
         best.map(|(w, _, _)| w)
     }
 }
+
+/// Diminutive suffixes (folded) with the endings the base word may have
+/// had, tried in order: «-cito» follows a whole word («boton-cito»,
+/// «clave-cita»), «-ito» replaces a final vowel or follows a consonant
+/// («factur-ita», «papel-ito»), and the Colombian «-ico» follows a «t»
+/// («contrat-ico», «moment-ico»).
+const DIMINUTIVES: &[(&str, &[&str])] = &[
+    ("citos", &["es", "s", ""]),
+    ("citas", &["es", "s", ""]),
+    ("cito", &["", "e"]),
+    ("cita", &["", "e"]),
+    ("itos", &["os", "es", "s", ""]),
+    ("itas", &["as", "es", "s", ""]),
+    ("ito", &["o", "e", ""]),
+    ("ita", &["a", "e", ""]),
+    ("ticos", &["tos"]),
+    ("ticas", &["tas"]),
+    ("tico", &["to"]),
+    ("tica", &["ta"]),
+];
+
+/// Letters a diminutive's stem keeps at least («cita» is no diminutive).
+const MIN_DIMINUTIVE_STEM: usize = 3;
 
 /// The word with its first letters respelt as Spanish speakers confuse them
 /// by ear: k/c/qu, c/s/z, b/v, y/ll, g/j, and a silent h added or dropped.
@@ -796,6 +855,27 @@ mod tests {
         assert_eq!(v.correct("mi cor"), "mi cor");
         // Unknown and far from everything: left alone.
         assert_eq!(v.correct("pasaporte"), "pasaporte");
+    }
+
+    #[test]
+    fn diminutives_are_read_as_their_base_word() {
+        let mut v = Vocabulary::default();
+        v.add_text("factura botón clave contrato poco papel cuentas garantía");
+        for (typed, read) in [
+            ("mi facturita", "mi factura"),
+            ("el botoncito", "el boton"),
+            ("la clavecita", "la clave"),
+            ("el contratico", "el contrato"),
+            ("un poquito", "un poco"),
+            ("el papelito", "el papel"),
+            ("las cuentitas", "las cuentas"),
+        ] {
+            assert_eq!(v.correct(typed), read, "{typed:?}");
+        }
+        // Words that end like a diminutive and are not one stay.
+        for typed in ["bonita", "cita", "política", "requisito", "visita"] {
+            assert_eq!(v.correct(typed), typed, "{typed:?}");
+        }
     }
 
     #[test]

@@ -42,34 +42,118 @@ const AROUND: &[char] = &[
     '.', ',', ';', ':', '!', '?', '¿', '¡', '(', ')', '"', '\'', '«', '»', '[', ']',
 ];
 
-/// `text` with each figure (a whitespace-separated token of at least
-/// [`FIGURE_DIGITS`] digits, made only of letters, digits and
-/// [`FIGURE_PUNCTUATION`]; not a year, nor a number after a word of
-/// [`NORMS`]) replaced by a space. Borrowed when there is none (most
-/// questions: one scan for three digits).
+/// `text` with each figure replaced by a space: a whitespace-separated token
+/// of at least [`FIGURE_DIGITS`] digits, made only of letters, digits and
+/// [`FIGURE_PUNCTUATION`] (not a year, nor a number after a word of
+/// [`NORMS`]); an amount or a time of day in words or short digits (see
+/// [`is_quantity_word`]). Borrowed when there is none (most questions).
 pub fn without_figures(text: &str) -> Cow<'_, str> {
-    if text.bytes().filter(u8::is_ascii_digit).count() < FIGURE_DIGITS {
-        return Cow::Borrowed(text);
-    }
+    let digits = text.bytes().filter(u8::is_ascii_digit).count();
+    let folded: Vec<(usize, &str, String)> = tokens(text)
+        .map(|(start, token)| {
+            let bare = token.trim_matches(AROUND);
+            (start, token, super::analyzer::fold(bare))
+        })
+        .collect();
     let mut out = String::with_capacity(text.len());
     let mut changed = false;
     let mut last = 0;
     let mut after_norm = false;
-    for (start, token) in tokens(text) {
+    for (i, (start, token, word)) in folded.iter().enumerate() {
         let bare = token.trim_matches(AROUND);
-        if !after_norm && is_figure(bare) {
-            out.push_str(&text[last..start]);
+        let next = |k: usize| folded.get(i + k).map_or("", |(_, _, w)| w.as_str());
+        let figure = (digits >= FIGURE_DIGITS && !after_norm && is_figure(bare))
+            || is_quantity_word(word)
+            || (is_number(word) && counts_a_quantity(next(1), next(2), next(3)));
+        if figure {
+            out.push_str(&text[last..*start]);
             out.push(' ');
             last = start + token.len();
             changed = true;
         }
-        after_norm = NORMS.contains(&super::analyzer::fold(bare).as_str());
+        after_norm = NORMS.contains(&word.as_str());
     }
     if !changed {
         return Cow::Borrowed(text);
     }
     out.push_str(&text[last..]);
     Cow::Owned(out)
+}
+
+/// Units of an amount of money, folded: «45 millones», «doce millones de
+/// pesos», «un palo» (a million, colloquial).
+const AMOUNT_UNITS: &[&str] = &[
+    "millon", "millones", "mil", "pesos", "palos", "billon", "billones", "cop",
+];
+
+/// Marks of a time of day, folded («a las 3 pm», «8am»).
+const TIME_MARKS: &[&str] = &["am", "pm", "hrs"];
+
+/// Parts of the day after «de la» that make a number before them an hour
+/// («a las 3 de la mañana»), folded.
+const DAY_PARTS: &[&str] = &["manana", "tarde", "noche", "madrugada"];
+
+/// Number words up to ten, folded («un», «uno» and «una» are stop words):
+/// they count things the folder also counts («dos cuentas», «tres días»),
+/// so they are figures only before a unit.
+const SMALL_NUMBERS: &[&str] = &[
+    "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve", "diez",
+];
+
+/// Number words from eleven, folded (with the prefixes «veinti…»,
+/// «dieci…»): the folder counts nothing so large, so in a question they are
+/// an amount, a date or an hour.
+const LARGE_NUMBERS: &[&str] = &[
+    "once",
+    "doce",
+    "trece",
+    "catorce",
+    "quince",
+    "veinte",
+    "treinta",
+    "cuarenta",
+    "cincuenta",
+    "sesenta",
+    "setenta",
+    "ochenta",
+    "noventa",
+    "cien",
+    "ciento",
+    "cientos",
+    "doscientos",
+    "trescientos",
+    "cuatrocientos",
+    "quinientos",
+    "seiscientos",
+    "setecientos",
+    "ochocientos",
+    "novecientos",
+];
+
+/// Whether the folded word is an amount or a time by itself: a unit of
+/// money, a time mark, or a number word from eleven.
+fn is_quantity_word(word: &str) -> bool {
+    AMOUNT_UNITS.contains(&word)
+        || TIME_MARKS.contains(&word)
+        || LARGE_NUMBERS.contains(&word)
+        || ["veinti", "dieci"]
+            .iter()
+            .any(|p| word.len() > p.len() && word.starts_with(p))
+}
+
+/// Whether the folded word is a number: short digits or a small number word.
+fn is_number(word: &str) -> bool {
+    (!word.is_empty() && word.len() <= 2 && word.bytes().all(|b| b.is_ascii_digit()))
+        || SMALL_NUMBERS.contains(&word)
+}
+
+/// Whether the words after a number make it an amount or an hour: a unit
+/// («dos millones»), a time mark («a las 3 pm») or «de la» and a part of the
+/// day («a las 3 de la tarde»).
+fn counts_a_quantity(next: &str, second: &str, third: &str) -> bool {
+    AMOUNT_UNITS.contains(&next)
+        || TIME_MARKS.contains(&next)
+        || (next == "de" && second == "la" && DAY_PARTS.contains(&third))
 }
 
 /// The whitespace-separated tokens of `text` with their byte offsets.
@@ -108,6 +192,24 @@ mod tests {
         }
     }
 
+    /// Amounts and hours written in words or short digits weighed like rare
+    /// topic words the folder never uses («millones», «doce») and diluted
+    /// the question around them.
+    #[test]
+    fn amounts_and_hours_in_words_are_read_as_blanks() {
+        for (text, expected) in [
+            ("dice doce millones y eran veintiún millones", "dice y eran"),
+            ("por 45 millones de pesos", "por de"),
+            ("cierra a las 3 de la tarde", "cierra a las de la tarde"),
+            ("desde las 8 pm", "desde las"),
+            ("un contrato de quinientos mil", "un contrato de"),
+        ] {
+            let read = without_figures(text);
+            let words: Vec<&str> = read.split_whitespace().collect();
+            assert_eq!(words.join(" "), expected, "{text:?}");
+        }
+    }
+
     #[test]
     fn words_and_short_numbers_are_kept() {
         for text in [
@@ -119,6 +221,8 @@ mod tests {
             "la Ley 527 y el Decreto 1082 de 2015",
             "el artículo 1.2.3.4 del decreto",
             "el 10% de la garantía",
+            "tengo dos cuentas y tres días de plazo",
+            "a las 3 me bloqueé",
             "sin números",
         ] {
             assert!(
