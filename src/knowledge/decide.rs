@@ -481,7 +481,16 @@ impl Knowledge {
     /// request a question about cases.
     pub(super) fn handoff(&self, text: &str) -> Option<Topic<'_>> {
         use super::handoff::{asks_for_case, asks_for_person, conditional_request};
-        if !asks_for_person(text) && !asks_for_case(text) && conditional_request(text).is_none() {
+        // The clause-by-clause reading only when a case is named at all: it
+        // folds words at every clause break.
+        let names_case = || {
+            let lower = text.to_lowercase();
+            super::handoff::CASE.iter().any(|c| lower.contains(c))
+        };
+        let asked = asks_for_person(text)
+            || asks_for_case(text)
+            || (names_case() && conditional_request(text).is_some());
+        if !asked {
             return None;
         }
         self.topic(super::ESCALATION_FLOW)

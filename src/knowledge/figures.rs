@@ -49,6 +49,10 @@ const AROUND: &[char] = &[
 /// [`is_quantity_word`]). Borrowed when there is none (most questions).
 pub fn without_figures(text: &str) -> Cow<'_, str> {
     let digits = text.bytes().filter(u8::is_ascii_digit).count();
+    // Most questions have neither: one scan without folding a word.
+    if digits == 0 && !tokens(text).any(|(_, t)| may_be_quantity_word(t.trim_matches(AROUND))) {
+        return Cow::Borrowed(text);
+    }
     let folded: Vec<(usize, &str, String)> = tokens(text)
         .map(|(start, token)| {
             let bare = token.trim_matches(AROUND);
@@ -141,6 +145,31 @@ fn is_quantity_word(word: &str) -> bool {
             .any(|p| word.len() > p.len() && word.starts_with(p))
 }
 
+/// Whether a token as typed may fold to a word of [`is_quantity_word`] or
+/// [`SMALL_NUMBERS`]: its first letters, ASCII case aside, are those of
+/// one (the accents of these words come later: «millón», «veintiún»), or
+/// of a part of the day that makes a number before it an hour.
+fn may_be_quantity_word(token: &str) -> bool {
+    #[rustfmt::skip]
+    const OPENINGS: &[&str] = &[
+        "mil", "peso", "palo", "bill", "cop", "am", "pm", "hrs", "once", "doce", "trece",
+        "catorce", "quince", "veint", "dieci", "treinta", "cuarenta", "cincuenta", "sesenta",
+        "setenta", "ochenta", "noventa", "cien", "doscien", "trescien", "cuatrocien",
+        "quinien", "seiscien", "setecien", "ochocien", "novecien",
+    ];
+    const DAY_PARTS_TYPED: &[&str] = &["tarde", "noche", "madrugada", "mañana", "manana"];
+    DAY_PARTS_TYPED
+        .iter()
+        .any(|d| token.eq_ignore_ascii_case(d))
+        || (token.len() >= 2
+            && OPENINGS.iter().any(|o| {
+                token
+                    .as_bytes()
+                    .get(..o.len())
+                    .is_some_and(|b| b.eq_ignore_ascii_case(o.as_bytes()))
+            }))
+}
+
 /// Whether the folded word is a number: short digits or a small number word.
 fn is_number(word: &str) -> bool {
     (!word.is_empty() && word.len() <= 2 && word.bytes().all(|b| b.is_ascii_digit()))
@@ -202,6 +231,10 @@ mod tests {
             ("por 45 millones de pesos", "por de"),
             ("cierra a las 3 de la tarde", "cierra a las de la tarde"),
             ("desde las 8 pm", "desde las"),
+            (
+                "el cierre es a las cinco de la tarde",
+                "el cierre es a las de la tarde",
+            ),
             ("un contrato de quinientos mil", "un contrato de"),
         ] {
             let read = without_figures(text);

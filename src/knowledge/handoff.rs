@@ -236,7 +236,7 @@ const IMPERATIVE: &[&str] = &[
 ];
 
 /// Nouns of a support case, folded.
-const CASE: &[&str] = &["caso", "ticket", "tiquete", "incidente"];
+pub(super) const CASE: &[&str] = &["caso", "ticket", "tiquete", "incidente"];
 
 /// Words that make a case request a question about doing it elsewhere or
 /// about a case already open: the ranking answers those.
