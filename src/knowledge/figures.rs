@@ -67,7 +67,7 @@ pub fn without_figures(text: &str) -> Cow<'_, str> {
         let bare = token.trim_matches(AROUND);
         let next = |k: usize| folded.get(i + k).map_or("", |(_, _, w)| w.as_str());
         let figure = (digits >= FIGURE_DIGITS && !after_norm && is_figure(bare))
-            || is_quantity_word(word)
+            || (may_be_quantity_word(bare) && is_quantity_word(word))
             || (is_number(word) && counts_a_quantity(next(1), next(2), next(3)));
         if figure {
             out.push_str(&text[last..*start]);
@@ -145,29 +145,48 @@ fn is_quantity_word(word: &str) -> bool {
             .any(|p| word.len() > p.len() && word.starts_with(p))
 }
 
-/// Whether a token as typed may fold to a word of [`is_quantity_word`] or
-/// [`SMALL_NUMBERS`]: its first letters, ASCII case aside, are those of
-/// one (the accents of these words come later: «millón», «veintiún»), or
-/// of a part of the day that makes a number before it an hour.
+/// Whether a token as typed may fold to a word of [`is_quantity_word`] or be
+/// a part of the day that makes a number before it an hour. A gate run on
+/// every token of every text read (the folder's too, at each reload), so it
+/// compares only the openings for the token's first letter, ASCII case
+/// aside (the accents of these words come later: «millón», «veintiún»);
+/// parts of the day must match whole («buenas tardes» is a greeting).
 fn may_be_quantity_word(token: &str) -> bool {
-    #[rustfmt::skip]
-    const OPENINGS: &[&str] = &[
-        "mil", "peso", "palo", "bill", "cop", "am", "pm", "hrs", "once", "doce", "trece",
-        "catorce", "quince", "veint", "dieci", "treinta", "cuarenta", "cincuenta", "sesenta",
-        "setenta", "ochenta", "noventa", "cien", "doscien", "trescien", "cuatrocien",
-        "quinien", "seiscien", "setecien", "ochocien", "novecien",
-    ];
-    const DAY_PARTS_TYPED: &[&str] = &["tarde", "noche", "madrugada", "mañana", "manana"];
-    DAY_PARTS_TYPED
-        .iter()
-        .any(|d| token.eq_ignore_ascii_case(d))
-        || (token.len() >= 2
-            && OPENINGS.iter().any(|o| {
-                token
-                    .as_bytes()
-                    .get(..o.len())
-                    .is_some_and(|b| b.eq_ignore_ascii_case(o.as_bytes()))
-            }))
+    let Some(first) = token.as_bytes().first() else {
+        return false;
+    };
+    let (openings, whole): (&[&str], &[&str]) = match first.to_ascii_lowercase() {
+        b'm' => (&["mil"], &["madrugada", "mañana", "manana"]),
+        b'p' => (&["peso", "palo", "pm"], &[]),
+        b'b' => (&["bill"], &[]),
+        b'c' => (
+            &[
+                "cop",
+                "catorce",
+                "cuarenta",
+                "cincuenta",
+                "cien",
+                "cuatrocien",
+            ],
+            &[],
+        ),
+        b'a' => (&["am"], &[]),
+        b'h' => (&["hrs"], &[]),
+        b'o' => (&["once", "ochenta", "ochocien"], &[]),
+        b'd' => (&["doce", "dieci", "doscien"], &[]),
+        b't' => (&["trece", "treinta", "trescien"], &["tarde"]),
+        b'q' => (&["quince", "quinien"], &[]),
+        b'v' => (&["veint"], &[]),
+        b's' => (&["sesenta", "setenta", "seiscien", "setecien"], &[]),
+        b'n' => (&["noventa", "novecien"], &["noche"]),
+        _ => return false,
+    };
+    let bytes = token.as_bytes();
+    openings.iter().any(|o| {
+        bytes
+            .get(..o.len())
+            .is_some_and(|b| b.eq_ignore_ascii_case(o.as_bytes()))
+    }) || whole.iter().any(|w| token.eq_ignore_ascii_case(w))
 }
 
 /// Whether the folded word is a number: short digits or a small number word.
