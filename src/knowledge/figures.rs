@@ -107,30 +107,11 @@ const SMALL_NUMBERS: &[&str] = &[
 /// Number words from eleven, folded (with the prefixes «veinti…»,
 /// «dieci…»): the folder counts nothing so large, so in a question they are
 /// an amount, a date or an hour.
+#[rustfmt::skip]
 const LARGE_NUMBERS: &[&str] = &[
-    "once",
-    "doce",
-    "trece",
-    "catorce",
-    "quince",
-    "veinte",
-    "treinta",
-    "cuarenta",
-    "cincuenta",
-    "sesenta",
-    "setenta",
-    "ochenta",
-    "noventa",
-    "cien",
-    "ciento",
-    "cientos",
-    "doscientos",
-    "trescientos",
-    "cuatrocientos",
-    "quinientos",
-    "seiscientos",
-    "setecientos",
-    "ochocientos",
+    "once", "doce", "trece", "catorce", "quince", "veinte", "treinta", "cuarenta", "cincuenta",
+    "sesenta", "setenta", "ochenta", "noventa", "cien", "ciento", "cientos", "doscientos",
+    "trescientos", "cuatrocientos", "quinientos", "seiscientos", "setecientos", "ochocientos",
     "novecientos",
 ];
 
