@@ -266,12 +266,6 @@ fn a_letters_greeting_and_closing_carry_no_topic() {
             "Buen día, necesito inscribir mi empresa como proveedor. Quedo atenta, muy amable.",
             "registro-proveedor",
         ),
-        // A «how/where» word of the question says nothing of the case asked
-        // for in the condition's own clause.
-        (
-            "¿Dónde cargo la factura en el plan de pagos de mi contrato? De lo contrario, le agradezco abrirme un caso.",
-            "cargar-factura-plan-pagos",
-        ),
     ] {
         assert_eq!(outcome(framed), expected, "{framed:?}");
     }
