@@ -475,22 +475,11 @@ impl Knowledge {
     }
 
     /// The escalation flow, when `text` asks for a person or a case (see
-    /// [`super::handoff`]) and the folder has the flow. A condition's clause
-    /// is read on its own: in «¿Dónde veo el plan de pagos? De lo contrario,
-    /// ábranme un caso» the «dónde» of the question does not make the case
-    /// request a question about cases.
+    /// [`super::handoff`]), also only in a condition's own clause, and the
+    /// folder has the flow.
     pub(super) fn handoff(&self, text: &str) -> Option<Topic<'_>> {
-        use super::handoff::{asks_for_case, asks_for_person, conditional_request};
-        // The clause-by-clause reading only when a case is named at all: it
-        // folds words at every clause break.
-        let names_case = || {
-            let lower = text.to_lowercase();
-            super::handoff::CASE.iter().any(|c| lower.contains(c))
-        };
-        let asked = asks_for_person(text)
-            || asks_for_case(text)
-            || (names_case() && conditional_request(text).is_some());
-        if !asked {
+        use super::handoff::{asks_for_case, asks_for_case_in_condition, asks_for_person};
+        if !asks_for_person(text) && !asks_for_case(text) && !asks_for_case_in_condition(text) {
             return None;
         }
         self.topic(super::ESCALATION_FLOW)

@@ -236,7 +236,7 @@ const IMPERATIVE: &[&str] = &[
 ];
 
 /// Nouns of a support case, folded.
-pub(super) const CASE: &[&str] = &["caso", "ticket", "tiquete", "incidente"];
+const CASE: &[&str] = &["caso", "ticket", "tiquete", "incidente"];
 
 /// Words that make a case request a question about doing it elsewhere or
 /// about a case already open: the ranking answers those.
@@ -284,6 +284,17 @@ pub fn asks_for_case(text: &str) -> bool {
             || words.len() <= SHORT_CASE;
         case && asked && !negated
     })
+}
+
+/// Whether `text` asks for a case in a condition's own clause, which
+/// [`asks_for_case`] misses when the question before it has a «how/where»
+/// word: «¿Dónde veo el plan de pagos? De lo contrario, ábranme un caso».
+/// A case noun is looked for first, on the text as typed: the clause-by-clause
+/// reading of [`conditional_request`] folds words at every clause break, and
+/// this runs on every message.
+pub fn asks_for_case_in_condition(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    CASE.iter().any(|c| lower.contains(c)) && conditional_request(text).is_some()
 }
 
 /// Separators that start a clause, where a condition may begin.
