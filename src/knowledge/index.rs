@@ -23,8 +23,9 @@ use tantivy::schema::{
 use tantivy::tokenizer::{TextAnalyzer, WhitespaceTokenizer};
 use tantivy::{doc, Index, IndexReader, ReloadPolicy};
 
-use super::analyzer::{Analyzer, Vocabulary, WordCache, NEGATED};
+use super::analyzer::{Analyzer, WordCache, NEGATED};
 use super::impacts::{Impacts, ScoredField};
+use super::vocabulary::Vocabulary;
 
 /// The tokenizer of the indexed fields: text arrives already analysed.
 const PRE_ANALYZED: &str = "pre_analyzed";

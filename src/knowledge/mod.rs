@@ -20,6 +20,7 @@ pub mod reload;
 mod senses;
 pub mod synthetic;
 pub mod verdict;
+pub mod vocabulary;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
