@@ -187,7 +187,19 @@ pub struct Analyzer {
     inner: TextAnalyzer,
     synonyms: HashMap<String, String>,
     generic: HashSet<String>,
+    /// Terms of pressing a button ([`PRESSING`]), analysed.
+    pressing: HashSet<String>,
+    /// The negated term of asking for something («no solicité»), analysed.
+    not_requested: Option<String>,
 }
+
+/// Verbs of pressing a button, as people write them: «nunca le di a
+/// "Olvidé mi contraseña"», «no hice clic en nada», «no oprimí ningún
+/// enlace». Not pressing the button that asks for a thing is not asking
+/// for it, so a negated press also reads as «no solicité».
+const PRESSING: &[&str] = &[
+    "di", "dio", "dimos", "clic", "undi", "hundi", "toque", "pique",
+];
 
 impl Analyzer {
     /// Builds the analyzer; `synonym_groups` are lines of `synonyms.txt`, already split.
@@ -212,6 +224,8 @@ impl Analyzer {
             inner,
             synonyms: HashMap::new(),
             generic: HashSet::new(),
+            pressing: HashSet::new(),
+            not_requested: None,
         };
         if mode == Mode::Spanish {
             for group in synonym_groups {
@@ -230,6 +244,11 @@ impl Analyzer {
                 .flat_map(|w| analyzer.terms(w))
                 .collect();
             analyzer.generic = generic;
+            analyzer.pressing = PRESSING.iter().flat_map(|w| analyzer.terms(w)).collect();
+            analyzer.not_requested = analyzer
+                .terms("no solicité")
+                .into_iter()
+                .find(|t| t.starts_with(NEGATED));
         }
         analyzer
     }
@@ -311,7 +330,23 @@ impl Analyzer {
                 })
                 .map(|w| format!("{NEGATED}{}", w[1]))
                 .collect();
+            // «no le di», and «no hice clic» with «hacer» before the press.
+            let pressed = (0..terms.len()).any(|i| {
+                NEGATIONS.contains(&terms[i].as_str())
+                    && match (terms.get(i + 1), terms.get(i + 2)) {
+                        (Some(next), _) if self.pressing.contains(next) => true,
+                        (Some(next), Some(then)) => {
+                            next.starts_with("hic") && self.pressing.contains(then)
+                        }
+                        _ => false,
+                    }
+            });
             terms.extend(negated);
+            if let Some(not_requested) = self.not_requested.as_ref().filter(|_| pressed) {
+                if !terms.contains(not_requested) {
+                    terms.push(not_requested.clone());
+                }
+            }
         }
         terms
     }
@@ -613,6 +648,37 @@ mod tests {
             .terms("no sé")
             .iter()
             .all(|t| !t.starts_with("no_")));
+    }
+
+    #[test]
+    fn a_negated_press_of_a_button_is_not_asking() {
+        let a = Analyzer::new(
+            Mode::Spanish,
+            &[
+                vec!["clic".into(), "oprimí".into(), "presioné".into()],
+                vec!["solicité".into(), "pedí".into()],
+            ],
+        );
+        let not_requested = a
+            .terms("no solicité")
+            .into_iter()
+            .find(|t| t.starts_with(NEGATED))
+            .unwrap();
+        for text in [
+            "nunca le di a olvidé mi contraseña",
+            "yo no oprimí ningún botón y me llegó el correo",
+            "no hice clic en el enlace",
+            "jamás presioné recuperar clave",
+        ] {
+            assert!(a.terms(text).contains(&not_requested), "{text:?}");
+        }
+        for text in [
+            "le di a olvidé mi contraseña y no llega el correo",
+            "hice clic en el enlace y no abre",
+            "no me llega el correo",
+        ] {
+            assert!(!a.terms(text).contains(&not_requested), "{text:?}");
+        }
     }
 
     #[test]

@@ -81,7 +81,7 @@ const CONTACT_FORMS: &[&str] = &[
 /// next to it: "quiero un asesor", "hay algún agente", "un asesor, por favor".
 const ASKING: &[&str] = &[
     "quier", "quisier", "necesit", "solicit", "requier", "dame", "deme", "denme", "hay", "existe",
-    "porfa", "favor", "urgente",
+    "porfa", "favor", "urgente", "pido", "pedimos",
 ];
 
 /// How many words before or after the person noun an [`ASKING`] word counts.
@@ -186,12 +186,15 @@ pub fn asks_for_person(text: &str) -> bool {
         let asked = if *w == "alguien" {
             before(1) == Some("con") || after(1).is_some_and(|a| SOMEONE_ASKED.contains(&a))
         } else if PERSON.contains(w) {
-            let bare = before(1).is_none_or(|b| {
+            // «un ser humano»: the noun phrase starts at «ser».
+            let human = matches!(*w, "humano" | "humana") && before(1) == Some("ser");
+            let det = if human { before(2) } else { before(1) };
+            let bare = det.is_none_or(|b| {
                 DETERMINERS.contains(&b)
                     || starts_with_any(b, CONTACT)
                     || starts_with_any(b, ASKING)
             });
-            let about = before(2).is_some_and(|b| ABOUT.contains(&b));
+            let about = before(if human { 3 } else { 2 }).is_some_and(|b| ABOUT.contains(&b));
             let kind = *w == "persona" && after(1).is_some_and(|a| PERSON_KINDS.contains(&a));
             let elsewhere = (1..=3).any(|k| after(k).is_some_and(|a| ELSEWHERE.contains(&a)));
             bare && !about && !kind && !elsewhere
@@ -363,6 +366,9 @@ mod tests {
             "QUIERO UN TECNICO QUE REVISE MI CUENTA",
             "me transfiere con una asesora? el bot no me entiende",
             "chatear con persona",
+            "Lo único que pido es que un ser humano de soporte revise mi caso.",
+            "¿puedo hablar con algún ser humano?",
+            "pido un asesor ya",
         ] {
             assert!(asks_for_person(q), "{q}");
         }

@@ -83,10 +83,81 @@ impl Vocabulary {
             // unknown words have none, and a lookup costs microseconds.
             match self.closest(&folded) {
                 Some(fixed) if !super::lexicon::is_word(&word) => out.push_str(fixed),
-                _ => out.push_str(&word),
+                Some(_) => out.push_str(&word),
+                None => match self.split_glued(&folded) {
+                    Some(parts) if !super::lexicon::is_word(&word) => out.push_str(&parts),
+                    _ => out.push_str(&word),
+                },
             }
         }
         out
+    }
+
+    /// The folder's words that the folded `word` runs together, separated
+    /// by spaces: on a phone, or in a hurry, «olvidemicontraseña» and
+    /// «nopuedoingresar» are typed without spaces, and the whole is no word
+    /// the folder knows. At most three parts, each a folder
+    /// word or a short function word («mi», «de», «no»), at least one a
+    /// folder word of [`MIN_GLUED_CONTENT`] letters; the split with fewest
+    /// parts wins, then the one with the longest parts. `None` when no split
+    /// reads the whole word.
+    fn split_glued(&self, word: &str) -> Option<String> {
+        let bounds: Vec<usize> = word
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain(std::iter::once(word.len()))
+            .collect();
+        let n = bounds.len() - 1;
+        if !(MIN_GLUED..=MAX_GLUED).contains(&n) || word.bytes().any(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        // How a piece may be read: a folder word, a function word, or not at all.
+        let piece = |from: usize, to: usize| -> Option<bool> {
+            let part = &word[bounds[from]..bounds[to]];
+            let len = to - from;
+            if len >= MIN_GLUED_CONTENT && !is_stop_word(part) && self.counts.contains_key(part) {
+                Some(true)
+            } else if (len >= 2 && (is_stop_word(part) || part == "no"))
+                || (len >= 3 && self.counts.contains_key(part))
+            {
+                Some(false)
+            } else {
+                None
+            }
+        };
+        // The sum of squared part lengths, when every part reads and one is
+        // a folder word.
+        let score = |cuts: &[usize]| -> Option<usize> {
+            let mut content = false;
+            let mut score = 0;
+            let mut from = 0;
+            for &to in cuts.iter().chain(std::iter::once(&n)) {
+                content |= piece(from, to)?;
+                score += (to - from) * (to - from);
+                from = to;
+            }
+            content.then_some(score)
+        };
+        let mut two = (2..n - 1).map(|i| vec![i]);
+        let mut three =
+            (2..n.saturating_sub(3)).flat_map(|i| (i + 2..n - 1).map(move |j| vec![i, j]));
+        let best_of = |splits: &mut dyn Iterator<Item = Vec<usize>>| {
+            splits
+                .filter_map(|cuts| Some((score(&cuts)?, cuts)))
+                .max_by_key(|(s, _)| *s)
+        };
+        let best = best_of(&mut two).or_else(|| best_of(&mut three));
+        let (_, cuts) = best?;
+        let mut out = String::with_capacity(word.len() + cuts.len());
+        let mut from = 0;
+        for &to in cuts.iter().chain(std::iter::once(&n)) {
+            if from > 0 {
+                out.push(' ');
+            }
+            out.push_str(&word[bounds[from]..bounds[to]]);
+            from = to;
+        }
+        Some(out)
     }
 
     /// The folder's word that the folded `word` is a diminutive of
@@ -196,6 +267,15 @@ const DIMINUTIVES: &[(&str, &[&str])] = &[
     ("tica", &["ta"]),
 ];
 
+/// Shortest and longest words, in characters, that [`Vocabulary::split_glued`]
+/// reads as glued: «micuenta» is the shortest kind; a longer run is a pasted
+/// link or code, not words typed without spaces.
+const MIN_GLUED: usize = 7;
+const MAX_GLUED: usize = 32;
+/// Letters of the folder word a glued word must hold: three-letter parts
+/// alone («sol», «mas», «uno») split too many foreign words.
+const MIN_GLUED_CONTENT: usize = 4;
+
 /// Letters a diminutive's stem keeps at least («cita» is no diminutive).
 const MIN_DIMINUTIVE_STEM: usize = 3;
 
@@ -234,6 +314,33 @@ fn respellings(word: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn glued_words_are_split_into_known_words() {
+        let mut v = Vocabulary::default();
+        v.add_text("olvidé contraseña puedo ingresar cuenta usuario bloqueado factura proveedor");
+        for (typed, read) in [
+            ("olvidemicontraseña ayuda", "olvide mi contrasena ayuda"),
+            ("nopuedoingresar", "no puedo ingresar"),
+            (
+                "se me bloqueo el usuariobloqueado",
+                "se me bloqueo el usuario bloqueado",
+            ),
+            ("micuenta", "mi cuenta"),
+            ("la facturadel proveedor", "la factura del proveedor"),
+        ] {
+            assert_eq!(v.correct(typed), read, "{typed:?}");
+        }
+        // Words of the language, names, codes and links are not glued words.
+        for typed in [
+            "desafortunadamente",
+            "sobretodo",
+            "bucaramanga",
+            "abc123cuenta",
+        ] {
+            assert_eq!(v.correct(typed), typed, "{typed:?}");
+        }
+    }
 
     #[test]
     fn corrects_typos_by_length() {
