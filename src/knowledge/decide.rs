@@ -191,9 +191,10 @@ const ASKING_STARTS: &[&str] = &[
     "deseamos",
 ];
 
-/// How many of the whole message's leading candidates the question after an
-/// introduction must answer one of.
-const INTRODUCED_AMONG: usize = 3;
+/// How many of the whole message's leading candidates a part of it read
+/// alone (the question after an introduction, or buried in a story) must
+/// answer one of.
+const LEADING: usize = 3;
 
 /// Words read before giving up on finding where an introduction ends.
 const MAX_INTRODUCTION_WORDS: usize = 30;
@@ -409,12 +410,16 @@ impl Knowledge {
                 },
                 _,
             ) => whole,
-            // A long story whose one clear question is buried in it.
-            (_, Some((first, confidence))) => Decision::Answer {
+            // A long story whose one clear question is buried in it, when
+            // the whole message leans that way too: a clause read alone
+            // loses what its pronouns point to («Ya entré con mi usuario,
+            // ¿qué pasos sigo para aprobarlo?» is about the contract of the
+            // sentence before, not about someone entering an account).
+            (_, Some((first, confidence))) if self.leads(&ranking, first) => Decision::Answer {
                 topic: *first,
                 confidence: *confidence,
             },
-            (_, None) => whole,
+            (_, _) => whole,
         };
         let answered = match &decision {
             Decision::Answer { topic, .. } => Some(topic.id().to_owned()),
@@ -428,6 +433,19 @@ impl Knowledge {
             .take(MAX_ALSO)
             .collect();
         Understanding { decision, also }
+    }
+
+    /// Whether `topic` is among the [`LEADING`] candidates of
+    /// the whole message's `ranking`.
+    fn leads(&self, ranking: &Ranking, topic: &Topic<'_>) -> bool {
+        let Some(target) = self.by_id.get(topic.id()).copied() else {
+            return false;
+        };
+        ranking
+            .hits
+            .iter()
+            .take(LEADING)
+            .any(|h| h.target == target)
     }
 
     /// What a message asks after its self-introduction, when that is clear
@@ -450,13 +468,7 @@ impl Knowledge {
         };
         // The introduction dilutes the question; it does not change its
         // topic: what the rest answers was a leading candidate already.
-        let target = self.by_id.get(topic.id()).copied()?;
-        whole
-            .hits
-            .iter()
-            .take(INTRODUCED_AMONG)
-            .any(|h| h.target == target)
-            .then_some((understanding, rest))
+        self.leads(whole, topic).then_some((understanding, rest))
     }
 
     /// What a message asks before a request for a person conditioned on the

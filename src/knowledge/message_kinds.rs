@@ -270,3 +270,31 @@ fn a_letters_greeting_and_closing_carry_no_topic() {
         assert_eq!(outcome(framed), expected, "{framed:?}");
     }
 }
+
+/// A question buried in a story and read alone loses what its pronouns
+/// point to: «Ya entré con mi usuario, ¿qué pasos sigo para aprobarlo?»
+/// alone is about entering an account, and started the intrusion flow for a
+/// contractor asking how to approve the contract of the sentence before. It
+/// is answered alone only when the whole message leans that way too.
+#[test]
+fn a_question_buried_in_a_story_answers_only_what_the_story_is_about() {
+    for q in [
+        "Soy psicólogo independiente. La secretaría de salud me dijo que el contrato quedó en la plataforma para firmar antes del viernes. Ya entré con mi usuario, ¿qué pasos sigo para aprobarlo?",
+        "Yo soy contratista, fonoaudióloga. El hospital me avisó que el contrato ya estaba en la plataforma y que tenía hasta mañana para firmarlo. Ya entré con mi usuario, ¿qué pasos sigo para aprobarlo?",
+    ] {
+        assert_ne!(outcome(q), "acceso-no-autorizado", "{q:?}");
+    }
+    // A buried question that the story is about is still answered.
+    for (q, expected) in [
+        (
+            "Buenas tardes. Llevo toda la mañana con esto y ya no sé qué más hacer, el sistema me saca a cada rato. ¿Cómo cambio la contraseña de mi usuario?",
+            "cambiar-contrasena",
+        ),
+        (
+            "El hospital me pidió subsanar un documento de la oferta. Ya actualicé el correo de notificaciones, ¿dónde lo subo?",
+            "subsanar-oferta-proveedor",
+        ),
+    ] {
+        assert_eq!(outcome(q), expected, "{q:?}");
+    }
+}
