@@ -298,3 +298,36 @@ fn a_question_buried_in_a_story_answers_only_what_the_story_is_about() {
         assert_eq!(outcome(q), expected, "{q:?}");
     }
 }
+
+/// Asking how to prevent an intrusion is not reporting one: «¿cómo hago
+/// para que no me hackeen la cuenta?» shares its words with «me hackearon
+/// la cuenta» and started the intrusion flow («Lamento lo ocurrido…»). It
+/// gets the advice entry; a report, or a question of stopping what already
+/// happens, still gets the flow.
+#[test]
+fn a_question_of_prevention_gets_advice_not_the_incident_flow() {
+    for q in [
+        "cómo hago para que no me hackeen la cuenta",
+        "cómo hago para que no me hackeen el usuario de secop",
+        "qué recomiendan para evitar que alguien use mi usuario",
+    ] {
+        assert_eq!(outcome(q), "seguridad-de-la-cuenta", "{q:?}");
+    }
+    assert_ne!(
+        outcome("¿Cómo evito que alguien entre a mi usuario?"),
+        "acceso-no-autorizado"
+    );
+    for (q, expected) in [
+        ("me hackearon el usuario de secop", "acceso-no-autorizado"),
+        (
+            "alguien entró a mi usuario sin permiso, ¿cómo evito que lo vuelva a hacer?",
+            "acceso-no-autorizado",
+        ),
+        (
+            "cómo evito que me lleguen correos de restablecer la clave que no pedí",
+            "correo-no-solicitado",
+        ),
+    ] {
+        assert_eq!(outcome(q), expected, "{q:?}");
+    }
+}

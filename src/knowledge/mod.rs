@@ -16,6 +16,7 @@ pub mod index;
 pub mod lexicon;
 pub mod loader;
 mod parallel;
+mod prevention;
 pub mod reload;
 mod senses;
 pub mod synthetic;
@@ -523,6 +524,7 @@ impl Knowledge {
         }
         fuse_and_rank(&mut hits, FUSION);
         self.demote_contradicted(text, &terms, &mut hits);
+        demote_incidents_when_preventing(&self.flows, text, &mut hits);
         out_of_scope_first(&mut hits, &self.index.out_of_scope_matches_terms(&terms));
         Ranking {
             hits,
@@ -687,6 +689,27 @@ impl LiveKnowledge {
             *slot = error;
         }
     }
+}
+
+/// Under a question of prevention, lowers the security flows (`priority:
+/// alta`: an intrusion, an unrequested e-mail), which are for incidents that
+/// happened, and ranks again (see [`prevention`]).
+fn demote_incidents_when_preventing(flows: &[FlowDef], text: &str, hits: &mut [Hit]) {
+    let incident = |h: &Hit| match h.target {
+        Target::Flow(i) => flows
+            .get(i)
+            .is_some_and(|f| f.priority == crate::tickets::Priority::Alta),
+        _ => false,
+    };
+    if !hits.iter().any(incident) || !prevention::asks_how_to_prevent(text) {
+        return;
+    }
+    for hit in hits.iter_mut() {
+        if incident(hit) {
+            hit.confidence *= CONTRADICTED;
+        }
+    }
+    hits.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
 }
 
 #[cfg(test)]
