@@ -262,7 +262,17 @@ impl Analyzer {
     /// A negation binds to the next term: "no solicité" also yields `no_solicit`,
     /// a rare term that tells "I did not request it" from "I requested it".
     pub fn terms(&self, text: &str) -> Vec<String> {
-        self.finish_terms(self.raw_terms(text))
+        let text = crate::text::normalize(text);
+        let text = self.read(&text);
+        let clauses = text
+            .split(CLAUSE_BREAKS)
+            .map(|clause| {
+                let mut terms = self.tokens(clause);
+                self.map_synonyms(&mut terms);
+                terms
+            })
+            .collect();
+        self.add_negations(clauses)
     }
 
     /// [`Analyzer::terms`], remembering each word's analysis in `cache` and
@@ -276,8 +286,17 @@ impl Analyzer {
     pub fn analyze_cached(&self, text: &str, cache: &mut WordCache) -> Vec<String> {
         let text = crate::text::normalize(text);
         let text = self.read(&text);
+        let mut clauses = Vec::new();
+        for clause in text.split(CLAUSE_BREAKS) {
+            clauses.push(self.analyze_clause_cached(clause, cache));
+        }
+        self.add_negations(clauses)
+    }
+
+    /// The terms of one clause of [`Analyzer::analyze_cached`]'s text.
+    fn analyze_clause_cached(&self, clause: &str, cache: &mut WordCache) -> Vec<String> {
         let mut terms = Vec::new();
-        for word in text
+        for word in clause
             .split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
         {
@@ -300,13 +319,7 @@ impl Analyzer {
             analysis.count += 1;
             terms.extend(analysis.terms.iter().cloned());
         }
-        self.add_negations(terms)
-    }
-
-    /// Synonyms mapped to their canonical term, and negated pairs added.
-    fn finish_terms(&self, mut terms: Vec<String>) -> Vec<String> {
-        self.map_synonyms(&mut terms);
-        self.add_negations(terms)
+        terms
     }
 
     fn map_synonyms(&self, terms: &mut [String]) {
@@ -317,21 +330,30 @@ impl Analyzer {
         }
     }
 
-    /// A negation binds to the next term (see [`Analyzer::terms`]).
-    fn add_negations(&self, mut terms: Vec<String>) -> Vec<String> {
-        if self.mode == Mode::Spanish {
-            let negated: Vec<String> = terms
-                .windows(2)
-                .filter(|w| {
-                    NEGATIONS.contains(&w[0].as_str())
-                        && !NEGATIONS.contains(&w[1].as_str())
-                        // "no me deja" negates nothing a topic is about.
-                        && !self.generic.contains(&w[1])
-                })
-                .map(|w| format!("{NEGATED}{}", w[1]))
-                .collect();
+    /// The terms of a text's clauses, in order, and after them the negated
+    /// pairs: a negation binds to the next term of its own clause (see
+    /// [`Analyzer::terms`]); «…una con dígito y otra sin él, ¿cómo se
+    /// arregla?» negates nothing after the comma.
+    fn add_negations(&self, clauses: Vec<Vec<String>>) -> Vec<String> {
+        if self.mode != Mode::Spanish {
+            return clauses.into_iter().flatten().collect();
+        }
+        let mut negated = Vec::new();
+        let mut pressed = false;
+        for terms in &clauses {
+            negated.extend(
+                terms
+                    .windows(2)
+                    .filter(|w| {
+                        NEGATIONS.contains(&w[0].as_str())
+                            && !NEGATIONS.contains(&w[1].as_str())
+                            // "no me deja" negates nothing a topic is about.
+                            && !self.generic.contains(&w[1])
+                    })
+                    .map(|w| format!("{NEGATED}{}", w[1])),
+            );
             // «no le di», and «no hice clic» with «hacer» before the press.
-            let pressed = (0..terms.len()).any(|i| {
+            pressed |= (0..terms.len()).any(|i| {
                 NEGATIONS.contains(&terms[i].as_str())
                     && match (terms.get(i + 1), terms.get(i + 2)) {
                         (Some(next), _) if self.pressing.contains(next) => true,
@@ -341,11 +363,12 @@ impl Analyzer {
                         _ => false,
                     }
             });
-            terms.extend(negated);
-            if let Some(not_requested) = self.not_requested.as_ref().filter(|_| pressed) {
-                if !terms.contains(not_requested) {
-                    terms.push(not_requested.clone());
-                }
+        }
+        let mut terms: Vec<String> = clauses.into_iter().flatten().collect();
+        terms.extend(negated);
+        if let Some(not_requested) = self.not_requested.as_ref().filter(|_| pressed) {
+            if !terms.contains(not_requested) {
+                terms.push(not_requested.clone());
             }
         }
         terms
@@ -378,8 +401,11 @@ impl Analyzer {
         if self.mode != Mode::Spanish {
             return self.terms(text);
         }
-        let guarded: Vec<String> = words(text)
-            .map(|word| {
+        let guarded: Vec<String> = words_and_breaks(text)
+            .map(|piece| {
+                let Some(word) = piece else {
+                    return CLAUSE_BREAK.to_owned();
+                };
                 let folded = fold(&word);
                 if known(&folded) || is_stop_word(&word) {
                     return word;
@@ -467,6 +493,36 @@ pub fn fold(word: &str) -> String {
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
         .collect()
+}
+
+/// Characters that end a clause: a negation does not reach past them.
+pub const CLAUSE_BREAKS: &[char] = &[',', '.', ';', ':', '?', '!', '¿', '¡', '\n'];
+
+/// What a rewritten query keeps where the text broke a clause (see
+/// [`words_and_breaks`]).
+pub const CLAUSE_BREAK: &str = ",";
+
+/// Like [`words`], with `None` where the text breaks a clause
+/// ([`CLAUSE_BREAKS`]; one for several in a row): what rewrites a query
+/// word by word keeps them, so a negation still ends at its clause.
+pub fn words_and_breaks(text: &str) -> impl Iterator<Item = Option<String>> {
+    let text = crate::text::normalize(text);
+    let mut out = Vec::new();
+    let mut word = String::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if c.is_alphanumeric() {
+            word.push(c);
+            continue;
+        }
+        if !word.is_empty() {
+            out.push(Some(word.to_lowercase()));
+            word.clear();
+        }
+        if CLAUSE_BREAKS.contains(&c) && matches!(out.last(), Some(Some(_))) {
+            out.push(None);
+        }
+    }
+    out.into_iter()
 }
 
 /// Splits text into words (letters and digits), lowercased, accents kept
@@ -682,6 +738,36 @@ mod tests {
     }
 
     #[test]
+    fn negation_ends_at_its_clause() {
+        let a = analyzer();
+        for text in [
+            "una con dígito y otra sin él, ¿cómo se arregla?",
+            "no. Arreglar la oferta",
+            "nunca; arreglar la oferta",
+        ] {
+            let terms = a.terms(text);
+            assert!(
+                !terms.iter().any(|t| t.starts_with(NEGATED)),
+                "{text:?}: {terms:?}"
+            );
+        }
+        // Within a clause a negation still binds, and the word-by-word pass agrees.
+        let mut cache = WordCache::default();
+        for text in ["sin arreglar, la oferta", "no, no lo arreglé"] {
+            let terms = a.terms(text);
+            assert!(
+                terms.iter().any(|t| t.starts_with(NEGATED)),
+                "{text:?}: {terms:?}"
+            );
+            assert_eq!(a.analyze_cached(text, &mut cache), terms, "{text:?}");
+        }
+        // The typo corrector keeps the break for the reading after it.
+        let mut v = Vocabulary::default();
+        v.add_text("arreglar oferta");
+        assert_eq!(v.correct("sin él, arrelgar"), "sin él , arreglar");
+    }
+
+    #[test]
     fn baseline_only_lowercases() {
         let a = Analyzer::new(Mode::Baseline, &[]);
         assert_eq!(a.terms("Olvidé mi clave"), vec!["olvidé", "mi", "clave"]);
@@ -723,7 +809,7 @@ mod tests {
         assert_eq!(v.correct("Proseso bloqueado"), "proceso bloqueado");
         assert_eq!(
             v.correct("ya entré. Proseso nuevo"),
-            "ya entré proceso nuevo"
+            "ya entré , proceso nuevo"
         );
         // A message in capitals says nothing by its case.
         assert_eq!(v.correct("NO VEO EL PROSESO"), "no veo el proceso");

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::analyzer::{fold, is_stop_word, names, words};
+use super::analyzer::{fold, is_stop_word, names, words, words_and_breaks, CLAUSE_BREAK};
 
 /// The folded words of the indexed text, for typo correction of query words.
 #[derive(Debug, Default, Clone)]
@@ -64,10 +64,14 @@ impl Vocabulary {
     pub fn correct(&self, text: &str) -> String {
         let mut out = String::with_capacity(text.len());
         let names = names(text);
-        for word in words(text) {
+        for piece in words_and_breaks(text) {
             if !out.is_empty() {
                 out.push(' ');
             }
+            let Some(word) = piece else {
+                out.push_str(CLAUSE_BREAK);
+                continue;
+            };
             let folded = fold(&word);
             if is_stop_word(&word) || self.counts.contains_key(&folded) || names.contains(&folded) {
                 out.push_str(&word);
