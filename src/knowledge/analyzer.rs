@@ -508,20 +508,19 @@ pub const CLAUSE_BREAK: &str = ",";
 pub fn words_and_breaks(text: &str) -> impl Iterator<Item = Option<String>> {
     let text = crate::text::normalize(text);
     let mut out = Vec::new();
-    let mut word = String::new();
-    for c in text.chars().chain(std::iter::once(' ')) {
-        if c.is_alphanumeric() {
-            word.push(c);
-            continue;
-        }
-        if !word.is_empty() {
-            out.push(Some(word.to_lowercase()));
-            word.clear();
-        }
-        if CLAUSE_BREAKS.contains(&c) && matches!(out.last(), Some(Some(_))) {
+    for clause in text.split(CLAUSE_BREAKS) {
+        let before = out.len();
+        out.extend(
+            clause
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(|w| Some(w.to_lowercase())),
+        );
+        if out.len() > before {
             out.push(None);
         }
     }
+    out.pop();
     out.into_iter()
 }
 

@@ -194,7 +194,7 @@ const ASKING_STARTS: &[&str] = &[
 /// How many of the whole message's leading candidates a part of it read
 /// alone (the question after an introduction, or buried in a story) must
 /// answer one of.
-const LEADING: usize = 3;
+pub(super) const LEADING: usize = 3;
 
 /// Words read before giving up on finding where an introduction ends.
 const MAX_INTRODUCTION_WORDS: usize = 30;
@@ -437,7 +437,7 @@ impl Knowledge {
 
     /// Whether `topic` is among the [`LEADING`] candidates of
     /// the whole message's `ranking`.
-    fn leads(&self, ranking: &Ranking, topic: &Topic<'_>) -> bool {
+    pub(super) fn leads(&self, ranking: &Ranking, topic: &Topic<'_>) -> bool {
         let Some(target) = self.by_id.get(topic.id()).copied() else {
             return false;
         };

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::analyzer::NEGATED;
-use super::decide::clauses;
+use super::decide::{clauses, LEADING};
 use super::index::{Target, DENIED_SHARE};
 use super::verdict::{effective, AnswerRule, Basis, FEATURE_NAMES, WORDS_ONLY_ANSWER};
 use super::{Decision, Knowledge, CONTRADICTED, FUSION};
@@ -37,8 +37,17 @@ impl Knowledge {
         let parts = clauses(text);
         if parts.len() > 1 {
             let _ = writeln!(out, "Cláusulas leídas por separado:");
+            let whole = self.rank(text);
             for (i, p) in parts.iter().enumerate() {
                 let label = match self.decide_from(&self.rank(&p.text)) {
+                    Decision::Answer { topic, confidence }
+                        if !p.context && !self.leads(&whole, &topic) =>
+                    {
+                        format!(
+                            "clara: {} ({confidence:.2}), pero no está entre los {LEADING} primeros candidatos del mensaje completo: sola no se responde",
+                            topic.id()
+                        )
+                    }
                     Decision::Answer { topic, confidence } => {
                         format!("clara: {} ({confidence:.2})", topic.id())
                     }
@@ -59,6 +68,7 @@ impl Knowledge {
         let hits = &ranking.hits;
         let terms = index.query_terms(text);
         let affirmed = self.affirmed_terms(text);
+        let preventing = super::prevention::asks_how_to_prevent(text);
         let w = FUSION;
         let _ = writeln!(
             out,
@@ -110,6 +120,12 @@ impl Knowledge {
                     out,
                     "     la pregunta afirma «{term}» (un acto del propio usuario) y muchas de sus frases ({:.0} % o más) lo niegan: su confianza se multiplicó por {CONTRADICTED}",
                     100.0 * DENIED_SHARE
+                );
+            }
+            if preventing && self.is_incident(h.target) {
+                let _ = writeln!(
+                    out,
+                    "     la pregunta es de prevención («cómo evito…», «para que no…») y este flujo es para un incidente de seguridad que ya ocurrió: su confianza se multiplicó por {CONTRADICTED}"
                 );
             }
             if let Some(term) = index.negated_assertion(self.ordinal(h.target), &terms) {
@@ -285,5 +301,10 @@ mod tests {
             let e = k.explain(q);
             assert!(e.contains(model), "{q}: {e}");
         }
+        // The rules that lower a candidate or set a clause aside say so.
+        let e = k.explain("¿cómo evito que alguien entre a mi usuario?");
+        assert!(e.contains("la pregunta es de prevención"), "{e}");
+        let e = k.explain("Soy psicólogo independiente. La secretaría de salud me dijo que el contrato quedó en la plataforma para firmar antes del viernes. Ya entré con mi usuario, ¿qué pasos sigo para aprobarlo?");
+        assert!(e.contains("sola no se responde"), "{e}");
     }
 }

@@ -524,7 +524,7 @@ impl Knowledge {
         }
         fuse_and_rank(&mut hits, FUSION);
         self.demote_contradicted(text, &terms, &mut hits);
-        demote_incidents_when_preventing(&self.flows, text, &mut hits);
+        self.demote_incidents_when_preventing(text, &mut hits);
         out_of_scope_first(&mut hits, &self.index.out_of_scope_matches_terms(&terms));
         Ranking {
             hits,
@@ -533,6 +533,34 @@ impl Knowledge {
                 specific: self.index.has_specific_term(&terms),
             },
         }
+    }
+
+    /// Whether `target` is a security flow (`priority: alta`: an intrusion,
+    /// an unrequested e-mail), for an incident that happened.
+    fn is_incident(&self, target: Target) -> bool {
+        match target {
+            Target::Flow(i) => self
+                .flows
+                .get(i)
+                .is_some_and(|f| f.priority == crate::tickets::Priority::Alta),
+            _ => false,
+        }
+    }
+
+    /// Under a question of prevention, lowers the security flows
+    /// ([`Knowledge::is_incident`]) and ranks again (see [`prevention`]).
+    fn demote_incidents_when_preventing(&self, text: &str, hits: &mut [Hit]) {
+        if !hits.iter().any(|h| self.is_incident(h.target))
+            || !prevention::asks_how_to_prevent(text)
+        {
+            return;
+        }
+        for hit in hits.iter_mut() {
+            if self.is_incident(hit.target) {
+                hit.confidence *= CONTRADICTED;
+            }
+        }
+        hits.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
     }
 
     /// Lowers the targets the question contradicts and ranks again: one that
@@ -689,27 +717,6 @@ impl LiveKnowledge {
             *slot = error;
         }
     }
-}
-
-/// Under a question of prevention, lowers the security flows (`priority:
-/// alta`: an intrusion, an unrequested e-mail), which are for incidents that
-/// happened, and ranks again (see [`prevention`]).
-fn demote_incidents_when_preventing(flows: &[FlowDef], text: &str, hits: &mut [Hit]) {
-    let incident = |h: &Hit| match h.target {
-        Target::Flow(i) => flows
-            .get(i)
-            .is_some_and(|f| f.priority == crate::tickets::Priority::Alta),
-        _ => false,
-    };
-    if !hits.iter().any(incident) || !prevention::asks_how_to_prevent(text) {
-        return;
-    }
-    for hit in hits.iter_mut() {
-        if incident(hit) {
-            hit.confidence *= CONTRADICTED;
-        }
-    }
-    hits.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
 }
 
 #[cfg(test)]
