@@ -269,7 +269,9 @@ impl Browser {
             .c()
             .execute_async(
                 "const done = arguments[arguments.length - 1];
-                 axe.run(document, { resultTypes: ['violations'] })
+                 // A message still fading in is not the page's contrast.
+                 Promise.all(document.getAnimations().map(a => a.finished.catch(() => null)))
+                    .then(() => axe.run(document, { resultTypes: ['violations'] }))
                     .then(r => done(r.violations.map(v => ({
                         id: v.id, impact: v.impact, help: v.help,
                         nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ': ' + (n.failureSummary || '').replace(/\\s+/g, ' '))

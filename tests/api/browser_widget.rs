@@ -63,8 +63,13 @@ pub(crate) async fn open_fresh_widget(
     height: u32,
 ) {
     set_viewport(browser, width, height).await;
-    browser.goto(&format!("{}/", server.http_url)).await;
-    browser.js("localStorage.clear(); return true;").await;
+    // Cleared from a page of the same origin that runs no widget: cleared
+    // under a live widget, the conversation it then saved (a late reply, or
+    // leaving the page) came back on the next load.
+    browser.goto(&format!("{}/healthz", server.http_url)).await;
+    browser
+        .js("localStorage.clear(); sessionStorage.clear(); return true;")
+        .await;
     open_widget(server, browser).await;
 }
 
