@@ -76,6 +76,23 @@ pub struct Clause {
     pub sentence: usize,
 }
 
+/// Words that join two questions in one sentence («…y además…», «olvidé la
+/// clave y otra cosa, ¿se puede cambiar el correo?», «…otra pregunta…»),
+/// lowercased, with the spaces around them.
+const QUESTION_JOINERS: &[&str] = &[
+    " y además ",
+    " y ademas ",
+    " además ",
+    " y también ",
+    " y tambien ",
+    " y otra cosa",
+    " otra cosa,",
+    " otra pregunta",
+    " otra duda",
+    " aparte de eso",
+    " por otro lado",
+];
+
 /// The clauses of a message that could be questions of their own, in order.
 pub fn clauses(text: &str) -> Vec<Clause> {
     // Each sentence, and whether it is marked as a question.
@@ -107,26 +124,21 @@ pub fn clauses(text: &str) -> Vec<Clause> {
     parts.push((current, opened));
     let mut out = Vec::new();
     for (sentence, (part, marked)) in parts.into_iter().enumerate() {
-        // "…y además…", "…y también…" join two questions in one sentence.
+        // "…y además…", "…y también…", "…y otra cosa, …" join two
+        // questions in one sentence.
         let lower = part.to_lowercase();
         let mut rest = lower.as_str();
         loop {
-            let cut = [
-                " y además ",
-                " y ademas ",
-                " además ",
-                " y también ",
-                " y tambien ",
-            ]
-            .iter()
-            .filter_map(|sep| rest.find(sep).map(|i| (i, sep.len())))
-            .min();
+            let cut = QUESTION_JOINERS
+                .iter()
+                .filter_map(|sep| rest.find(sep).map(|i| (i, sep.len())))
+                .min();
             let (clause, next) = match cut {
                 Some((i, len)) => (&rest[..i], Some(&rest[i + len..])),
                 None => (rest, None),
             };
             out.push(Clause {
-                text: clause.trim().to_owned(),
+                text: clause.trim_matches([' ', ',', ':']).to_owned(),
                 marked,
                 context: false,
                 sentence,

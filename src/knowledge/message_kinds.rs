@@ -331,3 +331,40 @@ fn a_question_of_prevention_gets_advice_not_the_incident_flow() {
         assert_eq!(outcome(q), expected, "{q:?}");
     }
 }
+
+/// «Otra cosa», «otra pregunta», «otra duda», «aparte de eso» join a second
+/// question in the same sentence, as «además» does: read whole, «olvidé la
+/// clave y otra cosa, ¿se puede cambiar el correo?» mixed both and got only
+/// choices. The first is answered and the second offered.
+#[test]
+fn questions_joined_by_otra_cosa_are_asked_apart() {
+    let k = bundled();
+    for (q, first, second) in [
+        (
+            "no me acuerdo de la clave y otra cosa, ¿cómo cambio el correo de mi usuario?",
+            "olvide-mi-contrasena",
+            "cambiar-correo",
+        ),
+        (
+            "como publico el plan anual de adquisiciones otra pregunta donde veo las adendas de un proceso",
+            "paa-crear-publicar",
+            "adendas",
+        ),
+    ] {
+        let u = k.understand(q);
+        match u.decision {
+            Decision::Answer { topic, .. } => assert_eq!(topic.id(), first, "{q:?}"),
+            other => panic!("{q:?}: {other:?}"),
+        }
+        assert!(
+            u.also.iter().any(|t| t.id() == second),
+            "{q:?}: {:?}",
+            u.also.iter().map(|t| t.id()).collect::<Vec<_>>()
+        );
+    }
+    // «Otra cosa» as what the screen shows joins nothing.
+    assert_eq!(
+        outcome("me sale otra cosa cuando busco el proceso"),
+        "buscar-procesos"
+    );
+}
