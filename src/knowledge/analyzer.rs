@@ -296,10 +296,7 @@ impl Analyzer {
     /// The terms of one clause of [`Analyzer::analyze_cached`]'s text.
     fn analyze_clause_cached(&self, clause: &str, cache: &mut WordCache) -> Vec<String> {
         let mut terms = Vec::new();
-        for word in clause
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-        {
+        for word in word_slices(clause) {
             let i = match cache.by_word.get(word) {
                 Some(i) => *i,
                 None => {
@@ -510,12 +507,7 @@ pub fn words_and_breaks(text: &str) -> impl Iterator<Item = Option<String>> {
     let mut out = Vec::new();
     for clause in text.split(CLAUSE_BREAKS) {
         let before = out.len();
-        out.extend(
-            clause
-                .split(|c: char| !c.is_alphanumeric())
-                .filter(|w| !w.is_empty())
-                .map(|w| Some(w.to_lowercase())),
-        );
+        out.extend(word_slices(clause).map(|w| Some(w.to_lowercase())));
         if out.len() > before {
             out.push(None);
         }
@@ -528,11 +520,16 @@ pub fn words_and_breaks(text: &str) -> impl Iterator<Item = Option<String>> {
 /// (composed; invisible format characters dropped, see [`crate::text::normalize`]).
 pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     let text = crate::text::normalize(text);
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
+    word_slices(&text)
         .map(str::to_lowercase)
         .collect::<Vec<_>>()
         .into_iter()
+}
+
+/// The runs of letters and digits of already normalised text, as typed.
+fn word_slices(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
 }
 
 /// The folded words that `text` writes as names: capitalised, or in capitals,

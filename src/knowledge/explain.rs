@@ -34,14 +34,16 @@ impl Knowledge {
             };
             let _ = writeln!(out, "  {} = {:.2}{kind}", t.term, t.weight);
         }
+        // The cosine with the nearest phrasing has no weight in the fusion:
+        // measured or not, the order is the one the bot decides on.
+        let ranking = self.rank_with(text, true);
         let parts = clauses(text);
         if parts.len() > 1 {
             let _ = writeln!(out, "Cláusulas leídas por separado:");
-            let whole = self.rank(text);
             for (i, p) in parts.iter().enumerate() {
                 let label = match self.decide_from(&self.rank(&p.text)) {
                     Decision::Answer { topic, confidence }
-                        if !p.context && !self.leads(&whole, &topic) =>
+                        if !p.context && !self.leads(&ranking, &topic) =>
                     {
                         format!(
                             "clara: {} ({confidence:.2}), pero no está entre los {LEADING} primeros candidatos del mensaje completo: sola no se responde",
@@ -64,7 +66,6 @@ impl Knowledge {
                 let _ = writeln!(out, "  {}. «{}»{mark} → {label}", i + 1, p.text);
             }
         }
-        let ranking = self.rank_with(text, true);
         let hits = &ranking.hits;
         let terms = index.query_terms(text);
         let affirmed = self.affirmed_terms(text);

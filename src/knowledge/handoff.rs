@@ -19,7 +19,7 @@
 //! ("¿cómo creo un caso en la página?") and cases already open ("ya abrí un
 //! caso") stay with the ranking.
 
-use super::analyzer::{fold, words};
+use super::analyzer::{fold, words, CLAUSE_BREAKS};
 
 /// Nouns for a person of the support team, folded.
 const PERSON: &[&str] = &[
@@ -299,9 +299,6 @@ pub fn asks_for_case_in_condition(text: &str) -> bool {
     let lower = text.to_lowercase();
     CASE.iter().any(|c| lower.contains(c)) && conditional_request(text).is_some()
 }
-
-/// Separators that start a clause, where a condition may begin.
-const CLAUSE_BREAKS: &[char] = &[',', '.', ';', ':', '?', '¿', '!', '¡', '\n'];
 
 /// Whether folded `words` open with a condition («si no se puede…», «de no
 /// ser posible», «de lo contrario», «en caso de que no…», «caso contrario»),

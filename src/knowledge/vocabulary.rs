@@ -129,16 +129,22 @@ impl Vocabulary {
                 None
             }
         };
+        // The parts a split's cuts make, as (from, to) in characters.
+        let spans = |cuts: &[usize]| -> Vec<(usize, usize)> {
+            let mut from = 0;
+            cuts.iter()
+                .chain(std::iter::once(&n))
+                .map(|&to| (std::mem::replace(&mut from, to), to))
+                .collect()
+        };
         // The sum of squared part lengths, when every part reads and one is
         // a folder word.
         let score = |cuts: &[usize]| -> Option<usize> {
             let mut content = false;
             let mut score = 0;
-            let mut from = 0;
-            for &to in cuts.iter().chain(std::iter::once(&n)) {
+            for (from, to) in spans(cuts) {
                 content |= piece(from, to)?;
                 score += (to - from) * (to - from);
-                from = to;
             }
             content.then_some(score)
         };
@@ -152,16 +158,11 @@ impl Vocabulary {
         };
         let best = best_of(&mut two).or_else(|| best_of(&mut three));
         let (_, cuts) = best?;
-        let mut out = String::with_capacity(word.len() + cuts.len());
-        let mut from = 0;
-        for &to in cuts.iter().chain(std::iter::once(&n)) {
-            if from > 0 {
-                out.push(' ');
-            }
-            out.push_str(&word[bounds[from]..bounds[to]]);
-            from = to;
-        }
-        Some(out)
+        let parts: Vec<&str> = spans(&cuts)
+            .into_iter()
+            .map(|(from, to)| &word[bounds[from]..bounds[to]])
+            .collect();
+        Some(parts.join(" "))
     }
 
     /// The folder's word that the folded `word` is a diminutive of
