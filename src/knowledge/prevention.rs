@@ -33,8 +33,6 @@ const NOBODY: &[&str] = &["no", "nadie", "nunca", "jamas"];
 const HAPPENED: &[&str] = &[
     "vuelva",
     "vuelvan",
-    "otra",
-    "nuevo",
     "nuevamente",
     "repita",
     "pedi",
@@ -47,10 +45,18 @@ const HAPPENED: &[&str] = &[
     "entro",
 ];
 
+/// Word pairs that say it again: «otra vez», «de nuevo» («otra cosa» and «un
+/// usuario nuevo» do not).
+const AGAIN: &[[&str; 2]] = &[["otra", "vez"], ["de", "nuevo"]];
+
 /// Whether `text` asks how to prevent something rather than reporting it.
 pub fn asks_how_to_prevent(text: &str) -> bool {
     let words: Vec<String> = words(text).map(|w| fold(&w)).collect();
-    if words.iter().any(|w| HAPPENED.contains(&w.as_str())) {
+    if words.iter().any(|w| HAPPENED.contains(&w.as_str()))
+        || words
+            .windows(2)
+            .any(|w| AGAIN.iter().any(|[a, b]| w[0] == *a && w[1] == *b))
+    {
         return false;
     }
     words.iter().any(|w| PREVENT.contains(&w.as_str()))
@@ -70,6 +76,8 @@ mod tests {
             "¿Cómo evito que alguien entre a mi usuario?",
             "qué debo hacer para que nadie use mi clave",
             "recomendaciones para prevenir que me suplanten",
+            "olvidé la clave y otra cosa, ¿cómo evito que alguien entre a mi usuario?",
+            "tengo usuario nuevo, ¿cómo evito que me lo roben?",
         ] {
             assert!(asks_how_to_prevent(q), "{q:?}");
         }
@@ -80,6 +88,7 @@ mod tests {
             "no puedo entrar para que me paguen",
             "cómo evito que me lleguen correos de cambio de clave que no pedí",
             "alguien entró a mi cuenta, ¿cómo evito que lo haga otra vez?",
+            "me robaron la clave, ¿qué hago para que no pase de nuevo?",
         ] {
             assert!(!asks_how_to_prevent(q), "{q:?}");
         }
