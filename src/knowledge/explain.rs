@@ -70,6 +70,13 @@ impl Knowledge {
         let terms = index.query_terms(text);
         let affirmed = self.affirmed_terms(text);
         let preventing = super::prevention::asks_how_to_prevent(text);
+        let secop_one = super::asks_about_secop_one_only(text);
+        if secop_one {
+            let _ = writeln!(
+                out,
+                "La pregunta nombra SECOP I y no SECOP II: se quitaron las respuestas cuyo texto no habla de SECOP I (sus pasos son de SECOP II); la mejor de ellas queda como rival del primero, sin pasarlo."
+            );
+        }
         let w = FUSION;
         let _ = writeln!(
             out,
@@ -121,6 +128,12 @@ impl Knowledge {
                     out,
                     "     la pregunta afirma «{term}» (un acto del propio usuario) y muchas de sus frases ({:.0} % o más) lo niegan: su confianza se multiplicó por {CONTRADICTED}",
                     100.0 * DENIED_SHARE
+                );
+            }
+            if secop_one && self.is_secop_two_only(h.target) {
+                let _ = writeln!(
+                    out,
+                    "     es de SECOP II y la pregunta de SECOP I: queda solo como rival, con la confianza del primero como tope"
                 );
             }
             if preventing && self.is_incident(h.target) {
@@ -307,5 +320,13 @@ mod tests {
         assert!(e.contains("la pregunta es de prevención"), "{e}");
         let e = k.explain("Soy psicólogo independiente. La secretaría de salud me dijo que el contrato quedó en la plataforma para firmar antes del viernes. Ya entré con mi usuario, ¿qué pasos sigo para aprobarlo?");
         assert!(e.contains("sola no se responde"), "{e}");
+        let e = k.explain("¿cómo cambio la clave de mi usuario del secop 1?");
+        assert!(
+            e.contains("La pregunta nombra SECOP I y no SECOP II"),
+            "{e}"
+        );
+        assert!(!k
+            .explain("¿cómo cambio la clave de mi usuario de SECOP II?")
+            .contains("La pregunta nombra SECOP I"));
     }
 }

@@ -39,6 +39,7 @@ const PERSON: &[&str] = &[
     "persona",
     "ingeniero",
     "ingeniera",
+    "especialista",
 ];
 
 /// Words before a person noun that make it the one asked for.
@@ -231,6 +232,10 @@ const OPEN: &[&str] = &[
     "levanten",
     "montar",
     "registrar",
+    // A letter's nouns for the act: «solicito la apertura de un caso».
+    "apertura",
+    "creacion",
+    "radicacion",
 ];
 
 /// The [`OPEN`] forms that are imperatives addressed to support.
@@ -259,8 +264,8 @@ const NOT_HERE: &[&str] = &[
 
 /// Words of asking (folded prefixes) that make an [`OPEN`] verb a request.
 const ASKING_OPEN: &[&str] = &[
-    "quier", "quisier", "necesit", "requier", "deseo", "pido", "puede", "podria", "favor", "porfa",
-    "ayud", "gustaria", "agrade", "solicit",
+    "quier", "quisier", "necesit", "requier", "requerim", "deseo", "pido", "puede", "podria",
+    "favor", "porfa", "ayud", "gustaria", "agrade", "solicit",
 ];
 
 /// A message of at most this many words that opens a case asks for one ("abrir caso").
@@ -366,6 +371,7 @@ mod tests {
             "Lo único que pido es que un ser humano de soporte revise mi caso.",
             "¿puedo hablar con algún ser humano?",
             "pido un asesor ya",
+            "a efectos de que un especialista revise la situación de la cuenta",
         ] {
             assert!(asks_for_person(q), "{q}");
         }
@@ -424,6 +430,8 @@ mod tests {
             "puedo darle mi clave a otra persona de la oficina?",
             "quiero radicar una queja contra un funcionario por mala atención",
             "como administrador, cómo acepto a un funcionario que pidió unirse a la cuenta",
+            "el especialista de la entidad me pidió revisar la póliza",
+            "soy especialista en contratación y necesito crear un proceso",
         ] {
             assert!(!asks_for_person(q), "{q}");
         }
@@ -443,6 +451,10 @@ mod tests {
             // An impersonal request, in a letter's words.
             "solicito que se radique un ticket con el área técnica",
             "le agradezco que se abra un caso por este error",
+            // The act named by a noun, as formal letters do.
+            "de manera atenta solicito la apertura de un caso ante la mesa de servicio",
+            "requerimos la creación de un ticket para revisar la cuenta",
+            "les agradecería la radicación de un caso por la falla en la garantía",
         ] {
             assert!(asks_for_case(q), "{q}");
         }
@@ -455,6 +467,8 @@ mod tests {
             "no quiero abrir un caso, solo dígame dónde cargo la factura",
             "quiero abrir un caso en solución en línea",
             "creo que el caso es de la entidad",
+            "¿cuál es el número de radicación de mi caso?",
+            "la apertura de ofertas del caso de la licitación fue ayer",
         ] {
             assert!(!asks_for_case(q), "{q}");
         }

@@ -368,3 +368,45 @@ fn questions_joined_by_otra_cosa_are_asked_apart() {
         "buscar-procesos"
     );
 }
+
+/// A question that names SECOP I alone is not answered with SECOP II's
+/// steps: «¿cómo recupero la clave del SECOP 1?» shares every word with the
+/// SECOP II entry, whose screens and support are another platform's. Only
+/// entries that speak of SECOP I may answer it; a SECOP I mention in the
+/// context of a SECOP II question changes nothing.
+#[test]
+fn a_question_about_secop_one_is_not_answered_with_secop_two_steps() {
+    let k = bundled();
+    for q in [
+        "se me olvidó la contraseña del secop 1, ¿cómo la recupero?",
+        "cómo creo un usuario nuevo en SECOP I para la secretaría",
+        "en el secop uno cómo adjunto el acta de liquidación",
+    ] {
+        let answered = match k.decide(q) {
+            Decision::Answer { topic, .. } => Some(topic.id().to_owned()),
+            _ => None,
+        };
+        if let Some(id) = answered {
+            let entry = k.entry(&id).expect("an entry");
+            let text = format!(
+                "{} {} {}",
+                entry.title,
+                entry.questions.join(" "),
+                entry.body
+            );
+            assert!(super::platform::named(&text).one, "{q:?} → {id}");
+        }
+    }
+    for (q, expected) in [
+        (
+            "En SECOP I subíamos solo el PDF del contrato. ¿Cómo publico un proceso de mínima cuantía?",
+            "publicar-proceso",
+        ),
+        (
+            "qué diferencia hay entre el secop 1 y el 2",
+            "secop1-vs-secop2",
+        ),
+    ] {
+        assert_eq!(outcome(q), expected, "{q:?}");
+    }
+}

@@ -16,6 +16,7 @@ pub mod index;
 pub mod lexicon;
 pub mod loader;
 mod parallel;
+mod platform;
 mod prevention;
 pub mod reload;
 mod senses;
@@ -223,6 +224,9 @@ pub struct Knowledge {
     /// [`MODEL_MAX_TARGETS`].
     model: Option<Classifier>,
     thresholds: Thresholds,
+    /// By ordinal, whether an entry's or flow's own text names SECOP I (see
+    /// [`platform`]).
+    names_secop_one: Vec<bool>,
     /// Whether the leader of a ranking is sure enough to answer (see [`verdict`]).
     answer_rule: verdict::AnswerRule,
     /// Decisions for questions already seen by this snapshot: during an outage
@@ -329,7 +333,23 @@ impl Knowledge {
         for (i, f) in loaded.flows.iter().enumerate() {
             by_id.insert(f.id.clone(), Target::Flow(i));
         }
+        let names_secop_one = loaded
+            .entries
+            .iter()
+            .map(|e| {
+                std::iter::once(&e.title)
+                    .chain(&e.questions)
+                    .chain(std::iter::once(&e.body))
+                    .any(|t| platform::named(t).one)
+            })
+            .chain(loaded.flows.iter().map(|f| {
+                std::iter::once(&f.title)
+                    .chain(&f.triggers)
+                    .any(|t| platform::named(t).one)
+            }))
+            .collect();
         Ok(Knowledge {
+            names_secop_one,
             entries: loaded.entries,
             flows: loaded.flows,
             canned: loaded.canned,
@@ -525,6 +545,7 @@ impl Knowledge {
         fuse_and_rank(&mut hits, FUSION);
         self.demote_contradicted(text, &terms, &mut hits);
         self.demote_incidents_when_preventing(text, &mut hits);
+        self.drop_secop_two_when_secop_one(text, &mut hits);
         out_of_scope_first(&mut hits, &self.index.out_of_scope_matches_terms(&terms));
         Ranking {
             hits,
@@ -561,6 +582,51 @@ impl Knowledge {
             }
         }
         hits.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+    }
+
+    /// Under a question that names SECOP I alone, drops the entries and
+    /// flows whose text never speaks of SECOP I: their steps are SECOP II's,
+    /// and answering them would be confidently wrong (see [`platform`]). The
+    /// best of them stays second, as a rival that can only be offered. Only
+    /// the written question counts when context surrounds it: «En SECOP I
+    /// buscábamos por constancia. ¿Cómo encuentro un proceso?» asks about
+    /// SECOP II.
+    fn drop_secop_two_when_secop_one(&self, text: &str, hits: &mut Vec<Hit>) {
+        if !asks_about_secop_one_only(text) {
+            return;
+        }
+        let (kept, dropped): (Vec<Hit>, Vec<Hit>) = std::mem::take(hits)
+            .into_iter()
+            .partition(|hit| !self.is_secop_two_only(hit.target));
+        *hits = kept;
+        // The best SECOP II match stays as the leader's rival, never above
+        // it: without it, dropping the close candidates would make a weak
+        // SECOP I leader look far ahead of the rest.
+        let Some(top) = hits.first().map(|h| h.confidence) else {
+            return;
+        };
+        if let Some(mut rival) = dropped
+            .into_iter()
+            .max_by(|a, b| a.confidence.total_cmp(&b.confidence))
+        {
+            rival.confidence = rival.confidence.min(top);
+            let at = hits
+                .iter()
+                .skip(1)
+                .position(|h| h.confidence < rival.confidence)
+                .map_or(hits.len(), |p| p + 1);
+            hits.insert(at, rival);
+        }
+    }
+
+    /// Whether `target` is an entry or flow whose text never names SECOP I.
+    fn is_secop_two_only(&self, target: Target) -> bool {
+        !matches!(target, Target::OutOfScope(_))
+            && !self
+                .names_secop_one
+                .get(self.ordinal(target))
+                .copied()
+                .unwrap_or(false)
     }
 
     /// Lowers the targets the question contradicts and ranks again: one that
@@ -672,6 +738,22 @@ impl Knowledge {
     /// The out-of-scope phrase a hit stands for.
     pub fn out_of_scope_phrase(&self, i: usize) -> Option<&str> {
         self.out_of_scope.get(i).map(String::as_str)
+    }
+}
+
+/// Whether the question of `text` names SECOP I and not SECOP II: the
+/// written question when context surrounds it, else the whole message.
+fn asks_about_secop_one_only(text: &str) -> bool {
+    let parts = decide::clauses(text);
+    let question: Vec<&str> = parts
+        .iter()
+        .filter(|p| !p.context)
+        .map(|p| p.text.as_str())
+        .collect();
+    if parts.iter().any(|p| p.context) && !question.is_empty() {
+        platform::named(&question.join(". ")).only_one()
+    } else {
+        platform::named(text).only_one()
     }
 }
 
