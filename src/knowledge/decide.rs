@@ -208,6 +208,10 @@ const ASKING_STARTS: &[&str] = &[
 /// answer one of.
 pub(super) const LEADING: usize = 3;
 
+/// How far behind the whole message's leader a part's topic may be and still
+/// be answered (see [`Knowledge::leads`]).
+pub(super) const LEAD_GAP: f32 = 0.15;
+
 /// Words read before giving up on finding where an introduction ends.
 const MAX_INTRODUCTION_WORDS: usize = 30;
 
@@ -453,11 +457,14 @@ impl Knowledge {
         let Some(target) = self.by_id.get(topic.id()).copied() else {
             return false;
         };
+        let Some(first) = ranking.hits.first().map(|h| h.confidence) else {
+            return false;
+        };
         ranking
             .hits
             .iter()
             .take(LEADING)
-            .any(|h| h.target == target)
+            .any(|h| h.target == target && first - h.confidence <= LEAD_GAP)
     }
 
     /// What a message asks after its self-introduction, when that is clear

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::analyzer::NEGATED;
-use super::decide::{clauses, LEADING};
+use super::decide::{clauses, LEADING, LEAD_GAP};
 use super::index::{Target, DENIED_SHARE};
 use super::verdict::{effective, AnswerRule, Basis, FEATURE_NAMES, WORDS_ONLY_ANSWER};
 use super::{Decision, Knowledge, CONTRADICTED, FUSION};
@@ -46,7 +46,7 @@ impl Knowledge {
                         if !p.context && !self.leads(&ranking, &topic) =>
                     {
                         format!(
-                            "clara: {} ({confidence:.2}), pero no está entre los {LEADING} primeros candidatos del mensaje completo: sola no se responde",
+                            "clara: {} ({confidence:.2}), pero no está entre los {LEADING} primeros candidatos del mensaje completo a menos de {LEAD_GAP:.2} del primero: sola no se responde",
                             topic.id()
                         )
                     }

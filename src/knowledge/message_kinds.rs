@@ -410,3 +410,31 @@ fn a_question_about_secop_one_is_not_answered_with_secop_two_steps() {
         assert_eq!(outcome(q), expected, "{q:?}");
     }
 }
+
+/// A question read alone is not answered over a story that leans clearly
+/// elsewhere: «¿Cómo se hace la solicitud de subsanación?» alone is a
+/// supplier's question, but after «Estoy en el comité evaluador…» the whole
+/// message leads to the entity's entry by far. Among the whole message's
+/// leading candidates, a part's topic must also be close to the first
+/// ([`super::decide::LEAD_GAP`]).
+#[test]
+fn a_question_read_alone_does_not_override_a_story_that_leans_elsewhere() {
+    let q = "Estoy en el comité evaluador del instituto departamental de deportes. Un proponente olvidó la declaración de multas y sanciones firmada por el revisor fiscal. ¿Cómo se hace la solicitud de subsanación en la plataforma?";
+    assert_eq!(
+        outcome("¿Cómo se hace la solicitud de subsanación en la plataforma?"),
+        "subsanar-oferta-proveedor"
+    );
+    let k = bundled();
+    let whole = k.rank(q);
+    let ids: Vec<String> = whole
+        .hits
+        .iter()
+        .take(super::decide::LEADING)
+        .filter_map(|h| k.target_id(h.target))
+        .collect();
+    assert!(
+        ids.iter().any(|id| id == "subsanar-oferta-proveedor"),
+        "{ids:?}"
+    );
+    assert_ne!(outcome(q), "subsanar-oferta-proveedor", "{q:?}");
+}
