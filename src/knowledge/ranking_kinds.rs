@@ -50,6 +50,26 @@ fn stemming_collisions_do_not_answer() {
     }
 }
 
+/// «segura» stems like «seguridad»: the writer's certainty is not the
+/// security of the account (see `senses`).
+#[test]
+fn seguro_of_certainty_does_not_answer_the_security_entry() {
+    for q in [
+        "estoy seguro de que la contraseña está bien y no me deja entrar",
+        "estoy segura de que escribí bien la clave pero dice que es incorrecta",
+        "estamos muy seguros de que el correo del usuario es ese y no llega nada",
+    ] {
+        let got = answered(q);
+        assert_ne!(got.as_deref(), Some("seguridad-de-la-cuenta"), "{q:?}");
+        assert!(!outcome(q).starts_with("suggest:seguridad"), "{q:?}");
+    }
+    // Safety is still security.
+    assert_eq!(
+        answered("¿es seguro guardar la contraseña en el navegador?").as_deref(),
+        Some("seguridad-de-la-cuenta")
+    );
+}
+
 /// «pública» stems like «publicar»: the adjective of the public sector is
 /// not the act of publishing a process (see `senses`).
 #[test]

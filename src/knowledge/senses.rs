@@ -9,6 +9,12 @@
 //! («error del servidor»). Before analysis, the adjective after a noun it
 //! qualifies is dropped and «servidor público» becomes «funcionario», the
 //! folder's word for entity staff.
+//!
+//! «Seguro» is the same: `segur` is «seguridad» (the security entries), but
+//! «estoy segura de que la clave es esa» is certainty, and «seguramente» a
+//! guess. After «estoy», «estamos»… (with «muy», «bien» or «totalmente»
+//! between) the adjective says nothing of a topic and is dropped, as is
+//! «seguramente»; «¿es seguro guardar la clave?» keeps its sense of safety.
 
 use std::borrow::Cow;
 
@@ -40,10 +46,59 @@ const OBJECT_OPENERS: &[&str] = &[
 /// «servidor público» and its forms: a civil servant.
 const SERVANT: &[&str] = &["servidor", "servidora", "servidores", "servidoras"];
 
-/// `text` with the adjective «público» dropped after a noun it qualifies, and
-/// «servidor público» written «funcionario». Borrowed when nothing changes
-/// (most questions: the check is one scan of the bytes for «blic»).
+/// First-person forms of «estar» after which «seguro» is the writer's
+/// certainty, folded: «la cuenta está segura» is about safety.
+const BE: &[&str] = &[
+    "estoy",
+    "estamos",
+    "estabamos",
+    "estuve",
+    "estuvimos",
+    "quede",
+];
+
+/// Words that may stand between «estar» and «seguro» («estoy muy segura»).
+const DEGREE: &[&str] = &["muy", "bien", "totalmente", "completamente", "cien"];
+
+/// The forms of «seguro», folded.
+const SURE: &[&str] = &["seguro", "segura", "seguros", "seguras"];
+
+/// `text` with the senses that stemming merges told apart (see the module
+/// docs). Borrowed when nothing changes (most questions: the checks are
+/// scans of the bytes for «blic» and «segur»).
 pub fn disambiguate(text: &str) -> Cow<'_, str> {
+    match public(text) {
+        Cow::Borrowed(t) => certainty(t),
+        Cow::Owned(t) => Cow::Owned(certainty(&t).into_owned()),
+    }
+}
+
+/// `text` without «seguro» of certainty and without «seguramente».
+fn certainty(text: &str) -> Cow<'_, str> {
+    if !holds(text, b"segur") {
+        return Cow::Borrowed(text);
+    }
+    let spans = word_spans(text);
+    let folded: Vec<String> = spans.iter().map(|(s, e)| fold(&text[*s..*e])).collect();
+    let mut edits: Vec<(usize, usize, &str)> = Vec::new();
+    for (i, word) in folded.iter().enumerate() {
+        let sure = SURE.contains(&word.as_str()) && {
+            let mut j = i;
+            while j > 0 && DEGREE.contains(&folded[j - 1].as_str()) {
+                j -= 1;
+            }
+            j > 0 && BE.contains(&folded[j - 1].as_str())
+        };
+        if sure || word == "seguramente" {
+            edits.push((spans[i].0, spans[i].1, ""));
+        }
+    }
+    apply(text, edits)
+}
+
+/// `text` with the adjective «público» dropped after a noun it qualifies, and
+/// «servidor público» written «funcionario».
+fn public(text: &str) -> Cow<'_, str> {
     if !holds(text, b"blic") {
         return Cow::Borrowed(text);
     }
@@ -75,6 +130,11 @@ pub fn disambiguate(text: &str) -> Cow<'_, str> {
         }
         edits.push((start, end, ""));
     }
+    apply(text, edits)
+}
+
+/// `text` with each `(start, end, replacement)` edit made, in order.
+fn apply<'t>(text: &'t str, edits: Vec<(usize, usize, &str)>) -> Cow<'t, str> {
     if edits.is_empty() {
         return Cow::Borrowed(text);
     }
@@ -141,6 +201,33 @@ mod tests {
             ("los servidores PÚBLICOS", "los funcionario "),
         ] {
             assert_eq!(disambiguate(text), expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn seguro_of_certainty_is_not_security() {
+        for (text, expected) in [
+            (
+                "estoy segura de que la clave es esa",
+                "estoy  de que la clave es esa",
+            ),
+            ("No estoy muy seguro si llegó", "No estoy muy  si llegó"),
+            ("seguramente es un error", " es un error"),
+            ("estamos totalmente SEGUROS", "estamos totalmente "),
+        ] {
+            assert_eq!(disambiguate(text), expected, "{text:?}");
+        }
+        for text in [
+            "¿es seguro guardar la contraseña en el navegador?",
+            "la seguridad de mi cuenta",
+            "la póliza de seguro del contrato",
+            "la cuenta está segura?",
+        ] {
+            let kept = disambiguate(text);
+            assert!(
+                kept.contains("segur") || kept.contains("SEGUR"),
+                "{text:?} → {kept:?}"
+            );
         }
     }
 
