@@ -127,6 +127,9 @@ fn generic_phrases_never_carry_a_match() {
         "tengo un problema con secop",
         "ayuda por favor es urgente",
         "qué hago ahora",
+        // «ya mismo», «ahora mismo»: right now, not «el mismo usuario».
+        "¿qué hago ya mismo?",
+        "necesito que me ayuden ahora mismo",
     ] {
         let got = answered(q);
         assert!(got.is_none(), "{q:?} was answered with {got:?}");

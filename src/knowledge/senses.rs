@@ -15,6 +15,11 @@
 //! guess. After «estoy», «estamos»… (with «muy», «bien» or «totalmente»
 //! between) the adjective says nothing of a topic and is dropped, as is
 //! «seguramente»; «¿es seguro guardar la clave?» keeps its sense of safety.
+//!
+//! «Mismo» after an adverb of time or place («ya mismo», «ahora mismo», «hoy
+//! mismo», «aquí mismo») means «right now / right here»: it is dropped, so
+//! «¿qué hago ya mismo?» is not about using «el mismo usuario» in two
+//! accounts.
 
 use std::borrow::Cow;
 
@@ -63,14 +68,44 @@ const DEGREE: &[&str] = &["muy", "bien", "totalmente", "completamente", "cien"];
 /// The forms of «seguro», folded.
 const SURE: &[&str] = &["seguro", "segura", "seguros", "seguras"];
 
+/// Adverbs after which «mismo» means «right (now, here)», folded.
+const RIGHT: &[&str] = &[
+    "ya", "ahora", "ahorita", "hoy", "aqui", "aca", "ahi", "alli", "alla", "asi",
+];
+
 /// `text` with the senses that stemming merges told apart (see the module
 /// docs). Borrowed when nothing changes (most questions: the checks are
 /// scans of the bytes for «blic» and «segur»).
 pub fn disambiguate(text: &str) -> Cow<'_, str> {
-    match public(text) {
-        Cow::Borrowed(t) => certainty(t),
-        Cow::Owned(t) => Cow::Owned(certainty(&t).into_owned()),
+    let passes: [fn(&str) -> Cow<'_, str>; 3] = [public, certainty, right_now];
+    let mut out = Cow::Borrowed(text);
+    for pass in passes {
+        let changed = match pass(&out) {
+            Cow::Owned(t) => Some(t),
+            Cow::Borrowed(_) => None,
+        };
+        if let Some(t) = changed {
+            out = Cow::Owned(t);
+        }
     }
+    out
+}
+
+/// `text` without «mismo» of «ya mismo», «ahora mismo», «aquí mismo»…
+fn right_now(text: &str) -> Cow<'_, str> {
+    if !holds(text, b"mism") {
+        return Cow::Borrowed(text);
+    }
+    let spans = word_spans(text);
+    let folded: Vec<String> = spans.iter().map(|(s, e)| fold(&text[*s..*e])).collect();
+    let edits = (1..folded.len())
+        .filter(|&i| {
+            matches!(folded[i].as_str(), "mismo" | "misma")
+                && RIGHT.contains(&folded[i - 1].as_str())
+        })
+        .map(|i| (spans[i].0, spans[i].1, ""))
+        .collect();
+    apply(text, edits)
 }
 
 /// `text` without «seguro» of certainty and without «seguramente».
@@ -228,6 +263,24 @@ mod tests {
                 kept.contains("segur") || kept.contains("SEGUR"),
                 "{text:?} → {kept:?}"
             );
+        }
+    }
+
+    #[test]
+    fn mismo_of_right_now_is_not_the_same() {
+        for (text, expected) in [
+            ("¿qué hago ya mismo?", "¿qué hago ya ?"),
+            ("necesito entrar ahora mismo", "necesito entrar ahora "),
+            ("lo cargo aquí mismo", "lo cargo aquí "),
+        ] {
+            assert_eq!(disambiguate(text), expected, "{text:?}");
+        }
+        for text in [
+            "puedo usar el mismo usuario en dos empresas",
+            "la misma cuenta",
+            "lo hago yo mismo",
+        ] {
+            assert_eq!(disambiguate(text), text, "{text:?}");
         }
     }
 
