@@ -93,6 +93,19 @@ const QUESTION_JOINERS: &[&str] = &[
     " por otro lado",
 ];
 
+/// The question `text` writes as such, when sentences of context surround
+/// it (its clauses joined by «. »); `None` when the whole message is the
+/// question.
+pub fn written_question(text: &str) -> Option<String> {
+    let parts = clauses(text);
+    let question: Vec<&str> = parts
+        .iter()
+        .filter(|p| !p.context)
+        .map(|p| p.text.as_str())
+        .collect();
+    (parts.iter().any(|p| p.context) && !question.is_empty()).then(|| question.join(". "))
+}
+
 /// The clauses of a message that could be questions of their own, in order.
 pub fn clauses(text: &str) -> Vec<Clause> {
     // Each sentence, and whether it is marked as a question.

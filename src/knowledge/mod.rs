@@ -461,14 +461,7 @@ impl Knowledge {
     /// or its written question is too short to say anything («¿Qué hago?»
     /// leaves the story as its substance).
     fn question_terms(&self, text: &str) -> Option<Vec<String>> {
-        let parts = decide::clauses(text);
-        let question: Vec<&str> = parts
-            .iter()
-            .filter(|p| !p.context)
-            .map(|p| p.text.as_str())
-            .collect();
-        (parts.iter().any(|p| p.context) && !question.is_empty())
-            .then(|| self.index.query_terms(&question.join(". ")))
+        decide::written_question(text).map(|q| self.index.query_terms(&q))
     }
 
     /// [`Knowledge::rank`]; with `nearest`, each hit's cosine with the
@@ -744,16 +737,9 @@ impl Knowledge {
 /// Whether the question of `text` names SECOP I and not SECOP II: the
 /// written question when context surrounds it, else the whole message.
 fn asks_about_secop_one_only(text: &str) -> bool {
-    let parts = decide::clauses(text);
-    let question: Vec<&str> = parts
-        .iter()
-        .filter(|p| !p.context)
-        .map(|p| p.text.as_str())
-        .collect();
-    if parts.iter().any(|p| p.context) && !question.is_empty() {
-        platform::named(&question.join(". ")).only_one()
-    } else {
-        platform::named(text).only_one()
+    match decide::written_question(text) {
+        Some(question) => platform::named(&question).only_one(),
+        None => platform::named(text).only_one(),
     }
 }
 
