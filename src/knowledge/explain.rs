@@ -70,7 +70,7 @@ impl Knowledge {
         let terms = index.query_terms(text);
         let affirmed = self.affirmed_terms(text);
         let preventing = super::prevention::asks_how_to_prevent(text);
-        let secop_one = super::asks_about_secop_one_only(text);
+        let secop_one = super::reranking::asks_about_secop_one_only(text);
         if secop_one {
             let _ = writeln!(
                 out,

@@ -19,6 +19,7 @@ mod parallel;
 mod platform;
 mod prevention;
 pub mod reload;
+mod reranking;
 mod senses;
 pub mod synthetic;
 pub mod verdict;
@@ -549,132 +550,6 @@ impl Knowledge {
         }
     }
 
-    /// Whether `target` is a security flow (`priority: alta`: an intrusion,
-    /// an unrequested e-mail), for an incident that happened.
-    fn is_incident(&self, target: Target) -> bool {
-        match target {
-            Target::Flow(i) => self
-                .flows
-                .get(i)
-                .is_some_and(|f| f.priority == crate::tickets::Priority::Alta),
-            _ => false,
-        }
-    }
-
-    /// Under a question of prevention, lowers the security flows
-    /// ([`Knowledge::is_incident`]) and ranks again (see [`prevention`]).
-    fn demote_incidents_when_preventing(&self, text: &str, hits: &mut [Hit]) {
-        if !hits.iter().any(|h| self.is_incident(h.target))
-            || !prevention::asks_how_to_prevent(text)
-        {
-            return;
-        }
-        for hit in hits.iter_mut() {
-            if self.is_incident(hit.target) {
-                hit.confidence *= CONTRADICTED;
-            }
-        }
-        hits.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
-    }
-
-    /// Under a question that names SECOP I alone, drops the entries and
-    /// flows whose text never speaks of SECOP I: their steps are SECOP II's,
-    /// and answering them would be confidently wrong (see [`platform`]). The
-    /// best of them stays second, as a rival that can only be offered. Only
-    /// the written question counts when context surrounds it: «En SECOP I
-    /// buscábamos por constancia. ¿Cómo encuentro un proceso?» asks about
-    /// SECOP II.
-    fn drop_secop_two_when_secop_one(&self, text: &str, hits: &mut Vec<Hit>) {
-        if !asks_about_secop_one_only(text) {
-            return;
-        }
-        let (kept, dropped): (Vec<Hit>, Vec<Hit>) = std::mem::take(hits)
-            .into_iter()
-            .partition(|hit| !self.is_secop_two_only(hit.target));
-        *hits = kept;
-        // The best SECOP II match stays as the leader's rival, never above
-        // it: without it, dropping the close candidates would make a weak
-        // SECOP I leader look far ahead of the rest.
-        let Some(top) = hits.first().map(|h| h.confidence) else {
-            return;
-        };
-        if let Some(mut rival) = dropped
-            .into_iter()
-            .max_by(|a, b| a.confidence.total_cmp(&b.confidence))
-        {
-            rival.confidence = rival.confidence.min(top);
-            let at = hits
-                .iter()
-                .skip(1)
-                .position(|h| h.confidence < rival.confidence)
-                .map_or(hits.len(), |p| p + 1);
-            hits.insert(at, rival);
-        }
-    }
-
-    /// Whether `target` is an entry or flow whose text never names SECOP I.
-    fn is_secop_two_only(&self, target: Target) -> bool {
-        !matches!(target, Target::OutOfScope(_))
-            && !self
-                .names_secop_one
-                .get(self.ordinal(target))
-                .copied()
-                .unwrap_or(false)
-    }
-
-    /// Lowers the targets the question contradicts and ranks again: one that
-    /// says the user did what a target's phrasings say they did not ("ya
-    /// pedí tres veces el restablecimiento" against "un correo que no
-    /// solicité") is not about that target, however many words they share.
-    /// Only the user's own acts count: first-person verbs ("pedí",
-    /// "solicité", "pedimos"), not "alguien solicitó" or "un mensaje
-    /// pidiendo…". The mirror counts too: a question that says something
-    /// does not happen ("no me llega el correo") is not about a target whose
-    /// phrasings say it does ("me llegan correos que no pedí"), when another
-    /// target is about it not happening (see `SearchIndex::negated_assertion`).
-    fn demote_contradicted(&self, text: &str, terms: &[String], hits: &mut [Hit]) {
-        // Cheap first: does the query hold, un-negated, a term some hit denies?
-        let negates = |h: &Hit| {
-            self.index
-                .negated_assertion(self.ordinal(h.target), terms)
-                .is_some()
-        };
-        if !hits.iter().any(|h| {
-            negates(h)
-                || self
-                    .index
-                    .contradicted_term(self.ordinal(h.target), terms, terms)
-                    .is_some()
-        }) {
-            return;
-        }
-        let affirmed = self.affirmed_terms(text);
-        let mut demoted = false;
-        for hit in hits.iter_mut() {
-            let ordinal = self.ordinal(hit.target);
-            if negates(hit)
-                || self
-                    .index
-                    .contradicted_term(ordinal, &affirmed, terms)
-                    .is_some()
-            {
-                hit.confidence *= CONTRADICTED;
-                demoted = true;
-            }
-        }
-        if demoted {
-            hits.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
-        }
-    }
-
-    /// The terms of the speaker's own acts in `text` ("pedí" → solicit), see
-    /// [`analyzer::first_person_verbs`].
-    fn affirmed_terms(&self, text: &str) -> Vec<String> {
-        analyzer::first_person_verbs(text)
-            .flat_map(|w| self.index.query_terms(&w))
-            .collect()
-    }
-
     /// Whether the classifier has an out-of-scope class (the folder has
     /// out-of-scope phrases).
     fn has_out_of_scope_class(&self) -> bool {
@@ -731,15 +606,6 @@ impl Knowledge {
     /// The out-of-scope phrase a hit stands for.
     pub fn out_of_scope_phrase(&self, i: usize) -> Option<&str> {
         self.out_of_scope.get(i).map(String::as_str)
-    }
-}
-
-/// Whether the question of `text` names SECOP I and not SECOP II: the
-/// written question when context surrounds it, else the whole message.
-fn asks_about_secop_one_only(text: &str) -> bool {
-    match decide::written_question(text) {
-        Some(question) => platform::named(&question).only_one(),
-        None => platform::named(text).only_one(),
     }
 }
 
