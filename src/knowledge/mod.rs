@@ -226,8 +226,9 @@ pub struct Knowledge {
     model: Option<Classifier>,
     thresholds: Thresholds,
     /// By ordinal, whether an entry's or flow's own text names SECOP I (see
-    /// [`platform`]).
-    names_secop_one: Vec<bool>,
+    /// [`platform`]); read on the first question that names SECOP I alone,
+    /// not at every reload (see [`Knowledge::names_secop_one`]).
+    names_secop_one: std::sync::OnceLock<Vec<bool>>,
     /// Whether the leader of a ranking is sure enough to answer (see [`verdict`]).
     answer_rule: verdict::AnswerRule,
     /// Decisions for questions already seen by this snapshot: during an outage
@@ -334,23 +335,8 @@ impl Knowledge {
         for (i, f) in loaded.flows.iter().enumerate() {
             by_id.insert(f.id.clone(), Target::Flow(i));
         }
-        let names_secop_one = loaded
-            .entries
-            .iter()
-            .map(|e| {
-                std::iter::once(&e.title)
-                    .chain(&e.questions)
-                    .chain(std::iter::once(&e.body))
-                    .any(|t| platform::named(t).one)
-            })
-            .chain(loaded.flows.iter().map(|f| {
-                std::iter::once(&f.title)
-                    .chain(&f.triggers)
-                    .any(|t| platform::named(t).one)
-            }))
-            .collect();
         Ok(Knowledge {
-            names_secop_one,
+            names_secop_one: std::sync::OnceLock::new(),
             entries: loaded.entries,
             flows: loaded.flows,
             canned: loaded.canned,

@@ -75,10 +75,29 @@ impl Knowledge {
     pub(super) fn is_secop_two_only(&self, target: Target) -> bool {
         !matches!(target, Target::OutOfScope(_))
             && !self
-                .names_secop_one
+                .names_secop_one()
                 .get(self.ordinal(target))
                 .copied()
                 .unwrap_or(false)
+    }
+
+    /// By ordinal (entries, then flows), whether the target's own text (title,
+    /// phrasings, answer) names SECOP I; read once per snapshot.
+    fn names_secop_one(&self) -> &[bool] {
+        self.names_secop_one.get_or_init(|| {
+            let entries = self.entries.iter().map(|e| {
+                std::iter::once(&e.title)
+                    .chain(&e.questions)
+                    .chain(std::iter::once(&e.body))
+                    .any(|t| platform::named(t).one)
+            });
+            let flows = self.flows.iter().map(|f| {
+                std::iter::once(&f.title)
+                    .chain(&f.triggers)
+                    .any(|t| platform::named(t).one)
+            });
+            entries.chain(flows).collect()
+        })
     }
 
     /// Lowers the targets the question contradicts and ranks again: one that
@@ -138,6 +157,11 @@ impl Knowledge {
 /// Whether the question of `text` names SECOP I and not SECOP II: the
 /// written question when context surrounds it, else the whole message.
 pub(super) fn asks_about_secop_one_only(text: &str) -> bool {
+    // Cheap first: the written question is part of the text, so a text that
+    // never names SECOP I needs no reading by clauses.
+    if !platform::named(text).one {
+        return false;
+    }
     match decide::written_question(text) {
         Some(question) => platform::named(&question).only_one(),
         None => platform::named(text).only_one(),

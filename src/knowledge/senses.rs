@@ -93,41 +93,43 @@ pub fn disambiguate(text: &str) -> Cow<'_, str> {
 
 /// `text` without «mismo» of «ya mismo», «ahora mismo», «aquí mismo»…
 fn right_now(text: &str) -> Cow<'_, str> {
-    if !holds(text, b"mism") {
-        return Cow::Borrowed(text);
-    }
-    let spans = word_spans(text);
-    let folded: Vec<String> = spans.iter().map(|(s, e)| fold(&text[*s..*e])).collect();
-    let edits = (1..folded.len())
-        .filter(|&i| {
-            matches!(folded[i].as_str(), "mismo" | "misma")
-                && RIGHT.contains(&folded[i - 1].as_str())
-        })
-        .map(|i| (spans[i].0, spans[i].1, ""))
-        .collect();
-    apply(text, edits)
+    drop_words(text, b"mism", |folded, i| {
+        i > 0
+            && matches!(folded[i].as_str(), "mismo" | "misma")
+            && RIGHT.contains(&folded[i - 1].as_str())
+    })
 }
 
 /// `text` without «seguro» of certainty and without «seguramente».
 fn certainty(text: &str) -> Cow<'_, str> {
-    if !holds(text, b"segur") {
-        return Cow::Borrowed(text);
-    }
-    let spans = word_spans(text);
-    let folded: Vec<String> = spans.iter().map(|(s, e)| fold(&text[*s..*e])).collect();
-    let mut edits: Vec<(usize, usize, &str)> = Vec::new();
-    for (i, word) in folded.iter().enumerate() {
-        let sure = SURE.contains(&word.as_str()) && {
+    drop_words(text, b"segur", |folded, i| {
+        let sure = SURE.contains(&folded[i].as_str()) && {
             let mut j = i;
             while j > 0 && DEGREE.contains(&folded[j - 1].as_str()) {
                 j -= 1;
             }
             j > 0 && BE.contains(&folded[j - 1].as_str())
         };
-        if sure || word == "seguramente" {
-            edits.push((spans[i].0, spans[i].1, ""));
-        }
+        sure || folded[i] == "seguramente"
+    })
+}
+
+/// `text` without the words at which `drop(folded words, index)` holds;
+/// only texts holding `needle` (ASCII, any case) are read word by word.
+fn drop_words<'t>(
+    text: &'t str,
+    needle: &[u8],
+    drop: impl Fn(&[String], usize) -> bool,
+) -> Cow<'t, str> {
+    if !holds(text, needle) {
+        return Cow::Borrowed(text);
     }
+    let spans = word_spans(text);
+    let folded: Vec<String> = spans.iter().map(|(s, e)| fold(&text[*s..*e])).collect();
+    let edits = (0..folded.len())
+        .filter(|&i| drop(&folded, i))
+        .map(|i| (spans[i].0, spans[i].1, ""))
+        .collect();
     apply(text, edits)
 }
 
