@@ -54,6 +54,7 @@ pub const REPLY_TEMPLATES: &[&str] = &[
     "case_reply_closed",
     "case_reply_failed",
     "fallback_case",
+    "fallback_nearest",
 ];
 
 /// The e-mail templates; each must exist as `templates/mail/<name>.hbs`, plain

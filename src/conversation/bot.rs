@@ -245,17 +245,25 @@ impl Bot<'_> {
                     }
                 }
                 let advice = out_of_scope.and_then(|i| self.knowledge.out_of_scope_advice(i));
-                let name = if out_of_scope.is_some() {
-                    "out_of_scope"
-                } else {
-                    "fallback"
+                // Not sure enough to answer, but one topic came near: it is
+                // offered by name, the refusal stays honest about it.
+                let nearest = understood.nearest.as_ref().map(|t| Button {
+                    label: t.title().to_owned(),
+                    value: format!("{TOPIC_PREFIX}{}", t.id()),
+                });
+                let name = match (out_of_scope, &nearest) {
+                    (Some(_), _) => "out_of_scope",
+                    (None, Some(_)) => "fallback_nearest",
+                    (None, None) => "fallback",
                 };
+                let title = understood.nearest.as_ref().map(|t| t.title());
                 out.push(
                     Reply::bot(
                         ReplyKind::Fallback,
-                        self.render.reply(name, &json!({ "advice": advice })),
+                        self.render
+                            .reply(name, &json!({ "advice": advice, "title": title })),
                     )
-                    .with_buttons(vec![escalate_button()]),
+                    .with_buttons(nearest.into_iter().chain([escalate_button()]).collect()),
                 );
                 // A message about another service may still hold a clear
                 // SECOP II question in one clause ("¿cómo cambio el correo de

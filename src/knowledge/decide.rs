@@ -45,6 +45,10 @@ pub enum Decision<'a> {
 pub struct Understanding<'a> {
     pub decision: Decision<'a>,
     pub also: Vec<Topic<'a>>,
+    /// For a refusal that matched no out-of-scope phrase: the one candidate
+    /// that came near (confidence at least the suggest threshold, alone
+    /// there), offered as «el tema más parecido» rather than answered.
+    pub nearest: Option<Topic<'a>>,
 }
 
 /// An understanding without borrowed topics, so it can be cached.
@@ -52,6 +56,7 @@ pub struct Understanding<'a> {
 pub(super) struct Cached {
     decision: CachedDecision,
     also: Vec<Target>,
+    nearest: Option<Target>,
 }
 
 #[derive(Debug, Clone)]
@@ -357,6 +362,7 @@ impl Knowledge {
                     confidence: 1.0,
                 },
                 also: Vec::new(),
+                nearest: None,
             };
         }
         let ranking = self.rank(text);
@@ -380,9 +386,11 @@ impl Knowledge {
             }
         }
         if parts.len() < 2 {
+            let nearest = self.nearest(&ranking, &whole, other_system);
             return Understanding {
                 decision: whole,
                 also: Vec::new(),
+                nearest,
             };
         }
         // The clear questions, in the order they were asked, each topic once.
@@ -460,8 +468,41 @@ impl Knowledge {
             .map(|(t, _)| t)
             .filter(|t| Some(t.id()) != answered.as_deref())
             .take(MAX_ALSO)
-            .collect();
-        Understanding { decision, also }
+            .collect::<Vec<_>>();
+        let nearest = self
+            .nearest(&ranking, &decision, other_system)
+            .filter(|n| !also.iter().any(|t| t.id() == n.id()));
+        Understanding {
+            decision,
+            also,
+            nearest,
+        }
+    }
+
+    /// The nearest topic of a refusal (see [`Understanding::nearest`]): the
+    /// whole message's leader, when the decision refused without an
+    /// out-of-scope phrase, the message has a word that is not generic, it
+    /// names no other system's credential, and the leader is an entry or a
+    /// flow other than the escalation (a person is offered anyway) with
+    /// confidence at least the suggest threshold.
+    fn nearest(
+        &self,
+        ranking: &Ranking,
+        decision: &Decision<'_>,
+        other_system: bool,
+    ) -> Option<Topic<'_>> {
+        if other_system
+            || !ranking.signals.specific
+            || !matches!(decision, Decision::Fallback { out_of_scope: None })
+        {
+            return None;
+        }
+        let top = ranking
+            .hits
+            .first()
+            .filter(|h| h.confidence >= self.thresholds.suggest)?;
+        self.target_topic(top.target)
+            .filter(|t| t.id() != super::ESCALATION_FLOW)
     }
 
     /// Whether `topic` is among the [`LEADING`] candidates of
@@ -544,6 +585,7 @@ impl Knowledge {
         Cached {
             decision,
             also: u.also.iter().filter_map(target).collect(),
+            nearest: u.nearest.as_ref().and_then(target),
         }
     }
 
@@ -567,6 +609,7 @@ impl Knowledge {
                 .into_iter()
                 .filter_map(|t| self.target_topic(t))
                 .collect(),
+            nearest: cached.nearest.and_then(|t| self.target_topic(t)),
         })
     }
 

@@ -267,6 +267,13 @@ impl Knowledge {
             ),
         };
         let _ = writeln!(out, "Decisión: {why}");
+        if let Some(nearest) = &understood.nearest {
+            let _ = writeln!(
+                out,
+                "Se ofrece como el tema más parecido, sin responderlo: {}",
+                nearest.id()
+            );
+        }
         if !understood.also.is_empty() {
             let _ = writeln!(
                 out,

@@ -438,3 +438,41 @@ fn a_question_read_alone_does_not_override_a_story_that_leans_elsewhere() {
     );
     assert_ne!(outcome(q), "subsanar-oferta-proveedor", "{q:?}");
 }
+
+/// A refusal whose one near candidate is named (`Understanding::nearest`),
+/// so the user has it one click away; never for an answer, a choice, an
+/// out-of-scope phrase, another system's password or a message of generic
+/// words alone.
+#[test]
+fn a_refusal_names_the_one_topic_that_came_near() {
+    let k = bundled();
+    for (q, near) in [
+        (
+            "Respetados señores: en mi calidad de Secretario de Hacienda del municipio solicito se me indique quién figura como administrador de la cuenta de la alcaldía, toda vez que el funcionario que la tenía ya no labora con nosotros.",
+            "administrador-de-cuenta",
+        ),
+        (
+            "Señores Colombia Compra: la aseguradora nos entregó la póliza de cumplimiento firmada digitalmente y el supervisor insiste en que se envíe por la plataforma electrónica antes del viernes, según lo pactado en la minuta.",
+            "enviar-garantias-proveedor",
+        ),
+    ] {
+        let u = k.understand(q);
+        assert!(matches!(u.decision, Decision::Fallback { out_of_scope: None }), "{q:?}: {:?}", u.decision);
+        assert_eq!(u.nearest.map(|t| t.id().to_owned()).as_deref(), Some(near), "{q:?}");
+    }
+    for q in [
+        "tengo un problema",
+        "olvidé la clave del wifi de la oficina",
+        "¿cuánto es dos más dos?",
+        "olvidé mi contraseña de SECOP II, ¿cómo la recupero?",
+        "mi perro no quiere comer concentrado",
+    ] {
+        let u = k.understand(q);
+        assert!(
+            u.nearest.is_none(),
+            "{q:?}: {:?} near {:?}",
+            u.decision,
+            u.nearest.as_ref().map(|t| t.id())
+        );
+    }
+}

@@ -26,6 +26,7 @@ mod knowledge_files;
 mod mail;
 mod operations;
 mod postgres;
+mod refusals;
 mod store_contract;
 mod store_records;
 mod user_ws;
