@@ -71,3 +71,53 @@ async fn browser_widget_conditional_request_for_a_person_answer_first_then_the_p
     }
     browser.close().await;
 }
+
+/// A refusal that names the nearest topic, in a real Chromium on a phone and
+/// a desktop: its first line is in view, the topic is the first button under
+/// it and the person the second, the focus stays in the text box, and the
+/// topic pressed with the keyboard answers it.
+#[tokio::test]
+async fn browser_widget_a_refusal_offers_the_nearest_topic_one_key_away() {
+    let server = TestServer::default_start();
+    let browser = Browser::start().await;
+    for (width, height) in [(390, 844), (1280, 800)] {
+        open_fresh_widget(&server, &browser, width, height).await;
+        ask(
+            &browser,
+            "Respetados señores: en mi calidad de Secretario de Hacienda del municipio solicito se me indique quién figura como administrador de la cuenta de la alcaldía, toda vez que el funcionario que la tenía ya no labora con nosotros.",
+        )
+        .await;
+        let seen = browser.js(FIRST_LINE_OF_ANSWER).await;
+        assert_eq!(seen["ok"], json!(true), "{width}×{height}: {seen}");
+        let text = bot_texts(&browser, 1).await;
+        assert!(
+            text.contains("no encontré una respuesta confiable")
+                && text.contains("El tema más parecido"),
+            "{width}×{height}: not a refusal naming a topic: {text}"
+        );
+        let buttons = browser.js(LAST_BUTTONS).await;
+        let labels: Vec<&str> = buttons
+            .as_array()
+            .map(|b| b.iter().filter_map(|l| l.as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(labels.len(), 2, "{width}×{height}: {buttons}");
+        assert!(
+            text.contains(labels[0]),
+            "{width}×{height}: the first button is not the topic named: {buttons}"
+        );
+        assert_eq!(labels[1], "Hablar con una persona", "{width}×{height}");
+        assert_eq!(
+            browser.js(ACTIVE).await,
+            json!("#chat-input"),
+            "{width}×{height}"
+        );
+        let topic = labels[0].to_owned();
+        press_by_keyboard(&browser, &topic).await;
+        let text = bot_texts(&browser, 1).await;
+        assert!(
+            text.contains("administrador"),
+            "{width}×{height}: the topic did not answer: {text}"
+        );
+    }
+    browser.close().await;
+}
