@@ -28,22 +28,35 @@ async fn bot_texts(browser: &Browser, n: usize) -> String {
         .to_owned()
 }
 
+/// Opens a fresh widget at `width`×`height`, asks `question`, checks that
+/// the reply's first line is in view, and gives the reply's text.
+async fn ask_in_view(
+    server: &TestServer,
+    browser: &Browser,
+    (width, height): (u32, u32),
+    question: &str,
+) -> String {
+    open_fresh_widget(server, browser, width, height).await;
+    ask(browser, question).await;
+    let seen = browser.js(FIRST_LINE_OF_ANSWER).await;
+    assert_eq!(seen["ok"], json!(true), "{width}×{height}: {seen}");
+    bot_texts(browser, 1).await
+}
+
 #[tokio::test]
 async fn browser_widget_conditional_request_for_a_person_answer_first_then_the_person_by_keyboard()
 {
     let server = TestServer::default_start();
     let browser = Browser::start().await;
     for (width, height) in [(390, 844), (1280, 800)] {
-        open_fresh_widget(&server, &browser, width, height).await;
-        ask(
+        // The answer, in view, with the person offered under it.
+        let text = ask_in_view(
+            &server,
             &browser,
+            (width, height),
             "buenas tardes como cambio el correo de mi usuario? si no se puede por aca quisiera hablar con un asesor",
         )
         .await;
-        // The answer, in view, with the person offered under it.
-        let seen = browser.js(FIRST_LINE_OF_ANSWER).await;
-        assert_eq!(seen["ok"], json!(true), "{width}×{height}: {seen}");
-        let text = bot_texts(&browser, 1).await;
         assert!(
             text.contains("correo"),
             "{width}×{height}: not the e-mail answer: {text}"
@@ -81,15 +94,13 @@ async fn browser_widget_a_refusal_offers_the_nearest_topic_one_key_away() {
     let server = TestServer::default_start();
     let browser = Browser::start().await;
     for (width, height) in [(390, 844), (1280, 800)] {
-        open_fresh_widget(&server, &browser, width, height).await;
-        ask(
+        let text = ask_in_view(
+            &server,
             &browser,
+            (width, height),
             "Respetados señores: en mi calidad de Secretario de Hacienda del municipio solicito se me indique quién figura como administrador de la cuenta de la alcaldía, toda vez que el funcionario que la tenía ya no labora con nosotros.",
         )
         .await;
-        let seen = browser.js(FIRST_LINE_OF_ANSWER).await;
-        assert_eq!(seen["ok"], json!(true), "{width}×{height}: {seen}");
-        let text = bot_texts(&browser, 1).await;
         assert!(
             text.contains("no encontré una respuesta confiable")
                 && text.contains("El tema más parecido"),
