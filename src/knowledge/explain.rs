@@ -7,7 +7,7 @@ use super::analyzer::NEGATED;
 use super::decide::{clauses, LEADING, LEAD_GAP};
 use super::index::{Target, DENIED_SHARE};
 use super::verdict::{effective, AnswerRule, Basis, FEATURE_NAMES, WORDS_ONLY_ANSWER};
-use super::{Decision, Knowledge, CONTRADICTED, FUSION};
+use super::{Decision, Knowledge, CONTRADICTED, FUSION, OTHER_SIDE};
 
 impl Knowledge {
     /// A readable account of the ranking of `text`: the analysed terms, the
@@ -70,6 +70,7 @@ impl Knowledge {
         let terms = index.query_terms(text);
         let affirmed = self.affirmed_terms(text);
         let preventing = super::prevention::asks_how_to_prevent(text);
+        let speaker = ranking.signals.side;
         let secop_one = super::reranking::asks_about_secop_one_only(text);
         if secop_one {
             let _ = writeln!(
@@ -134,6 +135,16 @@ impl Knowledge {
                 let _ = writeln!(
                     out,
                     "     es de SECOP II y la pregunta de SECOP I: queda solo como rival, con la confianza del primero como tope"
+                );
+            }
+            if let Some(r) = speaker.filter(|r| self.for_the_other_side(*r, h.target)) {
+                let (who, whom) = match r {
+                    super::role::Role::Supplier => ("un proveedor", "la Entidad"),
+                    super::role::Role::Entity => ("un funcionario de la Entidad", "el proveedor"),
+                };
+                let _ = writeln!(
+                    out,
+                    "     quien escribe parece ser {who} y esta respuesta es para {whom}: su confianza se multiplicó por {OTHER_SIDE}"
                 );
             }
             if preventing && self.is_incident(h.target) {

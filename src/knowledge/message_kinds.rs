@@ -419,7 +419,9 @@ fn a_question_about_secop_one_is_not_answered_with_secop_two_steps() {
 /// ([`super::decide::LEAD_GAP`]).
 #[test]
 fn a_question_read_alone_does_not_override_a_story_that_leans_elsewhere() {
-    let q = "Estoy en el comité evaluador del instituto departamental de deportes. Un proponente olvidó la declaración de multas y sanciones firmada por el revisor fiscal. ¿Cómo se hace la solicitud de subsanación en la plataforma?";
+    // No word of it says who writes (see [`super::role`]), so the gap alone
+    // keeps the clause from answering.
+    let q = "Trabajo en el instituto departamental de deportes y estamos evaluando las ofertas de una convocatoria. Un proponente olvidó la declaración de multas y sanciones firmada por el revisor fiscal. ¿Cómo se hace la solicitud de subsanación en la plataforma?";
     assert_eq!(
         outcome("¿Cómo se hace la solicitud de subsanación en la plataforma?"),
         "subsanar-oferta-proveedor"
@@ -475,4 +477,45 @@ fn a_refusal_names_the_one_topic_that_came_near() {
             u.nearest.as_ref().map(|t| t.id())
         );
     }
+}
+
+/// Kind: the other side's half of a step. Entries come in pairs for the
+/// two sides of one step (the supplier sends the guarantee, the Entity
+/// approves or rejects it), sharing nearly every word; «la entidad me
+/// rechazó la póliza» answered the Entity's entry on rejecting one. When
+/// the message says who writes and both halves lead, the speaker's half
+/// wins; an entry for both sides, with no counterpart near, is untouched.
+#[test]
+fn the_speakers_side_decides_between_the_two_halves_of_a_step() {
+    for (q, expected) in [
+        (
+            "la entidad me rechazó la póliza, ¿cómo envío la corregida?",
+            "enviar-garantias-proveedor",
+        ),
+        (
+            "el contratista nos mandó la garantía con la vigencia mal, ¿cómo se la rechazo?",
+            "aprobar-garantias-entidad",
+        ),
+        (
+            "soy proveedor, ¿cómo funciona la subasta en secop?",
+            "subasta-proveedor",
+        ),
+        (
+            "como entidad queremos hacer la subasta inversa, ¿cómo la gestionamos?",
+            "subasta-electronica",
+        ),
+        (
+            "soy proveedor, ¿se puede pedir que parte de mi oferta sea confidencial?",
+            "confidencialidad-ofertas",
+        ),
+    ] {
+        assert_eq!(outcome(q), expected, "{q:?}");
+    }
+    // The Entity's official is not answered the supplier's half.
+    let q = "el contratista me subió la factura pero tiene errores, ¿cómo la rechazo?";
+    assert_ne!(
+        outcome(q),
+        "factura-rechazada-o-aprobada-por-error",
+        "{q:?}"
+    );
 }

@@ -5,7 +5,7 @@
 //! candidate it touched.
 
 use super::index::{Hit, Target};
-use super::{analyzer, decide, platform, prevention, Knowledge, CONTRADICTED};
+use super::{analyzer, decide, platform, prevention, role, Knowledge, CONTRADICTED, OTHER_SIDE};
 
 impl Knowledge {
     /// Whether `target` is a security flow (`priority: alta`: an intrusion,
@@ -34,6 +34,52 @@ impl Knowledge {
             }
         }
         hits.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+    }
+
+    /// When the message says which side of the procurement it is written
+    /// from and the leading candidates hold entries of both sides (the two
+    /// halves of one step), lowers the other side's entries and ranks again
+    /// (see [`role`]). An entry for both sides sits in neither group, and a
+    /// side's entry with no counterpart near is left alone.
+    /// Gives the speaker's side when it lowered the other's.
+    pub(super) fn demote_the_other_side(&self, text: &str, hits: &mut [Hit]) -> Option<role::Role> {
+        let speaker = self.side_in_contention(text, hits)?;
+        for hit in hits.iter_mut() {
+            if self.for_the_other_side(speaker, hit.target) {
+                hit.confidence *= OTHER_SIDE;
+            }
+        }
+        hits.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+        Some(speaker)
+    }
+
+    /// The speaker's side of `text` (see [`role::speaker`]), when the first
+    /// [`decide::LEADING`] of `hits` hold an entry of each side.
+    pub(super) fn side_in_contention(&self, text: &str, hits: &[Hit]) -> Option<role::Role> {
+        let speaker = role::speaker(text)?;
+        let leading = &hits[..hits.len().min(decide::LEADING)];
+        let other = leading
+            .iter()
+            .any(|h| self.for_the_other_side(speaker, h.target));
+        let own = leading.iter().any(|h| match h.target {
+            Target::Entry(i) => self
+                .entries
+                .get(i)
+                .is_some_and(|e| e.group.as_deref() == Some(speaker.group())),
+            _ => false,
+        });
+        (other && own).then_some(speaker)
+    }
+
+    /// Whether `target` is an entry of the other side's group than `speaker`'s.
+    pub(super) fn for_the_other_side(&self, speaker: role::Role, target: Target) -> bool {
+        match target {
+            Target::Entry(i) => self
+                .entries
+                .get(i)
+                .is_some_and(|e| role::for_the_other_side(speaker, e.group.as_deref())),
+            _ => false,
+        }
     }
 
     /// Under a question that names SECOP I alone, drops the entries and
