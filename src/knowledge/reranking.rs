@@ -5,7 +5,8 @@
 //! candidate it touched.
 
 use super::index::{Hit, Target};
-use super::{analyzer, decide, platform, prevention, role, Knowledge, CONTRADICTED, OTHER_SIDE};
+use super::role::{self, Role};
+use super::{analyzer, decide, platform, prevention, Knowledge, CONTRADICTED, OTHER_SIDE};
 
 impl Knowledge {
     /// Whether `target` is a security flow (`priority: alta`: an intrusion,
@@ -39,10 +40,10 @@ impl Knowledge {
     /// When the message says which side of the procurement it is written
     /// from and the leading candidates hold entries of both sides (the two
     /// halves of one step), lowers the other side's entries and ranks again
-    /// (see [`role`]). An entry for both sides sits in neither group, and a
-    /// side's entry with no counterpart near is left alone.
-    /// Gives the speaker's side when it lowered the other's.
-    pub(super) fn demote_the_other_side(&self, text: &str, hits: &mut [Hit]) -> Option<role::Role> {
+    /// (see [`role`]); gives the speaker's side when it did. An entry for
+    /// both sides sits in neither group, and a side's entry with no
+    /// counterpart near is left alone.
+    pub(super) fn demote_the_other_side(&self, text: &str, hits: &mut [Hit]) -> Option<Role> {
         let speaker = self.side_in_contention(text, hits)?;
         for hit in hits.iter_mut() {
             if self.for_the_other_side(speaker, hit.target) {
@@ -54,31 +55,33 @@ impl Knowledge {
     }
 
     /// The speaker's side of `text` (see [`role::speaker`]), when the first
-    /// [`decide::LEADING`] of `hits` hold an entry of each side.
-    pub(super) fn side_in_contention(&self, text: &str, hits: &[Hit]) -> Option<role::Role> {
-        let speaker = role::speaker(text)?;
+    /// [`decide::LEADING`] of `hits` hold an entry of each side. Cheap
+    /// first: the text is read only when both sides lead.
+    fn side_in_contention(&self, text: &str, hits: &[Hit]) -> Option<Role> {
         let leading = &hits[..hits.len().min(decide::LEADING)];
-        let other = leading
-            .iter()
-            .any(|h| self.for_the_other_side(speaker, h.target));
-        let own = leading.iter().any(|h| match h.target {
-            Target::Entry(i) => self
-                .entries
-                .get(i)
-                .is_some_and(|e| e.group.as_deref() == Some(speaker.group())),
-            _ => false,
-        });
-        (other && own).then_some(speaker)
+        let leads = |side: Role| leading.iter().any(|h| self.side_of(h.target) == Some(side));
+        if !(leads(Role::Entity) && leads(Role::Supplier)) {
+            return None;
+        }
+        role::speaker(text)
     }
 
-    /// Whether `target` is an entry of the other side's group than `speaker`'s.
-    pub(super) fn for_the_other_side(&self, speaker: role::Role, target: Target) -> bool {
+    /// Whether `target` is an entry written for the side other than `speaker`'s.
+    pub(super) fn for_the_other_side(&self, speaker: Role, target: Target) -> bool {
+        self.side_of(target) == Some(speaker.other())
+    }
+
+    /// The side an entry is written for, from its `faq/` group (see
+    /// [`Role::of_group`]); `None` for other groups, flows and phrases.
+    fn side_of(&self, target: Target) -> Option<Role> {
         match target {
             Target::Entry(i) => self
                 .entries
-                .get(i)
-                .is_some_and(|e| role::for_the_other_side(speaker, e.group.as_deref())),
-            _ => false,
+                .get(i)?
+                .group
+                .as_deref()
+                .and_then(Role::of_group),
+            _ => None,
         }
     }
 

@@ -28,7 +28,15 @@ impl Role {
         }
     }
 
-    fn other(self) -> Role {
+    /// The side whose entries `group` holds, if it is a side's group.
+    pub fn of_group(group: &str) -> Option<Role> {
+        [Role::Entity, Role::Supplier]
+            .into_iter()
+            .find(|r| r.group() == group)
+    }
+
+    /// The other side.
+    pub fn other(self) -> Role {
         match self {
             Role::Entity => Role::Supplier,
             Role::Supplier => Role::Entity,
@@ -103,11 +111,6 @@ pub fn speaker(text: &str) -> Option<Role> {
         (false, true) => Some(Role::Entity),
         _ => None,
     }
-}
-
-/// Whether an entry of `group` is written for the side other than `speaker`.
-pub fn for_the_other_side(speaker: Role, group: Option<&str>) -> bool {
-    group == Some(speaker.other().group())
 }
 
 #[cfg(test)]
