@@ -682,6 +682,12 @@ async fn browser_widget_offline_enter_shows_nothing_now_queued_and_sent_on_recon
                 .all(|t| t.contains("Se enviará al reconectar")),
         "the messages typed offline are not shown as waiting: {queued:?}"
     );
+    // A queued message can wait for minutes: its text keeps full contrast.
+    let violations = browser.axe_violations().await;
+    assert!(
+        violations.is_empty(),
+        "the widget with queued messages fails axe: {violations:#?}"
+    );
     // Back online: both are sent, in order, and answered.
     let before = answers(&browser).await;
     browser
