@@ -137,6 +137,50 @@ fn asks_for_call(words: &[&str]) -> bool {
 /// llamaron unos funcionarios» tell what someone did, they ask for no one.
 const TOLD: &[&str] = &["io", "aron", "ieron"];
 
+/// Verbs of giving (folded, exact forms: subjunctive, imperative and
+/// infinitive) that ask for a person when addressed to the writer: «que me
+/// asignen un asesor», «¿nos pueden enviar un técnico?». The indicative
+/// tells what someone did («me asignaron un funcionario») or does.
+const GIVE: &[&str] = &[
+    "asignen", "asigne", "asignar", "designen", "designe", "designar", "envien", "envie", "enviar",
+    "manden", "mande", "mandar", "pongan", "ponga", "poner",
+];
+
+/// [`GIVE`] forms with the writer attached: «asígnenme un asesor».
+const GIVE_ME: &[&str] = &[
+    "asignenme",
+    "asigneme",
+    "asignarme",
+    "asignarnos",
+    "designenme",
+    "envienme",
+    "envieme",
+    "enviarme",
+    "mandenme",
+    "mandeme",
+    "mandarme",
+    "ponganme",
+    "pongame",
+    "ponerme",
+];
+
+/// How many words after a giving verb the person noun may come («que me
+/// asignen por favor a un asesor»).
+const GIVE_REACH: usize = 5;
+
+/// Whether a giving verb addressed to the writer comes at most
+/// [`GIVE_REACH`] words before position `i` of `words`.
+fn given_to_me(words: &[&str], i: usize) -> bool {
+    (i.saturating_sub(GIVE_REACH)..i).any(|j| {
+        GIVE_ME.contains(&words[j])
+            || (GIVE.contains(&words[j])
+                && (1..=2).any(|k| {
+                    j.checked_sub(k)
+                        .is_some_and(|m| matches!(words[m], "me" | "nos"))
+                }))
+    })
+}
+
 /// Whether the folded contact verb `word` tells what someone did.
 fn told(word: &str) -> bool {
     TOLD.iter().any(|end| word.ends_with(end))
@@ -202,7 +246,9 @@ pub fn asks_for_person(text: &str) -> bool {
         } else {
             false
         };
-        asked && !negated(i) && (contact || asking_near(i) || words.len() <= SHORT)
+        asked
+            && !negated(i)
+            && (contact || asking_near(i) || words.len() <= SHORT || given_to_me(&words, i))
     })
 }
 
@@ -394,6 +440,29 @@ mod tests {
             "a qué número puedo llamar a soporte",
             "no me llamen, prefiero el chat",
             "cómo se llama el módulo de facturas",
+        ] {
+            assert!(!asks_for_person(q), "{q}");
+        }
+    }
+
+    #[test]
+    fn a_person_given_to_the_writer_is_asked_for() {
+        for q in [
+            "Solicito respetuosamente que nos asignen un funcionario para revisar la situación.",
+            "¿me pueden enviar un técnico? no sé qué más hacer",
+            "asígnenme por favor a un asesor",
+            "les pido que me manden una persona que sepa del tema",
+            "buenas, me podrían poner con un agente",
+        ] {
+            assert!(asks_for_person(q), "{q}");
+        }
+        for q in [
+            "¿cómo le asigno un rol a un funcionario nuevo de la entidad?",
+            "me asignaron un funcionario como supervisor y no aprueba la factura",
+            "cómo asigno una persona como ordenador del gasto",
+            "la entidad me envió una persona a revisar la obra",
+            "me mandan un código al correo, un asesor dice que es normal",
+            "necesito asignar a una persona como supervisor del contrato",
         ] {
             assert!(!asks_for_person(q), "{q}");
         }
