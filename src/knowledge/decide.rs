@@ -380,7 +380,7 @@ impl Knowledge {
         } else {
             self.decide_from(&ranking)
         };
-        if !matches!(whole, Decision::Answer { .. }) && !other_system {
+        if !other_system {
             if let Some((understanding, _)) = self.introduced_question(text, &ranking) {
                 return understanding;
             }
@@ -525,10 +525,12 @@ impl Knowledge {
     /// (an answer), with the text it was read from (see
     /// [`after_introduction`]). Who writes («soy rector de una institución
     /// educativa oficial», «le escribo de una personería municipal») is
-    /// context, and its words, which no entry holds, dilute every candidate
-    /// of the whole message; it is read apart only when the whole message is
-    /// not clear, so a role that decides the topic («soy proveedor, …») still
-    /// counts first.
+    /// context: its words, which no entry holds, dilute every candidate of
+    /// the whole message, and words some entry does hold («soy contratista
+    /// persona natural, …») pull the whole message to that entry. The rest
+    /// decides only when it names a leading candidate of the whole message,
+    /// so a role that decides the topic («soy proveedor, ¿cómo apruebo el
+    /// contrato?») still counts.
     pub(super) fn introduced_question<'t>(
         &self,
         text: &'t str,
@@ -539,8 +541,9 @@ impl Knowledge {
         let Decision::Answer { topic, .. } = &understanding.decision else {
             return None;
         };
-        // The introduction dilutes the question; it does not change its
-        // topic: what the rest answers was a leading candidate already.
+        // The introduction dilutes the question, or pulls it to a topic its
+        // own words hold; it does not change the question's topic: what the
+        // rest answers was a leading candidate of the whole message already.
         self.leads(whole, topic).then_some((understanding, rest))
     }
 

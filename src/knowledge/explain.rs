@@ -247,6 +247,13 @@ impl Knowledge {
                     introduced.unwrap_or_default()
                 )
             }
+            Decision::Answer { topic, confidence } if introduced.is_some() => {
+                format!(
+                    "responder con «{}» (confianza {confidence:.2}): lo que pregunta después de presentarse es claro: «{}»; quien escribe es contexto, y sus palabras no deciden el tema cuando la pregunta lo dice sola.",
+                    topic.id(),
+                    introduced.unwrap_or_default()
+                )
+            }
             Decision::Answer { topic, confidence } => format!(
                 "responder con «{}» (confianza {confidence:.2}; probabilidad de acierto del mensaje completo {right:.2}).",
                 topic.id()

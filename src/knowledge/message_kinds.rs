@@ -519,3 +519,43 @@ fn the_speakers_side_decides_between_the_two_halves_of_a_step() {
         "{q:?}"
     );
 }
+
+/// An introduction whose words an entry holds («somos una empresa registrada
+/// como proveedor», «soy persona natural registrada») pulls the whole
+/// message to that entry even when the message is clear: the question after
+/// it, when it names a leading candidate, decides.
+#[test]
+fn an_introduction_does_not_pull_a_clear_question_to_its_own_entry() {
+    let k = bundled();
+    for (q, introduced, expected) in [
+        (
+            "buenas. somos una empresa registrada como proveedor. queremos presentar una oferta en una licitación. cuáles son los pasos",
+            "registro-proveedor",
+            "presentar-oferta",
+        ),
+        (
+            "hola. soy persona natural registrada. dónde cargo la factura de mi contrato",
+            "registro-persona-natural-contratista",
+            "cargar-factura-plan-pagos",
+        ),
+    ] {
+        match k.decide_from(&k.rank(q)) {
+            Decision::Answer { topic, .. } => assert_eq!(topic.id(), introduced, "{q:?} read whole"),
+            other => panic!("{q:?} read whole: {other:?}"),
+        }
+        assert_eq!(outcome(q), expected, "{q:?}");
+    }
+    // A role that decides the topic still counts.
+    for (q, expected) in [
+        (
+            "soy proveedor extranjero, ¿cómo me registro?",
+            "registro-proveedor-extranjero",
+        ),
+        (
+            "soy proveedor, ¿cómo apruebo el contrato?",
+            "aprobar-contrato-proveedor",
+        ),
+    ] {
+        assert_eq!(outcome(q), expected, "{q:?}");
+    }
+}
