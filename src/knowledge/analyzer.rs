@@ -201,6 +201,14 @@ const PRESSING: &[&str] = &[
     "di", "dio", "dimos", "clic", "undi", "hundi", "toque", "pique",
 ];
 
+/// Terms a button's name takes at most («olvidé mi contraseña»,
+/// «recuperar clave», «restablecer contraseña»; see
+/// [`Analyzer::drop_button_name`]).
+const BUTTON_NAME: usize = 2;
+
+/// Stems of «nada», «ningún», «ninguna»: what was not pressed is nothing.
+const NOTHING: &[&str] = &["nad", "ningun"];
+
 impl Analyzer {
     /// Builds the analyzer; `synonym_groups` are lines of `synonyms.txt`, already split.
     pub fn new(mode: Mode, synonym_groups: &[Vec<String>]) -> Self {
@@ -337,7 +345,8 @@ impl Analyzer {
         }
         let mut negated = Vec::new();
         let mut pressed = false;
-        for terms in &clauses {
+        let mut clauses = clauses;
+        for terms in &mut clauses {
             negated.extend(
                 terms
                     .windows(2)
@@ -350,16 +359,24 @@ impl Analyzer {
                     .map(|w| format!("{NEGATED}{}", w[1])),
             );
             // «no le di», and «no hice clic» with «hacer» before the press.
-            pressed |= (0..terms.len()).any(|i| {
-                NEGATIONS.contains(&terms[i].as_str())
-                    && match (terms.get(i + 1), terms.get(i + 2)) {
-                        (Some(next), _) if self.pressing.contains(next) => true,
-                        (Some(next), Some(then)) => {
-                            next.starts_with("hic") && self.pressing.contains(then)
-                        }
-                        _ => false,
+            let press = (0..terms.len()).find_map(|i| {
+                if !NEGATIONS.contains(&terms[i].as_str()) {
+                    return None;
+                }
+                match (terms.get(i + 1), terms.get(i + 2)) {
+                    (Some(next), _) if self.pressing.contains(next) => Some(i + 1),
+                    (Some(next), Some(then))
+                        if next.starts_with("hic") && self.pressing.contains(then) =>
+                    {
+                        Some(i + 2)
                     }
+                    _ => None,
+                }
             });
+            if let Some(at) = press {
+                pressed = true;
+                self.drop_button_name(terms, at + 1);
+            }
         }
         let mut terms: Vec<String> = clauses.into_iter().flatten().collect();
         terms.extend(negated);
@@ -369,6 +386,25 @@ impl Analyzer {
             }
         }
         terms
+    }
+
+    /// Removes the name of a button not pressed, the up to [`BUTTON_NAME`]
+    /// terms from `from` after any more press terms («nunca le di clic a
+    /// "Olvidé mi contraseña"»): the user names the button to say they did
+    /// not ask, and its words would answer as if they had forgotten it.
+    /// «no le di a nada», «no oprimí ningún enlace» name no button.
+    fn drop_button_name(&self, terms: &mut Vec<String>, from: usize) {
+        let start = (from..terms.len())
+            .find(|&j| !self.pressing.contains(&terms[j]))
+            .unwrap_or(terms.len());
+        if terms
+            .get(start)
+            .is_some_and(|t| NOTHING.iter().any(|n| t.starts_with(n)))
+        {
+            return;
+        }
+        let end = (start + BUTTON_NAME).min(terms.len());
+        terms.drain(start..end);
     }
 
     fn raw_terms(&self, text: &str) -> Vec<String> {
@@ -731,6 +767,43 @@ mod tests {
         ] {
             assert!(!a.terms(text).contains(&not_requested), "{text:?}");
         }
+    }
+
+    #[test]
+    fn the_name_of_a_button_not_pressed_carries_no_topic() {
+        let a = Analyzer::new(
+            Mode::Spanish,
+            &[vec!["clic".into(), "oprimí".into(), "presioné".into()]],
+        );
+        let has = |text: &str, word: &str| {
+            let stem = a.terms(word).remove(0);
+            a.terms(text).contains(&stem)
+        };
+        for (text, button_word) in [
+            (
+                "nunca le di a olvidé mi contraseña y me llegó el enlace",
+                "olvidé",
+            ),
+            (
+                "jamás le di clic a recuperar clave y me llegó el correo",
+                "recuperar",
+            ),
+            (
+                "no oprimí restablecer contraseña, ¿por qué me llegó?",
+                "restablecer",
+            ),
+        ] {
+            assert!(!has(text, button_word), "{text:?}");
+            // What comes after the button's name still counts.
+            assert!(has(text, "llegó"), "{text:?}");
+        }
+        // A button pressed is named as what the user did.
+        assert!(has(
+            "le di a olvidé mi contraseña y no llega nada",
+            "olvidé"
+        ));
+        // «Nothing» names no button: the words after it stay.
+        assert!(has("no le di a nada y me llegó un enlace", "enlace"));
     }
 
     #[test]

@@ -559,3 +559,21 @@ fn an_introduction_does_not_pull_a_clear_question_to_its_own_entry() {
         assert_eq!(outcome(q), expected, "{q:?}");
     }
 }
+
+/// Naming the button one did not press («nunca le di a "Olvidé mi
+/// contraseña"») says the reset was not requested; the button's words used
+/// to tie the message with the forgotten-password entry.
+#[test]
+fn a_button_not_pressed_is_not_the_question() {
+    for q in [
+        "jamás le di clic a recuperar contraseña y aun así me llegó el correo para cambiarla",
+        "no oprimí olvidé mi contraseña y me llegó un enlace para crear una nueva",
+        "yo no le di a restablecer clave, por qué me llega ese mensaje",
+    ] {
+        assert_eq!(outcome(q), "correo-no-solicitado", "{q:?}");
+    }
+    assert_eq!(
+        outcome("le di a olvidé mi contraseña y no me llega nada"),
+        "olvide-mi-contrasena"
+    );
+}
