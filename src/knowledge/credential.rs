@@ -105,11 +105,49 @@ const OTHER_OWNERS: &[&str] = &[
 /// correo de recuperación").
 const SECOP_MAIL: &[&str] = &["recuperacion", "restablecimiento", "secop", "verificacion"];
 
+/// Verbs of getting into a system, folded: «no puedo entrar a mi correo de
+/// Gmail, se me olvidó la clave» names the system as the place.
+const ENTER: &[&str] = &[
+    "entrar", "ingresar", "acceder", "abrir", "entro", "ingreso", "accedo", "abro",
+];
+
+/// Words that name SECOP II itself in a message, folded.
+const SECOP_NAMES: &[&str] = &["secop", "plataforma", "tvec", "tienda"];
+
+/// Whether folded `words` name a system of [`OTHER_OWNERS`] as the place
+/// one gets into («entrar a mi correo», «ingresar al computador»), with a
+/// credential noun somewhere and no word naming SECOP II.
+fn enters_another_system(words: &[String]) -> bool {
+    if !words.iter().any(|w| CREDENTIAL.contains(&w.as_str()))
+        || words.iter().any(|w| SECOP_NAMES.contains(&w.as_str()))
+    {
+        return false;
+    }
+    words.iter().enumerate().any(|(i, w)| {
+        if !ENTER.contains(&w.as_str()) {
+            return false;
+        }
+        let mut rest = words[i + 1..].iter().map(String::as_str);
+        if !matches!(rest.next(), Some("a" | "al" | "en")) {
+            return false;
+        }
+        let mut owner = rest.next();
+        while owner.is_some_and(|o| DETERMINERS.contains(&o)) {
+            owner = rest.next();
+        }
+        owner.is_some_and(|o| OTHER_OWNERS.contains(&o))
+            && !rest.take(3).any(|w| SECOP_MAIL.contains(&w))
+    })
+}
+
 /// Whether `text` asks about the password or the account of a system SECOP
 /// II does not run. `known(folded)` says whether the folder or the Spanish
 /// dictionary knows a word; `text` should already be typo-corrected.
 pub fn names_another_system(text: &str, known: impl Fn(&str) -> bool) -> bool {
     let folded: Vec<String> = words(text).map(|w| fold(&w)).collect();
+    if enters_another_system(&folded) {
+        return true;
+    }
     folded.iter().enumerate().any(|(i, w)| {
         let account = ACCOUNT.contains(&w.as_str());
         if !account && !CREDENTIAL.contains(&w.as_str()) {
@@ -161,6 +199,26 @@ mod tests {
             "la cuenta de mi Nintendo no abre",
         ] {
             assert!(names_another_system(q, known), "{q:?}");
+        }
+    }
+
+    #[test]
+    fn entering_another_system_with_a_forgotten_password_is_another_system() {
+        for q in [
+            "no puedo ingresar a mi hotmail porque olvidé la contraseña",
+            "no logro entrar al computador, se me olvidó la clave",
+            "cómo hago para acceder a mi correo institucional si no recuerdo la clave",
+        ] {
+            assert!(names_another_system(q, known), "{q:?}");
+        }
+        for q in [
+            "no puedo entrar a SECOP, olvidé la clave y el enlace llega a mi correo",
+            "no puedo entrar a la plataforma con mi contraseña",
+            "no puedo abrir el correo de recuperación de la clave",
+            "no puedo entrar a mi correo para ver el enlace, y no recuerdo la contraseña de secop",
+            "no puedo entrar a mi correo",
+        ] {
+            assert!(!names_another_system(q, known), "{q:?}");
         }
     }
 
