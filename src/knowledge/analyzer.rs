@@ -339,13 +339,12 @@ impl Analyzer {
     /// pairs: a negation binds to the next term of its own clause (see
     /// [`Analyzer::terms`]); «…una con dígito y otra sin él, ¿cómo se
     /// arregla?» negates nothing after the comma.
-    fn add_negations(&self, clauses: Vec<Vec<String>>) -> Vec<String> {
+    fn add_negations(&self, mut clauses: Vec<Vec<String>>) -> Vec<String> {
         if self.mode != Mode::Spanish {
             return clauses.into_iter().flatten().collect();
         }
         let mut negated = Vec::new();
         let mut pressed = false;
-        let mut clauses = clauses;
         for terms in &mut clauses {
             negated.extend(
                 terms
