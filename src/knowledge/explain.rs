@@ -241,8 +241,14 @@ impl Knowledge {
                 topic.id()
             ),
             Decision::Answer { topic, confidence } if whole_unclear && introduced.is_some() => {
+                // Unclear because two candidates tie, or because the leader is unsure.
+                let whole = if right >= t.answer {
+                    format!("el mensaje completo empata entre dos candidatos (a menos de {margin:.2})")
+                } else {
+                    format!("el mensaje completo no es claro (probabilidad de acierto {right:.2})")
+                };
                 format!(
-                    "responder con «{}» (confianza {confidence:.2}): el mensaje completo no es claro (probabilidad de acierto {right:.2}), pero lo que pregunta después de presentarse sí: «{}».",
+                    "responder con «{}» (confianza {confidence:.2}): {whole}, pero lo que pregunta después de presentarse es claro: «{}».",
                     topic.id(),
                     introduced.unwrap_or_default()
                 )
@@ -353,5 +359,17 @@ mod tests {
         assert!(!k
             .explain("¿cómo cambio la clave de mi usuario de SECOP II?")
             .contains("La pregunta nombra SECOP I"));
+        // The question after an introduction: a whole message that ties is
+        // called a tie, not unsure; a clear one, pulled by the introduction.
+        let e = k.explain(
+            "buenas. soy proveedor registrado. no me llegan las notificaciones de los procesos. que hago",
+        );
+        assert!(e.contains("el mensaje completo empata"), "{e}");
+        assert!(
+            !e.contains("no es claro (probabilidad de acierto 1.00)"),
+            "{e}"
+        );
+        let e = k.explain("buenas. somos una empresa registrada como proveedor. queremos presentar una oferta en una licitación. cuáles son los pasos");
+        assert!(e.contains("quien escribe es contexto"), "{e}");
     }
 }
