@@ -256,7 +256,7 @@ impl Bot<'_> {
                     (None, Some(_)) => "fallback_nearest",
                     (None, None) => "fallback",
                 };
-                let title = understood.nearest.as_ref().map(|t| t.title());
+                let title = nearest.as_ref().map(|b| b.label.as_str());
                 out.push(
                     Reply::bot(
                         ReplyKind::Fallback,

@@ -105,6 +105,13 @@ const OTHER_OWNERS: &[&str] = &[
 /// correo de recuperación").
 const SECOP_MAIL: &[&str] = &["recuperacion", "restablecimiento", "secop", "verificacion"];
 
+/// The next word of `rest` after any [`DETERMINERS`]: who owns a
+/// credential in «la clave de mi banco», where one enters in «entrar a mi
+/// correo».
+fn owner<'w>(rest: &mut impl Iterator<Item = &'w str>) -> Option<&'w str> {
+    rest.find(|w| !DETERMINERS.contains(w))
+}
+
 /// Verbs of getting into a system, folded: «no puedo entrar a mi correo de
 /// Gmail, se me olvidó la clave» names the system as the place.
 const ENTER: &[&str] = &[
@@ -131,11 +138,7 @@ fn enters_another_system(words: &[String]) -> bool {
         if !matches!(rest.next(), Some("a" | "al" | "en")) {
             return false;
         }
-        let mut owner = rest.next();
-        while owner.is_some_and(|o| DETERMINERS.contains(&o)) {
-            owner = rest.next();
-        }
-        owner.is_some_and(|o| OTHER_OWNERS.contains(&o))
+        owner(&mut rest).is_some_and(|o| OTHER_OWNERS.contains(&o))
             && !rest.take(3).any(|w| SECOP_MAIL.contains(&w))
     })
 }
@@ -157,11 +160,9 @@ pub fn names_another_system(text: &str, known: impl Fn(&str) -> bool) -> bool {
         if !matches!(rest.next(), Some("de" | "del")) {
             return false;
         }
-        let mut owner = rest.next();
-        while owner.is_some_and(|o| DETERMINERS.contains(&o)) {
-            owner = rest.next();
-        }
-        let Some(owner) = owner else { return false };
+        let Some(owner) = owner(&mut rest) else {
+            return false;
+        };
         if account && MAIL_OWNERS.contains(&owner) {
             return false;
         }
