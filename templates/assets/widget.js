@@ -541,6 +541,18 @@
     scrollLogTo(Math.min(bottom, topInLog(state.turnStart)));
   }
 
+  /**
+   * The log changed size (a phone turned, the on-screen keyboard, a resized
+   * window): a reader following the conversation keeps the start of the
+   * answer being read, or else the end, in view, as after a new message.
+   */
+  function onLogResize() {
+    if (!state.follow) return;
+    const bottom = ui.log.scrollHeight - ui.log.clientHeight;
+    const start = state.turnStart && state.turnStart.isConnected ? topInLog(state.turnStart) : bottom;
+    scrollLogTo(Math.min(bottom, start));
+  }
+
   function showNewer() {
     if (ui.newer) ui.newer.hidden = false;
   }
@@ -1192,6 +1204,7 @@
   }
 
   ui.log.addEventListener('scroll', onLogScroll, { passive: true });
+  if (typeof ResizeObserver === 'function') new ResizeObserver(onLogResize).observe(ui.log);
 
   if (ui.newer) {
     ui.newer.addEventListener('click', () => {

@@ -619,19 +619,6 @@ async fn tab_to(b: &Browser, css: &str) {
     panic!("Tab never reached {css}");
 }
 
-/// With `SECOBOT_SCREENSHOTS=DIR`, saves the page at phone and desktop size
-/// (for reviewing layouts by eye; nothing is asserted on them).
-async fn screenshots(b: &Browser, name: &str) {
-    let Ok(dir) = std::env::var("SECOBOT_SCREENSHOTS") else {
-        return;
-    };
-    for (w, h) in [(390u32, 844u32), (1280, 800)] {
-        b.c().set_window_size(w, h).await.unwrap();
-        let png = b.c().screenshot().await.unwrap();
-        std::fs::write(format!("{dir}/{name}-{w}.png"), png).unwrap();
-    }
-}
-
 #[tokio::test]
 async fn browser_case_page_reply_and_resolve_by_keyboard_only() {
     let server = start_with_agents(&[("ana", "agent")], &[]);
@@ -650,7 +637,7 @@ async fn browser_case_page_reply_and_resolve_by_keyboard_only() {
         WAIT,
     )
     .await;
-    screenshots(&b, "case-open").await;
+    b.screenshots("case-open").await;
     tab_to(&b, "#reply-text").await;
     keys_to_focus(&b, "Ya habilitamos su acceso; ingrese de nuevo, por favor.").await;
     keys_to_focus(&b, TAB).await;
@@ -665,7 +652,7 @@ async fn browser_case_page_reply_and_resolve_by_keyboard_only() {
         .js("return document.querySelector('#case-status').textContent;")
         .await;
     assert_eq!(status, json!("Esperando usuario"));
-    screenshots(&b, "case-answered").await;
+    b.screenshots("case-answered").await;
     tab_to(&b, "#resolve-note").await;
     keys_to_focus(&b, "Acceso habilitado.").await;
     keys_to_focus(&b, TAB).await;

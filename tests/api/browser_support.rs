@@ -305,6 +305,20 @@ impl Browser {
             .collect()
     }
 
+    /// With `SECOBOT_SCREENSHOTS=DIR`, saves the page at phone and desktop
+    /// size as `DIR/<name>-<width>.png` (for reviewing layouts by eye;
+    /// nothing is asserted on them).
+    pub async fn screenshots(&self, name: &str) {
+        let Ok(dir) = std::env::var("SECOBOT_SCREENSHOTS") else {
+            return;
+        };
+        for (w, h) in [(390u32, 844u32), (1280, 800)] {
+            self.c().set_window_size(w, h).await.unwrap();
+            let png = self.c().screenshot().await.unwrap();
+            std::fs::write(format!("{dir}/{name}-{w}.png"), png).unwrap();
+        }
+    }
+
     pub async fn close(mut self) {
         if let Some(c) = self.client.take() {
             let _ = c.close().await;

@@ -683,6 +683,7 @@ async fn browser_widget_offline_enter_shows_nothing_now_queued_and_sent_on_recon
         "the messages typed offline are not shown as waiting: {queued:?}"
     );
     // A queued message can wait for minutes: its text keeps full contrast.
+    browser.screenshots("widget-queued").await;
     let violations = browser.axe_violations().await;
     assert!(
         violations.is_empty(),

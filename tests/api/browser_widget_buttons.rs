@@ -132,3 +132,35 @@ async fn browser_widget_a_refusal_offers_the_nearest_topic_one_key_away() {
     }
     browser.close().await;
 }
+
+/// A phone turned, the on-screen keyboard opening or a window resized
+/// changes the log's size. A conversation that fit without scrolling keeps
+/// its top in view when the log shrinks (the browser's scroll anchoring
+/// keeps the scroll position, 0); a reader following it must keep the
+/// first line of the last answer in view instead.
+#[tokio::test]
+async fn browser_widget_a_resize_keeps_the_answer_being_read_in_view() {
+    let server = TestServer::default_start();
+    let browser = Browser::start().await;
+    open_fresh_widget(&server, &browser, 1280, 1400).await;
+    ask(&browser, "olvidé mi contraseña").await;
+    let fits = browser
+        .js("const l = document.querySelector('#chat-log'); return l.scrollHeight <= l.clientHeight + 1;")
+        .await;
+    assert_eq!(
+        fits,
+        json!(true),
+        "the conversation must fit unscrolled first"
+    );
+    for (width, height) in [(390, 600), (1280, 1400), (390, 844)] {
+        browser.c().set_window_size(width, height).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let seen = browser.js(FIRST_LINE_OF_ANSWER).await;
+        assert_eq!(
+            seen["ok"],
+            json!(true),
+            "after resizing to {width}×{height} the answer's first line is not in view: {seen}"
+        );
+    }
+    browser.close().await;
+}
